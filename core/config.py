@@ -1,0 +1,254 @@
+"""Configuration: shipped config.json < <home>/config.json < environment variables.
+
+The shipped file defines every key and its type; an override may only set known keys with
+values of the same type. Every error names the key path and the problem. Secrets never live
+in a config file: a server names the environment variable that holds its token (token_env).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from core.errors import ConfigError
+from core.models import QUALITY_TIERS
+
+SHIPPED_CONFIG = Path(__file__).resolve().parent.parent / "config.json"
+HOME_DIRS = ("artifacts", "thumbnails", "workflows", "logs")
+SECRET_KEY = re.compile(r"(token|api_?key|password|secret)$", re.IGNORECASE)
+OPEN_MAPS = ("vram_profiles",)  # the user may add keys here, not only change them
+SERVER_DEFAULTS = {"name": "", "url": "", "token_env": None, "verify_tls": True}
+ENV_HOME, ENV_COMFYUI, ENV_ONLINE = "TAKEBOARD_HOME", "TAKEBOARD_COMFYUI_URL", "TAKEBOARD_ALLOW_ONLINE"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    name: str
+    url: str
+    token_env: str | None = None
+    verify_tls: bool = True
+
+    def token(self) -> str | None:
+        """The bearer token from the named environment variable, if any."""
+        return os.environ.get(self.token_env) if self.token_env else None
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    attempts: int
+    initial_s: float
+    max_s: float
+    jitter_s: float
+
+
+@dataclass(frozen=True)
+class TimeoutConfig:
+    connect_s: float
+    read_s: float
+    job_s: float
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    allow_online: bool
+    default_quality: str
+    comfyui_servers: tuple[ServerConfig, ...]
+    timeouts: TimeoutConfig
+    retry: RetryConfig
+    quality_tiers: dict[str, str]
+    vram_profiles: dict[str, float]
+    log_level: str
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def database_path(self) -> Path:
+        return self.home / "takeboard.db"
+
+
+def load_config(home: str | Path | None = None, env: dict[str, str] | None = None,
+                shipped: Path = SHIPPED_CONFIG) -> Config:
+    """Layer the three sources and validate; creates the data home."""
+    env = dict(os.environ if env is None else env)
+    defaults = _read_json(shipped, "shipped config")
+    home_path = resolve_home(home, env, defaults)
+    ensure_home(home_path)
+    warnings: list[str] = []
+    merged = merge(defaults, _home_overrides(home_path / "config.json", warnings), "")
+    merged = merge(merged, _env_overrides(env), "")
+    return _build(merged, home_path, tuple(warnings))
+
+
+def resolve_home(home: str | Path | None, env: dict[str, str], defaults: dict) -> Path:
+    chosen = home or env.get(ENV_HOME) or defaults.get("data_home")
+    if not chosen:
+        from platformdirs import user_data_dir
+
+        chosen = user_data_dir("Takeboard", appauthor=False)
+    return Path(chosen).expanduser().resolve()
+
+
+def ensure_home(home: Path) -> None:
+    try:
+        for name in HOME_DIRS:
+            (home / name).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"data home {home}: cannot create it ({exc.strerror}) — "
+                          "choose a writable folder with --home or TAKEBOARD_HOME") from exc
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{what} {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {path}: expected a JSON object at the top")
+    return data
+
+
+def _home_overrides(path: Path, warnings: list[str]) -> dict:
+    """The home's config.json; one that is not JSON is moved aside and ignored, with a warning."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            return data
+        problem = "is not a JSON object"
+    except ValueError as exc:
+        problem = f"is not valid JSON ({exc})"
+    aside = path.with_name(f"config.json.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+    path.replace(aside)
+    warnings.append(f"{path} {problem}: moved it to {aside.name} and used the defaults — "
+                    "fix it and move it back, or edit settings again")
+    return {}
+
+
+def _env_overrides(env: dict[str, str]) -> dict:
+    out: dict[str, Any] = {}
+    if env.get(ENV_COMFYUI, "").strip():
+        urls = [u.strip() for u in env[ENV_COMFYUI].split(",") if u.strip()]
+        out["comfyui"] = {"servers": [{"name": _server_name(u, n), "url": u}
+                                      for n, u in enumerate(urls, 1)]}
+    if ENV_ONLINE in env:
+        out["allow_online"] = env[ENV_ONLINE].strip().lower() in ("1", "true", "yes", "on")
+    return out
+
+
+def _server_name(url: str, number: int) -> str:
+    return urlparse(url).netloc or f"comfyui-{number}"
+
+
+def merge(base: Any, override: Any, path: str) -> Any:
+    """`override` laid over `base`, refusing unknown keys and values of another type."""
+    if isinstance(base, dict):
+        return _merge_dict(base, override, path)
+    if isinstance(base, list):
+        return _merge_servers(override, path)
+    _check_type(base, override, path)
+    return override
+
+
+def _merge_dict(base: dict, override: Any, path: str) -> dict:
+    if not isinstance(override, dict):
+        raise ConfigError(f"{path or 'config'}: expected an object, got {override!r}")
+    out = dict(base)
+    for key, value in override.items():
+        where = f"{path}.{key}" if path else key
+        _refuse_secret(key, value, where)
+        if key not in base and path in OPEN_MAPS:
+            _check_type(0.0, value, where)
+            out[key] = value
+            continue
+        if key not in base:
+            close = difflib.get_close_matches(key, list(base), n=1)
+            hint = f" — did you mean {close[0]!r}?" if close else f" — known: {', '.join(base)}"
+            raise ConfigError(f"{where}: unknown key{hint}")
+        out[key] = merge(base[key], value, where)
+    return out
+
+
+def _merge_servers(override: Any, path: str) -> list:
+    if not isinstance(override, list):
+        raise ConfigError(f"{path}: expected a list of servers, got {override!r}")
+    return [merge(SERVER_DEFAULTS, item, f"{path}[{n}]") for n, item in enumerate(override)]
+
+
+def _refuse_secret(key: str, value: Any, where: str) -> None:
+    if SECRET_KEY.search(key) and value:
+        raise ConfigError(f"{where}: secrets do not belong in config files — put the value in an "
+                          "environment variable and name it with 'token_env'")
+
+
+def _check_type(default: Any, value: Any, path: str) -> None:
+    if default is None:
+        ok = value is None or isinstance(value, str)
+        wanted = "a text or null"
+    elif isinstance(default, bool):
+        ok, wanted = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        wanted = "a number"
+    else:
+        ok, wanted = isinstance(value, type(default)), f"a {type(default).__name__}"
+    if not ok:
+        raise ConfigError(f"{path}: expected {wanted}, got {value!r}")
+
+
+def _build(raw: dict, home: Path, warnings: tuple[str, ...]) -> Config:
+    servers = tuple(_server(item, f"comfyui.servers[{n}]")
+                    for n, item in enumerate(raw["comfyui"]["servers"]))
+    config = Config(
+        home=home,
+        allow_online=raw["allow_online"],
+        default_quality=raw["default_quality"],
+        comfyui_servers=servers,
+        timeouts=TimeoutConfig(**raw["timeouts"]),
+        retry=RetryConfig(**raw["retry"]),
+        quality_tiers=raw["quality_tiers"],
+        vram_profiles=raw["vram_profiles"],
+        log_level=raw["log_level"],
+        warnings=warnings,
+    )
+    _check_values(config)
+    return config
+
+
+def _server(item: dict, path: str) -> ServerConfig:
+    url = item["url"].strip().rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{path}.url: {url!r} is not a server address — "
+                          "write it like http://127.0.0.1:8188")
+    return ServerConfig(name=item["name"] or parsed.netloc, url=url,
+                        token_env=item["token_env"] or None, verify_tls=item["verify_tls"])
+
+
+def _check_values(config: Config) -> None:
+    if config.default_quality not in QUALITY_TIERS:
+        raise ConfigError(f"default_quality: {config.default_quality!r} is not a tier — use one "
+                          f"of: {', '.join(QUALITY_TIERS)}")
+    for name in config.quality_tiers:
+        if name not in QUALITY_TIERS:
+            raise ConfigError(f"quality_tiers.{name}: not a tier — tiers are "
+                              f"{', '.join(QUALITY_TIERS)}")
+    numbers = {f"timeouts.{k}": v for k, v in vars(config.timeouts).items()}
+    numbers |= {f"retry.{k}": v for k, v in vars(config.retry).items() if k != "jitter_s"}
+    numbers |= {f"vram_profiles.{k}": v for k, v in config.vram_profiles.items()}
+    for where, value in numbers.items():
+        if value <= 0:
+            raise ConfigError(f"{where}: must be above 0, got {value}")
+    if config.retry.jitter_s < 0:
+        raise ConfigError(f"retry.jitter_s: must be 0 or more, got {config.retry.jitter_s}")
+    if config.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"log_level: {config.log_level!r} — use DEBUG, INFO, WARNING or ERROR")

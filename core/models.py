@@ -1,0 +1,345 @@
+"""Domain records and the validated prompt data of each media kind (stdlib only).
+
+Prompt data is declared as a table of fields per kind; `validate_data` turns user JSON into a
+normalized dict (defaults filled in) or raises InputError naming the field and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from core.errors import InputError
+
+SEED_MAX = 2**64 - 1
+QUALITY_TIERS = ("low", "standard", "high", "premium")
+
+
+class MediaKind(StrEnum):
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+
+
+class PromptStatus(StrEnum):
+    DRAFT = "draft"
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    READY = "ready"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+def parse_enum(enum: type[StrEnum], value: object, what: str) -> Any:
+    """The enum member for `value`, or InputError listing the allowed values."""
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise InputError(f"{what}: unknown value {value!r} — use one of: {allowed}") from None
+
+
+# --- field checks -------------------------------------------------------------------------------
+
+Check = Callable[[str, Any], Any]
+
+
+def _fail(path: str, problem: str, fix: str) -> InputError:
+    return InputError(f"{path}: {problem} — {fix}")
+
+
+def text(*, non_empty: bool = False, max_len: int = 20_000) -> Check:
+    def check(path: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise _fail(path, f"expected text, got {type(value).__name__}", 'give a string, e.g. "…"')
+        if non_empty and not value.strip():
+            raise _fail(path, "is empty", "give a non-empty text")
+        if len(value) > max_len:
+            raise _fail(path, f"is {len(value)} characters long", f"keep it under {max_len}")
+        return value
+
+    return check
+
+
+def integer(lo: int, hi: int) -> Check:
+    def check(path: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(path, f"expected a whole number, got {value!r}", f"give {lo}…{hi}")
+        if not lo <= value <= hi:
+            raise _fail(path, f"{value} is out of range", f"give a number from {lo} to {hi}")
+        return value
+
+    return check
+
+
+def number(lo: float, hi: float) -> Check:
+    def check(path: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            raise _fail(path, f"expected a number, got {value!r}", f"give {lo}…{hi}")
+        if not lo <= value <= hi:
+            raise _fail(path, f"{value} is out of range", f"give a number from {lo} to {hi}")
+        return value
+
+    return check
+
+
+def text_list(path: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(path, f"expected a list of texts, got {value!r}", 'give e.g. ["cinematic"]')
+    return [v.strip() for v in value if v.strip()]
+
+
+def one_of(*choices: str) -> Check:
+    def check(path: str, value: Any) -> str:
+        if value not in choices:
+            raise _fail(path, f"unknown value {value!r}", "use one of: " + ", ".join(choices))
+        return value
+
+    return check
+
+
+def pattern(regex: str, example: str) -> Check:
+    compiled = re.compile(regex)
+
+    def check(path: str, value: Any) -> str:
+        text()(path, value)
+        if not compiled.fullmatch(value.strip()):
+            raise _fail(path, f"{value!r} is not valid", f"write it like {example!r}")
+        return value.strip()
+
+    return check
+
+
+def free_params(path: str, value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise _fail(path, f"expected an object, got {value!r}", 'give e.g. {"style": "ink"}')
+    return value
+
+
+@dataclass(frozen=True)
+class Field:
+    check: Check
+    required: bool = False
+    default: Any = None
+
+
+ASPECT = pattern(r"\d{1,2}:\d{1,2}", "16:9")
+RESOLUTION = pattern(r"\d{2,4}x\d{2,4}", "832x480")
+SEED = Field(integer(0, SEED_MAX))
+PARAMS = Field(free_params, default={})
+
+SCHEMAS: dict[MediaKind, dict[str, Field]] = {
+    MediaKind.IMAGE: {
+        "prompt": Field(text(non_empty=True), required=True),
+        "negative_prompt": Field(text(), default=""),
+        "aspect_ratio": Field(ASPECT, default="1:1"),
+        "quality": Field(one_of(*QUALITY_TIERS), default="standard"),
+        "style_tags": Field(text_list, default=[]),
+        "seed": SEED,
+        "reference_image": Field(text(non_empty=True)),
+        "params": PARAMS,
+    },
+    MediaKind.AUDIO: {
+        "title": Field(text(max_len=300), default=""),
+        "lyrics": Field(text(non_empty=True), required=True),
+        "tags": Field(text_list, default=[]),
+        "tempo": Field(integer(20, 300)),
+        "key": Field(pattern(r"[A-Ga-g][#b]?( ?(major|minor|maj|min|m))?", "F# minor")),
+        "time_signature": Field(pattern(r"\d{1,2}/\d{1,2}", "4/4"), default="4/4"),
+        "duration_s": Field(number(1, 600), default=60),
+        "quality": Field(one_of(*QUALITY_TIERS), default="standard"),
+        "seed": SEED,
+        "params": PARAMS,
+    },
+    MediaKind.VIDEO: {
+        "prompt": Field(text(non_empty=True), required=True),
+        "negative_prompt": Field(text(), default=""),
+        "duration_s": Field(number(0.1, 600)),
+        "frames": Field(integer(1, 10_000)),
+        "fps": Field(integer(1, 120), default=16),
+        "resolution": Field(RESOLUTION, default="832x480"),
+        "quality": Field(one_of(*QUALITY_TIERS), default="standard"),
+        "start_image": Field(text(non_empty=True)),
+        "seed": SEED,
+        "params": PARAMS,
+    },
+}
+
+DEFAULT_VIDEO_SECONDS = 5
+
+
+def validate_data(kind: MediaKind | str, data: Any) -> dict[str, Any]:
+    """Normalized prompt data for `kind`, or InputError naming the first bad field."""
+    kind = parse_enum(MediaKind, kind, "kind")
+    if not isinstance(data, dict):
+        raise InputError(f"data: expected a JSON object for a {kind} prompt, got {data!r}")
+    schema = SCHEMAS[kind]
+    _reject_unknown(kind, data, schema)
+    out: dict[str, Any] = {}
+    for name, spec in schema.items():
+        value = data.get(name)
+        if value is None:
+            if spec.required:
+                raise _fail(f"data.{name}", "required field missing", f"add {name!r} to the data")
+            out[name] = _copy_default(spec.default)
+        else:
+            out[name] = spec.check(f"data.{name}", value)
+    if kind is MediaKind.VIDEO:
+        _check_video_length(out)
+    return out
+
+
+def _copy_default(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
+
+
+def _reject_unknown(kind: MediaKind, data: dict, schema: dict[str, Field]) -> None:
+    for name in data:
+        if name not in schema:
+            close = difflib.get_close_matches(name, schema, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(schema)
+            raise _fail(f"data.{name}", f"unknown field for {kind} prompts", hint)
+
+
+def _check_video_length(out: dict[str, Any]) -> None:
+    if out["duration_s"] is not None and out["frames"] is not None:
+        raise _fail("data.frames", "both duration_s and frames are given", "give only one of them")
+
+
+def image_size(aspect_ratio: str, base: int = 1024, multiple: int = 64) -> tuple[int, int]:
+    """Width and height of about base² pixels in the given ratio, rounded to `multiple`."""
+    w_ratio, h_ratio = (int(part) for part in aspect_ratio.split(":"))
+    if not w_ratio or not h_ratio:
+        raise InputError(f"aspect_ratio: {aspect_ratio!r} has a zero side — write it like '16:9'")
+    width = base * math.sqrt(w_ratio / h_ratio)
+    height = base * math.sqrt(h_ratio / w_ratio)
+    return _round_to(width, multiple), _round_to(height, multiple)
+
+
+def _round_to(value: float, multiple: int) -> int:
+    return max(multiple, int(round(value / multiple)) * multiple)
+
+
+def video_frames(data: dict[str, Any]) -> int:
+    """Frame count: given, or duration × fps + 1 (Wan's 4n+1 lengths for whole seconds)."""
+    if data.get("frames"):
+        return data["frames"]
+    seconds = data.get("duration_s") or DEFAULT_VIDEO_SECONDS
+    return int(round(seconds * data["fps"])) + 1
+
+
+def template_values(kind: MediaKind, data: dict[str, Any]) -> dict[str, Any]:
+    """The flat values a workflow template's parameters draw from (prompt fields + computed)."""
+    values = {k: v for k, v in data.items() if k != "params"}
+    if kind is MediaKind.IMAGE:
+        values["width"], values["height"] = image_size(data["aspect_ratio"])
+        values["style_tags"] = ", ".join(data["style_tags"])
+    elif kind is MediaKind.AUDIO:
+        values["tags"] = ", ".join(data["tags"])
+    else:
+        width, height = data["resolution"].split("x")
+        values["width"], values["height"] = int(width), int(height)
+        values["frames"] = video_frames(data)
+        values["duration_s"] = round((values["frames"] - 1) / data["fps"], 3)
+    return {**values, **data.get("params", {})}
+
+
+def search_text(kind: MediaKind, data: dict[str, Any]) -> str:
+    """The words of a prompt that full-text search covers besides title and tags."""
+    parts = [data.get("prompt"), data.get("negative_prompt"), data.get("lyrics"), data.get("title")]
+    parts += data.get("style_tags", []) + (data.get("tags", []) if kind is MediaKind.AUDIO else [])
+    return "\n".join(p for p in parts if p)
+
+
+# --- records ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromptRecord:
+    id: int
+    kind: MediaKind
+    title: str
+    data: dict[str, Any]
+    status: PromptStatus = PromptStatus.DRAFT
+    error: str = ""
+    tags: tuple[str, ...] = ()
+    favorite: bool = False
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    deleted_at: float | None = None
+    take_count: int = 0
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    id: int
+    prompt_id: int
+    kind: MediaKind
+    path: str
+    preview_path: str | None
+    sha256: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    job_id: int | None = None
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: int
+    prompt_id: int
+    function: str
+    quality: str
+    status: JobStatus = JobStatus.QUEUED
+    backend: str = ""
+    remote_id: str = ""
+    attempts: int = 0
+    error_kind: str = ""
+    error: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    priority: int = 0
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    updated_at: float = 0.0
+
+
+def validate_title(title: Any) -> str:
+    return text(non_empty=True, max_len=300)("title", title).strip()
+
+
+def validate_tags(tags: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(text_list("tags", tags)))
+
+
+PROMPT_SORTS = ("updated", "created", "title", "status", "kind", "id")
+
+
+@dataclass(frozen=True)
+class PromptQuery:
+    """What the prompt list shows: words to search, filters and order."""
+
+    search: str = ""
+    kind: MediaKind | None = None
+    status: PromptStatus | None = None
+    tag: str | None = None
+    favorite: bool | None = None
+    trash: bool = False
+    sort: str = "updated"
+    descending: bool = True

@@ -1,0 +1,70 @@
+"""Artifact records: one row per file a take produced (paths relative to the home)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from typing import Any
+
+from core.errors import NotFound
+from core.models import ArtifactRecord, MediaKind
+from repositories.database import Database
+from repositories.tables import Artifact
+
+
+class ArtifactRepository:
+    def __init__(self, database: Database):
+        self.db = database
+
+    def add(self, *, prompt_id: int, kind: MediaKind | str, path: str, sha256: str, size: int,
+            preview_path: str | None = None, width: int | None = None, height: int | None = None,
+            duration_s: float | None = None, metadata: dict[str, Any] | None = None,
+            job_id: int | None = None) -> ArtifactRecord:
+        with self.db.write():
+            artifact_id = Artifact.insert(
+                prompt=prompt_id, job=job_id, kind=MediaKind(kind).value, path=path,
+                preview_path=preview_path, sha256=sha256, size=size, width=width, height=height,
+                duration_s=duration_s, metadata=json.dumps(metadata or {}, ensure_ascii=False),
+                created_at=time.time(),
+            ).execute()
+        return self.get(artifact_id)
+
+    def get(self, artifact_id: int) -> ArtifactRecord:
+        row = Artifact.get_or_none(Artifact.id == artifact_id)
+        if row is None:
+            raise NotFound(f"artifact {artifact_id} does not exist — list ids with "
+                           "'artifacts list'")
+        return _record(row)
+
+    def for_prompt(self, prompt_id: int) -> list[ArtifactRecord]:
+        rows = Artifact.select().where(Artifact.prompt == prompt_id).order_by(
+            Artifact.created_at.desc(), Artifact.id.desc())
+        return [_record(row) for row in rows]
+
+    def page(self, *, limit: int = 1000, after_id: int = 0) -> list[ArtifactRecord]:
+        rows = Artifact.select().where(Artifact.id > after_id).order_by(Artifact.id).limit(limit)
+        return [_record(row) for row in rows]
+
+    def count(self) -> int:
+        return Artifact.select().count()
+
+    def delete(self, artifact_id: int) -> ArtifactRecord:
+        """Forget the record and return it, so the caller can remove its files."""
+        with self.db.write():
+            record = self.get(artifact_id)
+            Artifact.delete().where(Artifact.id == artifact_id).execute()
+        return record
+
+
+def _record(row: Artifact) -> ArtifactRecord:
+    return ArtifactRecord(
+        id=row.id, prompt_id=row.prompt_id, kind=MediaKind(row.kind), path=row.path,
+        preview_path=row.preview_path, sha256=row.sha256, size=row.size, width=row.width,
+        height=row.height, duration_s=row.duration_s, metadata=json.loads(row.metadata),
+        job_id=row.job_id, created_at=row.created_at,
+    )
+
+
+def artifact_dict(record: ArtifactRecord) -> dict[str, Any]:
+    return {**asdict(record), "kind": record.kind.value}

@@ -1,0 +1,161 @@
+"""The library database: one SQLite file in WAL mode, versioned migrations, one writer at a time.
+
+Threads: any thread may read (peewee keeps one connection per thread; WAL readers never block).
+Every write goes through `Database.write()`: an app-level lock plus BEGIN IMMEDIATE, which the
+measurements in tk-notes.md show is what keeps "database is locked" away under 4 writer threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import peewee
+
+from core.errors import DatabaseError
+from repositories.tables import ALL_TABLES
+
+PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "busy_timeout": 5000,
+    "foreign_keys": 1,
+    "cache_size": -64000,
+    "temp_store": "memory",
+}
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: records
+    """
+    CREATE TABLE prompt (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL, title TEXT NOT NULL, data TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'draft', error TEXT NOT NULL DEFAULT '',
+        tags TEXT NOT NULL DEFAULT '[]', favorite INTEGER NOT NULL DEFAULT 0,
+        search_text TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL, updated_at REAL NOT NULL, deleted_at REAL);
+    CREATE INDEX prompt_updated ON prompt (updated_at, id);
+    CREATE INDEX prompt_status_updated ON prompt (status, updated_at, id);
+    CREATE INDEX prompt_kind_updated ON prompt (kind, updated_at, id);
+    CREATE TABLE prompt_tag (
+        tag TEXT NOT NULL,
+        prompt_id INTEGER NOT NULL REFERENCES prompt (id) ON DELETE CASCADE,
+        PRIMARY KEY (tag, prompt_id)) WITHOUT ROWID;
+    CREATE INDEX prompt_tag_prompt ON prompt_tag (prompt_id);
+    CREATE TABLE job (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        prompt_id INTEGER NOT NULL REFERENCES prompt (id) ON DELETE CASCADE,
+        function TEXT NOT NULL, quality TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'queued',
+        backend TEXT NOT NULL DEFAULT '', remote_id TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 0, error_kind TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '', params TEXT NOT NULL DEFAULT '{}',
+        priority INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL, started_at REAL, finished_at REAL, updated_at REAL NOT NULL);
+    CREATE INDEX job_status ON job (status, priority, id);
+    CREATE INDEX job_prompt ON job (prompt_id);
+    CREATE TABLE artifact (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        prompt_id INTEGER NOT NULL REFERENCES prompt (id) ON DELETE CASCADE,
+        job_id INTEGER REFERENCES job (id) ON DELETE SET NULL,
+        kind TEXT NOT NULL, path TEXT NOT NULL UNIQUE, preview_path TEXT,
+        sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+        width INTEGER, height INTEGER, duration_s REAL,
+        metadata TEXT NOT NULL DEFAULT '{}', created_at REAL NOT NULL);
+    CREATE INDEX artifact_prompt ON artifact (prompt_id, created_at);
+    """,
+    # 2: full-text search over title, prompt words and tags, kept in sync by triggers
+    """
+    CREATE VIRTUAL TABLE prompt_fts USING fts5 (
+        title, search_text, tags, content='prompt', content_rowid='id',
+        tokenize='porter unicode61');
+    CREATE TRIGGER prompt_fts_insert AFTER INSERT ON prompt BEGIN
+        INSERT INTO prompt_fts (rowid, title, search_text, tags)
+        VALUES (new.id, new.title, new.search_text, new.tags);
+    END;
+    CREATE TRIGGER prompt_fts_delete AFTER DELETE ON prompt BEGIN
+        INSERT INTO prompt_fts (prompt_fts, rowid, title, search_text, tags)
+        VALUES ('delete', old.id, old.title, old.search_text, old.tags);
+    END;
+    CREATE TRIGGER prompt_fts_update AFTER UPDATE OF title, search_text, tags ON prompt BEGIN
+        INSERT INTO prompt_fts (prompt_fts, rowid, title, search_text, tags)
+        VALUES ('delete', old.id, old.title, old.search_text, old.tags);
+        INSERT INTO prompt_fts (rowid, title, search_text, tags)
+        VALUES (new.id, new.title, new.search_text, new.tags);
+    END;
+    INSERT INTO prompt_fts (prompt_fts) VALUES ('rebuild');
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Database:
+    """Owns the peewee database bound to one file; opening it migrates it to SCHEMA_VERSION."""
+
+    def __init__(self, path: Path, *, migrate_to: int = SCHEMA_VERSION):
+        self.path = Path(path)
+        self.peewee = peewee.SqliteDatabase(
+            str(self.path), pragmas=PRAGMAS, timeout=5, lock_type="IMMEDIATE"
+        )
+        self._write_lock = threading.RLock()
+        self.peewee.bind(ALL_TABLES, bind_refs=False, bind_backrefs=False)
+        try:
+            self.peewee.connect(reuse_if_open=True)
+            self._migrate(migrate_to)
+        except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
+            raise DatabaseError(
+                f"cannot open the library database {self.path}: {exc} — "
+                "check the file is a Takeboard database, or start with another --home"
+            ) from exc
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:
+        """One write transaction (BEGIN IMMEDIATE) at a time across all threads."""
+        with self._write_lock, self.peewee.atomic():
+            yield
+
+    def version(self) -> int:
+        self.peewee.execute_sql(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+        )
+        row = self.peewee.execute_sql("SELECT max(version) FROM schema_version").fetchone()
+        return row[0] or 0
+
+    def _migrate(self, target: int) -> None:
+        with self.write():
+            current = self.version()
+            if current > SCHEMA_VERSION:
+                raise DatabaseError(
+                    f"the library database {self.path} has schema version {current}, made by a "
+                    f"newer Takeboard (this one knows up to {SCHEMA_VERSION}) — update Takeboard, "
+                    "or use another --home"
+                )
+            for version in range(current + 1, target + 1):
+                self._run_script(MIGRATIONS[version - 1])
+                self.peewee.execute_sql("INSERT INTO schema_version VALUES (?)", (version,))
+
+    def _run_script(self, script: str) -> None:
+        for statement in _split_statements(script):
+            self.peewee.execute_sql(statement)
+
+    def close(self) -> None:
+        """Close this thread's connection (call at the end of a worker thread, and at quit)."""
+        if not self.peewee.is_closed():
+            with contextlib.suppress(peewee.DatabaseError):
+                self.peewee.execute_sql("PRAGMA optimize")
+            self.peewee.close()
+
+
+def _split_statements(script: str) -> list[str]:
+    """Split a migration into statements; trigger bodies stay whole (sqlite3.complete_statement)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

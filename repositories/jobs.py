@@ -1,0 +1,83 @@
+"""Job records: the persistent queue. A job is written before anything runs, so it survives."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from core.errors import NotFound
+from core.models import JobRecord, JobStatus
+from repositories.database import Database
+from repositories.tables import Job
+
+FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class JobRepository:
+    def __init__(self, database: Database):
+        self.db = database
+
+    def add(self, *, prompt_id: int, function: str, quality: str,
+            params: dict[str, Any] | None = None, priority: int = 0) -> JobRecord:
+        now = time.time()
+        with self.db.write():
+            job_id = Job.insert(
+                prompt=prompt_id, function=function, quality=quality,
+                params=json.dumps(params or {}, ensure_ascii=False), priority=priority,
+                created_at=now, updated_at=now,
+            ).execute()
+        return self.get(job_id)
+
+    def get(self, job_id: int) -> JobRecord:
+        row = Job.get_or_none(Job.id == job_id)
+        if row is None:
+            raise NotFound(f"job {job_id} does not exist — list ids with 'jobs list'")
+        return _record(row)
+
+    def update(self, job_id: int, **changes: Any) -> JobRecord:
+        """Set fields (status, backend, remote_id, attempts, error_kind, error, params, ...)."""
+        changes = _columns(changes)
+        status = changes.get("status")
+        now = time.time()
+        if status == JobStatus.RUNNING.value:
+            changes.setdefault("started_at", now)
+        if status in {s.value for s in FINISHED}:
+            changes.setdefault("finished_at", now)
+        with self.db.write():
+            if not Job.update(**changes, updated_at=now).where(Job.id == job_id).execute():
+                raise NotFound(f"job {job_id} does not exist — list ids with 'jobs list'")
+        return self.get(job_id)
+
+    def list(self, *, status: JobStatus | None = None, prompt_id: int | None = None,
+             limit: int = 1000) -> list[JobRecord]:
+        query = Job.select().order_by(Job.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(Job.status == JobStatus(status).value)
+        if prompt_id is not None:
+            query = query.where(Job.prompt == prompt_id)
+        return [_record(row) for row in query]
+
+    def next_queued(self) -> JobRecord | None:
+        row = (Job.select().where(Job.status == JobStatus.QUEUED.value)
+               .order_by(Job.priority.desc(), Job.id).first())
+        return _record(row) if row else None
+
+
+def _columns(changes: dict[str, Any]) -> dict[str, Any]:
+    out = dict(changes)
+    if "status" in out:
+        out["status"] = JobStatus(out["status"]).value
+    if "params" in out:
+        out["params"] = json.dumps(out["params"], ensure_ascii=False)
+    return out
+
+
+def _record(row: Job) -> JobRecord:
+    return JobRecord(
+        id=row.id, prompt_id=row.prompt_id, function=row.function, quality=row.quality,
+        status=JobStatus(row.status), backend=row.backend, remote_id=row.remote_id,
+        attempts=row.attempts, error_kind=row.error_kind, error=row.error,
+        params=json.loads(row.params), priority=row.priority, created_at=row.created_at,
+        started_at=row.started_at, finished_at=row.finished_at, updated_at=row.updated_at,
+    )

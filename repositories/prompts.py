@@ -1,0 +1,228 @@
+"""Prompt records: validated on the way in, searched with FTS5, paged by index.
+
+Threads: reads from any thread (the Tk thread included: a page is ~1 ms); writes from any
+thread through Database.write().
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import peewee
+from peewee import fn
+
+from core.errors import InputError, NotFound
+from core.models import (
+    MediaKind,
+    PromptQuery,
+    PromptRecord,
+    PromptStatus,
+    parse_enum,
+    search_text,
+    validate_data,
+    validate_tags,
+    validate_title,
+)
+from repositories.database import Database
+from repositories.tables import Artifact, Prompt, PromptSearch, PromptTag
+
+SORT_COLUMNS = {
+    "updated": Prompt.updated_at,
+    "created": Prompt.created_at,
+    "title": Prompt.title,
+    "status": Prompt.status,
+    "kind": Prompt.kind,
+    "id": Prompt.id,
+}
+KEYSET_SORTS = ("updated", "created", "id")
+
+
+def fts_expression(words: str) -> str:
+    """User words as a safe FTS5 query: each token quoted, the last one a prefix."""
+    tokens = ['"' + token.replace('"', '""') + '"' for token in words.split()]
+    if tokens:
+        tokens[-1] += "*"
+    return " ".join(tokens)
+
+
+class PromptRepository:
+    def __init__(self, database: Database):
+        self.db = database
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def add(self, kind: MediaKind | str, title: str, data: Any, *, tags: Any = (),
+            favorite: bool = False) -> PromptRecord:
+        fields = self._validated(kind, title, data, tags)
+        with self.db.write():
+            return self._insert(fields, favorite)
+
+    def add_many(self, items: Iterable[dict[str, Any]]) -> list[int]:
+        """Validate every item first, then insert all in one transaction (all or nothing)."""
+        rows = [(self._validated_item(n, item), bool(item.get("favorite"))) for n, item in
+                enumerate(items, 1)]
+        with self.db.write():
+            return [self._insert(fields, favorite).id for fields, favorite in rows]
+
+    def update(self, prompt_id: int, *, title: Any = None, data: Any = None, tags: Any = None,
+               favorite: bool | None = None) -> PromptRecord:
+        with self.db.write():
+            current = self.get(prompt_id)
+            fields = self._validated(
+                current.kind,
+                current.title if title is None else title,
+                current.data if data is None else data,
+                current.tags if tags is None else tags,
+            )
+            changes = {**fields, "updated_at": time.time()}
+            if favorite is not None:
+                changes["favorite"] = favorite
+            Prompt.update(changes).where(Prompt.id == prompt_id).execute()
+            self._set_tags(prompt_id, fields["tags"])
+            return self.get(prompt_id)
+
+    def set_status(self, prompt_id: int, status: PromptStatus, error: str = "") -> None:
+        with self.db.write():
+            updated = (Prompt.update(status=status.value, error=error, updated_at=time.time())
+                       .where(Prompt.id == prompt_id).execute())
+        if not updated:
+            raise self._not_found(prompt_id)
+
+    def delete(self, prompt_id: int) -> None:
+        """Move to the trash (restorable); artifacts and files stay."""
+        self._set_deleted(prompt_id, time.time())
+
+    def restore(self, prompt_id: int) -> None:
+        self._set_deleted(prompt_id, None)
+
+    def _set_deleted(self, prompt_id: int, when: float | None) -> None:
+        with self.db.write():
+            self.get(prompt_id, include_trash=True)
+            Prompt.update(deleted_at=when).where(Prompt.id == prompt_id).execute()
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def get(self, prompt_id: int, *, include_trash: bool = False) -> PromptRecord:
+        query = self._select().where(Prompt.id == prompt_id)
+        if not include_trash:
+            query = query.where(Prompt.deleted_at.is_null())
+        row = query.first()
+        if row is None:
+            raise self._not_found(prompt_id)
+        return _record(row)
+
+    def page(self, query: PromptQuery = PromptQuery(), *, limit: int = 100, offset: int = 0,
+             after: tuple[float, int] | None = None) -> list[PromptRecord]:
+        """One page in the query's order; `after` = (sort value, id) of the last row seen."""
+        select = self._filtered(self._select(), query)
+        column = SORT_COLUMNS[query.sort]
+        if after is not None:
+            select = select.where(_keyset(column, query, after))
+        order = (column.desc(), Prompt.id.desc()) if query.descending else (column, Prompt.id)
+        return [_record(row) for row in select.order_by(*order).limit(limit).offset(offset)]
+
+    def count(self, query: PromptQuery = PromptQuery()) -> int:
+        select = self._filtered(Prompt.select(fn.COUNT(Prompt.id)), query)
+        return select.scalar()
+
+    def count_by_status(self) -> dict[str, int]:
+        rows = (Prompt.select(Prompt.status, fn.COUNT(Prompt.id))
+                .where(Prompt.deleted_at.is_null()).group_by(Prompt.status).tuples())
+        return dict(rows)
+
+    def iter_all(self, batch: int = 1000) -> Iterator[PromptRecord]:
+        last_id = 0
+        while rows := list(self._select().where(Prompt.id > last_id,
+                                                Prompt.deleted_at.is_null())
+                           .order_by(Prompt.id).limit(batch)):
+            yield from (_record(row) for row in rows)
+            last_id = rows[-1].id
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _validated(self, kind: Any, title: Any, data: Any, tags: Any) -> dict[str, Any]:
+        kind = parse_enum(MediaKind, kind, "kind")
+        data = validate_data(kind, data)
+        tags = validate_tags(list(tags))
+        return {
+            "kind": kind.value,
+            "title": validate_title(title),
+            "data": json.dumps(data, ensure_ascii=False),
+            "tags": json.dumps(tags, ensure_ascii=False),
+            "search_text": search_text(kind, data),
+        }
+
+    def _validated_item(self, number: int, item: Any) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            raise InputError(f"item {number}: expected an object with kind, title and data")
+        try:
+            return self._validated(item.get("kind"), item.get("title"), item.get("data"),
+                                   item.get("tags") or [])
+        except InputError as exc:
+            raise InputError(f"item {number}: {exc}") from None
+
+    def _insert(self, fields: dict[str, Any], favorite: bool) -> PromptRecord:
+        now = time.time()
+        prompt_id = Prompt.insert(**fields, favorite=favorite, created_at=now,
+                                  updated_at=now).execute()
+        self._set_tags(prompt_id, json.loads(fields["tags"]))
+        return self.get(prompt_id)
+
+    def _set_tags(self, prompt_id: int, tags: Iterable[str]) -> None:
+        PromptTag.delete().where(PromptTag.prompt == prompt_id).execute()
+        rows = [{"tag": tag, "prompt": prompt_id} for tag in tags]
+        if rows:
+            PromptTag.insert_many(rows).execute()
+
+    def _select(self) -> peewee.ModelSelect:
+        takes = (Artifact.select(fn.COUNT(Artifact.id))
+                 .where(Artifact.prompt == Prompt.id).alias("take_count"))
+        return Prompt.select(Prompt, takes)
+
+    def _filtered(self, select: peewee.ModelSelect, query: PromptQuery) -> peewee.ModelSelect:
+        if query.search.strip():
+            select = (select.join(PromptSearch, on=(Prompt.id == PromptSearch.rowid))
+                      .where(PromptSearch.match(fts_expression(query.search))))
+        conditions = [Prompt.deleted_at.is_null(False) if query.trash
+                      else Prompt.deleted_at.is_null()]
+        if query.kind:
+            conditions.append(Prompt.kind == MediaKind(query.kind).value)
+        if query.status:
+            conditions.append(Prompt.status == PromptStatus(query.status).value)
+        if query.favorite is not None:
+            conditions.append(Prompt.favorite == query.favorite)
+        if query.tag:
+            tagged = PromptTag.select(PromptTag.prompt).where(PromptTag.tag == query.tag)
+            conditions.append(Prompt.id.in_(tagged))
+        return select.where(*conditions)
+
+    @staticmethod
+    def _not_found(prompt_id: int) -> NotFound:
+        return NotFound(f"prompt {prompt_id} does not exist — list ids with 'prompt list'")
+
+
+def _keyset(column: peewee.Field, query: PromptQuery, after: tuple[Any, int]) -> peewee.Expression:
+    if query.sort not in KEYSET_SORTS:
+        raise ValueError(f"keyset paging needs one of {KEYSET_SORTS}, not {query.sort!r}")
+    left, right = peewee.Tuple(column, Prompt.id), peewee.Tuple(*after)
+    return left < right if query.descending else left > right
+
+
+def _record(row: Prompt) -> PromptRecord:
+    return PromptRecord(
+        id=row.id,
+        kind=MediaKind(row.kind),
+        title=row.title,
+        data=json.loads(row.data),
+        status=PromptStatus(row.status),
+        error=row.error,
+        tags=tuple(json.loads(row.tags)),
+        favorite=bool(row.favorite),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        deleted_at=row.deleted_at,
+        take_count=getattr(row, "take_count", 0) or 0,
+    )

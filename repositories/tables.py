@@ -1,0 +1,93 @@
+"""peewee models mirroring the schema in database.MIGRATIONS (private to repositories/).
+
+The schema itself is created by the versioned migrations, never by create_tables().
+"""
+
+from __future__ import annotations
+
+import peewee
+from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
+
+
+class Base(peewee.Model):
+    class Meta:
+        database = None
+
+
+class Prompt(Base):
+    kind = peewee.TextField()
+    title = peewee.TextField()
+    data = peewee.TextField()
+    status = peewee.TextField(default="draft")
+    error = peewee.TextField(default="")
+    tags = peewee.TextField(default="[]")
+    favorite = peewee.BooleanField(default=False)
+    search_text = peewee.TextField(default="")
+    created_at = peewee.FloatField()
+    updated_at = peewee.FloatField()
+    deleted_at = peewee.FloatField(null=True)
+
+    class Meta:
+        table_name = "prompt"
+
+
+class PromptTag(Base):
+    tag = peewee.TextField()
+    prompt = peewee.ForeignKeyField(Prompt, column_name="prompt_id", on_delete="CASCADE")
+
+    class Meta:
+        table_name = "prompt_tag"
+        primary_key = peewee.CompositeKey("tag", "prompt")
+
+
+class PromptSearch(FTS5Model):
+    rowid = RowIDField()
+    title = SearchField()
+    search_text = SearchField()
+    tags = SearchField()
+
+    class Meta:
+        database = None
+        table_name = "prompt_fts"
+
+
+class Job(Base):
+    prompt = peewee.ForeignKeyField(Prompt, column_name="prompt_id", on_delete="CASCADE")
+    function = peewee.TextField()
+    quality = peewee.TextField()
+    status = peewee.TextField(default="queued")
+    backend = peewee.TextField(default="")
+    remote_id = peewee.TextField(default="")
+    attempts = peewee.IntegerField(default=0)
+    error_kind = peewee.TextField(default="")
+    error = peewee.TextField(default="")
+    params = peewee.TextField(default="{}")
+    priority = peewee.IntegerField(default=0)
+    created_at = peewee.FloatField()
+    started_at = peewee.FloatField(null=True)
+    finished_at = peewee.FloatField(null=True)
+    updated_at = peewee.FloatField()
+
+    class Meta:
+        table_name = "job"
+
+
+class Artifact(Base):
+    prompt = peewee.ForeignKeyField(Prompt, column_name="prompt_id", on_delete="CASCADE")
+    job = peewee.ForeignKeyField(Job, column_name="job_id", null=True, on_delete="SET NULL")
+    kind = peewee.TextField()
+    path = peewee.TextField(unique=True)
+    preview_path = peewee.TextField(null=True)
+    sha256 = peewee.TextField()
+    size = peewee.IntegerField()
+    width = peewee.IntegerField(null=True)
+    height = peewee.IntegerField(null=True)
+    duration_s = peewee.FloatField(null=True)
+    metadata = peewee.TextField(default="{}")
+    created_at = peewee.FloatField()
+
+    class Meta:
+        table_name = "artifact"
+
+
+ALL_TABLES = [Prompt, PromptTag, PromptSearch, Job, Artifact]
