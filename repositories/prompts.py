@@ -81,7 +81,7 @@ class PromptRepository:
             if favorite is not None:
                 changes["favorite"] = favorite
             Prompt.update(changes).where(Prompt.id == prompt_id).execute()
-            self._set_tags(prompt_id, fields["tags"])
+            self._set_tags(prompt_id, json.loads(fields["tags"]))
             return self.get(prompt_id)
 
     def set_status(self, prompt_id: int, status: PromptStatus, error: str = "") -> None:

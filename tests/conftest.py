@@ -1,0 +1,67 @@
+"""Shared fixtures: a fresh data home and the repositories over a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import Context
+from core.config import load_config
+from main import main
+from repositories.artifacts import ArtifactRepository
+from repositories.database import Database
+from repositories.jobs import JobRepository
+from repositories.prompts import PromptRepository
+
+pytest_plugins: list[str] = []
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty data home; TAKEBOARD_* variables from the outer environment are removed."""
+    for name in ("TAKEBOARD_HOME", "TAKEBOARD_COMFYUI_URL", "TAKEBOARD_ALLOW_ONLINE"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def database(home: Path):
+    db = Database(home / "takeboard.db")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def ctx(home: Path, database: Database) -> Context:
+    config = load_config(home, env={})
+    return Context(config, PromptRepository(database), ArtifactRepository(database),
+                   JobRepository(database))
+
+
+class Cli:
+    """Runs `main.main` in-process against one home; returns (exit code, stdout, stderr)."""
+
+    def __init__(self, home: Path, capsys: pytest.CaptureFixture[str]):
+        self.home, self.capsys = home, capsys
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        code = main(["--home", str(self.home), *args])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def json(self, *args: str):
+        code, out, err = self(*args, "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+
+@pytest.fixture
+def cli(home: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(home, capsys)
