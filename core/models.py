@@ -185,7 +185,7 @@ def validate_data(kind: MediaKind | str, data: Any) -> dict[str, Any]:
     """Normalized prompt data for `kind`, or InputError naming the first bad field."""
     kind = parse_enum(MediaKind, kind, "kind")
     if not isinstance(data, dict):
-        raise InputError(f"data: expected a JSON object for a {kind} prompt, got {data!r}")
+        raise InputError(f"data: expected a JSON object of {kind} prompt fields, got {data!r}")
     schema = SCHEMAS[kind]
     _reject_unknown(kind, data, schema)
     out: dict[str, Any] = {}

@@ -17,15 +17,34 @@ class ArtifactRepository:
     def __init__(self, database: Database):
         self.db = database
 
-    def add(self, *, prompt_id: int, kind: MediaKind | str, path: str, sha256: str, size: int,
-            preview_path: str | None = None, width: int | None = None, height: int | None = None,
-            duration_s: float | None = None, metadata: dict[str, Any] | None = None,
-            job_id: int | None = None) -> ArtifactRecord:
+    def add(
+        self,
+        *,
+        prompt_id: int,
+        kind: MediaKind | str,
+        path: str,
+        sha256: str,
+        size: int,
+        preview_path: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        duration_s: float | None = None,
+        metadata: dict[str, Any] | None = None,
+        job_id: int | None = None,
+    ) -> ArtifactRecord:
         with self.db.write():
             artifact_id = Artifact.insert(
-                prompt=prompt_id, job=job_id, kind=MediaKind(kind).value, path=path,
-                preview_path=preview_path, sha256=sha256, size=size, width=width, height=height,
-                duration_s=duration_s, metadata=json.dumps(metadata or {}, ensure_ascii=False),
+                prompt=prompt_id,
+                job=job_id,
+                kind=MediaKind(kind).value,
+                path=path,
+                preview_path=preview_path,
+                sha256=sha256,
+                size=size,
+                width=width,
+                height=height,
+                duration_s=duration_s,
+                metadata=json.dumps(metadata or {}, ensure_ascii=False),
                 created_at=time.time(),
             ).execute()
         return self.get(artifact_id)
@@ -33,13 +52,17 @@ class ArtifactRepository:
     def get(self, artifact_id: int) -> ArtifactRecord:
         row = Artifact.get_or_none(Artifact.id == artifact_id)
         if row is None:
-            raise NotFound(f"artifact {artifact_id} does not exist — list ids with "
-                           "'artifacts list'")
+            raise NotFound(
+                f"artifact {artifact_id} does not exist — list ids with 'artifacts list'"
+            )
         return _record(row)
 
     def for_prompt(self, prompt_id: int) -> list[ArtifactRecord]:
-        rows = Artifact.select().where(Artifact.prompt == prompt_id).order_by(
-            Artifact.created_at.desc(), Artifact.id.desc())
+        rows = (
+            Artifact.select()
+            .where(Artifact.prompt == prompt_id)
+            .order_by(Artifact.created_at.desc(), Artifact.id.desc())
+        )
         return [_record(row) for row in rows]
 
     def page(self, *, limit: int = 1000, after_id: int = 0) -> list[ArtifactRecord]:
@@ -59,10 +82,19 @@ class ArtifactRepository:
 
 def _record(row: Artifact) -> ArtifactRecord:
     return ArtifactRecord(
-        id=row.id, prompt_id=row.prompt_id, kind=MediaKind(row.kind), path=row.path,
-        preview_path=row.preview_path, sha256=row.sha256, size=row.size, width=row.width,
-        height=row.height, duration_s=row.duration_s, metadata=json.loads(row.metadata),
-        job_id=row.job_id, created_at=row.created_at,
+        id=row.id,
+        prompt_id=row.prompt_id,
+        kind=MediaKind(row.kind),
+        path=row.path,
+        preview_path=row.preview_path,
+        sha256=row.sha256,
+        size=row.size,
+        width=row.width,
+        height=row.height,
+        duration_s=row.duration_s,
+        metadata=json.loads(row.metadata),
+        job_id=row.job_id,
+        created_at=row.created_at,
     )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import peewee
 
 from core.errors import DatabaseError
-from repositories.tables import ALL_TABLES
+from repositories.tables import DB
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -91,16 +91,18 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+_WRITE_LOCK = threading.RLock()  # re-entrant: nested writes in one thread must not deadlock
+
+
 class Database:
-    """Owns the peewee database bound to one file; opening it migrates it to SCHEMA_VERSION."""
+    """The library file. peewee's deferred database is process-wide, so one process works on one
+    library at a time: opening another re-points every repository at the new file.
+    Opening migrates the file to SCHEMA_VERSION."""
 
     def __init__(self, path: Path, *, migrate_to: int = SCHEMA_VERSION):
         self.path = Path(path)
-        self.peewee = peewee.SqliteDatabase(
-            str(self.path), pragmas=PRAGMAS, timeout=5, lock_type="IMMEDIATE"
-        )
-        self._write_lock = threading.RLock()
-        self.peewee.bind(ALL_TABLES, bind_refs=False, bind_backrefs=False)
+        self.peewee = DB
+        DB.init(str(self.path), pragmas=PRAGMAS, timeout=5)
         try:
             self.peewee.connect(reuse_if_open=True)
             self._migrate(migrate_to)
@@ -113,7 +115,7 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[None]:
         """One write transaction (BEGIN IMMEDIATE) at a time across all threads."""
-        with self._write_lock, self.peewee.atomic():
+        with _WRITE_LOCK, self.peewee.atomic():
             yield
 
     def version(self) -> int:

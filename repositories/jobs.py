@@ -18,14 +18,25 @@ class JobRepository:
     def __init__(self, database: Database):
         self.db = database
 
-    def add(self, *, prompt_id: int, function: str, quality: str,
-            params: dict[str, Any] | None = None, priority: int = 0) -> JobRecord:
+    def add(
+        self,
+        *,
+        prompt_id: int,
+        function: str,
+        quality: str,
+        params: dict[str, Any] | None = None,
+        priority: int = 0,
+    ) -> JobRecord:
         now = time.time()
         with self.db.write():
             job_id = Job.insert(
-                prompt=prompt_id, function=function, quality=quality,
-                params=json.dumps(params or {}, ensure_ascii=False), priority=priority,
-                created_at=now, updated_at=now,
+                prompt=prompt_id,
+                function=function,
+                quality=quality,
+                params=json.dumps(params or {}, ensure_ascii=False),
+                priority=priority,
+                created_at=now,
+                updated_at=now,
             ).execute()
         return self.get(job_id)
 
@@ -49,8 +60,9 @@ class JobRepository:
                 raise NotFound(f"job {job_id} does not exist — list ids with 'jobs list'")
         return self.get(job_id)
 
-    def list(self, *, status: JobStatus | None = None, prompt_id: int | None = None,
-             limit: int = 1000) -> list[JobRecord]:
+    def list(
+        self, *, status: JobStatus | None = None, prompt_id: int | None = None, limit: int = 1000
+    ) -> list[JobRecord]:
         query = Job.select().order_by(Job.id.desc()).limit(limit)
         if status is not None:
             query = query.where(Job.status == JobStatus(status).value)
@@ -59,8 +71,12 @@ class JobRepository:
         return [_record(row) for row in query]
 
     def next_queued(self) -> JobRecord | None:
-        row = (Job.select().where(Job.status == JobStatus.QUEUED.value)
-               .order_by(Job.priority.desc(), Job.id).first())
+        row = (
+            Job.select()
+            .where(Job.status == JobStatus.QUEUED.value)
+            .order_by(Job.priority.desc(), Job.id)
+            .first()
+        )
         return _record(row) if row else None
 
 
@@ -75,9 +91,20 @@ def _columns(changes: dict[str, Any]) -> dict[str, Any]:
 
 def _record(row: Job) -> JobRecord:
     return JobRecord(
-        id=row.id, prompt_id=row.prompt_id, function=row.function, quality=row.quality,
-        status=JobStatus(row.status), backend=row.backend, remote_id=row.remote_id,
-        attempts=row.attempts, error_kind=row.error_kind, error=row.error,
-        params=json.loads(row.params), priority=row.priority, created_at=row.created_at,
-        started_at=row.started_at, finished_at=row.finished_at, updated_at=row.updated_at,
+        id=row.id,
+        prompt_id=row.prompt_id,
+        function=row.function,
+        quality=row.quality,
+        status=JobStatus(row.status),
+        backend=row.backend,
+        remote_id=row.remote_id,
+        attempts=row.attempts,
+        error_kind=row.error_kind,
+        error=row.error,
+        params=json.loads(row.params),
+        priority=row.priority,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        updated_at=row.updated_at,
     )

@@ -54,21 +54,37 @@ class PromptRepository:
 
     # --- writes ---------------------------------------------------------------------------------
 
-    def add(self, kind: MediaKind | str, title: str, data: Any, *, tags: Any = (),
-            favorite: bool = False) -> PromptRecord:
+    def add(
+        self,
+        kind: MediaKind | str,
+        title: str,
+        data: Any,
+        *,
+        tags: Any = (),
+        favorite: bool = False,
+    ) -> PromptRecord:
         fields = self._validated(kind, title, data, tags)
         with self.db.write():
             return self._insert(fields, favorite)
 
     def add_many(self, items: Iterable[dict[str, Any]]) -> list[int]:
         """Validate every item first, then insert all in one transaction (all or nothing)."""
-        rows = [(self._validated_item(n, item), bool(item.get("favorite"))) for n, item in
-                enumerate(items, 1)]
+        rows = [
+            (self._validated_item(n, item), bool(item.get("favorite")))
+            for n, item in enumerate(items, 1)
+        ]
         with self.db.write():
             return [self._insert(fields, favorite).id for fields, favorite in rows]
 
-    def update(self, prompt_id: int, *, title: Any = None, data: Any = None, tags: Any = None,
-               favorite: bool | None = None) -> PromptRecord:
+    def update(
+        self,
+        prompt_id: int,
+        *,
+        title: Any = None,
+        data: Any = None,
+        tags: Any = None,
+        favorite: bool | None = None,
+    ) -> PromptRecord:
         with self.db.write():
             current = self.get(prompt_id)
             fields = self._validated(
@@ -86,8 +102,11 @@ class PromptRepository:
 
     def set_status(self, prompt_id: int, status: PromptStatus, error: str = "") -> None:
         with self.db.write():
-            updated = (Prompt.update(status=status.value, error=error, updated_at=time.time())
-                       .where(Prompt.id == prompt_id).execute())
+            updated = (
+                Prompt.update(status=status.value, error=error, updated_at=time.time())
+                .where(Prompt.id == prompt_id)
+                .execute()
+            )
         if not updated:
             raise self._not_found(prompt_id)
 
@@ -114,8 +133,14 @@ class PromptRepository:
             raise self._not_found(prompt_id)
         return _record(row)
 
-    def page(self, query: PromptQuery = PromptQuery(), *, limit: int = 100, offset: int = 0,
-             after: tuple[float, int] | None = None) -> list[PromptRecord]:
+    def page(
+        self,
+        query: PromptQuery = PromptQuery(),
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        after: tuple[float, int] | None = None,
+    ) -> list[PromptRecord]:
         """One page in the query's order; `after` = (sort value, id) of the last row seen."""
         select = self._filtered(self._select(), query)
         column = SORT_COLUMNS[query.sort]
@@ -129,15 +154,22 @@ class PromptRepository:
         return select.scalar()
 
     def count_by_status(self) -> dict[str, int]:
-        rows = (Prompt.select(Prompt.status, fn.COUNT(Prompt.id))
-                .where(Prompt.deleted_at.is_null()).group_by(Prompt.status).tuples())
+        rows = (
+            Prompt.select(Prompt.status, fn.COUNT(Prompt.id))
+            .where(Prompt.deleted_at.is_null())
+            .group_by(Prompt.status)
+            .tuples()
+        )
         return dict(rows)
 
     def iter_all(self, batch: int = 1000) -> Iterator[PromptRecord]:
         last_id = 0
-        while rows := list(self._select().where(Prompt.id > last_id,
-                                                Prompt.deleted_at.is_null())
-                           .order_by(Prompt.id).limit(batch)):
+        while rows := list(
+            self._select()
+            .where(Prompt.id > last_id, Prompt.deleted_at.is_null())
+            .order_by(Prompt.id)
+            .limit(batch)
+        ):
             yield from (_record(row) for row in rows)
             last_id = rows[-1].id
 
@@ -159,15 +191,17 @@ class PromptRepository:
         if not isinstance(item, dict):
             raise InputError(f"item {number}: expected an object with kind, title and data")
         try:
-            return self._validated(item.get("kind"), item.get("title"), item.get("data"),
-                                   item.get("tags") or [])
+            return self._validated(
+                item.get("kind"), item.get("title"), item.get("data"), item.get("tags") or []
+            )
         except InputError as exc:
             raise InputError(f"item {number}: {exc}") from None
 
     def _insert(self, fields: dict[str, Any], favorite: bool) -> PromptRecord:
         now = time.time()
-        prompt_id = Prompt.insert(**fields, favorite=favorite, created_at=now,
-                                  updated_at=now).execute()
+        prompt_id = Prompt.insert(
+            **fields, favorite=favorite, created_at=now, updated_at=now
+        ).execute()
         self._set_tags(prompt_id, json.loads(fields["tags"]))
         return self.get(prompt_id)
 
@@ -178,16 +212,21 @@ class PromptRepository:
             PromptTag.insert_many(rows).execute()
 
     def _select(self) -> peewee.ModelSelect:
-        takes = (Artifact.select(fn.COUNT(Artifact.id))
-                 .where(Artifact.prompt == Prompt.id).alias("take_count"))
+        takes = (
+            Artifact.select(fn.COUNT(Artifact.id))
+            .where(Artifact.prompt == Prompt.id)
+            .alias("take_count")
+        )
         return Prompt.select(Prompt, takes)
 
     def _filtered(self, select: peewee.ModelSelect, query: PromptQuery) -> peewee.ModelSelect:
         if query.search.strip():
-            select = (select.join(PromptSearch, on=(Prompt.id == PromptSearch.rowid))
-                      .where(PromptSearch.match(fts_expression(query.search))))
-        conditions = [Prompt.deleted_at.is_null(False) if query.trash
-                      else Prompt.deleted_at.is_null()]
+            select = select.join(PromptSearch, on=(Prompt.id == PromptSearch.rowid)).where(
+                PromptSearch.match(fts_expression(query.search))
+            )
+        conditions = [
+            Prompt.deleted_at.is_null(False) if query.trash else Prompt.deleted_at.is_null()
+        ]
         if query.kind:
             conditions.append(Prompt.kind == MediaKind(query.kind).value)
         if query.status:

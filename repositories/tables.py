@@ -9,9 +9,13 @@ import peewee
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 
+# deferred: Database() points it at the library file; every write transaction is BEGIN IMMEDIATE
+DB = peewee.SqliteDatabase(None, lock_type="IMMEDIATE")
+
+
 class Base(peewee.Model):
     class Meta:
-        database = None
+        database = DB
 
 
 class Prompt(Base):
@@ -47,7 +51,7 @@ class PromptSearch(FTS5Model):
     tags = SearchField()
 
     class Meta:
-        database = None
+        database = DB
         table_name = "prompt_fts"
 
 
@@ -88,6 +92,3 @@ class Artifact(Base):
 
     class Meta:
         table_name = "artifact"
-
-
-ALL_TABLES = [Prompt, PromptTag, PromptSearch, Job, Artifact]
