@@ -49,6 +49,16 @@ class ArtifactRepository:
             ).execute()
         return self.get(artifact_id)
 
+    def add_many(self, rows: list[dict[str, Any]]) -> None:
+        """Insert many artifacts (keyword sets as for add) in one transaction."""
+        now = time.time()
+        values = [{**row, "prompt": row.pop("prompt_id"), "kind": MediaKind(row["kind"]).value,
+                   "metadata": json.dumps(row.get("metadata") or {}, ensure_ascii=False),
+                   "created_at": now} for row in map(dict, rows)]
+        with self.db.write():
+            for start in range(0, len(values), 500):
+                Artifact.insert_many(values[start:start + 500]).execute()
+
     def get(self, artifact_id: int) -> ArtifactRecord:
         row = Artifact.get_or_none(Artifact.id == artifact_id)
         if row is None:

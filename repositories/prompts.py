@@ -65,7 +65,7 @@ class PromptRepository:
     ) -> PromptRecord:
         fields = self._validated(kind, title, data, tags)
         with self.db.write():
-            return self._insert(fields, favorite)
+            return self.get(self._insert(fields, favorite))
 
     def add_many(self, items: Iterable[dict[str, Any]]) -> list[int]:
         """Validate every item first, then insert all in one transaction (all or nothing)."""
@@ -74,7 +74,7 @@ class PromptRepository:
             for n, item in enumerate(items, 1)
         ]
         with self.db.write():
-            return [self._insert(fields, favorite).id for fields, favorite in rows]
+            return [self._insert(fields, favorite) for fields, favorite in rows]
 
     def update(
         self,
@@ -197,13 +197,13 @@ class PromptRepository:
         except InputError as exc:
             raise InputError(f"item {number}: {exc}") from None
 
-    def _insert(self, fields: dict[str, Any], favorite: bool) -> PromptRecord:
+    def _insert(self, fields: dict[str, Any], favorite: bool) -> int:
         now = time.time()
         prompt_id = Prompt.insert(
             **fields, favorite=favorite, created_at=now, updated_at=now
         ).execute()
         self._set_tags(prompt_id, json.loads(fields["tags"]))
-        return self.get(prompt_id)
+        return prompt_id
 
     def _set_tags(self, prompt_id: int, tags: Iterable[str]) -> None:
         PromptTag.delete().where(PromptTag.prompt == prompt_id).execute()
