@@ -1,0 +1,879 @@
+"""Workflow templates as data: load and validate them, derive the function registry, render.
+
+A template is a folder `<function>/<quality>/` holding `template.json` and a ComfyUI workflow
+in API format. Bundled templates live in `workflows/`; the user's `<home>/workflows/` override
+them (same function and quality: the later folder wins). Every template is validated when it
+is loaded; a broken one is collected as a `BrokenTemplate` error and never takes the others down.
+
+Rendering sets values on a deep copy of the parsed graph (never string substitution). Values
+merge in a fixed order: template defaults < quality_parameters < prompt values < overrides.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError, TemplateError
+
+QUALITIES = ("low", "standard", "high", "premium")
+KINDS = ("image", "audio", "video")
+PARAM_TYPES = ("direct", "seed", "lookup", "file_upload")
+VALUE_TYPES = ("int", "float", "string", "bool")
+SEED_MAX = 2**32 - 1
+DEFAULT_FUNCTIONS = {"image": "create_image", "audio": "create_audio", "video": "create_video"}
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "workflows"
+TEMPLATE_FILE = "template.json"
+REQUIRED_KEYS = ("function", "quality", "kind", "workflow")
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# object_info input types -> our value types
+SERVER_TYPES = {"INT": "int", "FLOAT": "float", "STRING": "string", "BOOLEAN": "bool"}
+JSON_TYPES = {"int": "integer", "float": "number", "string": "string", "bool": "boolean"}
+
+
+class BrokenTemplate(TemplateError):
+    """A template that failed validation; unpacks as `(path, reason)`."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.path, self.reason))
+
+
+class _Invalid(Exception):
+    """Internal: one validation failure; becomes a BrokenTemplate with the file path."""
+
+    def __init__(self, reason: str, path: Path | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.path = path
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    target: str
+    type: str = "direct"
+    node_id: str = ""
+    input_name: str = ""
+    required: bool = False
+    default: Any = None
+    description: str = ""
+    value_type: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    lookup_table: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    folder: str
+    name: str
+    url_hint: str = ""
+
+
+@dataclass(frozen=True)
+class Template:
+    function: str
+    quality: str
+    kind: str
+    display_name: str
+    version: int
+    description: str
+    path: Path
+    workflow: dict[str, Any] = field(repr=False)
+    parameters: dict[str, ParamSpec] = field(repr=False)
+    quality_parameters: dict[str, Any] = field(default_factory=dict)
+    vram_gb: float | None = None
+    timeout_s: float | None = None
+    models: tuple[ModelFile, ...] = field(default=(), repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.function}/{self.quality}"
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    name: str
+    display_name: str
+    kind: str
+    tiers: tuple[str, ...]
+    version: int
+    description: str
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    template: Template
+    requested_tier: str
+    tier: str
+    reason: str = ""
+
+    @property
+    def fell_back(self) -> bool:
+        return self.tier != self.requested_tier
+
+
+@dataclass(frozen=True)
+class Rendered:
+    graph: dict[str, Any]
+    values_used: dict[str, Any]
+    seed: int | None
+
+
+def default_function(kind: str) -> str:
+    """The function a prompt of `kind` runs when it names none."""
+    if kind not in DEFAULT_FUNCTIONS:
+        raise InputError(f"kind: unknown value {kind!r} — use one of: {', '.join(KINDS)}")
+    return DEFAULT_FUNCTIONS[kind]
+
+
+def template_dirs(home: Path) -> list[Path]:
+    """Where templates are looked up: the bundled ones, then the user's (which win)."""
+    return [BUNDLED_DIR, Path(home) / "workflows"]
+
+
+# --- the set of loaded templates ----------------------------------------------------------------
+
+
+@dataclass
+class TemplateSet:
+    templates: dict[tuple[str, str], Template] = field(default_factory=dict)
+    errors: list[BrokenTemplate] = field(default_factory=list)
+
+    def get(self, function: str, quality: str) -> Template | None:
+        return self.templates.get((function, quality))
+
+    def tiers(self, function: str) -> tuple[str, ...]:
+        """The tiers `function` has templates for, lowest first; TemplateError if unknown."""
+        tiers = tuple(q for q in QUALITIES if (function, q) in self.templates)
+        if not tiers:
+            known = ", ".join(self.names()) or "none (no templates loaded)"
+            raise TemplateError(f"unknown function {function!r} — known functions: {known}")
+        return tiers
+
+    def names(self) -> list[str]:
+        return sorted({function for function, _ in self.templates})
+
+    def default_function(self, kind: str) -> str:
+        return default_function(kind)
+
+    def resolve(self, function: str, quality: str = "standard") -> Resolution:
+        """The template to run; a missing tier falls back to the next lower, else higher one."""
+        if quality not in QUALITIES:
+            raise InputError(
+                f"quality: unknown tier {quality!r} — use one of: {', '.join(QUALITIES)}"
+            )
+        tiers = self.tiers(function)
+        if quality in tiers:
+            return Resolution(self.templates[(function, quality)], quality, quality)
+        rank = QUALITIES.index(quality)
+        lower = [t for t in tiers if QUALITIES.index(t) < rank]
+        tier = lower[-1] if lower else tiers[0]
+        reason = f"no {quality!r} template for {function}; ran {tier!r}"
+        return Resolution(self.templates[(function, tier)], quality, tier, reason)
+
+    def functions(self) -> list[FunctionInfo]:
+        """The function registry: one entry per function, sorted by name."""
+        return [self.function_info(name) for name in self.names()]
+
+    def function_info(self, function: str) -> FunctionInfo:
+        tiers = self.tiers(function)
+        main = self.templates[(function, "standard" if "standard" in tiers else tiers[0])]
+        return FunctionInfo(
+            name=function,
+            display_name=main.display_name,
+            kind=main.kind,
+            tiers=tiers,
+            version=main.version,
+            description=main.description,
+            schema=parameter_schema(main),
+        )
+
+
+def load_templates(dirs: Iterable[Path | str]) -> TemplateSet:
+    """Every `*/*/template.json` under `dirs`, validated; later dirs override earlier ones."""
+    result = TemplateSet()
+    for directory in dirs:
+        seen: dict[tuple[str, str], Path] = {}
+        for path in sorted(Path(directory).glob(f"*/*/{TEMPLATE_FILE}")):
+            try:
+                template = load_template(path)
+                _check_unique(seen, template)
+            except TemplateError as exc:
+                result.errors.append(_as_broken(exc, path))
+                continue
+            result.templates[(template.function, template.quality)] = template
+    return result
+
+
+def _check_unique(seen: dict[tuple[str, str], Path], template: Template) -> None:
+    key = (template.function, template.quality)
+    if key in seen:
+        raise BrokenTemplate(
+            template.path / TEMPLATE_FILE,
+            f"{template.name} is already defined by {seen[key]} — give one of them another quality",
+        )
+    seen[key] = template.path / TEMPLATE_FILE
+
+
+def _as_broken(exc: TemplateError, path: Path) -> BrokenTemplate:
+    return exc if isinstance(exc, BrokenTemplate) else BrokenTemplate(path, str(exc))
+
+
+# --- loading one template -----------------------------------------------------------------------
+
+
+def load_template(path: Path) -> Template:
+    """One validated template from its template.json; BrokenTemplate naming the file if not."""
+    path = Path(path)
+    try:
+        return _build(path, _read_json(path))
+    except _Invalid as exc:
+        raise BrokenTemplate(exc.path or path, exc.reason) from None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _Invalid(f"cannot be read ({exc.strerror or exc})", path) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _Invalid(
+            f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", path
+        ) from None
+
+
+def _build(path: Path, data: Any) -> Template:
+    if not isinstance(data, dict):
+        raise _Invalid("must be a JSON object")
+    missing = [key for key in REQUIRED_KEYS if key not in data]
+    if missing:
+        raise _Invalid(f"missing required key(s): {', '.join(missing)}")
+    function, quality, kind = data["function"], data["quality"], data["kind"]
+    _check_identity(path, function, quality, kind)
+    graph = _load_workflow(path.parent, data["workflow"])
+    parameters = _build_parameters(graph, data.get("parameters", {}))
+    quality_parameters = _build_quality_parameters(graph, data.get("quality_parameters", {}))
+    return Template(
+        function=function,
+        quality=quality,
+        kind=kind,
+        display_name=_text(data, "display_name", function),
+        version=_version(data.get("version", 1)),
+        description=_text(data, "description", ""),
+        path=path.parent,
+        workflow=graph,
+        parameters=parameters,
+        quality_parameters=quality_parameters,
+        vram_gb=_optional_number(data, "vram_gb"),
+        timeout_s=_optional_number(data, "timeout_s"),
+        models=_build_models(data.get("models", [])),
+    )
+
+
+def _check_identity(path: Path, function: Any, quality: Any, kind: Any) -> None:
+    if not isinstance(function, str) or not NAME_RE.match(function):
+        raise _Invalid(f"function {function!r} must be a lower-case name like 'create_image'")
+    if quality not in QUALITIES:
+        raise _Invalid(f"quality {quality!r} is not one of: {', '.join(QUALITIES)}")
+    if kind not in KINDS:
+        raise _Invalid(f"kind {kind!r} is not one of: {', '.join(KINDS)}")
+    folder = (path.parent.parent.name, path.parent.name)
+    if folder != (function, quality):
+        raise _Invalid(
+            f"says {function}/{quality} but lives in {folder[0]}/{folder[1]}/ — "
+            "rename the folder or fix the file"
+        )
+
+
+def _text(data: dict, key: str, default: str) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise _Invalid(f"{key} must be text, got {value!r}")
+    return value
+
+
+def _version(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _Invalid(f"version must be a whole number ≥ 1, got {value!r}")
+    return value
+
+
+def _optional_number(data: dict, key: str) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not _is_number(value) or value <= 0:
+        raise _Invalid(f"{key} must be a positive number, got {value!r}")
+    return value
+
+
+def _build_models(models: Any) -> tuple[ModelFile, ...]:
+    if not isinstance(models, list):
+        raise _Invalid("models must be a list of {folder, name, url_hint}")
+    out = []
+    for entry in models:
+        ok = isinstance(entry, dict) and all(
+            isinstance(entry.get(k), str) for k in ("folder", "name")
+        )
+        if not ok:
+            raise _Invalid(f"models entry {entry!r} needs text 'folder' and 'name'")
+        out.append(ModelFile(entry["folder"], entry["name"], str(entry.get("url_hint", ""))))
+    return tuple(out)
+
+
+def _load_workflow(folder: Path, name: Any) -> dict[str, Any]:
+    if not isinstance(name, str) or not name:
+        raise _Invalid(f"workflow must be a file name, got {name!r}")
+    path = folder / name
+    if not path.is_file():
+        raise _Invalid(f"workflow file {name} does not exist next to template.json")
+    graph = _read_json(path)
+    try:
+        _check_api_format(graph)
+    except _Invalid as exc:
+        raise _Invalid(exc.reason, path) from None
+    return graph
+
+
+def _check_api_format(graph: Any) -> None:
+    if isinstance(graph, dict) and "nodes" in graph and "links" in graph:
+        raise _Invalid(
+            "is a UI-format workflow (it has 'nodes' and 'links') — in ComfyUI, "
+            "export it with Save (API) and use that file"
+        )
+    if not isinstance(graph, dict) or not graph:
+        raise _Invalid("is not a ComfyUI API-format workflow (a non-empty object of nodes)")
+    for node_id, node in graph.items():
+        ok = isinstance(node, dict) and isinstance(node.get("class_type"), str)
+        if not ok or not isinstance(node.get("inputs"), dict):
+            raise _Invalid(
+                f"node {node_id} has no class_type/inputs — is this an API-format workflow? "
+                "export it with Save (API)"
+            )
+
+
+# --- targets ------------------------------------------------------------------------------------
+
+
+def resolve_target(graph: dict[str, Any], target: Any) -> tuple[str, str]:
+    """(node id, input name) for `<node id or _meta.title>.<input>`; split on the last dot."""
+    if not isinstance(target, str) or "." not in target:
+        raise _Invalid(f"target {target!r} must look like '<node id or title>.<input name>'")
+    ref, input_name = target.rsplit(".", 1)
+    node_id = _find_node(graph, ref, target)
+    if input_name not in graph[node_id]["inputs"]:
+        known = ", ".join(graph[node_id]["inputs"]) or "none"
+        raise _Invalid(
+            f"target {target!r}: node {node_id} ({graph[node_id]['class_type']}) has no input "
+            f"{input_name!r} — its inputs: {known}"
+        )
+    return node_id, input_name
+
+
+def _find_node(graph: dict[str, Any], ref: str, target: str) -> str:
+    if ref in graph:
+        return ref
+    matches = [nid for nid, node in graph.items() if _title(node) == ref]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise _Invalid(f"target {target!r}: title {ref!r} is used by nodes {', '.join(matches)}")
+    raise _Invalid(f"target {target!r}: no node has id or _meta.title {ref!r}")
+
+
+def _title(node: dict[str, Any]) -> str | None:
+    meta = node.get("_meta")
+    return meta.get("title") if isinstance(meta, dict) else None
+
+
+def _is_link(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[1], int)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _type_of(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    return None
+
+
+def _fits(value: Any, value_type: str | None) -> bool:
+    """True when `value` can stand where a value of `value_type` is expected."""
+    if value_type is None:
+        return True
+    if value_type == "float":
+        return _is_number(value)
+    return _type_of(value) == value_type
+
+
+# --- parameters ---------------------------------------------------------------------------------
+
+
+def _build_parameters(graph: dict[str, Any], raw: Any) -> dict[str, ParamSpec]:
+    if not isinstance(raw, dict):
+        raise _Invalid("parameters must be an object of name -> {target, type, …}")
+    return {name: _build_param(graph, name, spec) for name, spec in raw.items()}
+
+
+def _build_param(graph: dict[str, Any], name: str, raw: Any) -> ParamSpec:
+    if not NAME_RE.match(name):
+        raise _Invalid(f"parameter name {name!r} must be a lower-case name like 'negative_prompt'")
+    if not isinstance(raw, dict):
+        raise _Invalid(f"parameter {name!r} must be an object with a target")
+    ptype = raw.get("type", "direct")
+    if ptype not in PARAM_TYPES:
+        raise _Invalid(
+            f"parameter {name!r}: type {ptype!r} is not one of: {', '.join(PARAM_TYPES)}"
+        )
+    node_id, input_name = resolve_target(graph, raw.get("target"))
+    current = graph[node_id]["inputs"][input_name]
+    if _is_link(current):
+        raise _Invalid(
+            f"parameter {name!r}: input {input_name!r} of node {node_id} is a link to another "
+            "node; a parameter can only set a widget value"
+        )
+    spec = ParamSpec(
+        name=name,
+        target=raw["target"],
+        type=ptype,
+        node_id=node_id,
+        input_name=input_name,
+        required=_flag(name, raw.get("required", False)),
+        default=raw.get("default"),
+        description=_param_text(name, raw.get("description", "")),
+        value_type=raw.get("value_type"),
+        minimum=_bound(name, raw, "min"),
+        maximum=_bound(name, raw, "max"),
+        lookup_table=raw.get("lookup_table") or {},
+    )
+    _CHECKS[ptype](spec, current)
+    return spec
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"parameter {name!r}: required must be true or false, got {value!r}")
+    return value
+
+
+def _param_text(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"parameter {name!r}: description must be text")
+    return value
+
+
+def _bound(name: str, raw: dict, key: str) -> float | None:
+    value = raw.get(key)
+    if value is not None and not _is_number(value):
+        raise _Invalid(f"parameter {name!r}: {key} must be a number, got {value!r}")
+    return value
+
+
+def _check_direct(spec: ParamSpec, current: Any) -> None:
+    if spec.value_type is not None and spec.value_type not in VALUE_TYPES:
+        raise _Invalid(
+            f"parameter {spec.name!r}: value_type {spec.value_type!r} is not one of: "
+            f"{', '.join(VALUE_TYPES)}"
+        )
+    expected = spec.value_type or _type_of(current)
+    if not _fits(current, expected):
+        raise _Invalid(
+            f"parameter {spec.name!r}: value_type {expected} does not match the current value "
+            f"{current!r} of {spec.target}"
+        )
+    if spec.default is not None and not _fits(spec.default, expected):
+        raise _Invalid(
+            f"parameter {spec.name!r}: default {spec.default!r} is not a {expected} like the "
+            f"current value {current!r} of {spec.target}"
+        )
+    has_bounds = spec.minimum is not None or spec.maximum is not None
+    if has_bounds and expected not in ("int", "float"):
+        raise _Invalid(f"parameter {spec.name!r}: min/max only apply to numbers")
+
+
+def _check_seed(spec: ParamSpec, current: Any) -> None:
+    if _type_of(current) != "int":
+        raise _Invalid(
+            f"parameter {spec.name!r}: a seed target must hold a whole number, but {spec.target} "
+            f"is {current!r}"
+        )
+    if spec.default is not None and not (_type_of(spec.default) == "int" and spec.default >= 0):
+        raise _Invalid(f"parameter {spec.name!r}: seed default must be a whole number ≥ 0")
+
+
+def _check_lookup(spec: ParamSpec, current: Any) -> None:
+    table = spec.lookup_table
+    if not isinstance(table, dict) or not table:
+        raise _Invalid(f"parameter {spec.name!r}: a lookup needs a non-empty lookup_table")
+    if spec.default is not None and spec.default not in table:
+        raise _Invalid(
+            f"parameter {spec.name!r}: default {spec.default!r} is not a key of lookup_table "
+            f"({', '.join(map(str, table))})"
+        )
+    expected = _type_of(current)
+    for key, value in table.items():
+        if not _fits(value, expected):
+            raise _Invalid(
+                f"parameter {spec.name!r}: lookup_table[{key!r}] = {value!r} is not a {expected} "
+                f"like the current value {current!r} of {spec.target}"
+            )
+
+
+def _check_file_upload(spec: ParamSpec, current: Any) -> None:
+    if not isinstance(current, str):
+        raise _Invalid(
+            f"parameter {spec.name!r}: a file_upload target must hold a file name, but "
+            f"{spec.target} is {current!r}"
+        )
+
+
+_CHECKS = {
+    "direct": _check_direct,
+    "seed": _check_seed,
+    "lookup": _check_lookup,
+    "file_upload": _check_file_upload,
+}
+
+
+def _build_quality_parameters(graph: dict[str, Any], raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise _Invalid("quality_parameters must be an object of target -> value")
+    for target, value in raw.items():
+        node_id, input_name = resolve_target(graph, target)
+        current = graph[node_id]["inputs"][input_name]
+        if _is_link(current) or not _fits(value, _type_of(current)):
+            raise _Invalid(
+                f"quality_parameters[{target!r}] = {value!r} does not fit the current value "
+                f"{current!r}"
+            )
+    return dict(raw)
+
+
+# --- JSON Schema --------------------------------------------------------------------------------
+
+
+def parameter_schema(template: Template) -> dict[str, Any]:
+    """A draft 2020-12 JSON Schema of the template's parameters, for GUI controls."""
+    properties = {name: _property(template, spec) for name, spec in template.parameters.items()}
+    required = [name for name, spec in template.parameters.items() if spec.required]
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": template.display_name,
+        "description": template.description,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+    }
+
+
+def _property(template: Template, spec: ParamSpec) -> dict[str, Any]:
+    prop: dict[str, Any] = {"title": spec.name}
+    if spec.description:
+        prop["description"] = spec.description
+    if spec.type == "seed":
+        prop.update(type="integer", minimum=0, maximum=SEED_MAX)
+    elif spec.type == "lookup":
+        prop.update(type="string", enum=list(spec.lookup_table))
+    elif spec.type == "file_upload":
+        prop.update(type="string", format="file-path")
+    else:
+        current = template.workflow[spec.node_id]["inputs"][spec.input_name]
+        prop["type"] = JSON_TYPES.get(spec.value_type or _type_of(current) or "string")
+    if spec.minimum is not None:
+        prop["minimum"] = spec.minimum
+    if spec.maximum is not None:
+        prop["maximum"] = spec.maximum
+    if spec.default is not None:
+        prop["default"] = spec.default
+    return prop
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def render(
+    template: Template,
+    values: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+    object_info: Mapping[str, Any] | None = None,
+    rng: Any = random,
+) -> Rendered:
+    """The exact graph to send, and the parameter values actually used (seed included)."""
+    graph = copy.deepcopy(template.workflow)
+    overrides = overrides or {}
+    quality_targets = _apply_quality_parameters(graph, template.quality_parameters)
+    used: dict[str, Any] = {}
+    seed: int | None = None
+    for spec in template.parameters.values():
+        value = _pick(overrides.get(spec.name), values.get(spec.name))
+        if value is None and (spec.node_id, spec.input_name) in quality_targets:
+            used[spec.name] = graph[spec.node_id]["inputs"][spec.input_name]
+            continue
+        value = spec.default if value is None else value
+        server = _server_input(object_info, graph[spec.node_id]["class_type"], spec.input_name)
+        shown, written = _value_for(template, spec, value, server, rng)
+        if written is None:
+            continue
+        graph[spec.node_id]["inputs"][spec.input_name] = written
+        used[spec.name] = shown
+        if spec.type == "seed" and seed is None:
+            seed = written
+    return Rendered(graph, used, seed)
+
+
+def _pick(*candidates: Any) -> Any:
+    return next((c for c in candidates if c is not None), None)
+
+
+def _apply_quality_parameters(graph: dict[str, Any], raw: dict[str, Any]) -> set[tuple[str, str]]:
+    done = set()
+    for target, value in raw.items():
+        node_id, input_name = resolve_target(graph, target)
+        graph[node_id]["inputs"][input_name] = copy.deepcopy(value)
+        done.add((node_id, input_name))
+    return done
+
+
+def _value_for(
+    template: Template, spec: ParamSpec, value: Any, server: list | None, rng: Any
+) -> tuple[Any, Any]:
+    """(value shown to the user, value written to the graph); (None, None) = leave as is."""
+    if spec.type == "seed":
+        seed = _seed(template, spec, value, server, rng)
+        return seed, seed
+    if value is None:
+        if spec.required:
+            raise InputError(
+                f"{spec.name}: required by template {template.name} but no value was given — "
+                f"set {spec.name!r} on the prompt"
+            )
+        return None, None
+    if spec.type == "lookup":
+        return value, _lookup(template, spec, value)
+    if spec.type == "file_upload":
+        return value, _text_value(template, spec, value)
+    written = _coerce(template, spec, value, server)
+    return written, written
+
+
+def _seed(template: Template, spec: ParamSpec, value: Any, server: list | None, rng: Any) -> int:
+    low, high = _seed_range(server)
+    if value is None:
+        return rng.randint(low, high)
+    if _type_of(value) != "int" or not low <= value <= high:
+        raise InputError(
+            f"{spec.name}: {value!r} is not a seed template {template.name} accepts — "
+            f"give a whole number {low}…{high}"
+        )
+    return value
+
+
+def _seed_range(server: list | None) -> tuple[int, int]:
+    options = _options(server)
+    low = max(0, int(options.get("min", 0)))
+    high = min(SEED_MAX, int(options.get("max", SEED_MAX)))
+    return (low, high) if low <= high else (0, SEED_MAX)
+
+
+def _lookup(template: Template, spec: ParamSpec, key: Any) -> Any:
+    if not isinstance(key, str) or key not in spec.lookup_table:
+        allowed = ", ".join(map(str, spec.lookup_table))
+        raise InputError(
+            f"{spec.name}: {key!r} is not a choice of template {template.name} — "
+            f"use one of: {allowed}"
+        )
+    return copy.deepcopy(spec.lookup_table[key])
+
+
+def _text_value(template: Template, spec: ParamSpec, value: Any) -> str:
+    if isinstance(value, Path):
+        return str(value)
+    if not isinstance(value, str):
+        raise InputError(f"{spec.name}: expected text for template {template.name}, got {value!r}")
+    return value
+
+
+def _coerce(template: Template, spec: ParamSpec, value: Any, server: list | None) -> Any:
+    current = template.workflow[spec.node_id]["inputs"][spec.input_name]
+    wanted = spec.value_type or _server_type(server) or _type_of(current) or "string"
+    converted = _convert(value, wanted)
+    if converted is None:
+        raise InputError(
+            f"{spec.name}: {value!r} is not a valid {wanted} for template {template.name}"
+        )
+    if wanted in ("int", "float"):
+        _check_range(template, spec, converted, server)
+    return converted
+
+
+def _convert(value: Any, wanted: str) -> Any:
+    """`value` as `wanted` (int, float, string, bool), or None when it cannot be."""
+    if wanted == "string":
+        return value if isinstance(value, str) else str(value) if _is_number(value) else None
+    if wanted == "bool":
+        words = {"true": True, "false": False}
+        return value if isinstance(value, bool) else words.get(str(value).lower())
+    number = _number(value)
+    if number is None:
+        return None
+    if wanted == "float":
+        return float(number)
+    return int(number) if float(number).is_integer() else None
+
+
+def _number(value: Any) -> float | int | None:
+    if _is_number(value):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _check_range(template: Template, spec: ParamSpec, value: float, server: list | None) -> None:
+    options = _options(server)
+    low = _pick(spec.minimum, options.get("min"))
+    high = _pick(spec.maximum, options.get("max"))
+    if (low is not None and value < low) or (high is not None and value > high):
+        span = f"{'' if low is None else low}…{'' if high is None else high}"
+        raise InputError(
+            f"{spec.name}: {value!r} is out of range for template {template.name} "
+            f"— give a value in {span}"
+        )
+
+
+# --- object_info --------------------------------------------------------------------------------
+
+
+def _server_input(object_info: Mapping[str, Any] | None, class_type: str, name: str) -> list | None:
+    """The object_info spec of one input (`[type_or_options, {opts}]`), or None when unknown."""
+    if not object_info or class_type not in object_info:
+        return None
+    return _node_inputs(object_info[class_type]).get(name)
+
+
+def _node_inputs(info: Mapping[str, Any]) -> dict[str, Any]:
+    sections = info.get("input", {}) or {}
+    merged: dict[str, Any] = {}
+    for section in ("required", "optional"):
+        merged.update(sections.get(section, {}) or {})
+    return merged
+
+
+def _options(server: list | None) -> dict[str, Any]:
+    if isinstance(server, list | tuple) and len(server) > 1 and isinstance(server[1], dict):
+        return server[1]
+    return {}
+
+
+def _server_type(server: list | None) -> str | None:
+    if isinstance(server, list | tuple) and server and isinstance(server[0], str):
+        return SERVER_TYPES.get(server[0])
+    return None
+
+
+def combo_options(server: Any) -> list[Any] | None:
+    """The choices of a combo input in either object_info dialect; None if not a combo.
+
+    Legacy: `[["a", "b"], {opts}]`; V3: `["COMBO", {"options": ["a", "b"], …}]`.
+    """
+    if not isinstance(server, list | tuple) or not server:
+        return None
+    if isinstance(server[0], list):
+        return server[0]
+    if server[0] == "COMBO":
+        return list(_options(server).get("options", []))
+    return None
+
+
+def check_against_object_info(template: Template, object_info: Mapping[str, Any]) -> list[str]:
+    """What keeps `template` from running on a server with this object_info (empty: nothing)."""
+    models = {model.name: model for model in template.models}
+    problems: list[str] = []
+    for node_id, node in template.workflow.items():
+        class_type = node["class_type"]
+        if class_type not in object_info:
+            problems.append(
+                f"node {node_id} needs {class_type}, which this server does not have — "
+                "install the custom node"
+            )
+            continue
+        problems += _node_problems(node_id, node, object_info[class_type], models)
+    return problems
+
+
+def _node_problems(
+    node_id: str, node: dict[str, Any], info: Mapping[str, Any], models: dict[str, ModelFile]
+) -> list[str]:
+    known = _node_inputs(info)
+    where = f"node {node_id} ({node['class_type']})"
+    problems = [
+        f"{where} has no input {name!r} on this server — update the template or the server"
+        for name in node["inputs"]
+        if name not in known
+    ]
+    required = (info.get("input", {}) or {}).get("required", {}) or {}
+    problems += [
+        f"{where} is missing its required input {name!r}"
+        for name in required
+        if name not in node["inputs"]
+    ]
+    for name, value in node["inputs"].items():
+        if name in known and not _is_link(value):
+            problems += _value_problems(where, name, value, known[name], models)
+    return problems
+
+
+def _value_problems(
+    where: str, name: str, value: Any, server: Any, models: dict[str, ModelFile]
+) -> list[str]:
+    options = combo_options(server)
+    if options is not None:
+        if value in options:
+            return []
+        if value in models:
+            model = models[value]
+            return [
+                f"{model.folder}/{model.name} is missing on the server — download it into "
+                f"models/{model.folder}"
+            ]
+        shown = ", ".join(map(str, options[:12])) + (" …" if len(options) > 12 else "")
+        return [f"{where} input {name!r}: {value!r} is not one of the server's choices ({shown})"]
+    return _range_problems(where, name, value, server)
+
+
+def _range_problems(where: str, name: str, value: Any, server: Any) -> list[str]:
+    if not _is_number(value) or _server_type(server) not in ("int", "float"):
+        return []
+    options = _options(server)
+    low, high = options.get("min"), options.get("max")
+    if (low is not None and value < low) or (high is not None and value > high):
+        return [f"{where} input {name!r}: {value!r} is outside the server's range {low}…{high}"]
+    return []
