@@ -207,30 +207,14 @@ def load_templates(dirs: Iterable[Path | str]) -> TemplateSet:
     """Every `*/*/template.json` under `dirs`, validated; later dirs override earlier ones."""
     result = TemplateSet()
     for directory in dirs:
-        seen: dict[tuple[str, str], Path] = {}
         for path in sorted(Path(directory).glob(f"*/*/{TEMPLATE_FILE}")):
             try:
                 template = load_template(path)
-                _check_unique(seen, template)
-            except TemplateError as exc:
-                result.errors.append(_as_broken(exc, path))
+            except BrokenTemplate as exc:
+                result.errors.append(exc)
                 continue
             result.templates[(template.function, template.quality)] = template
     return result
-
-
-def _check_unique(seen: dict[tuple[str, str], Path], template: Template) -> None:
-    key = (template.function, template.quality)
-    if key in seen:
-        raise BrokenTemplate(
-            template.path / TEMPLATE_FILE,
-            f"{template.name} is already defined by {seen[key]} — give one of them another quality",
-        )
-    seen[key] = template.path / TEMPLATE_FILE
-
-
-def _as_broken(exc: TemplateError, path: Path) -> BrokenTemplate:
-    return exc if isinstance(exc, BrokenTemplate) else BrokenTemplate(path, str(exc))
 
 
 # --- loading one template -----------------------------------------------------------------------
