@@ -24,8 +24,16 @@ WORDS = ("neon city dragon forest ocean robot portrait castle desert storm galax
 RARE = "zanzibar"
 
 
+LESS_COMMON = [f"{a}{b}" for a in ("bel", "cor", "dun", "fa", "gil", "har", "lum", "mor", "nix",
+                                     "pel", "quor", "ras", "sil", "tov", "ul", "vey", "wen",
+                                     "yar") for b in ("a", "en", "ix", "o", "ur", "eth", "is",
+                                                      "an", "ome", "ry", "ux", "ia", "el", "ok",
+                                                      "ade", "ist", "orn", "ump", "ale", "ey")]
+
+
 def fake_prompt(n: int, rng: random.Random) -> dict:
-    words = " ".join(rng.choices(WORDS, k=rng.randint(20, 60)))
+    """8 words from 30 common ones (each in ~24 % of prompts) + 12–50 from 360 less common."""
+    words = " ".join(rng.choices(WORDS, k=8) + rng.choices(LESS_COMMON, k=rng.randint(12, 50)))
     if n % 997 == 0:
         words += f" {RARE}"
     kind = ("image", "audio", "video")[n % 3]

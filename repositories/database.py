@@ -37,9 +37,9 @@ MIGRATIONS: tuple[str, ...] = (
         tags TEXT NOT NULL DEFAULT '[]', favorite INTEGER NOT NULL DEFAULT 0,
         search_text TEXT NOT NULL DEFAULT '',
         created_at REAL NOT NULL, updated_at REAL NOT NULL, deleted_at REAL);
-    CREATE INDEX prompt_updated ON prompt (updated_at, id);
-    CREATE INDEX prompt_status_updated ON prompt (status, updated_at, id);
-    CREATE INDEX prompt_kind_updated ON prompt (kind, updated_at, id);
+    CREATE INDEX prompt_live_updated ON prompt (deleted_at, updated_at, id);
+    CREATE INDEX prompt_status_updated ON prompt (status, deleted_at, updated_at, id);
+    CREATE INDEX prompt_kind_updated ON prompt (kind, deleted_at, updated_at, id);
     CREATE TABLE prompt_tag (
         tag TEXT NOT NULL,
         prompt_id INTEGER NOT NULL REFERENCES prompt (id) ON DELETE CASCADE,

@@ -142,12 +142,15 @@ class PromptRepository:
         after: tuple[float, int] | None = None,
     ) -> list[PromptRecord]:
         """One page in the query's order; `after` = (sort value, id) of the last row seen."""
-        select = self._filtered(self._select(), query)
+        ids = self._filtered(Prompt.select(Prompt.id), query)
         column = SORT_COLUMNS[query.sort]
         if after is not None:
-            select = select.where(_keyset(column, query, after))
+            ids = ids.where(_keyset(column, query, after))
         order = (column.desc(), Prompt.id.desc()) if query.descending else (column, Prompt.id)
-        return [_record(row) for row in select.order_by(*order).limit(limit).offset(offset)]
+        ids = ids.order_by(*order).limit(limit).offset(offset)
+        # Take counts are computed for the page's rows only, not for every candidate.
+        rows = self._select().where(Prompt.id.in_(ids)).order_by(*order)
+        return [_record(row) for row in rows]
 
     def count(self, query: PromptQuery = PromptQuery()) -> int:
         select = self._filtered(Prompt.select(fn.COUNT(Prompt.id)), query)
@@ -220,13 +223,11 @@ class PromptRepository:
         return Prompt.select(Prompt, takes)
 
     def _filtered(self, select: peewee.ModelSelect, query: PromptQuery) -> peewee.ModelSelect:
-        if query.search.strip():
-            select = select.join(PromptSearch, on=(Prompt.id == PromptSearch.rowid)).where(
-                PromptSearch.match(fts_expression(query.search))
-            )
         conditions = [
             Prompt.deleted_at.is_null(False) if query.trash else Prompt.deleted_at.is_null()
         ]
+        if query.search.strip():
+            conditions.append(_matching(query.search))
         if query.kind:
             conditions.append(Prompt.kind == MediaKind(query.kind).value)
         if query.status:
@@ -241,6 +242,16 @@ class PromptRepository:
     @staticmethod
     def _not_found(prompt_id: int) -> NotFound:
         return NotFound(f"prompt {prompt_id} does not exist — list ids with 'prompt list'")
+
+
+def _matching(words: str) -> peewee.Expression:
+    """Prompts whose title, words or tags match. The unary + stops SQLite from driving the query
+    by the match list, so it walks the ordered index and probes the match set instead: 5-40x
+    faster for common words (bench/RESULTS.md)."""
+    matches = PromptSearch.select(PromptSearch.rowid).where(
+        PromptSearch.match(fts_expression(words))
+    )
+    return peewee.NodeList((peewee.SQL("+"), Prompt.id), glue="").in_(matches)
 
 
 def _keyset(column: peewee.Field, query: PromptQuery, after: tuple[Any, int]) -> peewee.Expression:
