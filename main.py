@@ -32,8 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the last line of defence: a message, a log, never a traceback
         log.exception("unexpected error")
-        print(f"internal error: {exc!r} — details are in the log (logs/takeboard.log in the "
-              "data home); please report it", file=sys.stderr)
+        print(
+            f"internal error: {exc!r} — details are in the log (logs/takeboard.log in the "
+            "data home); please report it",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -45,8 +48,12 @@ def _run(argv: Sequence[str] | None) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     database = Database(config.database_path)
     try:
-        ctx = Context(config, PromptRepository(database), ArtifactRepository(database),
-                      JobRepository(database))
+        ctx = Context(
+            config,
+            PromptRepository(database),
+            ArtifactRepository(database),
+            JobRepository(database),
+        )
         if args.command is None:
             from app.window import open_window
 
@@ -58,8 +65,8 @@ def _run(argv: Sequence[str] | None) -> int:
 
 def _setup_logging(config: Config) -> None:
     handler = logging.handlers.RotatingFileHandler(
-        config.home / "logs" / "takeboard.log", maxBytes=2_000_000, backupCount=3,
-        encoding="utf-8")
+        config.home / "logs" / "takeboard.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

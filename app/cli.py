@@ -50,12 +50,16 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="takeboard", description="Prompt-and-artifact manager for generative "
-                    "image, music and video work. Without a command, opens the window.")
+    parser = Parser(
+        prog="takeboard",
+        description="Prompt-and-artifact manager for generative "
+        "image, music and video work. Without a command, opens the window.",
+    )
     parser.add_argument("--home", help="data home (default: TAKEBOARD_HOME or the per-user dir)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    _prompt_commands(commands.add_parser("prompt", help="add, list, edit, import and export "
-                                         "prompts"))
+    _prompt_commands(
+        commands.add_parser("prompt", help="add, list, edit, import and export prompts")
+    )
     artifacts = commands.add_parser("artifacts", help="list generated files")
     artifacts_cmds = artifacts.add_subparsers(dest="action", required=True, parser_class=Parser)
     listing = artifacts_cmds.add_parser("list", help="list artifacts")
@@ -99,8 +103,10 @@ def _prompt_commands(prompt: argparse.ArgumentParser) -> None:
     edit.add_argument("--data", help="the full prompt fields as JSON, or @file.json")
     _record_flags(edit)
     edit.add_argument("--no-favorite", dest="favorite", action="store_false")
-    for name, text in (("delete", "move a prompt to the trash"),
-                       ("restore", "bring a prompt back from the trash")):
+    for name, text in (
+        ("delete", "move a prompt to the trash"),
+        ("restore", "bring a prompt back from the trash"),
+    ):
         actions.add_parser(name, help=text).add_argument("id", type=int)
     imports = actions.add_parser("import", help="import prompts from a .json array or .jsonl")
     imports.add_argument("file", type=Path)
@@ -127,8 +133,13 @@ def run_command(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def prompt_add(args: argparse.Namespace, ctx: Context) -> None:
-    record = ctx.prompts.add(args.kind, args.title, read_json_arg(args.data, "--data"),
-                             tags=args.tags or [], favorite=bool(args.favorite))
+    record = ctx.prompts.add(
+        args.kind,
+        args.title,
+        read_json_arg(args.data, "--data"),
+        tags=args.tags or [],
+        favorite=bool(args.favorite),
+    )
     print(record.id)
 
 
@@ -141,8 +152,9 @@ def prompt_list(args: argparse.Namespace, ctx: Context) -> None:
         favorite=True if args.favorite else None,
         trash=args.trash,
     )
-    records = ctx.prompts.page(query, limit=_positive(args.limit, "--limit"),
-                               offset=max(args.offset, 0))
+    records = ctx.prompts.page(
+        query, limit=_positive(args.limit, "--limit"), offset=max(args.offset, 0)
+    )
     rows = [prompt_dict(r) for r in records]
     emit(rows, args.json, columns=("id", "kind", "status", "take_count", "title"))
 
@@ -154,8 +166,7 @@ def prompt_show(args: argparse.Namespace, ctx: Context) -> None:
 
 def prompt_edit(args: argparse.Namespace, ctx: Context) -> None:
     data = read_json_arg(args.data, "--data") if args.data is not None else None
-    ctx.prompts.update(args.id, title=args.title, data=data, tags=args.tags,
-                       favorite=args.favorite)
+    ctx.prompts.update(args.id, title=args.title, data=data, tags=args.tags, favorite=args.favorite)
 
 
 def prompt_delete(args: argparse.Namespace, ctx: Context) -> None:
@@ -187,27 +198,48 @@ def artifacts_list(args: argparse.Namespace, ctx: Context) -> None:
     else:
         records = ctx.artifacts.page(limit=1_000_000)
     home = ctx.config.home
-    rows = [{
-        "id": r.id, "prompt_id": r.prompt_id, "kind": r.kind.value,
-        "path": str(home / r.path),
-        "preview_path": str(home / r.preview_path) if r.preview_path else None,
-        "sha256": r.sha256, "size": r.size, "width": r.width, "height": r.height,
-        "duration_s": r.duration_s, "metadata": r.metadata, "job_id": r.job_id,
-        "created_at": iso(r.created_at),
-    } for r in records]
+    rows = [
+        {
+            "id": r.id,
+            "prompt_id": r.prompt_id,
+            "kind": r.kind.value,
+            "path": str(home / r.path),
+            "preview_path": str(home / r.preview_path) if r.preview_path else None,
+            "sha256": r.sha256,
+            "size": r.size,
+            "width": r.width,
+            "height": r.height,
+            "duration_s": r.duration_s,
+            "metadata": r.metadata,
+            "job_id": r.job_id,
+            "created_at": iso(r.created_at),
+        }
+        for r in records
+    ]
     emit(rows, args.json, columns=("id", "prompt_id", "kind", "path"))
 
 
 def jobs_list(args: argparse.Namespace, ctx: Context) -> None:
     status = parse_enum(JobStatus, args.status, "--status") if args.status else None
-    rows = [{
-        "id": j.id, "prompt_id": j.prompt_id, "function": j.function, "quality": j.quality,
-        "status": j.status.value, "attempts": j.attempts, "error": j.error or None,
-        "error_kind": j.error_kind or None, "backend": j.backend or None,
-        "remote_id": j.remote_id or None, "priority": j.priority,
-        "created_at": iso(j.created_at), "started_at": iso(j.started_at),
-        "finished_at": iso(j.finished_at),
-    } for j in ctx.jobs.list(status=status, prompt_id=args.prompt)]
+    rows = [
+        {
+            "id": j.id,
+            "prompt_id": j.prompt_id,
+            "function": j.function,
+            "quality": j.quality,
+            "status": j.status.value,
+            "attempts": j.attempts,
+            "error": j.error or None,
+            "error_kind": j.error_kind or None,
+            "backend": j.backend or None,
+            "remote_id": j.remote_id or None,
+            "priority": j.priority,
+            "created_at": iso(j.created_at),
+            "started_at": iso(j.started_at),
+            "finished_at": iso(j.finished_at),
+        }
+        for j in ctx.jobs.list(status=status, prompt_id=args.prompt)
+    ]
     emit(rows, args.json, columns=("id", "prompt_id", "status", "attempts", "function"))
 
 
@@ -250,12 +282,17 @@ def read_json_arg(value: str, flag: str) -> Any:
 def read_records_file(path: Path) -> list[Any]:
     text = _read_text(path)
     if path.suffix.lower() == ".jsonl":
-        return [_parse_line(path, n, line) for n, line in enumerate(text.splitlines(), 1)
-                if line.strip()]
+        return [
+            _parse_line(path, n, line)
+            for n, line in enumerate(text.splitlines(), 1)
+            if line.strip()
+        ]
     try:
         items = json.loads(text)
     except ValueError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc}) — fix the file and import again") from None
+        raise InputError(
+            f"{path}: not valid JSON ({exc}) — fix the file and import again"
+        ) from None
     if not isinstance(items, list):
         raise InputError(f"{path}: expected a JSON array of prompts (or use a .jsonl file)")
     return items
@@ -284,8 +321,9 @@ def write_atomic(path: Path, content: str) -> None:
             handle.write(content)
         os.replace(temp, path)
     except OSError as exc:
-        raise InputError(f"{path}: cannot write it ({exc.strerror}) — check the folder exists "
-                         "and is writable") from None
+        raise InputError(
+            f"{path}: cannot write it ({exc.strerror}) — check the folder exists and is writable"
+        ) from None
 
 
 def _positive(value: int, flag: str) -> int:
@@ -302,17 +340,29 @@ def iso(timestamp: float | None) -> str | None:
 
 def prompt_dict(record: PromptRecord) -> dict[str, Any]:
     return {
-        "id": record.id, "kind": record.kind.value, "title": record.title, "data": record.data,
-        "status": record.status.value, "error": record.error or None, "tags": list(record.tags),
-        "favorite": record.favorite, "take_count": record.take_count,
-        "created_at": iso(record.created_at), "updated_at": iso(record.updated_at),
+        "id": record.id,
+        "kind": record.kind.value,
+        "title": record.title,
+        "data": record.data,
+        "status": record.status.value,
+        "error": record.error or None,
+        "tags": list(record.tags),
+        "favorite": record.favorite,
+        "take_count": record.take_count,
+        "created_at": iso(record.created_at),
+        "updated_at": iso(record.updated_at),
         "deleted_at": iso(record.deleted_at),
     }
 
 
 def export_dict(record: PromptRecord) -> dict[str, Any]:
-    return {"kind": record.kind.value, "title": record.title, "data": record.data,
-            "tags": list(record.tags), "favorite": record.favorite}
+    return {
+        "kind": record.kind.value,
+        "title": record.title,
+        "data": record.data,
+        "tags": list(record.tags),
+        "favorite": record.favorite,
+    }
 
 
 def emit(rows: list[dict[str, Any]], as_json: bool, columns: tuple[str, ...]) -> None:
@@ -325,8 +375,11 @@ def emit(rows: list[dict[str, Any]], as_json: bool, columns: tuple[str, ...]) ->
 
 def _describe(record: dict[str, Any]) -> str:
     lines = [f"{record['id']}  {record['kind']}  {record['status']}  {record['title']}"]
-    lines += [f"  {key}: {value}" for key, value in record["data"].items() if value not in
-              (None, "", [], {})]
+    lines += [
+        f"  {key}: {value}"
+        for key, value in record["data"].items()
+        if value not in (None, "", [], {})
+    ]
     if record["error"]:
         lines.append(f"  last error: {record['error']}")
     return "\n".join(lines)

@@ -98,8 +98,10 @@ def open_window(ctx: Context) -> int:
     try:
         root = tk.Tk(className="Takeboard")
     except tk.TclError as exc:
-        raise UserError(f"cannot open the window ({exc}) — run it in a desktop session, or use "
-                        "the command line (python main.py --help)") from None
+        raise UserError(
+            f"cannot open the window ({exc}) — run it in a desktop session, or use "
+            "the command line (python main.py --help)"
+        ) from None
     MainWindow(root, ctx)
     root.mainloop()
     return 0

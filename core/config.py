@@ -25,7 +25,11 @@ HOME_DIRS = ("artifacts", "thumbnails", "workflows", "logs")
 SECRET_KEY = re.compile(r"(token|api_?key|password|secret)$", re.IGNORECASE)
 OPEN_MAPS = ("vram_profiles",)  # the user may add keys here, not only change them
 SERVER_DEFAULTS = {"name": "", "url": "", "token_env": None, "verify_tls": True}
-ENV_HOME, ENV_COMFYUI, ENV_ONLINE = "TAKEBOARD_HOME", "TAKEBOARD_COMFYUI_URL", "TAKEBOARD_ALLOW_ONLINE"
+ENV_HOME, ENV_COMFYUI, ENV_ONLINE = (
+    "TAKEBOARD_HOME",
+    "TAKEBOARD_COMFYUI_URL",
+    "TAKEBOARD_ALLOW_ONLINE",
+)
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,11 @@ class Config:
         return self.home / "takeboard.db"
 
 
-def load_config(home: str | Path | None = None, env: dict[str, str] | None = None,
-                shipped: Path = SHIPPED_CONFIG) -> Config:
+def load_config(
+    home: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    shipped: Path = SHIPPED_CONFIG,
+) -> Config:
     """Layer the three sources and validate; creates the data home."""
     env = dict(os.environ if env is None else env)
     defaults = _read_json(shipped, "shipped config")
@@ -100,8 +107,10 @@ def ensure_home(home: Path) -> None:
         for name in HOME_DIRS:
             (home / name).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"data home {home}: cannot create it ({exc.strerror}) — "
-                          "choose a writable folder with --home or TAKEBOARD_HOME") from exc
+        raise ConfigError(
+            f"data home {home}: cannot create it ({exc.strerror}) — "
+            "choose a writable folder with --home or TAKEBOARD_HOME"
+        ) from exc
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -127,8 +136,10 @@ def _home_overrides(path: Path, warnings: list[str]) -> dict:
         problem = f"is not valid JSON ({exc})"
     aside = path.with_name(f"config.json.broken-{time.strftime('%Y%m%d-%H%M%S')}")
     path.replace(aside)
-    warnings.append(f"{path} {problem}: moved it to {aside.name} and used the defaults — "
-                    "fix it and move it back, or edit settings again")
+    warnings.append(
+        f"{path} {problem}: moved it to {aside.name} and used the defaults — "
+        "fix it and move it back, or edit settings again"
+    )
     return {}
 
 
@@ -136,8 +147,9 @@ def _env_overrides(env: dict[str, str]) -> dict:
     out: dict[str, Any] = {}
     if env.get(ENV_COMFYUI, "").strip():
         urls = [u.strip() for u in env[ENV_COMFYUI].split(",") if u.strip()]
-        out["comfyui"] = {"servers": [{"name": _server_name(u, n), "url": u}
-                                      for n, u in enumerate(urls, 1)]}
+        out["comfyui"] = {
+            "servers": [{"name": _server_name(u, n), "url": u} for n, u in enumerate(urls, 1)]
+        }
     if ENV_ONLINE in env:
         out["allow_online"] = env[ENV_ONLINE].strip().lower() in ("1", "true", "yes", "on")
     return out
@@ -184,8 +196,10 @@ def _merge_servers(override: Any, path: str) -> list:
 
 def _refuse_secret(key: str, value: Any, where: str) -> None:
     if SECRET_KEY.search(key) and value:
-        raise ConfigError(f"{where}: secrets do not belong in config files — put the value in an "
-                          "environment variable and name it with 'token_env'")
+        raise ConfigError(
+            f"{where}: secrets do not belong in config files — put the value in an "
+            "environment variable and name it with 'token_env'"
+        )
 
 
 def _check_type(default: Any, value: Any, path: str) -> None:
@@ -206,8 +220,9 @@ def _check_type(default: Any, value: Any, path: str) -> None:
 
 
 def _build(raw: dict, home: Path, warnings: tuple[str, ...]) -> Config:
-    servers = tuple(_server(item, f"comfyui.servers[{n}]")
-                    for n, item in enumerate(raw["comfyui"]["servers"]))
+    servers = tuple(
+        _server(item, f"comfyui.servers[{n}]") for n, item in enumerate(raw["comfyui"]["servers"])
+    )
     config = Config(
         home=home,
         allow_online=raw["allow_online"],
@@ -228,20 +243,28 @@ def _server(item: dict, path: str) -> ServerConfig:
     url = item["url"].strip().rstrip("/")
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"{path}.url: {url!r} is not a server address — "
-                          "write it like http://127.0.0.1:8188")
-    return ServerConfig(name=item["name"] or parsed.netloc, url=url,
-                        token_env=item["token_env"] or None, verify_tls=item["verify_tls"])
+        raise ConfigError(
+            f"{path}.url: {url!r} is not a server address — write it like http://127.0.0.1:8188"
+        )
+    return ServerConfig(
+        name=item["name"] or parsed.netloc,
+        url=url,
+        token_env=item["token_env"] or None,
+        verify_tls=item["verify_tls"],
+    )
 
 
 def _check_values(config: Config) -> None:
     if config.default_quality not in QUALITY_TIERS:
-        raise ConfigError(f"default_quality: {config.default_quality!r} is not a tier — use one "
-                          f"of: {', '.join(QUALITY_TIERS)}")
+        raise ConfigError(
+            f"default_quality: {config.default_quality!r} is not a tier — use one "
+            f"of: {', '.join(QUALITY_TIERS)}"
+        )
     for name in config.quality_tiers:
         if name not in QUALITY_TIERS:
-            raise ConfigError(f"quality_tiers.{name}: not a tier — tiers are "
-                              f"{', '.join(QUALITY_TIERS)}")
+            raise ConfigError(
+                f"quality_tiers.{name}: not a tier — tiers are {', '.join(QUALITY_TIERS)}"
+            )
     numbers = {f"timeouts.{k}": v for k, v in vars(config.timeouts).items()}
     numbers |= {f"retry.{k}": v for k, v in vars(config.retry).items() if k != "jitter_s"}
     numbers |= {f"vram_profiles.{k}": v for k, v in config.vram_profiles.items()}

@@ -55,8 +55,15 @@ class JobCancelled(AppError):
 class BackendError(AppError):
     """A generative server failed. Carries where and why."""
 
-    def __init__(self, message: str, *, backend: str = "", url: str = "",
-                 status: int | None = None, detail: object = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        backend: str = "",
+        url: str = "",
+        status: int | None = None,
+        detail: object = None,
+    ):
         super().__init__(message)
         self.backend = backend
         self.url = url

@@ -64,7 +64,9 @@ def _fail(path: str, problem: str, fix: str) -> InputError:
 def text(*, non_empty: bool = False, max_len: int = 20_000) -> Check:
     def check(path: str, value: Any) -> str:
         if not isinstance(value, str):
-            raise _fail(path, f"expected text, got {type(value).__name__}", 'give a string, e.g. "…"')
+            raise _fail(
+                path, f"expected text, got {type(value).__name__}", 'give a string, e.g. "…"'
+            )
         if non_empty and not value.strip():
             raise _fail(path, "is empty", "give a non-empty text")
         if len(value) > max_len:
@@ -203,7 +205,13 @@ def validate_data(kind: MediaKind | str, data: Any) -> dict[str, Any]:
 
 
 def _copy_default(value: Any) -> Any:
-    return list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
+    return (
+        list(value)
+        if isinstance(value, list)
+        else dict(value)
+        if isinstance(value, dict)
+        else value
+    )
 
 
 def _reject_unknown(kind: MediaKind, data: dict, schema: dict[str, Field]) -> None:

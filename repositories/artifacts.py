@@ -52,12 +52,19 @@ class ArtifactRepository:
     def add_many(self, rows: list[dict[str, Any]]) -> None:
         """Insert many artifacts (keyword sets as for add) in one transaction."""
         now = time.time()
-        values = [{**row, "prompt": row.pop("prompt_id"), "kind": MediaKind(row["kind"]).value,
-                   "metadata": json.dumps(row.get("metadata") or {}, ensure_ascii=False),
-                   "created_at": now} for row in map(dict, rows)]
+        values = [
+            {
+                **row,
+                "prompt": row.pop("prompt_id"),
+                "kind": MediaKind(row["kind"]).value,
+                "metadata": json.dumps(row.get("metadata") or {}, ensure_ascii=False),
+                "created_at": now,
+            }
+            for row in map(dict, rows)
+        ]
         with self.db.write():
             for start in range(0, len(values), 500):
-                Artifact.insert_many(values[start:start + 500]).execute()
+                Artifact.insert_many(values[start : start + 500]).execute()
 
     def get(self, artifact_id: int) -> ArtifactRecord:
         row = Artifact.get_or_none(Artifact.id == artifact_id)

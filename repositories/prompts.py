@@ -38,6 +38,7 @@ SORT_COLUMNS = {
     "id": Prompt.id,
 }
 KEYSET_SORTS = ("updated", "created", "id")
+EVERYTHING = PromptQuery()
 
 
 def fts_expression(words: str) -> str:
@@ -135,7 +136,7 @@ class PromptRepository:
 
     def page(
         self,
-        query: PromptQuery = PromptQuery(),
+        query: PromptQuery = EVERYTHING,
         *,
         limit: int = 100,
         offset: int = 0,
@@ -152,7 +153,7 @@ class PromptRepository:
         rows = self._select().where(Prompt.id.in_(ids)).order_by(*order)
         return [_record(row) for row in rows]
 
-    def count(self, query: PromptQuery = PromptQuery()) -> int:
+    def count(self, query: PromptQuery = EVERYTHING) -> int:
         select = self._filtered(Prompt.select(fn.COUNT(Prompt.id)), query)
         return select.scalar()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import peewee
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
-
 # deferred: Database() points it at the library file; every write transaction is BEGIN IMMEDIATE
 DB = peewee.SqliteDatabase(None, lock_type="IMMEDIATE")
 

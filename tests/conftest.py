@@ -40,8 +40,9 @@ def database(home: Path):
 @pytest.fixture
 def ctx(home: Path, database: Database) -> Context:
     config = load_config(home, env={})
-    return Context(config, PromptRepository(database), ArtifactRepository(database),
-                   JobRepository(database))
+    return Context(
+        config, PromptRepository(database), ArtifactRepository(database), JobRepository(database)
+    )
 
 
 class Cli:

@@ -19,8 +19,19 @@ def add(cli, kind="image", title="Fox", data=IMAGE, *extra):
 
 
 def test_add_prints_only_the_id_and_show_round_trips(cli):
-    code, out, err = cli("prompt", "add", "--kind", "image", "--title", "Fox", "--data", IMAGE,
-                         "--tag", "animals", "--favorite")
+    code, out, err = cli(
+        "prompt",
+        "add",
+        "--kind",
+        "image",
+        "--title",
+        "Fox",
+        "--data",
+        IMAGE,
+        "--tag",
+        "animals",
+        "--favorite",
+    )
     assert (code, err) == (0, "") and out.strip().isdigit()
     shown = cli.json("prompt", "show", out.strip())
     assert shown["title"] == "Fox" and shown["kind"] == "image" and shown["favorite"] is True
@@ -37,15 +48,20 @@ def test_list_filters_and_search(cli):
     assert [p["id"] for p in cli.json("prompt", "list", "--search", "heave")] == [song]
     assert [p["id"] for p in cli.json("prompt", "list", "--kind", "video")] == [video]
     assert [p["id"] for p in cli.json("prompt", "list", "--status", "draft", "--limit", "1")] == [
-        video]
+        video
+    ]
     code, out, _ = cli("prompt", "list")
     assert code == 0 and "Shanty" in out
 
 
 def test_edit_delete_restore(cli):
     prompt_id = str(add(cli))
-    assert cli("prompt", "edit", prompt_id, "--data", '{"prompt": "a grey wolf"}',
-               "--title", "Wolf")[0] == 0
+    assert (
+        cli("prompt", "edit", prompt_id, "--data", '{"prompt": "a grey wolf"}', "--title", "Wolf")[
+            0
+        ]
+        == 0
+    )
     shown = cli.json("prompt", "show", prompt_id)
     assert shown["title"] == "Wolf" and shown["data"]["prompt"] == "a grey wolf"
     assert cli("prompt", "delete", prompt_id)[0] == 0
@@ -68,30 +84,43 @@ def test_export_then_import_round_trip(cli, tmp_path, suffix):
     add(cli, "audio", "Song", '{"lyrics": "la la", "tempo": 90}')
     target = tmp_path / f"out{suffix}"
     assert cli("prompt", "export", str(target))[0] == 0
-    before = [{k: p[k] for k in ("kind", "title", "data", "tags")}
-              for p in cli.json("prompt", "list")]
+    before = [
+        {k: p[k] for k in ("kind", "title", "data", "tags")} for p in cli.json("prompt", "list")
+    ]
     other = type(cli)(tmp_path / "other home", cli.capsys)
     code, out, err = other("prompt", "import", str(target), "--json")
     assert code == 0, err
     assert len(json.loads(out)) == 2
-    after = [{k: p[k] for k in ("kind", "title", "data", "tags")}
-             for p in other.json("prompt", "list")]
+    after = [
+        {k: p[k] for k in ("kind", "title", "data", "tags")} for p in other.json("prompt", "list")
+    ]
     assert after == before
 
 
 def test_artifacts_and_jobs_lists(cli, ctx):
     prompt_id = add(cli)
     job = ctx.jobs.add(prompt_id=prompt_id, function="create_image", quality="standard")
-    ctx.artifacts.add(prompt_id=prompt_id, kind="image", path="artifacts/image/x.png",
-                      preview_path="thumbnails/x.webp", sha256="ab", size=2, job_id=job.id,
-                      metadata={"seed": 3})
+    ctx.artifacts.add(
+        prompt_id=prompt_id,
+        kind="image",
+        path="artifacts/image/x.png",
+        preview_path="thumbnails/x.webp",
+        sha256="ab",
+        size=2,
+        job_id=job.id,
+        metadata={"seed": 3},
+    )
     artifacts = cli.json("artifacts", "list", "--prompt", str(prompt_id))
     assert len(artifacts) == 1
     item = artifacts[0]
     assert Path(item["path"]).is_absolute() and item["path"].endswith("artifacts/image/x.png")
     assert item["preview_path"].endswith("thumbnails/x.webp")
     assert {k: item[k] for k in ("prompt_id", "kind", "sha256", "metadata")} == {
-        "prompt_id": prompt_id, "kind": "image", "sha256": "ab", "metadata": {"seed": 3}}
+        "prompt_id": prompt_id,
+        "kind": "image",
+        "sha256": "ab",
+        "metadata": {"seed": 3},
+    }
     assert cli.json("artifacts", "list") == artifacts
     jobs = cli.json("jobs", "list")
     assert jobs[0]["id"] == job.id and jobs[0]["status"] == "queued"
@@ -103,12 +132,16 @@ BAD_INPUT = [
     (["prompt", "add", "--kind", "image", "--title", "x", "--data", "{bad"], "--data: not valid"),
     (["prompt", "add", "--kind", "picture", "--title", "x", "--data", IMAGE], "kind: unknown"),
     (["prompt", "add", "--kind", "image", "--title", "x", "--data", "{}"], "data.prompt: required"),
-    (["prompt", "add", "--kind", "image", "--title", "x", "--data", '{"prompt": 1}'],
-     "data.prompt: expected text"),
+    (
+        ["prompt", "add", "--kind", "image", "--title", "x", "--data", '{"prompt": 1}'],
+        "data.prompt: expected text",
+    ),
     (["prompt", "add", "--kind", "image", "--title", " ", "--data", IMAGE], "title: is empty"),
     (["prompt", "add", "--kind", "image", "--title", "x"], "required: --data"),
-    (["prompt", "add", "--kind", "image", "--title", "x", "--data", "@/nonexistent.json"],
-     "cannot read it"),
+    (
+        ["prompt", "add", "--kind", "image", "--title", "x", "--data", "@/nonexistent.json"],
+        "cannot read it",
+    ),
     (["prompt", "show", "42"], "prompt 42 does not exist"),
     (["prompt", "show", "abc"], "invalid int value"),
     (["prompt", "edit", "42", "--title", "x"], "prompt 42 does not exist"),
@@ -140,14 +173,23 @@ def test_edit_with_bad_data_keeps_the_prompt(cli):
     assert cli.json("prompt", "show", prompt_id)["data"]["prompt"] == "a red fox"
 
 
-@pytest.mark.parametrize(("content", "suffix", "message"), [
-    ('[{"kind": "image", "title": "ok", "data": {"prompt": "x"}}, {"kind": "image"}]', ".json",
-     "item 2: data: expected a JSON object"),
-    ('{"kind": "image"}', ".json", "expected a JSON array"),
-    ("[1", ".json", "not valid JSON"),
-    ('{"kind": "image", "title": "a", "data": {"prompt": "x"}}\nnot json\n', ".jsonl",
-     ":2: not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("content", "suffix", "message"),
+    [
+        (
+            '[{"kind": "image", "title": "ok", "data": {"prompt": "x"}}, {"kind": "image"}]',
+            ".json",
+            "item 2: data: expected a JSON object",
+        ),
+        ('{"kind": "image"}', ".json", "expected a JSON array"),
+        ("[1", ".json", "not valid JSON"),
+        (
+            '{"kind": "image", "title": "a", "data": {"prompt": "x"}}\nnot json\n',
+            ".jsonl",
+            ":2: not valid JSON",
+        ),
+    ],
+)
 def test_bad_import_file_imports_nothing(cli, tmp_path, content, suffix, message):
     source = tmp_path / f"in{suffix}"
     source.write_text(content)
@@ -177,8 +219,13 @@ def test_invalid_home_config_is_exit_2(cli, home):
 def run_main(*args, home):
     env = {**os.environ, "TAKEBOARD_HOME": str(home)}
     env.pop("DISPLAY", None)
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True,
-                          text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def test_real_process_help_env_home_and_exit_codes(tmp_path):
@@ -187,8 +234,7 @@ def test_real_process_help_env_home_and_exit_codes(tmp_path):
     assert helped.returncode == 0
     for command in ("prompt", "artifacts", "jobs"):
         assert command in helped.stdout
-    added = run_main("prompt", "add", "--kind", "image", "--title", "t", "--data", IMAGE,
-                     home=home)
+    added = run_main("prompt", "add", "--kind", "image", "--title", "t", "--data", IMAGE, home=home)
     assert added.returncode == 0 and added.stdout.strip() == "1"
     assert (home / "takeboard.db").is_file() and (home / "artifacts").is_dir()
     bad = run_main("prompt", "add", "--kind", "image", "--title", "t", "--data", "[", home=home)

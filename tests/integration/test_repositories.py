@@ -35,16 +35,36 @@ def test_invalid_update_writes_nothing(ctx):
 
 
 def test_unknown_ids_raise_not_found(ctx):
-    for call in (lambda: ctx.prompts.get(9), lambda: ctx.prompts.update(9, title="x"),
-                 lambda: ctx.prompts.delete(9), lambda: ctx.artifacts.get(9),
-                 lambda: ctx.jobs.get(9), lambda: ctx.jobs.update(9, status="done"),
-                 lambda: ctx.prompts.set_status(9, PromptStatus.READY)):
+    for call in (
+        lambda: ctx.prompts.get(9),
+        lambda: ctx.prompts.update(9, title="x"),
+        lambda: ctx.prompts.delete(9),
+        lambda: ctx.artifacts.get(9),
+        lambda: ctx.jobs.get(9),
+        lambda: ctx.jobs.update(9, status="done"),
+        lambda: ctx.prompts.set_status(9, PromptStatus.READY),
+    ):
         with pytest.raises(NotFound):
             call()
 
 
-@pytest.mark.parametrize("words", ["fox", "FOX", "snow fox", "fo", "title:x", 'red "fox',
-                                   "fox AND", "foo-bar", "c++", "NEAR(", "*", "fox)"])
+@pytest.mark.parametrize(
+    "words",
+    [
+        "fox",
+        "FOX",
+        "snow fox",
+        "fo",
+        "title:x",
+        'red "fox',
+        "fox AND",
+        "foo-bar",
+        "c++",
+        "NEAR(",
+        "*",
+        "fox)",
+    ],
+)
 def test_search_never_breaks_on_user_text(ctx, words):
     add_image(ctx)
     results = ctx.prompts.page(PromptQuery(search=words))
@@ -53,8 +73,9 @@ def test_search_never_breaks_on_user_text(ctx, words):
 
 def test_search_covers_title_prompt_lyrics_and_tags(ctx):
     fox = add_image(ctx, title="Winter")
-    song = ctx.prompts.add("audio", "Shanty", {"lyrics": "[verse]\nheave away", "tags": ["folk"]},
-                           tags=["sea"])
+    song = ctx.prompts.add(
+        "audio", "Shanty", {"lyrics": "[verse]\nheave away", "tags": ["folk"]}, tags=["sea"]
+    )
     ids = lambda q: {r.id for r in ctx.prompts.page(PromptQuery(search=q))}  # noqa: E731
     assert ids("fox") == {fox.id}
     assert ids("winter") == {fox.id}
@@ -126,13 +147,23 @@ def test_add_many_is_all_or_nothing(ctx):
 
 def test_artifacts_and_take_count(ctx):
     record = add_image(ctx)
-    job = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="standard",
-                       params={"seed": 7})
-    first = ctx.artifacts.add(prompt_id=record.id, kind="image", path="artifacts/image/a.png",
-                              sha256="00", size=3, width=64, height=32, job_id=job.id,
-                              metadata={"seed": 7, "tier": "standard"})
-    ctx.artifacts.add(prompt_id=record.id, kind="image", path="artifacts/image/b.png",
-                      sha256="11", size=4)
+    job = ctx.jobs.add(
+        prompt_id=record.id, function="create_image", quality="standard", params={"seed": 7}
+    )
+    first = ctx.artifacts.add(
+        prompt_id=record.id,
+        kind="image",
+        path="artifacts/image/a.png",
+        sha256="00",
+        size=3,
+        width=64,
+        height=32,
+        job_id=job.id,
+        metadata={"seed": 7, "tier": "standard"},
+    )
+    ctx.artifacts.add(
+        prompt_id=record.id, kind="image", path="artifacts/image/b.png", sha256="11", size=4
+    )
     assert ctx.prompts.get(record.id).take_count == 2
     assert [a.path for a in ctx.artifacts.for_prompt(record.id)][-1] == "artifacts/image/a.png"
     assert ctx.artifacts.get(first.id).metadata == {"seed": 7, "tier": "standard"}
@@ -148,8 +179,9 @@ def test_job_lifecycle_timestamps(ctx):
     assert ctx.jobs.next_queued().id == job.id
     running = ctx.jobs.update(job.id, status=JobStatus.RUNNING, backend="local", attempts=1)
     assert running.started_at and running.finished_at is None
-    failed = ctx.jobs.update(job.id, status="failed", error_kind="permanent", error="node 4 …",
-                             params={"seed": 1})
+    failed = ctx.jobs.update(
+        job.id, status="failed", error_kind="permanent", error="node 4 …", params={"seed": 1}
+    )
     assert failed.finished_at and failed.params == {"seed": 1}
     assert [j.id for j in ctx.jobs.list(status=JobStatus.QUEUED)] == [low.id]
     assert [j.id for j in ctx.jobs.list(prompt_id=record.id)] == [low.id, job.id]
@@ -161,14 +193,16 @@ def test_old_database_is_upgraded(home):
     assert old.version() == 1
     old.peewee.execute_sql(
         "INSERT INTO prompt (kind, title, data, search_text, tags, created_at, updated_at) "
-        "VALUES ('image', 'Old fox', '{\"prompt\": \"fox\"}', 'fox', '[]', 1, 1)")
+        "VALUES ('image', 'Old fox', '{\"prompt\": \"fox\"}', 'fox', '[]', 1, 1)"
+    )
     old.close()
     upgraded = Database(path)
     assert upgraded.version() == SCHEMA_VERSION
     from repositories.prompts import PromptRepository
 
     assert [r.title for r in PromptRepository(upgraded).page(PromptQuery(search="fox"))] == [
-        "Old fox"]
+        "Old fox"
+    ]
     upgraded.close()
 
 
@@ -194,7 +228,7 @@ def test_fts_expression_quotes_every_token():
 
 
 def test_four_writer_threads_and_a_reader_never_see_locked(ctx):
-    """The tk-notes case: read-then-write transactions from 4 threads while the main thread reads."""
+    """tk-notes' case: read-then-write transactions in 4 threads while the main thread reads."""
     seeds = [add_image(ctx, title=f"seed {n}").id for n in range(20)]
     errors: list[BaseException] = []
     stop = time.monotonic() + 2.0
@@ -205,8 +239,13 @@ def test_four_writer_threads_and_a_reader_never_see_locked(ctx):
             while time.monotonic() < stop and count < 400:
                 prompt_id = seeds[(n + count) % len(seeds)]
                 ctx.prompts.update(prompt_id, data={"prompt": f"fox {n} {count}"})
-                ctx.artifacts.add(prompt_id=prompt_id, kind="image", sha256="0", size=1,
-                                  path=f"artifacts/{n}/{count}.png")
+                ctx.artifacts.add(
+                    prompt_id=prompt_id,
+                    kind="image",
+                    sha256="0",
+                    size=1,
+                    path=f"artifacts/{n}/{count}.png",
+                )
                 count += 1
         except BaseException as exc:  # noqa: BLE001 — collected and asserted below
             errors.append(exc)

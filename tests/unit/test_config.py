@@ -20,10 +20,14 @@ def test_defaults_create_the_home_layout(tmp_path):
 
 
 def test_home_from_env_and_argument_precedence(tmp_path):
-    assert load_config(None, env={"TAKEBOARD_HOME": str(tmp_path / "e")}).home == (
-        tmp_path / "e").resolve()
-    assert load_config(tmp_path / "a", env={"TAKEBOARD_HOME": str(tmp_path / "e")}).home == (
-        tmp_path / "a").resolve()
+    assert (
+        load_config(None, env={"TAKEBOARD_HOME": str(tmp_path / "e")}).home
+        == (tmp_path / "e").resolve()
+    )
+    assert (
+        load_config(tmp_path / "a", env={"TAKEBOARD_HOME": str(tmp_path / "e")}).home
+        == (tmp_path / "a").resolve()
+    )
 
 
 def test_default_home_is_the_per_user_dir(monkeypatch, tmp_path):
@@ -32,11 +36,18 @@ def test_default_home_is_the_per_user_dir(monkeypatch, tmp_path):
 
 
 def test_layers_home_file_then_env(home):
-    write_home_config(home, {"default_quality": "high", "retry": {"attempts": 2},
-                             "comfyui": {"servers": [{"name": "lan", "url": "http://10.0.0.5:8188/"}]},
-                             "vram_profiles": {"sd3": 10}})
-    config = load_config(home, env={"TAKEBOARD_COMFYUI_URL": "http://a:1, http://b:2",
-                                    "TAKEBOARD_ALLOW_ONLINE": "1"})
+    write_home_config(
+        home,
+        {
+            "default_quality": "high",
+            "retry": {"attempts": 2},
+            "comfyui": {"servers": [{"name": "lan", "url": "http://10.0.0.5:8188/"}]},
+            "vram_profiles": {"sd3": 10},
+        },
+    )
+    config = load_config(
+        home, env={"TAKEBOARD_COMFYUI_URL": "http://a:1, http://b:2", "TAKEBOARD_ALLOW_ONLINE": "1"}
+    )
     assert config.default_quality == "high"
     assert config.retry.attempts == 2 and config.retry.max_s == 30.0
     assert [s.url for s in config.comfyui_servers] == ["http://a:1", "http://b:2"]
@@ -44,29 +55,33 @@ def test_layers_home_file_then_env(home):
     assert config.vram_profiles["sd3"] == 10 and config.vram_profiles["sdxl"] == 8.0
     without_env = load_config(home, env={})
     assert [(s.name, s.url) for s in without_env.comfyui_servers] == [
-        ("lan", "http://10.0.0.5:8188")]
+        ("lan", "http://10.0.0.5:8188")
+    ]
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ({"retyr": {}}, "retyr: unknown key — did you mean 'retry'?"),
-    ({"retry": {"attempts": "3"}}, "retry.attempts: expected a whole number, got '3'"),
-    ({"retry": {"attempts": 2.5}}, "retry.attempts: expected a whole number"),
-    ({"retry": {"attempts": 0}}, "retry.attempts: must be above 0"),
-    ({"retry": {"jitter_s": -1}}, "retry.jitter_s: must be 0 or more"),
-    ({"timeouts": {"read_s": True}}, "timeouts.read_s: expected a number"),
-    ({"timeouts": 5}, "timeouts: expected an object"),
-    ({"allow_online": "yes"}, "allow_online: expected true or false"),
-    ({"default_quality": "ultra"}, "default_quality: 'ultra' is not a tier"),
-    ({"quality_tiers": {"ultra": "x"}}, "quality_tiers.ultra: unknown key"),
-    ({"comfyui": {"servers": {"url": "x"}}}, "comfyui.servers: expected a list"),
-    ({"comfyui": {"servers": [{"url": "localhost:8188"}]}}, "comfyui.servers[0].url: "),
-    ({"comfyui": {"servers": [{"url": "http://x", "port": 1}]}}, "comfyui.servers[0].port"),
-    ({"comfyui": {"servers": [{"url": "http://x", "token": "abc"}]}}, "secrets do not belong"),
-    ({"openai_api_key": "sk-1"}, "openai_api_key: secrets do not belong"),
-    ({"vram_profiles": {"big": "lots"}}, "vram_profiles.big: expected a number"),
-    ({"vram_profiles": {"sdxl": -1}}, "vram_profiles.sdxl: must be above 0"),
-    ({"log_level": "LOUD"}, "log_level: 'LOUD'"),
-])
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"retyr": {}}, "retyr: unknown key — did you mean 'retry'?"),
+        ({"retry": {"attempts": "3"}}, "retry.attempts: expected a whole number, got '3'"),
+        ({"retry": {"attempts": 2.5}}, "retry.attempts: expected a whole number"),
+        ({"retry": {"attempts": 0}}, "retry.attempts: must be above 0"),
+        ({"retry": {"jitter_s": -1}}, "retry.jitter_s: must be 0 or more"),
+        ({"timeouts": {"read_s": True}}, "timeouts.read_s: expected a number"),
+        ({"timeouts": 5}, "timeouts: expected an object"),
+        ({"allow_online": "yes"}, "allow_online: expected true or false"),
+        ({"default_quality": "ultra"}, "default_quality: 'ultra' is not a tier"),
+        ({"quality_tiers": {"ultra": "x"}}, "quality_tiers.ultra: unknown key"),
+        ({"comfyui": {"servers": {"url": "x"}}}, "comfyui.servers: expected a list"),
+        ({"comfyui": {"servers": [{"url": "localhost:8188"}]}}, "comfyui.servers[0].url: "),
+        ({"comfyui": {"servers": [{"url": "http://x", "port": 1}]}}, "comfyui.servers[0].port"),
+        ({"comfyui": {"servers": [{"url": "http://x", "token": "abc"}]}}, "secrets do not belong"),
+        ({"openai_api_key": "sk-1"}, "openai_api_key: secrets do not belong"),
+        ({"vram_profiles": {"big": "lots"}}, "vram_profiles.big: expected a number"),
+        ({"vram_profiles": {"sdxl": -1}}, "vram_profiles.sdxl: must be above 0"),
+        ({"log_level": "LOUD"}, "log_level: 'LOUD'"),
+    ],
+)
 def test_invalid_values_name_the_key_path(home, override, message):
     write_home_config(home, override)
     with pytest.raises(ConfigError) as caught:
@@ -91,8 +106,10 @@ def test_broken_home_config_is_moved_aside_with_a_warning(home, content):
 
 
 def test_token_comes_from_the_named_env_var(home, monkeypatch):
-    write_home_config(home, {"comfyui": {"servers": [
-        {"url": "https://cloud.example", "token_env": "MY_COMFY_TOKEN"}]}})
+    write_home_config(
+        home,
+        {"comfyui": {"servers": [{"url": "https://cloud.example", "token_env": "MY_COMFY_TOKEN"}]}},
+    )
     server = load_config(home, env={}).comfyui_servers[0]
     monkeypatch.setenv("MY_COMFY_TOKEN", "s3cret")
     assert server.token() == "s3cret" and "s3cret" not in repr(server)

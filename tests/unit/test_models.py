@@ -19,9 +19,16 @@ VIDEO = {"prompt": "waves at night"}
 
 def test_image_defaults_are_filled_in():
     data = validate_data("image", IMAGE)
-    assert data == {"prompt": "a red fox in snow", "negative_prompt": "", "aspect_ratio": "1:1",
-                    "quality": "standard", "style_tags": [], "seed": None,
-                    "reference_image": None, "params": {}}
+    assert data == {
+        "prompt": "a red fox in snow",
+        "negative_prompt": "",
+        "aspect_ratio": "1:1",
+        "quality": "standard",
+        "style_tags": [],
+        "seed": None,
+        "reference_image": None,
+        "params": {},
+    }
 
 
 def test_audio_and_video_defaults():
@@ -31,38 +38,41 @@ def test_audio_and_video_defaults():
     assert video["fps"] == 16 and video["resolution"] == "832x480"
 
 
-@pytest.mark.parametrize(("kind", "data", "field", "words"), [
-    ("image", {}, "data.prompt", "required"),
-    ("image", {"prompt": "   "}, "data.prompt", "empty"),
-    ("image", {"prompt": 5}, "data.prompt", "expected text"),
-    ("image", {**IMAGE, "negative_prompt": ["x"]}, "data.negative_prompt", "expected text"),
-    ("image", {**IMAGE, "aspect_ratio": "wide"}, "data.aspect_ratio", "16:9"),
-    ("image", {**IMAGE, "quality": "ultra"}, "data.quality", "low, standard, high, premium"),
-    ("image", {**IMAGE, "style_tags": "ink"}, "data.style_tags", "list of texts"),
-    ("image", {**IMAGE, "seed": -1}, "data.seed", "out of range"),
-    ("image", {**IMAGE, "seed": 2**64}, "data.seed", "out of range"),
-    ("image", {**IMAGE, "seed": 1.5}, "data.seed", "whole number"),
-    ("image", {**IMAGE, "seed": True}, "data.seed", "whole number"),
-    ("image", {**IMAGE, "reference_image": ""}, "data.reference_image", "empty"),
-    ("image", {**IMAGE, "params": []}, "data.params", "object"),
-    ("image", {**IMAGE, "promt": "x"}, "data.promt", "did you mean 'prompt'"),
-    ("image", {**IMAGE, "zzz": 1}, "data.zzz", "known:"),
-    ("audio", {"tags": ["x"]}, "data.lyrics", "required"),
-    ("audio", {**AUDIO, "tags": [1]}, "data.tags", "list of texts"),
-    ("audio", {**AUDIO, "tempo": 10}, "data.tempo", "20 to 300"),
-    ("audio", {**AUDIO, "tempo": "fast"}, "data.tempo", "whole number"),
-    ("audio", {**AUDIO, "key": "H minor"}, "data.key", "F# minor"),
-    ("audio", {**AUDIO, "time_signature": "4-4"}, "data.time_signature", "4/4"),
-    ("audio", {**AUDIO, "duration_s": 0}, "data.duration_s", "out of range"),
-    ("audio", {**AUDIO, "duration_s": float("nan")}, "data.duration_s", "expected a number"),
-    ("audio", {**AUDIO, "title": 3}, "data.title", "expected text"),
-    ("video", {}, "data.prompt", "required"),
-    ("video", {**VIDEO, "fps": 0}, "data.fps", "out of range"),
-    ("video", {**VIDEO, "frames": 0}, "data.frames", "out of range"),
-    ("video", {**VIDEO, "resolution": "big"}, "data.resolution", "832x480"),
-    ("video", {**VIDEO, "duration_s": 2, "frames": 33}, "data.frames", "only one"),
-    ("video", {**VIDEO, "start_image": 7}, "data.start_image", "expected text"),
-])
+@pytest.mark.parametrize(
+    ("kind", "data", "field", "words"),
+    [
+        ("image", {}, "data.prompt", "required"),
+        ("image", {"prompt": "   "}, "data.prompt", "empty"),
+        ("image", {"prompt": 5}, "data.prompt", "expected text"),
+        ("image", {**IMAGE, "negative_prompt": ["x"]}, "data.negative_prompt", "expected text"),
+        ("image", {**IMAGE, "aspect_ratio": "wide"}, "data.aspect_ratio", "16:9"),
+        ("image", {**IMAGE, "quality": "ultra"}, "data.quality", "low, standard, high, premium"),
+        ("image", {**IMAGE, "style_tags": "ink"}, "data.style_tags", "list of texts"),
+        ("image", {**IMAGE, "seed": -1}, "data.seed", "out of range"),
+        ("image", {**IMAGE, "seed": 2**64}, "data.seed", "out of range"),
+        ("image", {**IMAGE, "seed": 1.5}, "data.seed", "whole number"),
+        ("image", {**IMAGE, "seed": True}, "data.seed", "whole number"),
+        ("image", {**IMAGE, "reference_image": ""}, "data.reference_image", "empty"),
+        ("image", {**IMAGE, "params": []}, "data.params", "object"),
+        ("image", {**IMAGE, "promt": "x"}, "data.promt", "did you mean 'prompt'"),
+        ("image", {**IMAGE, "zzz": 1}, "data.zzz", "known:"),
+        ("audio", {"tags": ["x"]}, "data.lyrics", "required"),
+        ("audio", {**AUDIO, "tags": [1]}, "data.tags", "list of texts"),
+        ("audio", {**AUDIO, "tempo": 10}, "data.tempo", "20 to 300"),
+        ("audio", {**AUDIO, "tempo": "fast"}, "data.tempo", "whole number"),
+        ("audio", {**AUDIO, "key": "H minor"}, "data.key", "F# minor"),
+        ("audio", {**AUDIO, "time_signature": "4-4"}, "data.time_signature", "4/4"),
+        ("audio", {**AUDIO, "duration_s": 0}, "data.duration_s", "out of range"),
+        ("audio", {**AUDIO, "duration_s": float("nan")}, "data.duration_s", "expected a number"),
+        ("audio", {**AUDIO, "title": 3}, "data.title", "expected text"),
+        ("video", {}, "data.prompt", "required"),
+        ("video", {**VIDEO, "fps": 0}, "data.fps", "out of range"),
+        ("video", {**VIDEO, "frames": 0}, "data.frames", "out of range"),
+        ("video", {**VIDEO, "resolution": "big"}, "data.resolution", "832x480"),
+        ("video", {**VIDEO, "duration_s": 2, "frames": 33}, "data.frames", "only one"),
+        ("video", {**VIDEO, "start_image": 7}, "data.start_image", "expected text"),
+    ],
+)
 def test_bad_field_names_the_field_and_the_fix(kind, data, field, words):
     with pytest.raises(InputError) as caught:
         validate_data(kind, data)
@@ -89,9 +99,15 @@ def test_key_and_text_normalisation():
     assert validate_data("image", {**IMAGE, "style_tags": [" ink ", ""]})["style_tags"] == ["ink"]
 
 
-@pytest.mark.parametrize(("ratio", "size"), [
-    ("1:1", (1024, 1024)), ("16:9", (1344, 768)), ("9:16", (768, 1344)), ("3:2", (1280, 832)),
-])
+@pytest.mark.parametrize(
+    ("ratio", "size"),
+    [
+        ("1:1", (1024, 1024)),
+        ("16:9", (1344, 768)),
+        ("9:16", (768, 1344)),
+        ("3:2", (1280, 832)),
+    ],
+)
 def test_image_size_keeps_about_a_megapixel(ratio, size):
     assert image_size(ratio) == size
 
@@ -108,16 +124,29 @@ def test_video_frames_from_seconds_or_given():
 
 
 def test_template_values_compute_sizes_and_join_tags():
-    image = template_values(MediaKind.IMAGE, validate_data(
-        "image", {**IMAGE, "aspect_ratio": "16:9", "style_tags": ["ink", "moody"],
-                  "params": {"style": "ink"}}))
+    image = template_values(
+        MediaKind.IMAGE,
+        validate_data(
+            "image",
+            {
+                **IMAGE,
+                "aspect_ratio": "16:9",
+                "style_tags": ["ink", "moody"],
+                "params": {"style": "ink"},
+            },
+        ),
+    )
     assert (image["width"], image["height"]) == (1344, 768)
     assert image["style_tags"] == "ink, moody" and image["style"] == "ink"
     audio = template_values(MediaKind.AUDIO, validate_data("audio", AUDIO))
     assert audio["tags"] == "folk, sea shanty"
     video = template_values(MediaKind.VIDEO, validate_data("video", {**VIDEO, "frames": 49}))
     assert (video["width"], video["height"], video["frames"], video["duration_s"]) == (
-        832, 480, 49, 3.0)
+        832,
+        480,
+        49,
+        3.0,
+    )
 
 
 def test_search_text_covers_prompt_words_lyrics_and_tags():
