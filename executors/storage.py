@@ -465,7 +465,7 @@ def _av_facts(path: Path) -> dict[str, Any]:
     if av is None:
         return {}
     with av.open(str(path)) as container:
-        video = next((s for s in container.streams.video if not _is_cover(s)), None)
+        video = next((s for s in container.streams.video if not is_cover_stream(s)), None)
         facts: dict[str, Any] = {
             "has_audio": bool(container.streams.audio),
             "duration_s": _av_duration(container),
@@ -500,6 +500,6 @@ def _av_duration(container: Any) -> float | None:
     return None
 
 
-def _is_cover(stream: Any) -> bool:
+def is_cover_stream(stream: Any) -> bool:
     """An mp3/flac cover picture shows up as a one-frame video stream."""
     return bool(int(getattr(stream, "disposition", 0) or 0) & 0x400)  # ATTACHED_PIC
