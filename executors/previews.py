@@ -74,7 +74,7 @@ def render_preview(src: Path, size: int = 256) -> Image.Image:
 
 def _save(picture: Image.Image, dest: Path) -> Path:
     fmt = preview_format()
-    if fmt == "JPEG" and picture.mode != "RGB":
+    if fmt == "JPEG" and picture.mode == "RGBA":
         picture = _flatten(picture)
     buffer = io.BytesIO()
     picture.save(buffer, fmt, quality=82)
@@ -125,8 +125,7 @@ def fit(im: Image.Image, size: int) -> Image.Image:
 
 
 def _flatten(im: Image.Image) -> Image.Image:
-    if im.mode != "RGBA":
-        return im.convert("RGB")
+    """RGBA onto the gallery background, for JPEG."""
     canvas = Image.new("RGB", im.size, BACKGROUND)
     canvas.paste(im, mask=im.getchannel("A"))
     return canvas
@@ -166,7 +165,7 @@ def _poster_frame(container: Any, stream: Any) -> Image.Image:
 
 
 def _waveform(av: Any, container: Any, stream: Any, size: int) -> Image.Image:
-    duration = _duration_s(container, stream)
+    duration = storage.av_duration(container)
     peaks = _peaks(_mono_samples(av, container, stream, duration), size)
     height = max(8, size // 2)
     picture = Image.new("RGB", (size, height), BACKGROUND)
@@ -178,14 +177,6 @@ def _waveform(av: Any, container: Any, stream: Any, size: int) -> Image.Image:
     if duration is not None:
         _label(draw, format_duration(duration), (4, 2), max(9, size // 16))
     return picture
-
-
-def _duration_s(container: Any, stream: Any) -> float | None:
-    if container.duration:
-        return container.duration / 1_000_000
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    return None
 
 
 def _peaks(samples: array.array, columns: int) -> list[float]:

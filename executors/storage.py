@@ -468,7 +468,7 @@ def _av_facts(path: Path) -> dict[str, Any]:
         video = next((s for s in container.streams.video if not is_cover_stream(s)), None)
         facts: dict[str, Any] = {
             "has_audio": bool(container.streams.audio),
-            "duration_s": _av_duration(container),
+            "duration_s": av_duration(container),
         }
         if video is not None:
             facts.update(_video_stream_facts(video, facts["duration_s"]))
@@ -491,7 +491,8 @@ def _video_stream_facts(stream: Any, duration_s: float | None) -> dict[str, Any]
     }
 
 
-def _av_duration(container: Any) -> float | None:
+def av_duration(container: Any) -> float | None:
+    """Seconds, from the container or else the first stream that knows; None if unknown."""
     if container.duration:
         return container.duration / 1_000_000  # AV_TIME_BASE
     for stream in container.streams:
