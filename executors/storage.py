@@ -290,7 +290,8 @@ class ArtifactStore:
         return store_bytes(data, self._inside_artifacts(dest))
 
     def relative(self, path: Path | str) -> str:
-        """The posix path of path relative to home; refuses a path outside the home."""
+        """The posix path of path relative to home (a relative path is taken as relative to
+        home); refuses a path outside the home."""
         path = Path(path) if Path(path).is_absolute() else self.home / path
         for home, candidate in self._forms(path):
             if candidate.is_relative_to(home) and candidate != home:
