@@ -1,0 +1,45 @@
+"""Prints job events for the CLI: a redrawn bar on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from core.jobs import ArtifactSaved, JobEvent, JobFinished, JobProgress, JobStarted
+
+BAR_WIDTH = 30
+
+
+class ProgressPrinter:
+    def __init__(self, stream: TextIO = sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last_step: dict[int, int] = {}
+
+    def __call__(self, event: JobEvent) -> None:
+        if isinstance(event, JobStarted):
+            note = f" ({event.note})" if event.note else ""
+            self._line(f"job {event.job_id}: {event.template} on {event.server}{note}")
+        elif isinstance(event, JobProgress):
+            self._progress(event)
+        elif isinstance(event, ArtifactSaved):
+            self._line(f"job {event.job_id}: saved {event.path}")
+        elif isinstance(event, JobFinished):
+            suffix = f": {event.error}" if event.error else ""
+            self._line(f"job {event.job_id}: {event.status}{suffix}")
+
+    def _progress(self, event: JobProgress) -> None:
+        percent = int(max(0.0, min(1.0, event.fraction)) * 100)
+        if self.tty:
+            filled = BAR_WIDTH * percent // 100
+            bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+            self.stream.write(f"\r[{bar}] {percent:3d}% job {event.job_id} {event.node}"[:100])
+            self.stream.flush()
+        elif percent // 25 > self._last_step.get(event.job_id, -1):
+            self._last_step[event.job_id] = percent // 25
+            self._line(f"job {event.job_id}: {percent}%")
+
+    def _line(self, text: str) -> None:
+        prefix = "\r\x1b[K" if self.tty else ""
+        self.stream.write(f"{prefix}{text}\n")
+        self.stream.flush()
