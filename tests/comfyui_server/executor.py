@@ -1,0 +1,526 @@
+"""The prompt queue and the single worker that runs one prompt at a time.
+
+Message order per prompt follows the recorded traces: `execution_start`, `execution_cached`,
+per node `progress_state` (running) → `executing` → [`progress`/previews] → `executed` →
+`progress_state` (finished), then `execution_success` | `execution_error` |
+`execution_interrupted`, the history write with its `status` broadcast, and `executing` null.
+Per-prompt messages go to the prompt's client_id only; without one, only `status`,
+`progress_state` and `execution_interrupted` are broadcast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import heapq
+import logging
+import random
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import hub as frames
+from .catalog import Catalog
+from .graph import ExecutionList, cache_keys, is_link
+from .hub import Hub
+from .media import annotated_path
+from .nodes import Result, run_node
+from .validation import full_type_name
+
+log = logging.getLogger(__name__)
+
+MAXIMUM_HISTORY_SIZE = 10000
+TEMP_LETTERS = "abcdefghijklmnopqrstupvxyz"  # sic, as in ComfyUI
+ALWAYS_CHANGED = {"SaveImageWebsocket"}
+FILE_HASHED = {"LoadImage": "image", "LoadAudio": "audio", "LoadVideo": "file"}
+
+
+class Interrupted(Exception):
+    """ComfyUI's InterruptProcessingException."""
+
+
+class InjectedError(Exception):
+    """A failure planted by a test; reported with the exception type it names."""
+
+    def __init__(self, type_name: str, message: str):
+        super().__init__(message)
+        self.type_name = type_name
+
+
+@dataclass
+class Fault:
+    exception_type: str
+    message: str
+    remaining: int | None = None  # None: every time
+
+
+@dataclass
+class Faults:
+    """Test-controlled misbehaviour, kept across restarts (like a proxy in front)."""
+
+    step_delay: float = 0.002
+    node_failures: dict[str, Fault] = field(default_factory=dict)
+    token: str | None = None
+    ws_refuse_status: int | None = None
+
+    def raise_for(self, class_type: str) -> None:
+        fault = self.node_failures.get(class_type)
+        if fault is None:
+            return
+        if fault.remaining is not None:
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                del self.node_failures[class_type]
+        raise InjectedError(fault.exception_type, fault.message)
+
+
+@dataclass
+class CacheEntry:
+    outputs: tuple[Any, ...]
+    ui: dict[str, Any] | None
+
+
+class OutputCache:
+    """The "classic" cache: keeps only entries whose key the current prompt uses."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, CacheEntry] = {}
+        self.keys: dict[str, str] = {}
+
+    def set_prompt(self, keys: dict[str, str]) -> None:
+        self.keys = keys
+        used = set(keys.values())
+        self.entries = {k: v for k, v in self.entries.items() if k in used}
+
+    def get(self, node_id: str) -> CacheEntry | None:
+        return self.entries.get(self.keys.get(node_id, ""))
+
+    def set(self, node_id: str, entry: CacheEntry) -> None:
+        self.entries[self.keys[node_id]] = entry
+
+
+class PromptQueue:
+    """A priority heap of (number, prompt_id, prompt, extra_data, outputs, sensitive)."""
+
+    def __init__(self, hub: Hub):
+        self.hub = hub
+        self.heap: list[tuple] = []
+        self.running: dict[int, tuple] = {}
+        self.history: dict[str, dict[str, Any]] = {}
+        self.task_counter = 0
+        self.flags: dict[str, Any] = {}
+        self._wake = asyncio.Event()
+
+    def remaining(self) -> int:
+        return len(self.heap) + len(self.running)
+
+    def put(self, item: tuple) -> None:
+        heapq.heappush(self.heap, item)
+        self.hub.queue_updated()
+        self._wake.set()
+
+    async def get(self) -> tuple[tuple, int] | None:
+        """The next item, or None when woken by a flag (POST /free) with nothing queued."""
+        while not self.heap:
+            self._wake.clear()
+            await self._wake.wait()
+            if not self.heap and self.flags:
+                return None
+        item = heapq.heappop(self.heap)
+        item_id = self.task_counter
+        self.running[item_id] = copy.deepcopy(item)
+        self.task_counter += 1
+        self.hub.queue_updated()
+        return item, item_id
+
+    def task_done(self, item_id: int, result: dict[str, Any], status: dict[str, Any]) -> None:
+        prompt = self.running.pop(item_id)
+        if len(self.history) > MAXIMUM_HISTORY_SIZE:
+            self.history.pop(next(iter(self.history)))
+        entry = {"prompt": list(prompt[:5]), "outputs": {}, "status": status}
+        entry.update(result)
+        self.history[prompt[1]] = entry
+        self.hub.queue_updated()
+
+    def set_flag(self, name: str, value: Any) -> None:
+        self.flags[name] = value
+        self._wake.set()
+
+    def wipe(self) -> None:
+        self.heap = []
+        self.hub.queue_updated()
+
+    def delete(self, prompt_id: str) -> None:
+        """Drop the first pending item with this id (running items cannot be deleted)."""
+        for index, item in enumerate(self.heap):
+            if item[1] == prompt_id:
+                if len(self.heap) == 1:
+                    self.wipe()
+                else:
+                    self.heap.pop(index)
+                    heapq.heapify(self.heap)
+                self.hub.queue_updated()
+                return
+
+    def history_page(self, max_items: int | None, offset: int) -> dict[str, Any]:
+        if offset < 0 and max_items is not None:
+            offset = len(self.history) - max_items
+        out: dict[str, Any] = {}
+        for index, key in enumerate(self.history):
+            if index >= offset:
+                out[key] = self.history[key]
+                if max_items is not None and len(out) >= max_items:
+                    break
+        return out
+
+
+def queue_info(queue: PromptQueue) -> dict[str, Any]:
+    return {"exec_info": {"queue_remaining": queue.remaining()}}
+
+
+class ProgressRegistry:
+    """The per-prompt node states behind the cumulative `progress_state` snapshots."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        self.nodes: dict[str, dict[str, Any]] = {}
+
+    def start(self, node_id: str) -> None:
+        self._set(node_id, state="running", value=0.0, max=1.0)
+
+    def update(self, node_id: str, value: int, total: int) -> None:
+        self._set(node_id, state="running", value=value, max=total)
+
+    def finish(self, node_id: str) -> None:
+        entry = self._entry(node_id)
+        self._set(node_id, state="finished", value=entry["max"])
+
+    def _entry(self, node_id: str) -> dict[str, Any]:
+        return self.nodes.setdefault(node_id, {"state": "pending", "value": 0, "max": 1})
+
+    def _set(self, node_id: str, **changes: Any) -> None:
+        self._entry(node_id).update(changes)
+        nodes = {
+            node: {
+                "value": entry["value"],
+                "max": entry["max"],
+                "state": entry["state"],
+                "node_id": node,
+                "prompt_id": self.run.prompt_id,
+                "display_node_id": node,
+                "parent_node_id": None,
+                "real_node_id": node,
+            }
+            for node, entry in self.nodes.items()
+            if entry["state"] != "pending"
+        }
+        data = {"prompt_id": self.run.prompt_id, "nodes": nodes}
+        self.run.hub.send_sync("progress_state", data, self.run.hub.client_id)
+
+
+class Run:
+    """One execution of one prompt: its messages, ui outputs and executed nodes."""
+
+    def __init__(self, hub: Hub, prompt: dict, prompt_id: str, extra_data: dict):
+        self.hub = hub
+        self.prompt = prompt
+        self.prompt_id = prompt_id
+        self.extra_data = extra_data
+        self.messages: list[list[Any]] = []
+        self.ui_outputs: dict[str, dict[str, Any]] = {}
+        self.executed: list[str] = []
+        self.progress = ProgressRegistry(self)
+
+    def add_message(self, event: str, data: dict[str, Any], broadcast: bool) -> None:
+        data = {**data, "timestamp": int(time.time() * 1000)}
+        self.messages.append([event, data])
+        if self.hub.client_id is not None or broadcast:
+            self.hub.send_sync(event, data, self.hub.client_id)
+
+    def send(self, event: Any, data: Any) -> None:
+        """A per-prompt message: only to the prompt's client, nothing without one."""
+        if self.hub.client_id is not None:
+            self.hub.send_sync(event, data, self.hub.client_id)
+
+    def history_result(self) -> dict[str, Any]:
+        return {
+            "outputs": {node: ui["output"] for node, ui in self.ui_outputs.items()},
+            "meta": {node: ui["meta"] for node, ui in self.ui_outputs.items()},
+        }
+
+
+@dataclass
+class NodeContext:
+    """The `nodes.Context` a behaviour runs with."""
+
+    executor: Executor
+    run: Run
+    node_id: str
+    class_type: str
+    values: dict[str, Any]
+    return_types: tuple[str, ...]
+    temp_prefix: str
+
+    @property
+    def prompt(self) -> Any:
+        return self.run.prompt
+
+    @property
+    def extra_pnginfo(self) -> dict | None:
+        return self.run.extra_data.get("extra_pnginfo")
+
+    @property
+    def output_dir(self) -> Path:
+        return self.executor.dirs["output"]
+
+    @property
+    def temp_dir(self) -> Path:
+        return self.executor.dirs["temp"]
+
+    def annotated_path(self, name: str) -> Path:
+        return annotated_path(name, self.executor.dirs)
+
+    async def progress(self, value: int, total: int, preview: tuple[str, bytes] | None) -> None:
+        await self.executor.progress_hook(self.run, self.node_id, value, total, preview)
+
+    async def text(self, message: str) -> None:
+        self.run.send(frames.TEXT, (self.node_id, message))
+
+
+class Executor:
+    def __init__(self, hub: Hub, catalog: Catalog, dirs: dict[str, Path], faults: Faults):
+        self.hub = hub
+        self.catalog = catalog
+        self.dirs = dirs
+        self.faults = faults
+        self.queue = PromptQueue(hub)
+        self.cache = OutputCache()
+        self.temp_prefixes: dict[tuple[str, str], str] = {}
+        self.interrupted = False
+
+    def interrupt(self) -> None:
+        self.interrupted = True
+
+    async def run_forever(self) -> None:
+        while True:
+            got = await self.queue.get()
+            if got is not None:
+                await self._process(*got)
+            self._apply_flags()
+
+    async def _process(self, item: tuple, item_id: int) -> None:
+        _, prompt_id, prompt, extra_data, outputs, sensitive = item
+        success, result, messages = await self.execute(
+            prompt, prompt_id, {**extra_data, **sensitive}, outputs
+        )
+        status = {
+            "status_str": "success" if success else "error",
+            "completed": success,
+            "messages": messages,
+        }
+        self.queue.task_done(item_id, result, status)
+        if self.hub.client_id is not None:
+            data = {"node": None, "prompt_id": prompt_id}
+            self.hub.send_sync("executing", data, self.hub.client_id)
+
+    def _apply_flags(self) -> None:
+        flags, self.queue.flags = self.queue.flags, {}
+        if flags.get("free_memory"):
+            self.cache = OutputCache()
+            self.temp_prefixes.clear()
+
+    async def execute(
+        self, prompt: dict, prompt_id: str, extra_data: dict, outputs: list[str]
+    ) -> tuple[bool, dict[str, Any], list[list[Any]]]:
+        self.interrupted = False
+        self.hub.client_id = extra_data.get("client_id")
+        run = Run(self.hub, prompt, prompt_id, extra_data)
+        run.add_message("execution_start", {"prompt_id": prompt_id}, broadcast=False)
+        keys = cache_keys(
+            prompt, lambda n: self._is_changed(prompt[n]), lambda n: self._keyed_by_id(prompt[n])
+        )
+        self.cache.set_prompt(keys)
+        self._forget_objects(prompt)
+        cached = [node_id for node_id in prompt if self.cache.get(node_id) is not None]
+        run.add_message("execution_cached", {"nodes": cached, "prompt_id": prompt_id}, False)
+        success = await self._execute_graph(run, outputs)
+        if success:
+            run.add_message("execution_success", {"prompt_id": prompt_id}, broadcast=False)
+        self.hub.last_node_id = None
+        return success, run.history_result(), run.messages
+
+    async def _execute_graph(self, run: Run, outputs: list[str]) -> bool:
+        order = ExecutionList(
+            run.prompt,
+            lambda n: self.catalog.is_output(run.prompt[n]["class_type"]),
+            lambda n: self.cache.get(n) is not None,
+        )
+        for output in outputs:
+            order.add_node(output)
+        while not order.is_empty():
+            node_id = order.next_node()
+            failure = await self._execute_node(run, node_id)
+            if failure is not None:
+                self._report_failure(run, node_id, *failure)
+                return False
+            order.complete(node_id)
+        return True
+
+    async def _execute_node(self, run: Run, node_id: str) -> tuple[Exception, dict] | None:
+        """None on success, else (exception, input values) for the error report."""
+        cached = self.cache.get(node_id)
+        if cached is not None:
+            self._replay_cached(run, node_id, cached)
+            return None
+        class_type = run.prompt[node_id]["class_type"]
+        values: dict[str, Any] = {}
+        try:
+            run.progress.start(node_id)
+            values = self._resolve(run.prompt[node_id]["inputs"])
+            self.hub.last_node_id = node_id if self.hub.client_id is not None else None
+            data = {"node": node_id, "display_node": node_id, "prompt_id": run.prompt_id}
+            run.send("executing", data)
+            self.check_interrupt()
+            self.faults.raise_for(class_type)
+            result = await run_node(self._context(run, node_id, class_type, values))
+        except Exception as ex:
+            return ex, values
+        self._store(run, node_id, result)
+        run.progress.finish(node_id)
+        run.executed.append(node_id)
+        return None
+
+    def _replay_cached(self, run: Run, node_id: str, cached: CacheEntry) -> None:
+        output = cached.ui["output"] if cached.ui else None
+        data = {"node": node_id, "display_node": node_id, "output": output}
+        run.send("executed", {**data, "prompt_id": run.prompt_id})
+        if cached.ui is not None:
+            run.ui_outputs[node_id] = cached.ui
+        run.progress.finish(node_id)
+
+    def _store(self, run: Run, node_id: str, result: Result) -> None:
+        ui = None
+        if result.ui:
+            meta = {"node_id": node_id, "display_node": node_id, "parent_node": None}
+            ui = {"meta": {**meta, "real_node_id": node_id}, "output": result.ui}
+            run.ui_outputs[node_id] = ui
+            data = {"node": node_id, "display_node": node_id, "output": result.ui}
+            run.send("executed", {**data, "prompt_id": run.prompt_id})
+        self.cache.set(node_id, CacheEntry(result.outputs, ui))
+
+    def _resolve(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        values = {}
+        for name, value in inputs.items():
+            if is_link(value):
+                entry = self.cache.get(value[0])
+                values[name] = entry.outputs[int(value[1])] if entry else None
+            else:
+                values[name] = value
+        return values
+
+    def _context(self, run: Run, node_id: str, class_type: str, values: dict) -> NodeContext:
+        key = (node_id, class_type)
+        if key not in self.temp_prefixes:
+            letters = "".join(random.choice(TEMP_LETTERS) for _ in range(5))
+            self.temp_prefixes[key] = f"ComfyUI_temp_{letters}"
+        return_types = self.catalog.return_types(class_type)
+        return NodeContext(
+            self, run, node_id, class_type, values, return_types, self.temp_prefixes[key]
+        )
+
+    def check_interrupt(self) -> None:
+        if self.interrupted:
+            raise Interrupted("Processing interrupted")
+
+    async def progress_hook(
+        self, run: Run, node_id: str, value: int, total: int, preview: tuple[str, bytes] | None
+    ) -> None:
+        """A sampler step: progress_state, then the preview and `progress` in the order the
+        client negotiated (event 4 before `progress`, legacy event 1 after it)."""
+        await asyncio.sleep(self.faults.step_delay)
+        self.check_interrupt()
+        run.progress.update(node_id, value, total)
+        client = self.hub.client_id
+        with_metadata = self.hub.supports_preview_metadata(client)
+        if preview is not None and with_metadata:
+            meta = {
+                "node_id": node_id,
+                "prompt_id": run.prompt_id,
+                "display_node_id": node_id,
+                "parent_node_id": None,
+                "real_node_id": node_id,
+                "image_type": f"image/{preview[0].lower()}",
+            }
+            self.hub.send_sync(frames.PREVIEW_IMAGE_WITH_METADATA, (preview[1], meta), client)
+        data = {"value": value, "max": total, "prompt_id": run.prompt_id, "node": node_id}
+        self.hub.send_sync("progress", data, client)
+        if preview is not None and not with_metadata:
+            self.hub.send_sync(frames.PREVIEW_IMAGE, preview, client)
+
+    def _report_failure(self, run: Run, node_id: str, ex: Exception, values: dict) -> None:
+        class_type = run.prompt[node_id]["class_type"]
+        base = {
+            "prompt_id": run.prompt_id,
+            "node_id": node_id,
+            "node_type": class_type,
+            "executed": list(run.executed),
+        }
+        if isinstance(ex, Interrupted):
+            run.add_message("execution_interrupted", base, broadcast=True)
+            return
+        details = {
+            "exception_message": str(ex),
+            "exception_type": exception_type(ex),
+            "traceback": traceback.format_tb(ex.__traceback__),
+            "current_inputs": self._format_inputs(run, node_id, class_type, values),
+            "current_outputs": list(run.prompt),
+        }
+        run.add_message("execution_error", {**base, **details}, broadcast=False)
+
+    def _format_inputs(self, run: Run, node_id: str, class_type: str, values: dict) -> dict:
+        hidden_values = {
+            "PROMPT": run.prompt,
+            "EXTRA_PNGINFO": run.extra_data.get("extra_pnginfo"),
+            "UNIQUE_ID": node_id,
+        }
+        hidden = self.catalog.hidden(class_type)
+        merged = {**values, **{name: hidden_values.get(kind) for name, kind in hidden.items()}}
+        return {name: [format_value(value)] for name, value in merged.items()}
+
+    def _is_changed(self, node: dict[str, Any]) -> Any:
+        """IS_CHANGED: loaders hash their file, SaveImageWebsocket changes every time."""
+        class_type = node.get("class_type")
+        if class_type in ALWAYS_CHANGED:
+            return time.time()
+        name = FILE_HASHED.get(class_type)
+        if name is None:
+            return False
+        try:
+            data = annotated_path(node["inputs"][name], self.dirs).read_bytes()
+        except (OSError, KeyError, TypeError):
+            return float("nan")  # never equal: always re-run
+        return hashlib.sha256(data).hexdigest()
+
+    def _keyed_by_id(self, node: dict[str, Any]) -> bool:
+        class_type = node.get("class_type")
+        if class_type not in self.catalog:
+            return False
+        return "UNIQUE_ID" in self.catalog.hidden(class_type).values()
+
+    def _forget_objects(self, prompt: dict) -> None:
+        for node_id, class_type in list(self.temp_prefixes):
+            if prompt.get(node_id, {}).get("class_type") != class_type:
+                del self.temp_prefixes[(node_id, class_type)]
+
+
+def format_value(value: Any) -> Any:
+    if value is None or isinstance(value, int | float | bool | str):
+        return value
+    return str(value)
+
+
+def exception_type(ex: Exception) -> str:
+    return ex.type_name if isinstance(ex, InjectedError) else full_type_name(type(ex))

@@ -1,0 +1,160 @@
+"""Files the fake server writes and serves: real PNGs, recorded sample media, previews."""
+
+from __future__ import annotations
+
+import io
+import json
+import mimetypes
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from .catalog import DATA
+
+SAMPLES = DATA / "samples"
+SAMPLE_FILES = {
+    "webp": "c1_fx_anim_3frames.webp",
+    "apng": "c1_fx_apng_3frames.png",
+    "mp4": "c1_fx_vid_h264.mp4",
+    "mp4+aac": "c2_fx_av_h264_aac.mp4",
+    "webm": "c1_fx_webm_vp9.webm",
+    "flac": "c2_fx_flac.flac",
+    "mp3": "c2_fx_mp3.mp3",
+    "opus": "c2_fx_opus.opus",
+}
+CONTENT_TYPES = {
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".flac": "audio/flac",
+    ".mp3": "audio/mpeg",
+    ".opus": "audio/ogg",
+}
+UNSAFE_TYPES = {"text/html", "text/html-sandboxed", "application/xhtml+xml", "text/javascript"}
+
+
+def content_type(filename: str) -> str:
+    """The Content-Type /view answers with (executable web types are forced to download)."""
+    suffix = Path(filename).suffix.lower()
+    guessed = CONTENT_TYPES.get(suffix) or mimetypes.guess_type(filename)[0]
+    if not guessed or guessed in UNSAFE_TYPES | {"text/css"}:
+        return "application/octet-stream"
+    return guessed
+
+
+def save_path(prefix: str, output_dir: Path, width: int = 0, height: int = 0) -> tuple:
+    """ComfyUI's `get_save_image_path`: (folder, base name, next counter, subfolder).
+
+    `/` in the prefix makes subfolders; the counter is the highest existing `<name>_NNNNN_`
+    in that folder + 1, so it continues across restarts and is shared by all clients.
+    Only %width% / %height% / %year%-style variables are expanded, never `%date:…%`.
+    """
+    if "%" in prefix:
+        prefix = _expand(prefix, width, height)
+    subfolder = os.path.dirname(os.path.normpath(prefix))
+    name = os.path.basename(os.path.normpath(prefix))
+    folder = output_dir / subfolder
+    if os.path.commonpath((str(output_dir), str(folder.resolve()))) != str(output_dir):
+        raise Exception("**** ERROR: Saving image outside the output folder is not allowed.")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder, name, _next_counter(folder, name), subfolder
+
+
+def _next_counter(folder: Path, name: str) -> int:
+    counters = []
+    for entry in os.listdir(folder):
+        head, digits = entry[: len(name) + 1], entry[len(name) + 1 :].split("_")[0]
+        if os.path.normcase(head[:-1]) == os.path.normcase(name) and head[-1:] == "_":
+            counters.append(int(digits) if digits.isdigit() else 0)
+    return max(counters, default=0) + 1
+
+
+def _expand(prefix: str, width: int, height: int) -> str:
+    now = time.localtime()
+    values = {
+        "%width%": width,
+        "%height%": height,
+        "%year%": now.tm_year,
+        "%month%": f"{now.tm_mon:02}",
+        "%day%": f"{now.tm_mday:02}",
+        "%hour%": f"{now.tm_hour:02}",
+        "%minute%": f"{now.tm_min:02}",
+        "%second%": f"{now.tm_sec:02}",
+    }
+    for key, value in values.items():
+        prefix = prefix.replace(key, str(value))
+    return prefix
+
+
+def split_annotation(name: str) -> tuple[str, str | None]:
+    """`x.png [output]` → (`x.png`, "output"): the suffix picks the base folder."""
+    for kind in ("output", "input", "temp"):
+        if name.endswith(f"[{kind}]"):
+            return name[: -len(kind) - 3], kind
+    return name, None
+
+
+def annotated_path(name: str, dirs: dict[str, Path]) -> Path:
+    """Where a LoadImage-style value points: the input folder unless annotated."""
+    name, kind = split_annotation(name)
+    return dirs[kind or "input"] / name
+
+
+def png_metadata(prompt: Any, extra_pnginfo: dict | None) -> PngInfo:
+    """tEXt `prompt`, plus one chunk per extra_pnginfo key (the UI sends `workflow`)."""
+    info = PngInfo()
+    if prompt is not None:
+        info.add_text("prompt", json.dumps(prompt))
+    for key, value in (extra_pnginfo or {}).items():
+        info.add_text(key, json.dumps(value))
+    return info
+
+
+def write_png(path: Path, size: tuple[int, int], rgb: tuple[int, ...], info: PngInfo) -> None:
+    Image.new("RGB", size, rgb).save(path, pnginfo=info, compress_level=4)
+
+
+def copy_sample(kind: str, path: Path) -> None:
+    shutil.copyfile(SAMPLES / SAMPLE_FILES[kind], path)
+
+
+def encoded(size: tuple[int, int], rgb: tuple[int, ...], fmt: str) -> bytes:
+    """A small solid image (a stand-in for a sampler's latent preview)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, rgb).save(buffer, format=fmt, quality=95, compress_level=1)
+    return buffer.getvalue()
+
+
+def reencode(path: Path, preview: str, channel: str) -> tuple[bytes, str]:
+    """`/view?preview=webp;50` / `jpeg;80`: re-encoded bytes and their Content-Type."""
+    parts = preview.split(";")
+    fmt = parts[0] if parts[0] in ("webp", "jpeg") and "a" not in channel else "webp"
+    quality = int(parts[-1]) if parts[-1].isdigit() else 90
+    with Image.open(path) as img:
+        if fmt == "jpeg" or channel == "rgb":
+            img = img.convert("RGB")
+        buffer = io.BytesIO()
+        img.save(buffer, format=fmt, quality=quality)
+    return buffer.getvalue(), f"image/{fmt}"
+
+
+def channel_png(path: Path, channel: str) -> bytes:
+    """`/view?channel=rgb|a`: a PNG without text chunks (alpha as an RGBA mask)."""
+    with Image.open(path) as img:
+        if channel == "rgb":
+            out = Image.merge("RGB", img.split()[:3]) if img.mode == "RGBA" else img.convert("RGB")
+        else:
+            alpha = img.split()[3] if img.mode == "RGBA" else Image.new("L", img.size, 255)
+            out = Image.new("RGBA", img.size)
+            out.putalpha(alpha)
+        buffer = io.BytesIO()
+        out.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,219 @@
+"""`ComfyServer`: the fake ComfyUI 0.3.64 on loopback, in a background thread with its own loop.
+
+server = ComfyServer(tmp_path)          # output/, input/, temp/ under tmp_path
+url = server.start()                    # a free port (or start(8188))
+server.fail_node("KSampler", exception_type="torch.OutOfMemoryError",
+                 message="Allocation on device 0 would exceed allowed memory. (out of memory)")
+server.restart()                        # crash + restart: memory gone, files stay
+server.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from aiohttp import web
+from PIL import Image
+
+from .catalog import DEFAULT_MODELS, Catalog
+from .executor import Executor, Fault, Faults, queue_info
+from .hub import DropTrigger, Hub
+from .validation import Validator
+from .web import Api, Config, State
+
+LOOP_TIMEOUT_S = 10
+
+
+class ComfyServer:
+    def __init__(
+        self,
+        root: Path | str | None = None,
+        *,
+        models: dict[str, list[str]] | None = None,
+        host: str = "127.0.0.1",
+        step_delay: float = 0.002,
+    ):
+        root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="comfyui-"))
+        dirs = {kind: (root / kind).resolve() for kind in ("output", "input", "temp")}
+        for path in dirs.values():
+            path.mkdir(parents=True, exist_ok=True)
+        _seed_input(dirs["input"])
+        self.config = Config(dirs=dirs, models={**DEFAULT_MODELS, **(models or {})}, host=host)
+        self.faults = Faults(step_delay=step_delay)
+        self.state: State | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task] = []
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.config.port}"
+
+    @property
+    def port(self) -> int:
+        return self.config.port
+
+    @property
+    def output_dir(self) -> Path:
+        return self.config.dirs["output"]
+
+    @property
+    def input_dir(self) -> Path:
+        return self.config.dirs["input"]
+
+    @property
+    def temp_dir(self) -> Path:
+        return self.config.dirs["temp"]
+
+    def start(self, port: int = 0) -> str:
+        """Start answering on `port` (0: a free one); returns the base URL."""
+        if self._thread is not None:
+            raise RuntimeError("the fake ComfyUI server is already running")
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="fake-comfyui", daemon=True)
+        self._thread.start()
+        try:
+            self._call(self._boot(port))
+        except BaseException:
+            self._halt()
+            raise
+        return self.url
+
+    def stop(self) -> None:
+        """Shut down cleanly (WebSockets get a close frame)."""
+        self._shutdown(abrupt=False)
+
+    def kill(self) -> None:
+        """Die at once, like SIGTERM on the real server: sockets drop without a close frame,
+        the running prompt is lost, new connections are refused."""
+        self._shutdown(abrupt=True)
+
+    def restart(self) -> None:
+        """Crash and come back on the same port: queue, history, node cache and the
+        `number` counter are gone, the temp folder is wiped; output and input files stay."""
+        port = self.config.port
+        self.kill()
+        self.start(port)
+
+    # --- fault injection ----------------------------------------------------------------------
+
+    def fail_node(
+        self,
+        class_type: str,
+        *,
+        exception_type: str = "RuntimeError",
+        message: str = "injected failure",
+        times: int | None = None,
+    ) -> None:
+        """Make every node of `class_type` raise (an `execution_error`), `times` times or always."""
+        self.faults.node_failures[class_type] = Fault(exception_type, message, times)
+
+    def clear_faults(self) -> None:
+        self.faults.node_failures.clear()
+        self.faults.token = None
+        self.faults.ws_refuse_status = None
+        if self.state is not None:
+            self.state.hub.drop_trigger = None
+
+    def set_step_delay(self, seconds: float) -> None:
+        """Seconds per sampler step (KSampler, SaveImageWebsocket)."""
+        self.faults.step_delay = seconds
+
+    def require_token(self, token: str | None) -> None:
+        """Answer 401 unless `Authorization: Bearer <token>` (a proxy in front); None: off."""
+        self.faults.token = token
+
+    def refuse_websockets(self, status: int | None = 502) -> None:
+        """Answer the WS handshake with `status` (a proxy without WebSocket support)."""
+        self.faults.ws_refuse_status = status
+
+    def drop_websockets(self, client_id: str | None = None) -> None:
+        """Drop every socket (or one clientId's) now: TCP gone, no close frame."""
+        self._call(self._abort(client_id))
+
+    def drop_websocket_on(self, message_type: str, node: str | None = None) -> None:
+        """Once: drop the socket that was just sent a `message_type` message (for a given
+        `node`, if named), e.g. `drop_websocket_on("progress")` to lose it mid-sampling."""
+        self._require_state().hub.drop_trigger = DropTrigger(message_type, node)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    async def _boot(self, port: int) -> None:
+        shutil.rmtree(self.config.dirs["temp"], ignore_errors=True)
+        self.config.dirs["temp"].mkdir(parents=True)
+        api = Api(self._new_state(), self.config, self.faults)
+        runner = web.AppRunner(api.app(), shutdown_timeout=0.5, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.host, port, reuse_address=True)
+        await site.start()
+        self._runner = runner
+        self.config.port = runner.addresses[0][1]
+        self._tasks = [
+            asyncio.ensure_future(self.state.hub.publish_forever()),
+            asyncio.ensure_future(self.state.executor.run_forever()),
+        ]
+
+    def _new_state(self) -> State:
+        catalog = Catalog(self.config.models, self.config.dirs["input"])
+        hub = Hub(lambda: queue_info(executor.queue))
+        executor = Executor(hub, catalog, self.config.dirs, self.faults)
+        self.state = State(hub, executor, Validator(catalog, self.config.dirs), catalog)
+        return self.state
+
+    def _shutdown(self, abrupt: bool) -> None:
+        if self._thread is None:
+            return
+        with contextlib.suppress(Exception):
+            self._call(self._close(abrupt))
+        self._halt()
+
+    async def _close(self, abrupt: bool) -> None:
+        for task in self._tasks:
+            task.cancel()
+        hub = self._require_state().hub
+        if abrupt:
+            hub.abort_all()
+        else:
+            for ws in list(hub.transports):
+                await ws.close()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _halt(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(LOOP_TIMEOUT_S)
+            loop.close()
+        self._loop = self._thread = self._runner = None
+        self._tasks = []
+
+    def _call(self, coro: object) -> object:
+        if self._loop is None:
+            raise RuntimeError("the fake ComfyUI server is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(LOOP_TIMEOUT_S)
+
+    async def _abort(self, client_id: str | None) -> None:
+        self._require_state().hub.abort_all(client_id)
+
+    def _require_state(self) -> State:
+        if self.state is None:
+            raise RuntimeError("the fake ComfyUI server was never started")
+        return self.state
+
+
+def _seed_input(input_dir: Path) -> None:
+    """ComfyUI ships an `example.png` in its input folder."""
+    example = input_dir / "example.png"
+    if not example.exists():
+        Image.new("RGB", (64, 64), (200, 120, 40)).save(example)

@@ -1,0 +1,421 @@
+"""The HTTP + WebSocket routes of ComfyUI 0.3.64, each under `/x` and `/api/x`."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+import sys
+import urllib.parse
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from . import media
+from .catalog import MODEL_FOLDERS, Catalog
+from .executor import Executor, Faults, queue_info
+from .hub import Hub
+from .validation import Validator, error
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SENSITIVE_EXTRA_DATA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
+MAX_UPLOAD_SIZE = 100 * 1024 * 1024
+SERVER_FEATURES = {"supports_preview_metadata": True, "max_upload_size": MAX_UPLOAD_SIZE}
+
+
+@dataclass
+class Config:
+    """What the fake "machine" looks like; kept across restarts."""
+
+    dirs: dict[str, Path]
+    models: dict[str, list[str]]
+    host: str = "127.0.0.1"
+    port: int = 0
+    device_name: str = "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync"
+    vram_total: int = 25_386_352_640
+    vram_free: int = 24_012_111_872
+    ram_total: int = 67_280_031_744
+    ram_free: int = 60_129_542_144
+    argv: list[str] = field(default_factory=list)
+
+
+@dataclass
+class State:
+    """What one server "process" holds in memory; a restart starts a new one."""
+
+    hub: Hub
+    executor: Executor
+    validator: Validator
+    catalog: Catalog
+    number: int = 0
+
+
+class Api:
+    def __init__(self, state: State, config: Config, faults: Faults):
+        self.state = state
+        self.config = config
+        self.faults = faults
+
+    @property
+    def queue(self) -> Any:
+        return self.state.executor.queue
+
+    def app(self) -> web.Application:
+        app = web.Application(
+            client_max_size=MAX_UPLOAD_SIZE,
+            middlewares=[auth_middleware(self.faults), origin_only_middleware],
+        )
+        for method, path, handler in self.routes():
+            app.router.add_route(method, path, handler)
+            app.router.add_route(method, "/api" + path, handler)
+        app.router.add_get("/{tail:.*}", static_not_found)
+        return app
+
+    def routes(self) -> list[tuple[str, str, Handler]]:
+        return [
+            ("GET", "/ws", self.websocket),
+            ("GET", "/system_stats", self.system_stats),
+            ("GET", "/features", self.features),
+            ("GET", "/prompt", self.get_prompt),
+            ("POST", "/prompt", self.post_prompt),
+            ("GET", "/queue", self.get_queue),
+            ("POST", "/queue", self.post_queue),
+            ("POST", "/interrupt", self.post_interrupt),
+            ("GET", "/history", self.get_history),
+            ("GET", "/history/{prompt_id}", self.get_history_item),
+            ("POST", "/history", self.post_history),
+            ("POST", "/free", self.post_free),
+            ("GET", "/object_info", self.object_info),
+            ("GET", "/object_info/{node_class}", self.object_info_node),
+            ("GET", "/models", self.models),
+            ("GET", "/models/{folder}", self.model_files),
+            ("GET", "/embeddings", self.embeddings),
+            ("GET", "/extensions", self.extensions),
+            ("GET", "/view", self.view),
+            ("POST", "/upload/image", self.upload_image),
+        ]
+
+    def queue_info(self) -> dict[str, Any]:
+        return queue_info(self.queue)
+
+    # --- websocket -----------------------------------------------------------------------------
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        if self.faults.ws_refuse_status:
+            return web.Response(status=self.faults.ws_refuse_status)
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        hub = self.state.hub
+        sid = request.rel_url.query.get("clientId", "")
+        if sid:
+            hub.sockets.pop(sid, None)  # reusing a session: the older socket goes deaf
+        else:
+            sid = uuid.uuid4().hex
+        hub.sockets[sid] = ws
+        hub.metadata[sid] = {"feature_flags": {}}
+        if request.transport is not None:
+            hub.transports[ws] = request.transport
+        try:
+            await hub.send("status", {"status": self.queue_info(), "sid": sid}, sid)
+            if hub.client_id == sid and hub.last_node_id is not None:
+                await hub.send("executing", {"node": hub.last_node_id}, sid)
+            await self._read_client(ws, sid)
+        finally:  # keyed by clientId: this also unregisters a newer socket with the same id
+            hub.sockets.pop(sid, None)
+            hub.metadata.pop(sid, None)
+            hub.transports.pop(ws, None)
+        return ws
+
+    async def _read_client(self, ws: web.WebSocketResponse, sid: str) -> None:
+        """Only a `feature_flags` first valid-JSON message means anything; the rest is ignored."""
+        first = True
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            try:
+                data = json.loads(msg.data)
+            except json.JSONDecodeError:
+                continue
+            if not isinstance(data, dict):
+                continue
+            if first and data.get("type") == "feature_flags":
+                self.state.hub.metadata[sid]["feature_flags"] = data.get("data", {})
+                await self.state.hub.send("feature_flags", SERVER_FEATURES, sid)
+            first = False
+
+    # --- server info ---------------------------------------------------------------------------
+
+    async def system_stats(self, request: web.Request) -> web.Response:
+        c = self.config
+        cpu = c.device_name == "cpu"
+        device = {
+            "name": c.device_name,
+            "type": "cpu" if cpu else "cuda",
+            "index": None if cpu else 0,
+            "vram_total": c.vram_total,
+            "vram_free": c.vram_free,
+            "torch_vram_total": c.vram_total,
+            "torch_vram_free": c.vram_free,
+        }
+        system = {
+            "os": os.name,
+            "ram_total": c.ram_total,
+            "ram_free": c.ram_free,
+            "comfyui_version": "0.3.64",
+            "required_frontend_version": "1.27.10",
+            "installed_templates_version": "0.1.95",
+            "required_templates_version": "0.1.95",
+            "python_version": sys.version,
+            "pytorch_version": "2.8.0+cu128",
+            "embedded_python": False,
+            "argv": c.argv or ["main.py", "--listen", c.host, "--port", str(c.port)],
+        }
+        return web.json_response({"system": system, "devices": [device]})
+
+    async def features(self, request: web.Request) -> web.Response:
+        return web.json_response(SERVER_FEATURES)
+
+    async def object_info(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state.catalog.object_info())
+
+    async def object_info_node(self, request: web.Request) -> web.Response:
+        name = request.match_info["node_class"]
+        if name not in self.state.catalog:
+            return web.json_response({})
+        return web.json_response({name: self.state.catalog.entry(name)})
+
+    async def models(self, request: web.Request) -> web.Response:
+        return web.json_response(MODEL_FOLDERS)
+
+    async def model_files(self, request: web.Request) -> web.Response:
+        folder = request.match_info["folder"]
+        if folder not in MODEL_FOLDERS:
+            return web.Response(status=404)
+        return web.json_response(sorted(self.config.models.get(folder, [])))
+
+    async def embeddings(self, request: web.Request) -> web.Response:
+        names = [Path(n).stem for n in self.config.models.get("embeddings", [])]
+        return web.json_response(names)
+
+    async def extensions(self, request: web.Request) -> web.Response:
+        return web.json_response([])
+
+    # --- prompts and queue ---------------------------------------------------------------------
+
+    async def get_prompt(self, request: web.Request) -> web.Response:
+        return web.json_response(self.queue_info())
+
+    async def post_prompt(self, request: web.Request) -> web.Response:
+        json_data = await request.json()  # malformed JSON: aiohttp's 500 text/plain
+        number = self._number(json_data)
+        if "prompt" not in json_data:
+            err = error("no_prompt", "No prompt provided", "No prompt provided")
+            return web.json_response({"error": err, "node_errors": {}}, status=400)
+        prompt = json_data["prompt"]
+        prompt_id = str(json_data.get("prompt_id", uuid.uuid4()))
+        partial = json_data.get("partial_execution_targets")
+        valid, err, outputs, node_errors = self.state.validator.validate_prompt(prompt, partial)
+        extra_data = json_data.get("extra_data", {})
+        if "client_id" in json_data:
+            extra_data["client_id"] = json_data["client_id"]
+        if not valid:
+            return web.json_response({"error": err, "node_errors": node_errors}, status=400)
+        sensitive = {k: extra_data.pop(k) for k in SENSITIVE_EXTRA_DATA_KEYS if k in extra_data}
+        self.queue.put((number, prompt_id, prompt, extra_data, outputs, sensitive))
+        body = {"prompt_id": prompt_id, "number": number, "node_errors": node_errors}
+        return web.json_response(body)
+
+    def _number(self, json_data: Any) -> float | int:
+        """Explicit `number` is echoed as a float; else the counter (negated with `front`),
+        which counts every POST, rejected ones included."""
+        if "number" in json_data:
+            return float(json_data["number"])
+        number = self.state.number
+        if "front" in json_data and json_data["front"]:
+            number = -number
+        self.state.number += 1
+        return number
+
+    async def get_queue(self, request: web.Request) -> web.Response:
+        running = [list(item[:5]) for item in self.queue.running.values()]
+        pending = [list(item[:5]) for item in self.queue.heap]  # heap order, not sorted
+        return web.json_response({"queue_running": running, "queue_pending": pending})
+
+    async def post_queue(self, request: web.Request) -> web.Response:
+        json_data = await request.json()
+        if "clear" in json_data and json_data["clear"]:
+            self.queue.wipe()
+        for prompt_id in json_data.get("delete", []) if "delete" in json_data else []:
+            self.queue.delete(prompt_id)
+        return web.Response(status=200)
+
+    async def post_interrupt(self, request: web.Request) -> web.Response:
+        try:
+            json_data = await request.json()
+        except json.JSONDecodeError:
+            json_data = {}
+        prompt_id = json_data.get("prompt_id")
+        running = [item[1] for item in self.queue.running.values()]
+        if not prompt_id or prompt_id in running:  # a pending id is a silent no-op
+            self.state.executor.interrupt()
+        return web.Response(status=200)
+
+    async def get_history(self, request: web.Request) -> web.Response:
+        query = request.rel_url.query
+        max_items = int(query["max_items"]) if "max_items" in query else None
+        offset = int(query["offset"]) if "offset" in query else -1
+        return web.json_response(self.queue.history_page(max_items, offset))
+
+    async def get_history_item(self, request: web.Request) -> web.Response:
+        prompt_id = request.match_info["prompt_id"]
+        entry = self.queue.history.get(prompt_id)
+        return web.json_response({} if entry is None else {prompt_id: entry})
+
+    async def post_history(self, request: web.Request) -> web.Response:
+        json_data = await request.json()
+        if "clear" in json_data and json_data["clear"]:
+            self.queue.history.clear()
+        for prompt_id in json_data.get("delete", []) if "delete" in json_data else []:
+            self.queue.history.pop(prompt_id, None)
+        return web.Response(status=200)
+
+    async def post_free(self, request: web.Request) -> web.Response:
+        json_data = await request.json()
+        for flag in ("unload_models", "free_memory"):
+            if json_data.get(flag, False):
+                self.queue.set_flag(flag, True)
+        return web.Response(status=200)
+
+    # --- files ---------------------------------------------------------------------------------
+
+    async def view(self, request: web.Request) -> web.StreamResponse:
+        query = request.rel_url.query
+        if "filename" not in query:
+            return web.Response(status=404)
+        filename, kind = media.split_annotation(query["filename"])
+        if not filename or filename[0] == "/" or ".." in filename:
+            return web.Response(status=400)
+        base = self.config.dirs.get(kind or query.get("type", "output"))
+        if base is None:
+            return web.Response(status=400)
+        if "subfolder" in query:
+            folder = base / query["subfolder"]
+            if os.path.commonpath((os.path.abspath(folder), str(base))) != str(base):
+                return web.Response(status=403)
+            base = folder
+        filename = os.path.basename(filename)
+        path = base / filename
+        if not path.is_file():
+            return web.Response(status=404)
+        return _file_response(path, filename, query)
+
+    async def upload_image(self, request: web.Request) -> web.Response:
+        post = await request.post()
+        image = post.get("image")
+        kind = str(post.get("type", "input"))
+        upload_dir = self.config.dirs[kind]  # an unknown type fails like the real server (500)
+        if not isinstance(image, web.FileField) or not image.filename:
+            return web.Response(status=400)
+        subfolder = str(post.get("subfolder", ""))
+        folder = upload_dir / os.path.normpath(subfolder)
+        path = os.path.abspath(folder / image.filename)
+        if os.path.commonpath((str(upload_dir), path)) != str(upload_dir):
+            return web.Response(status=400)
+        folder.mkdir(parents=True, exist_ok=True)
+        data = image.file.read()
+        overwrite = post.get("overwrite") in ("true", "1")
+        name, duplicate = image.filename, False
+        if not overwrite:
+            name, duplicate = _free_name(folder, image.filename, data)
+        if not duplicate:
+            (folder / name).write_bytes(data)
+        return web.json_response({"name": name, "subfolder": subfolder, "type": kind})
+
+
+def _free_name(folder: Path, filename: str, data: bytes) -> tuple[str, bool]:
+    """(name, already there): an existing file with the same bytes is reused, otherwise
+    `name (1).ext`, `name (2).ext`, … until the name is free."""
+    stem, ext = os.path.splitext(filename)
+    name, index = filename, 1
+    while (folder / name).exists():
+        if _sha256((folder / name).read_bytes()) == _sha256(data):
+            return name, True
+        name = f"{stem} ({index}){ext}"
+        index += 1
+    return name, False
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file_response(path: Path, filename: str, query: Any) -> web.StreamResponse:
+    disposition = {"Content-Disposition": f'filename="{filename}"'}
+    channel = query.get("channel", "rgba")
+    if "preview" in query:
+        body, content_type = media.reencode(path, query["preview"], query.get("channel", ""))
+        return web.Response(body=body, content_type=content_type, headers=disposition)
+    if channel in ("rgb", "a"):
+        body = media.channel_png(path, channel)
+        return web.Response(body=body, content_type="image/png", headers=disposition)
+    headers = {**disposition, "Content-Type": media.content_type(filename)}
+    return web.FileResponse(path, headers=headers)
+
+
+async def static_not_found(request: web.Request) -> web.Response:
+    """GET on an unknown path falls through to the static web root."""
+    return web.Response(status=404, content_type="application/octet-stream")
+
+
+def auth_middleware(faults: Faults) -> Any:
+    """A reverse proxy in front of ComfyUI asking for `Authorization: Bearer <token>`."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        wanted = f"Bearer {faults.token}"
+        if faults.token and request.headers.get("Authorization") != wanted:
+            return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"})
+        return await handler(request)
+
+    return middleware
+
+
+@web.middleware
+async def origin_only_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """ComfyUI's CSRF guard: loopback Host with a different Origin host → 403, empty body."""
+    host, origin = request.headers.get("Host"), request.headers.get("Origin")
+    if host and origin and _foreign_origin(host, origin):
+        return web.Response(status=403)
+    if request.method == "OPTIONS":
+        return web.Response()
+    return await handler(request)
+
+
+def _foreign_origin(host: str, origin: str) -> bool:
+    host_domain = host.lower()
+    parsed = urllib.parse.urlparse(origin)
+    origin_domain = parsed.netloc.lower()
+    host_parsed = urllib.parse.urlsplit("//" + host_domain)
+    if not _is_loopback(host_parsed.hostname):
+        return False
+    if parsed.port is None:
+        host_domain = host_parsed.hostname or ""
+    if host_parsed.port is None:
+        origin_domain = parsed.hostname or ""
+    return bool(host_domain and origin_domain) and host_domain != origin_domain
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
