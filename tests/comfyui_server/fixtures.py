@@ -1,12 +1,20 @@
-"""Pytest fixtures; load with `pytest_plugins = ["tests.comfyui_server.fixtures"]`."""
+"""Pytest fixtures; load with `pytest_plugins = ["tests.comfyui_server.fixtures"]`.
+
+def test_x(comfy_server, comfy_ws):
+    ws = comfy_ws("my-client")                  # connected, first `status` consumed
+    requests.post(comfy_server.url + "/prompt", json={..., "client_id": "my-client"})
+    messages = ws.until_done(prompt_id)         # up to `executing` null
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from .probe import Probe
 from .server import ComfyServer
 
 
@@ -17,3 +25,21 @@ def comfy_server(tmp_path: Path) -> Iterator[ComfyServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def comfy_ws(comfy_server: ComfyServer) -> Iterator[Callable[..., Probe]]:
+    """Factory: `comfy_ws(client_id=None, feature_flags=False)` → a connected Probe
+    (a fresh clientId when None is given); all are closed at teardown."""
+    probes: list[Probe] = []
+
+    def connect(client_id: str | None = "", feature_flags: bool = False) -> Probe:
+        probe = Probe(
+            comfy_server.url, uuid.uuid4().hex if client_id == "" else client_id, feature_flags
+        )
+        probes.append(probe)
+        return probe
+
+    yield connect
+    for probe in probes:
+        probe.ws.close(timeout=0.2)
