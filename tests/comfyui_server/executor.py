@@ -65,6 +65,7 @@ class Faults:
     node_failures: dict[str, Fault] = field(default_factory=dict)
     token: str | None = None
     ws_refuse_status: int | None = None
+    proxy_status: int | None = None
 
     def raise_for(self, class_type: str) -> None:
         fault = self.node_failures.get(class_type)

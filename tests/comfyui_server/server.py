@@ -121,6 +121,7 @@ class ComfyServer:
         self.faults.node_failures.clear()
         self.faults.token = None
         self.faults.ws_refuse_status = None
+        self.faults.proxy_status = None
         if self.state is not None:
             self.state.hub.drop_trigger = None
 
@@ -132,6 +133,10 @@ class ComfyServer:
         """Answer 401 unless `Authorization: Bearer <token>` (a proxy in front); None: off."""
         self.faults.token = token
 
+    def proxy_error(self, status: int | None = 502) -> None:
+        """Answer every request with `status` (a reverse proxy whose ComfyUI is down)."""
+        self.faults.proxy_status = status
+
     def refuse_websockets(self, status: int | None = 502) -> None:
         """Answer the WS handshake with `status` (a proxy without WebSocket support)."""
         self.faults.ws_refuse_status = status
@@ -139,6 +144,11 @@ class ComfyServer:
     def drop_websockets(self, client_id: str | None = None) -> None:
         """Drop every socket (or one clientId's) now: TCP gone, no close frame."""
         self._call(self._abort(client_id))
+
+    def deafen_websockets(self) -> None:
+        """Unregister every socket but keep it open: it silently receives nothing more, the
+        state ComfyUI leaves a client in after two sockets shared one clientId."""
+        self._call(self._deafen())
 
     def drop_websocket_on(self, message_type: str, node: str | None = None) -> None:
         """Once: drop the socket that was just sent a `message_type` message (for a given
@@ -202,6 +212,9 @@ class ComfyServer:
         if self._loop is None:
             raise RuntimeError("the fake ComfyUI server is not running")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(LOOP_TIMEOUT_S)
+
+    async def _deafen(self) -> None:
+        self._require_state().hub.sockets.clear()
 
     async def _abort(self, client_id: str | None) -> None:
         self._require_state().hub.abort_all(client_id)

@@ -373,10 +373,13 @@ async def static_not_found(request: web.Request) -> web.Response:
 
 
 def auth_middleware(faults: Faults) -> Any:
-    """A reverse proxy in front of ComfyUI asking for `Authorization: Bearer <token>`."""
+    """A reverse proxy in front of ComfyUI: it may ask for `Authorization: Bearer <token>`,
+    or answer every request with an error of its own (502 when ComfyUI is down)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if faults.proxy_status:
+            return web.Response(status=faults.proxy_status, text="proxy error")
         wanted = f"Bearer {faults.token}"
         if faults.token and request.headers.get("Authorization") != wanted:
             return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"})
