@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import logging.handlers
 import sys
@@ -9,7 +10,12 @@ from collections.abc import Sequence
 
 from app.cli import Context, build_parser, run_command
 from core.config import Config, load_config
-from core.errors import AppError, UserError
+from core.errors import AppError, ConfigError, UserError
+from executors.backends.comfyui import ComfyClient
+from executors.comfy_executor import ComfyExecutor
+from executors.runner import JobRunner
+from executors.storage import ArtifactStore
+from executors.templates import load_templates, template_dirs
 from repositories.artifacts import ArtifactRepository
 from repositories.database import Database
 from repositories.jobs import JobRepository
@@ -48,11 +54,14 @@ def _run(argv: Sequence[str] | None) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     database = Database(config.database_path)
     try:
+        prompts, artifacts = PromptRepository(database), ArtifactRepository(database)
+        jobs = JobRepository(database)
         ctx = Context(
             config,
-            PromptRepository(database),
-            ArtifactRepository(database),
-            JobRepository(database),
+            prompts,
+            artifacts,
+            jobs,
+            runner=lambda: build_runner(config, prompts, jobs, artifacts),
         )
         if args.command is None:
             from app.window import open_window
@@ -61,6 +70,35 @@ def _run(argv: Sequence[str] | None) -> int:
         return run_command(args, ctx)
     finally:
         database.close()
+
+
+def build_runner(
+    config: Config, prompts: PromptRepository, jobs: JobRepository, artifacts: ArtifactRepository
+) -> JobRunner:
+    templates = load_templates(template_dirs(config.home))
+    executor = ComfyExecutor(
+        templates, ArtifactStore(config.home), artifacts, config.home / "thumbnails"
+    )
+    connect = functools.cache(lambda: comfy_client(config))  # one client (session, object_info)
+    return JobRunner(prompts, jobs, executor, connect, config.default_quality)
+
+
+def comfy_client(config: Config) -> ComfyClient:
+    """A client for the first configured ComfyUI server (the engine issue adds the pool)."""
+    if not config.comfyui_servers:
+        raise ConfigError(
+            "no ComfyUI server is configured — add one under comfyui.servers in "
+            "config.json, or set TAKEBOARD_COMFYUI_URL"
+        )
+    server = config.comfyui_servers[0]
+    return ComfyClient(
+        server.url,
+        name=server.name,
+        token=server.token(),
+        verify_tls=server.verify_tls,
+        connect_timeout=config.timeouts.connect_s,
+        read_timeout=config.timeouts.read_s,
+    )
 
 
 def _setup_logging(config: Config) -> None:

@@ -11,15 +11,18 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.progress import ProgressPrinter
 from core.config import Config
 from core.errors import InputError
 from core.models import (
+    ArtifactRecord,
     JobStatus,
     MediaKind,
     PromptQuery,
@@ -27,6 +30,7 @@ from core.models import (
     PromptStatus,
     parse_enum,
 )
+from executors.runner import JobRunner
 from repositories.artifacts import ArtifactRepository
 from repositories.jobs import JobRepository
 from repositories.prompts import PromptRepository
@@ -40,6 +44,7 @@ class Context:
     prompts: PromptRepository
     artifacts: ArtifactRepository
     jobs: JobRepository
+    runner: Callable[[], JobRunner] | None = None  # built on demand: loads templates
 
 
 class Parser(argparse.ArgumentParser):
@@ -71,6 +76,12 @@ def build_parser() -> Parser:
     listing.add_argument("--status", help="queued, running, done, failed or cancelled")
     listing.add_argument("--prompt", type=int, help="only this prompt's jobs")
     _json_flag(listing)
+    _generate_command(
+        commands.add_parser(
+            "generate", help="queue jobs for prompts; with --wait, run them to the end"
+        )
+    )
+    _json_flag(commands.add_parser("functions", help="list generation functions and tiers"))
     config = commands.add_parser("config", help="show the effective configuration")
     config_cmds = config.add_subparsers(dest="action", required=True, parser_class=Parser)
     _json_flag(config_cmds.add_parser("show", help="print the layered configuration"))
@@ -115,6 +126,27 @@ def _prompt_commands(prompt: argparse.ArgumentParser) -> None:
     export.add_argument("file", type=Path)
 
 
+def _generate_command(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ids", type=int, nargs="+", metavar="ID", help="prompt ids")
+    parser.add_argument(
+        "--quality",
+        help="low, standard, high or premium (default: the "
+        "prompt's, then config's default_quality)",
+    )
+    parser.add_argument(
+        "--function",
+        help="template function (default by kind: create_image, "
+        "create_audio, create_video); see 'functions'",
+    )
+    parser.add_argument("--seed", type=int, help="use this seed instead of a fresh random one")
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="run the jobs now and wait; exit 0 when all succeeded, 1 when any failed",
+    )
+    _json_flag(parser)
+
+
 def _record_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", action="append", dest="tags", help="a tag (repeatable)")
     parser.add_argument("--favorite", action="store_true", default=None)
@@ -128,8 +160,99 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace, ctx: Context) -> int:
-    handler = HANDLERS[(args.command, args.action)]
+    handler = HANDLERS[(args.command, getattr(args, "action", None))]
     return handler(args, ctx) or 0
+
+
+def generate(args: argparse.Namespace, ctx: Context) -> int:
+    runner = _runner(ctx)
+    overrides = {"seed": args.seed} if args.seed is not None else {}
+    jobs = runner.queue(args.ids, quality=args.quality, function=args.function, overrides=overrides)
+    if not args.wait:
+        ids = [job.id for job in jobs]
+        print(json.dumps(ids) if args.json else "\n".join(map(str, ids)))
+        return 0
+    finished = run_in_worker(
+        lambda cancel: runner.run([j.id for j in jobs], ProgressPrinter(), cancel)
+    )
+    results = [_job_result(job, ctx) for job in finished]
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+    return 0 if all(job.status is JobStatus.DONE for job in finished) else 1
+
+
+def run_in_worker(work: Callable[[threading.Event], Any]) -> Any:
+    """Run `work` on a worker thread; Ctrl+C cancels it (interrupting the server) and waits."""
+    cancel, box = threading.Event(), {}
+    worker = threading.Thread(
+        target=lambda: box.update(result=_capture(work, cancel)), name="generate", daemon=True
+    )
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        print("cancelling…", file=sys.stderr)
+        cancel.set()
+        worker.join()
+    outcome = box["result"]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def _capture(work: Callable[[threading.Event], Any], cancel: threading.Event) -> Any:
+    try:
+        return work(cancel)
+    except BaseException as exc:  # noqa: BLE001 — re-raised on the calling thread
+        return exc
+
+
+def _job_result(job: Any, ctx: Context) -> dict[str, Any]:
+    artifacts = [
+        artifact_dict(a, ctx.config.home)
+        for a in ctx.artifacts.for_prompt(job.prompt_id)
+        if a.job_id == job.id
+    ]
+    return {
+        "job_id": job.id,
+        "prompt_id": job.prompt_id,
+        "status": job.status.value,
+        "function": job.function,
+        "quality": job.quality,
+        "attempts": job.attempts,
+        "error": job.error or None,
+        "error_kind": job.error_kind or None,
+        "backend": job.backend or None,
+        "remote_id": job.remote_id or None,
+        "artifacts": artifacts,
+    }
+
+
+def functions(args: argparse.Namespace, ctx: Context) -> None:
+    templates = _runner(ctx).executor.templates
+    rows = [
+        {
+            "name": f.name,
+            "display_name": f.display_name,
+            "kind": f.kind,
+            "tiers": list(f.tiers),
+            "version": f.version,
+            "description": f.description,
+            "parameters": f.schema,
+        }
+        for f in templates.functions()
+    ]
+    emit(rows, args.json, columns=("name", "kind", "tiers", "display_name"))
+
+
+def _runner(ctx: Context) -> JobRunner:
+    if ctx.runner is None:
+        raise RuntimeError("no job runner was wired for this command")
+    runner = ctx.runner()
+    for error in runner.executor.templates.errors:
+        print(f"warning: template {error} — it is skipped", file=sys.stderr)
+    return runner
 
 
 def prompt_add(args: argparse.Namespace, ctx: Context) -> None:
@@ -197,25 +320,7 @@ def artifacts_list(args: argparse.Namespace, ctx: Context) -> None:
         records = ctx.artifacts.for_prompt(ctx.prompts.get(args.prompt, include_trash=True).id)
     else:
         records = ctx.artifacts.page(limit=1_000_000)
-    home = ctx.config.home
-    rows = [
-        {
-            "id": r.id,
-            "prompt_id": r.prompt_id,
-            "kind": r.kind.value,
-            "path": str(home / r.path),
-            "preview_path": str(home / r.preview_path) if r.preview_path else None,
-            "sha256": r.sha256,
-            "size": r.size,
-            "width": r.width,
-            "height": r.height,
-            "duration_s": r.duration_s,
-            "metadata": r.metadata,
-            "job_id": r.job_id,
-            "created_at": iso(r.created_at),
-        }
-        for r in records
-    ]
+    rows = [artifact_dict(r, ctx.config.home) for r in records]
     emit(rows, args.json, columns=("id", "prompt_id", "kind", "path"))
 
 
@@ -261,6 +366,8 @@ HANDLERS: dict[tuple[str, str], Callable[[argparse.Namespace, Context], Any]] = 
     ("artifacts", "list"): artifacts_list,
     ("jobs", "list"): jobs_list,
     ("config", "show"): config_show,
+    ("generate", None): generate,
+    ("functions", None): functions,
 }
 
 
@@ -352,6 +459,24 @@ def prompt_dict(record: PromptRecord) -> dict[str, Any]:
         "created_at": iso(record.created_at),
         "updated_at": iso(record.updated_at),
         "deleted_at": iso(record.deleted_at),
+    }
+
+
+def artifact_dict(record: ArtifactRecord, home: Path) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "prompt_id": record.prompt_id,
+        "kind": record.kind.value,
+        "path": str(home / record.path),
+        "preview_path": str(home / record.preview_path) if record.preview_path else None,
+        "sha256": record.sha256,
+        "size": record.size,
+        "width": record.width,
+        "height": record.height,
+        "duration_s": record.duration_s,
+        "metadata": record.metadata,
+        "job_id": record.job_id,
+        "created_at": iso(record.created_at),
     }
 
 

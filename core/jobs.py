@@ -39,6 +39,14 @@ class ArtifactSaved(JobEvent):
 
 
 @dataclass(frozen=True)
+class PreviewReady(JobEvent):
+    """A take's gallery picture exists (made on a background thread after ArtifactSaved)."""
+
+    artifact_id: int
+    preview_path: str
+
+
+@dataclass(frozen=True)
 class JobFinished(JobEvent):
     status: str  # done, failed or cancelled
     error: str = ""

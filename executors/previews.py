@@ -120,7 +120,7 @@ def fit(im: Image.Image, size: int) -> Image.Image:
     new = (max(1, round(im.width * size / longest)), max(1, round(im.height * size / longest)))
     if new == im.size:
         return im
-    gap = 3.0 if longest > size * 3 else None
+    gap = 2.0 if longest >= size * 2 else None  # box-reduce first: 11 -> 5 ms for 1 MP
     return im.resize(new, Image.Resampling.LANCZOS, reducing_gap=gap)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 from typing import Any
 
 from core.errors import NotFound
@@ -66,6 +65,10 @@ class ArtifactRepository:
             for start in range(0, len(values), 500):
                 Artifact.insert_many(values[start : start + 500]).execute()
 
+    def set_preview(self, artifact_id: int, preview_path: str) -> None:
+        with self.db.write():
+            Artifact.update(preview_path=preview_path).where(Artifact.id == artifact_id).execute()
+
     def get(self, artifact_id: int) -> ArtifactRecord:
         row = Artifact.get_or_none(Artifact.id == artifact_id)
         if row is None:
@@ -113,7 +116,3 @@ def _record(row: Artifact) -> ArtifactRecord:
         job_id=row.job_id,
         created_at=row.created_at,
     )
-
-
-def artifact_dict(record: ArtifactRecord) -> dict[str, Any]:
-    return {**asdict(record), "kind": record.kind.value}

@@ -15,7 +15,7 @@ from repositories.database import Database
 from repositories.jobs import JobRepository
 from repositories.prompts import PromptRepository
 
-pytest_plugins: list[str] = []
+pytest_plugins = ["tests.comfyui_server.fixtures"]
 
 DATA = Path(__file__).parent / "data"
 
