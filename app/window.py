@@ -90,7 +90,7 @@ class MainWindow:
 
 
 def _row(record: PromptRecord) -> tuple[str, ...]:
-    updated = (iso(record.updated_at) or "")[:19].replace("T", " ")
+    updated = (iso(record.updated_at) or "")[:16].replace("T", " ")
     return (record.kind.value, record.title, record.status.value, str(record.take_count), updated)
 
 
