@@ -37,6 +37,9 @@ class ComfyServer:
         models: dict[str, list[str]] | None = None,
         host: str = "127.0.0.1",
         step_delay: float = 0.002,
+        device_name: str | None = None,
+        vram_total: int | None = None,
+        vram_free: int | None = None,
     ):
         root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="comfyui-"))
         dirs = {kind: (root / kind).resolve() for kind in ("output", "input", "temp")}
@@ -44,6 +47,10 @@ class ComfyServer:
             path.mkdir(parents=True, exist_ok=True)
         _seed_input(dirs["input"])
         self.config = Config(dirs=dirs, models={**DEFAULT_MODELS, **(models or {})}, host=host)
+        machine = {"device_name": device_name, "vram_total": vram_total, "vram_free": vram_free}
+        for key, value in machine.items():
+            if value is not None:
+                setattr(self.config, key, value)
         self.faults = Faults(step_delay=step_delay)
         self.state: State | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -4,7 +4,9 @@ client-side gotcha of §11 in shared/docs/comfyui-protocol.md."""
 from __future__ import annotations
 
 import io
+import json
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+import websocket
 from PIL import Image
 
 from core.errors import (
@@ -30,6 +33,7 @@ from executors.backends.comfyui import (
     Preview,
     Progress,
     RunResult,
+    _Tracker,
 )
 from tests.comfyui_server import ComfyServer
 from tests.comfyui_server.examples import (
@@ -102,7 +106,9 @@ def running_ids(server: ComfyServer) -> list[str]:
 
 def test_image_run_end_to_end(comfy_server, client, tmp_path):
     recorder = Recorder()
-    result = client.run(txt2img(steps=3), prompt_id="job-1", on_event=recorder)
+    result = client.run(
+        txt2img(steps=3), prompt_id="job-1", on_event=recorder, extra_pnginfo={"workflow": {}}
+    )
     assert isinstance(result, RunResult) and result.prompt_id == "job-1"
     [output] = result.outputs
     assert output == OutputFile("9", "image_00001_.png", "takeboard", "output", "image")
@@ -124,7 +130,7 @@ def test_image_run_end_to_end(comfy_server, client, tmp_path):
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     path = client.download(output, downloads / "image.png")
-    assert Image.open(path).size == (64, 64)
+    assert Image.open(path).size == (64, 64) and Image.open(path).text["workflow"] == "{}"
     assert [p.name for p in downloads.iterdir()] == ["image.png"]
 
 
@@ -344,6 +350,17 @@ def test_killed_mid_job_is_transient(comfy_server, client):
         client.run(txt2img(steps=100), on_event=kill)
 
 
+def test_clean_shutdown_mid_job_is_transient(comfy_server, client):
+    comfy_server.set_step_delay(0.02)
+
+    def stop(event: Any) -> None:
+        if isinstance(event, Progress) and event.value == 2:
+            threading.Thread(target=comfy_server.stop).start()
+
+    with pytest.raises(TransientBackendError, match="is not answering"):
+        client.run(txt2img(steps=100), on_event=stop)
+
+
 def test_unreachable_server_message(comfy_server, client):
     comfy_server.kill()
     with pytest.raises(TransientBackendError) as down:
@@ -379,6 +396,11 @@ def test_proxy_errors_tokens_and_origin(comfy_server):
     assert trusted.system_stats()["system"]["comfyui_version"] == "0.3.64"
     result = trusted.run(basic_image())  # the token goes on the WebSocket too
     assert result.outputs[0].filename == "fx_basic_00001_.png"
+    not_api = ComfyClient(
+        comfy_server.url + "/view?type=input&filename=example.png&x=", token="sesame"
+    )
+    with pytest.raises(PermanentBackendError, match="did not answer with JSON"):
+        not_api.queue()  # a URL that is not ComfyUI's API root
     trusted.session.headers["Origin"] = "http://elsewhere.example"
     with pytest.raises(PermanentBackendError, match="403.*Origin"):
         trusted.queue()
@@ -441,6 +463,29 @@ def test_download_errors_leave_nothing_behind(comfy_server, client, tmp_path):
     assert list(downloads.iterdir()) == []
     with pytest.raises(StorageError):
         client.download(gone, downloads / "no-such-folder" / "x.png")
+    with pytest.raises(StorageError):
+        client.download(OutputFile("8", "", "", "text", "text", text="x"), downloads)
     text = OutputFile("8", "", "", "text", "text", text="hello")
     assert client.download(text, downloads / "t.txt").read_text() == "hello"
     assert [p.name for p in downloads.iterdir()] == ["t.txt"]
+
+
+def test_frames_from_older_servers_and_other_prompts_are_sorted_out():
+    """Frames a server sends when it ignores feature_flags, or about other prompts."""
+    binary, text = websocket.ABNF.OPCODE_BINARY, websocket.ABNF.OPCODE_TEXT
+    tracker = _Tracker(txt2img(), "mine")
+    legacy = struct.pack(">II", 1, 2) + b"\x89PNG..."
+    assert tracker.on_frame(binary, legacy) == [Preview(b"\x89PNG...", "image/png")]
+    meta = json.dumps({"prompt_id": "other", "image_type": "image/png"}).encode()
+    foreign = struct.pack(">II", 4, len(meta)) + meta + b"img"
+    assert tracker.on_frame(binary, foreign) == []
+    assert tracker.on_frame(binary, struct.pack(">II", 3, 1) + b"7text") == []
+    assert tracker.on_frame(binary, struct.pack(">II", 4, 3) + b"{x}") == []
+    assert tracker.on_frame(binary, b"\x00") == []
+    other = {"type": "executing", "data": {"node": "3", "prompt_id": "other"}}
+    for junk in ("not json", "[1]", json.dumps(other)):
+        assert tracker.on_frame(text, junk) == []
+    bare = {"type": "executing", "data": {"node": "3"}}  # after a reconnect: no prompt_id
+    assert tracker.on_frame(text, json.dumps(bare))[0] == NodeStarted("3", "KSampler")
+    assert tracker.on_frame(text, json.dumps({"type": "executing", "data": {"node": None}})) == []
+    assert tracker.finished

@@ -237,10 +237,14 @@ def test_a_object_info_recorded_and_hand_written(comfy_server):
     assert info["LoadImage"]["input"]["required"]["image"][0] == ["example.png"]
 
 
-def test_a_models_are_configurable(tmp_path):
-    server = ComfyServer(tmp_path, models={"checkpoints": ["only.safetensors"], "loras": ["a.st"]})
+def test_a_models_and_machine_are_configurable(tmp_path):
+    models = {"checkpoints": ["only.safetensors"], "loras": ["a.st"]}
+    server = ComfyServer(tmp_path, models=models, device_name="cpu", vram_total=8, vram_free=4)
     server.start()
     try:
+        device = get(server, "/system_stats").json()["devices"][0]
+        assert (device["name"], device["type"], device["index"]) == ("cpu", "cpu", None)
+        assert (device["vram_total"], device["vram_free"]) == (8, 4)
         assert get(server, "/models/checkpoints").json() == ["only.safetensors"]
         lora = get(server, "/object_info/LoraLoader").json()["LoraLoader"]["input"]["required"]
         assert lora["lora_name"][0] == ["a.st"]
