@@ -8,8 +8,9 @@
 * events for our prompt become small frozen dataclasses (`NodeStarted`, `Progress`,
   `Preview`, `Cached`) handed to `on_event`;
 * when the socket cannot be opened or drops, `/history` and `/queue` are polled and the socket
-  is reopened; `/history` is also polled now and then while the socket is up, because ComfyUI
-  keeps no backlog and a socket can silently go deaf;
+  is reopened with the same clientId (so per-prompt events resume); `/history` is also polled
+  now and then while the socket is up, because ComfyUI keeps no backlog and a socket can go
+  deaf without any error (two sockets with one clientId);
 * the result is read from `/history/{id}`: output files (video and animated files arrive under
   `images`), whether every output node came from the cache, and timings.
 

@@ -314,9 +314,13 @@ class Executor:
 
     async def _process(self, item: tuple, item_id: int) -> None:
         _, prompt_id, prompt, extra_data, outputs, sensitive = item
-        success, result, messages = await self.execute(
-            prompt, prompt_id, {**extra_data, **sensitive}, outputs
-        )
+        try:
+            success, result, messages = await self.execute(
+                prompt, prompt_id, {**extra_data, **sensitive}, outputs
+            )
+        except Exception:  # a bug in the fake must not stop the worker or hang a client
+            log.exception("fake ComfyUI: prompt %s crashed the executor", prompt_id)
+            success, result, messages = False, {"outputs": {}, "meta": {}}, []
         status = {
             "status_str": "success" if success else "error",
             "completed": success,

@@ -250,7 +250,7 @@ class Api:
         json_data = await request.json()
         if "clear" in json_data and json_data["clear"]:
             self.queue.wipe()
-        for prompt_id in json_data.get("delete", []) if "delete" in json_data else []:
+        for prompt_id in json_data.get("delete", []):
             self.queue.delete(prompt_id)
         return web.Response(status=200)
 
@@ -280,7 +280,7 @@ class Api:
         json_data = await request.json()
         if "clear" in json_data and json_data["clear"]:
             self.queue.history.clear()
-        for prompt_id in json_data.get("delete", []) if "delete" in json_data else []:
+        for prompt_id in json_data.get("delete", []):
             self.queue.history.pop(prompt_id, None)
         return web.Response(status=200)
 
