@@ -22,7 +22,7 @@ from core.errors import (
     TransientBackendError,
 )
 from core.jobs import JobEvent, JobFinished
-from core.models import QUALITY_TIERS, JobRecord, JobStatus, PromptRecord, PromptStatus
+from core.models import QUALITY_TIERS, JobRecord, JobStatus, PromptRecord
 from executors.comfy_executor import ComfyExecutor, new_remote_id
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,6 @@ class JobRunner:
                     priority=priority,
                 )
             )
-            self.prompts.set_status(prompt.id, PromptStatus.QUEUED)
         return jobs
 
     def _plan(
@@ -110,18 +109,17 @@ class JobRunner:
         if cancel.is_set():
             return self._finish(job, JobStatus.CANCELLED, "cancelled before it started", emit)
         remote_id = new_remote_id(job.id)
-        job = self.jobs.update(
-            job.id,
-            status=JobStatus.RUNNING,
-            remote_id=remote_id,
-            attempts=job.attempts + 1,
-            error="",
-            error_kind="",
-        )
-        self.prompts.set_status(job.prompt_id, PromptStatus.PROCESSING)
         try:
             client = self.connect()
-            self.jobs.update(job.id, backend=client.name)
+            job = self.jobs.update(
+                job.id,
+                status=JobStatus.RUNNING,
+                backend=client.name,
+                remote_id=remote_id,
+                attempts=job.attempts + 1,
+                error="",
+                error_kind="",
+            )
             records = self.executor.run(
                 job, self._frozen_prompt(job), client, emit, cancel, remote_id
             )
@@ -154,12 +152,7 @@ class JobRunner:
         artifact_ids: tuple[int, ...] = (),
         error_kind: str = "",
     ) -> JobRecord:
+        """Record the outcome; the prompt's status follows by a database trigger."""
         job = self.jobs.update(job.id, status=status, error=error, error_kind=error_kind)
-        prompt_status = {
-            JobStatus.DONE: PromptStatus.READY,
-            JobStatus.FAILED: PromptStatus.ERROR,
-            JobStatus.CANCELLED: PromptStatus.CANCELLED,
-        }[status]
-        self.prompts.set_status(job.prompt_id, prompt_status, error)
         emit(JobFinished(job.id, status.value, error, artifact_ids))
         return job

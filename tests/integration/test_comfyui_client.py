@@ -44,8 +44,6 @@ from tests.comfyui_server.examples import (
     video_and_animation,
 )
 
-pytest_plugins = ["tests.comfyui_server.fixtures"]
-
 
 @pytest.fixture
 def client(comfy_server: ComfyServer) -> Iterator[ComfyClient]:

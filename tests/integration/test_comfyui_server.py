@@ -27,8 +27,6 @@ from tests.comfyui_server.examples import (
 )
 from tests.comfyui_server.probe import Probe
 
-pytest_plugins = ["tests.comfyui_server.fixtures"]
-
 # --- helpers -----------------------------------------------------------------------------------
 
 

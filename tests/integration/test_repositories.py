@@ -264,3 +264,24 @@ def test_four_writer_threads_and_a_reader_never_see_locked(ctx):
         thread.join()
     assert errors == []
     assert reads > 0 and ctx.artifacts.count() > 0
+
+
+def test_prompt_status_follows_all_its_jobs(ctx):
+    record = add_image(ctx)
+    status = lambda: ctx.prompts.get(record.id).status.value  # noqa: E731
+    first = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="low")
+    second = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="high")
+    assert status() == "queued"
+    ctx.jobs.update(first.id, status="running")
+    assert status() == "processing"
+    ctx.jobs.update(first.id, status="done")
+    assert status() == "queued"  # the second take still waits
+    ctx.jobs.update(second.id, status="running")
+    ctx.jobs.update(second.id, status="failed", error="node 3 (KSampler): boom")
+    assert status() == "error" and ctx.prompts.get(record.id).error == "node 3 (KSampler): boom"
+    third = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="low")
+    ctx.jobs.update(third.id, status="cancelled")
+    assert status() == "cancelled"
+    fourth = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="low")
+    ctx.jobs.update(fourth.id, status="done")
+    assert status() == "ready" and ctx.prompts.get(record.id).error == ""
