@@ -285,3 +285,22 @@ def test_prompt_status_follows_all_its_jobs(ctx):
     fourth = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="low")
     ctx.jobs.update(fourth.id, status="done")
     assert status() == "ready" and ctx.prompts.get(record.id).error == ""
+
+
+def test_bulk_artifact_insert(ctx):
+    record = add_image(ctx)
+    ctx.artifacts.add_many(
+        [
+            {
+                "prompt_id": record.id,
+                "kind": "image",
+                "sha256": "0",
+                "size": 1,
+                "path": f"artifacts/image/{n}.png",
+                "metadata": {"n": n},
+            }
+            for n in range(3)
+        ]
+    )
+    assert ctx.prompts.get(record.id).take_count == 3
+    assert sorted(a.metadata["n"] for a in ctx.artifacts.for_prompt(record.id)) == [0, 1, 2]
