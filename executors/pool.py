@@ -1,0 +1,436 @@
+"""The pool of ComfyUI servers: health, VRAM admission, slots and a circuit breaker.
+
+Thread-safe: the dispatcher thread calls `acquire`, worker threads call `release`, anyone may
+call `refresh` and `states`. One lock guards the bookkeeping; network calls run outside it.
+
+* `refresh()` asks every server for /system_stats and /queue at once (a thread each), so it
+  takes about one connect timeout even when every server is down.
+* `acquire(vram_gb)` hands out a `Lease` (a slot on one server) or a `Refusal` saying why not.
+  A server takes `slots_per_server` jobs at once (one running, the next parked in its own
+  queue). The jobs holding slots reserve their `vram_gb`; a job is admitted where
+  reserved + vram_gb fits the card. A server without VRAM numbers (CPU, cloud) admits anything.
+* `release(lease, ok=...)` frees the slot and records the outcome. `breaker_threshold`
+  transient failures in a row pause the server for `breaker_cooldown_s`; then one job may try
+  (half-open) and its success closes the breaker. Non-transient failures (a bad workflow) are
+  not the server's fault: they count neither for the breaker nor for the success rate.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import statistics
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from core.config import ServerConfig
+from core.errors import BackendError, NotFound
+from executors.backends.comfyui import ComfyClient
+from executors.vram import GpuInfo, is_local, nvml_gpus, server_vram
+
+log = logging.getLogger(__name__)
+
+WINDOW = 50  # outcomes (and successful latencies) remembered per server
+ROW_KEYS = (
+    "name kind url online vram_free_mb vram_total_mb queue_running queue_pending success_rate "
+    "median_latency_ms vram_source breaker_open last_error reserved_gb"
+).split()
+REFUSAL_ORDER = ("vram", "busy", "breaker", "offline")  # the most useful explanation first
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """One server as `python main.py backends --json` shows it."""
+
+    name: str
+    kind: str
+    url: str
+    online: bool | None  # None: not checked yet
+    vram_total_mb: int | None
+    vram_free_mb: int | None
+    vram_source: str  # "nvml" | "server" | "none"
+    queue_running: int | None
+    queue_pending: int | None
+    success_rate: float | None
+    median_latency_ms: float | None
+    reserved_gb: float
+    slots_used: int
+    breaker_open: bool
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A slot on one server for one job; give it back with `ServerPool.release`."""
+
+    server: str
+    client: ComfyClient
+    reserved_gb: float
+    token: int = field(default=0, repr=False)  # tells two leases with equal fields apart
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why no server can take the job right now."""
+
+    reason: str  # "offline" | "busy" | "vram" | "too_big" | "breaker" | "no_servers"
+    detail: str  # a user-facing sentence: what happened and what to do
+
+
+@dataclass
+class _Probe:
+    """What one refresh learnt about one server."""
+
+    online: bool
+    stats: dict[str, Any] = field(default_factory=dict)
+    queue: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+class _Server:
+    """Mutable bookkeeping for one server; only touched under the pool's lock."""
+
+    def __init__(self, config: ServerConfig, client: ComfyClient):
+        self.config = config
+        self.client = client
+        self.online: bool | None = None
+        self.vram_total_mb: int | None = None
+        self.vram_free_mb: int | None = None
+        self.vram_source = "none"
+        self.queue_running: int | None = None
+        self.queue_pending: int | None = None
+        self.outcomes: deque[bool] = deque(maxlen=WINDOW)
+        self.latencies_ms: deque[float] = deque(maxlen=WINDOW)
+        self.leases: dict[int, float] = {}  # lease token → reserved GB
+        self.failures = 0  # transient failures in a row
+        self.open_until: float | None = None  # breaker tripped; half-open from then on
+        self.probe_token: int | None = None  # the one half-open job in flight
+        self.last_error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def reserved_gb(self) -> float:
+        return sum(self.leases.values())
+
+    @property
+    def total_gb(self) -> float | None:
+        return None if self.vram_total_mb is None else self.vram_total_mb / 1024
+
+    def paused(self, now: float) -> bool:
+        """The breaker refuses jobs: open, or half-open with its one job in flight."""
+        if self.open_until is None:
+            return False
+        return now < self.open_until or self.probe_token is not None
+
+    def median_latency_ms(self) -> float | None:
+        return statistics.median(self.latencies_ms) if self.latencies_ms else None
+
+    def success_rate(self) -> float | None:
+        return sum(self.outcomes) / len(self.outcomes) if self.outcomes else None
+
+
+class ServerPool:
+    def __init__(
+        self,
+        servers: Sequence[ServerConfig],
+        make_client: Callable[[ServerConfig], ComfyClient],
+        *,
+        slots_per_server: int = 2,
+        breaker_threshold: int = 3,
+        breaker_cooldown_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        gpu_probe: Callable[[], list[GpuInfo] | None] = nvml_gpus,
+    ):
+        if slots_per_server < 1 or breaker_threshold < 1:
+            raise ValueError("slots_per_server and breaker_threshold must be at least 1")
+        self._servers = {c.name: _Server(c, make_client(c)) for c in servers}
+        self.slots_per_server = slots_per_server
+        self.breaker_threshold = breaker_threshold
+        self.breaker_cooldown_s = breaker_cooldown_s
+        self._clock = clock
+        self._gpu_probe = gpu_probe
+        self._lock = threading.Lock()
+        self._tokens = itertools.count(1)
+
+    # --- looking ---------------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        return list(self._servers)
+
+    def client(self, name: str) -> ComfyClient:
+        """The client of server `name` (to reconcile a job with the server it ran on)."""
+        server = self._servers.get(name)
+        if server is None:
+            known = ", ".join(self._servers) or "none"
+            raise NotFound(f"no ComfyUI server named {name!r} (known: {known}) — see Settings")
+        return server.client
+
+    def states(self) -> list[ServerState]:
+        with self._lock:
+            now = self._clock()
+            return [self._state(s, now) for s in self._servers.values()]
+
+    def refresh(self) -> list[ServerState]:
+        """Ask every server, in parallel, whether it answers, its VRAM and its queue depth."""
+        servers = list(self._servers.values())
+        if not servers:
+            return []
+        gpus = self._local_gpus(servers)
+        with ThreadPoolExecutor(len(servers), thread_name_prefix="pool-refresh") as executor:
+            probes = list(executor.map(lambda s: _probe(s.client), servers))
+        with self._lock:
+            for server, probe in zip(servers, probes, strict=True):
+                _apply(server, probe, gpus)
+        return self.states()
+
+    def _local_gpus(self, servers: list[_Server]) -> list[GpuInfo] | None:
+        if not any(is_local(s.config.url) for s in servers):
+            return None
+        try:
+            return self._gpu_probe()
+        except Exception as exc:  # a probe must not break a refresh
+            log.info("no GPU info (%s)", exc)
+            return None
+
+    # --- leasing ---------------------------------------------------------------------------
+
+    def acquire(self, vram_gb: float | None, *, exclude: Collection[str] = ()) -> Lease | Refusal:
+        """A slot on the least loaded server that can take the job, or why there is none."""
+        need = float(vram_gb or 0.0)
+        with self._lock:
+            now = self._clock()
+            candidates = [s for s in self._servers.values() if s.name not in exclude]
+            if not candidates:
+                return self._no_servers(exclude)
+            verdicts = {s.name: self._verdict(s, need, now) for s in candidates}
+            ready = [s for s in candidates if verdicts[s.name] is None]
+            if ready:
+                return self._lease(min(ready, key=_load), need, now)
+            return self._refusal(candidates, verdicts, need, now)
+
+    def _verdict(self, server: _Server, need: float, now: float) -> str | None:
+        """Why `server` cannot take the job now (None: it can)."""
+        if server.online is False:
+            return "offline"
+        if server.paused(now):
+            return "breaker"
+        total = server.total_gb
+        if total is not None and need > total:
+            return "too_small"
+        if len(server.leases) >= self.slots_per_server:
+            return "busy"
+        if total is not None and server.reserved_gb + need > total:
+            return "vram"
+        return None
+
+    def _lease(self, server: _Server, need: float, now: float) -> Lease:
+        token = next(self._tokens)
+        server.leases[token] = need
+        if server.open_until is not None and now >= server.open_until:
+            server.probe_token = token  # half-open: this job decides
+        return Lease(server.name, server.client, need, token)
+
+    def release(
+        self,
+        lease: Lease,
+        *,
+        ok: bool,
+        latency_s: float | None = None,
+        error: str | None = None,
+        transient: bool = False,
+    ) -> None:
+        """Give the slot back and record how the job went."""
+        with self._lock:
+            server = self._servers.get(lease.server)
+            if server is None or server.leases.pop(lease.token, None) is None:
+                log.warning("lease on %s released twice or unknown; ignored", lease.server)
+                return
+            was_probe = server.probe_token == lease.token
+            if was_probe:
+                server.probe_token = None
+            if ok:
+                self._succeeded(server, latency_s)
+            elif transient:
+                self._failed(server, error, was_probe)
+            else:
+                server.last_error = error
+
+    def _succeeded(self, server: _Server, latency_s: float | None) -> None:
+        server.outcomes.append(True)
+        if latency_s is not None:
+            server.latencies_ms.append(latency_s * 1000)
+        server.failures = 0
+        server.open_until = None
+        server.last_error = None
+
+    def _failed(self, server: _Server, error: str | None, was_probe: bool) -> None:
+        server.outcomes.append(False)
+        server.failures += 1
+        server.last_error = error
+        if was_probe or server.failures >= self.breaker_threshold:
+            server.open_until = self._clock() + self.breaker_cooldown_s
+            log.warning(
+                "%s failed %d times in a row; pausing it for %g s",
+                server.name,
+                server.failures,
+                self.breaker_cooldown_s,
+            )
+
+    # --- refusals --------------------------------------------------------------------------
+
+    def _refusal(
+        self, candidates: list[_Server], verdicts: dict[str, str | None], need: float, now: float
+    ) -> Refusal:
+        if _never_fits(candidates, need):
+            return _too_big(candidates, need)
+        # Some server could take the job one day, so its verdict is not "too_small".
+        reason = next(r for r in REFUSAL_ORDER if r in verdicts.values())
+        blocked = [s for s in candidates if verdicts[s.name] == reason]
+        return Refusal(reason, self._explain(reason, blocked, need, now))
+
+    def _explain(self, reason: str, blocked: list[_Server], need: float, now: float) -> str:
+        if reason == "vram":
+            server = min(blocked, key=lambda s: s.reserved_gb)
+            return (
+                f"waiting for {_gb(need)} GB of GPU memory on {server.name} "
+                f"({_gb(server.reserved_gb)} GB in use by other jobs)"
+            )
+        if reason == "busy":
+            jobs = sum(len(s.leases) for s in blocked)
+            return (
+                f"every server is busy ({jobs} jobs on {len(blocked)} server"
+                f"{'s' if len(blocked) != 1 else ''}, {self.slots_per_server} at a time each) "
+                "— the job starts when one finishes"
+            )
+        if reason == "breaker":
+            server = min(blocked, key=lambda s: s.open_until or 0.0)
+            return (
+                f"{server.name} failed {server.failures} times in a row; paused until "
+                f"{self._wall_time(server, now)} — check its log"
+            )
+        answers = "; ".join(f"{s.config.url}: {s.last_error or 'no answer'}" for s in blocked)
+        return (
+            f"no ComfyUI server is answering ({answers}) — start one or change the URL in Settings"
+        )
+
+    def _wall_time(self, server: _Server, now: float) -> str:
+        if server.probe_token is not None:
+            return "its test job finishes"
+        wall = time.time() + max(0.0, (server.open_until or now) - now)
+        return time.strftime("%H:%M:%S", time.localtime(wall))
+
+    def _no_servers(self, exclude: Collection[str]) -> Refusal:
+        if not self._servers:
+            return Refusal("no_servers", "no ComfyUI server is set up — add one in Settings")
+        return Refusal(
+            "no_servers",
+            f"every ComfyUI server was ruled out for this job ({', '.join(sorted(exclude))}) "
+            "— fix the failing server or add another in Settings",
+        )
+
+    # --- snapshots -------------------------------------------------------------------------
+
+    def _state(self, server: _Server, now: float) -> ServerState:
+        return ServerState(
+            name=server.name,
+            kind="comfyui",
+            url=server.config.url,
+            online=server.online,
+            vram_total_mb=server.vram_total_mb,
+            vram_free_mb=server.vram_free_mb,
+            vram_source=server.vram_source,
+            queue_running=server.queue_running,
+            queue_pending=server.queue_pending,
+            success_rate=server.success_rate(),
+            median_latency_ms=server.median_latency_ms(),
+            reserved_gb=server.reserved_gb,
+            slots_used=len(server.leases),
+            breaker_open=server.paused(now),
+            last_error=server.last_error,
+        )
+
+
+def backend_rows(states: list[ServerState]) -> list[dict[str, Any]]:
+    """The rows of `backends --json`: one dict a server."""
+    return [{key: asdict(state)[key] for key in ROW_KEYS} for state in states]
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _probe(client: ComfyClient) -> _Probe:
+    try:
+        stats = client.system_stats()
+        queue = client.queue()
+    except BackendError as exc:
+        return _Probe(online=False, error=str(exc))
+    return _Probe(online=True, stats=stats, queue=queue)
+
+
+def _apply(server: _Server, probe: _Probe, gpus: list[GpuInfo] | None) -> None:
+    if not probe.online:
+        server.online = False
+        server.queue_running = server.queue_pending = None
+        server.last_error = probe.error
+        return
+    if server.online is False:
+        server.last_error = None  # the refresh's own error; it answers again
+    server.online = True
+    server.queue_running = _count(probe.queue, "queue_running")
+    server.queue_pending = _count(probe.queue, "queue_pending")
+    vram = _vram(server.config.url, probe.stats, gpus)
+    server.vram_total_mb, server.vram_free_mb, server.vram_source = vram
+
+
+def _vram(
+    url: str, stats: dict[str, Any], gpus: list[GpuInfo] | None
+) -> tuple[int | None, int | None, str]:
+    """NVML for a local server on a GPU, else the server's own numbers, else none."""
+    devices = stats.get("devices") if isinstance(stats, dict) else None
+    devices = devices if isinstance(devices, list) else []
+    cuda = [d for d in devices if isinstance(d, dict) and d.get("type") == "cuda"]
+    if gpus and is_local(url) and (cuda or not devices):
+        index = cuda[0].get("index") if cuda else None
+        gpu = next((g for g in gpus if g.index == index), gpus[0])
+        return gpu.total_mb, gpu.free_mb, "nvml"
+    total, free = server_vram(stats)
+    if total is None:
+        return None, None, "none"
+    return total, free, "server"
+
+
+def _count(queue: dict[str, Any], key: str) -> int | None:
+    items = queue.get(key)
+    return len(items) if isinstance(items, list) else None
+
+
+def _load(server: _Server) -> tuple[int, int, float]:
+    """Sort key: fewest slots used, then fewest pending on the server, then fastest (a server
+    without successes yet counts as fast, so it gets tried); ties keep the configured order."""
+    return (len(server.leases), server.queue_pending or 0, server.median_latency_ms() or 0.0)
+
+
+def _never_fits(candidates: list[_Server], need: float) -> bool:
+    totals = [s.total_gb for s in candidates]
+    return need > 0 and all(t is not None and need > t for t in totals)
+
+
+def _too_big(candidates: list[_Server], need: float) -> Refusal:
+    largest = max((s.total_gb or 0.0) for s in candidates)
+    return Refusal(
+        "too_big",
+        f"needs {_gb(need)} GB of GPU memory; the largest GPU in the pool has {_gb(largest)} GB "
+        "— pick a lower quality tier or add a bigger server",
+    )
+
+
+def _gb(value: float) -> str:
+    return f"{round(value, 1):g}"
