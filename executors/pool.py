@@ -60,7 +60,7 @@ class ServerState:
     median_latency_ms: float | None
     reserved_gb: float
     slots_used: int
-    breaker_open: bool
+    breaker_open: bool  # refusing jobs now: open, or half-open with its test job running
     last_error: str | None
 
 
