@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import logging.handlers
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from app.cli import Context, build_parser, run_command
-from core.config import Config, load_config
-from core.errors import AppError, ConfigError, UserError
+from core.config import Config, ServerConfig, load_config
+from core.errors import AppError, UserError
+from core.jobs import JobEvent
 from executors.backends.comfyui import ComfyClient
 from executors.comfy_executor import ComfyExecutor
-from executors.runner import JobRunner
+from executors.engine import Engine
+from executors.pool import ServerPool
 from executors.storage import ArtifactStore
 from executors.templates import load_templates, template_dirs
 from repositories.artifacts import ArtifactRepository
@@ -61,7 +62,7 @@ def _run(argv: Sequence[str] | None) -> int:
             prompts,
             artifacts,
             jobs,
-            runner=lambda: build_runner(config, prompts, jobs, artifacts),
+            engine=lambda emit, **kw: build_engine(config, prompts, jobs, artifacts, emit, **kw),
         )
         if args.command is None:
             from app.window import open_window
@@ -72,25 +73,33 @@ def _run(argv: Sequence[str] | None) -> int:
         database.close()
 
 
-def build_runner(
-    config: Config, prompts: PromptRepository, jobs: JobRepository, artifacts: ArtifactRepository
-) -> JobRunner:
+def build_engine(
+    config: Config,
+    prompts: PromptRepository,
+    jobs: JobRepository,
+    artifacts: ArtifactRepository,
+    emit: Callable[[JobEvent], None],
+    *,
+    wait_for_servers: bool = True,
+) -> Engine:
     templates = load_templates(template_dirs(config.home))
     executor = ComfyExecutor(
         templates, ArtifactStore(config.home), artifacts, config.home / "thumbnails"
     )
-    connect = functools.cache(lambda: comfy_client(config))  # one client (session, object_info)
-    return JobRunner(prompts, jobs, executor, connect, config.default_quality)
+    pool = ServerPool(config.comfyui_servers, lambda server: comfy_client(config, server))
+    return Engine(
+        prompts,
+        jobs,
+        executor,
+        pool,
+        config.retry,
+        emit,
+        config.default_quality,
+        wait_for_servers=wait_for_servers,
+    )
 
 
-def comfy_client(config: Config) -> ComfyClient:
-    """A client for the first configured ComfyUI server (the engine issue adds the pool)."""
-    if not config.comfyui_servers:
-        raise ConfigError(
-            "no ComfyUI server is configured — add one under comfyui.servers in "
-            "config.json, or set TAKEBOARD_COMFYUI_URL"
-        )
-    server = config.comfyui_servers[0]
+def comfy_client(config: Config, server: ServerConfig) -> ComfyClient:
     return ComfyClient(
         server.url,
         name=server.name,

@@ -11,18 +11,18 @@ import json
 import os
 import sys
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.progress import ProgressPrinter
+from app.cli_jobs import JOB_HANDLERS, add_job_actions, add_job_commands
 from core.config import Config
 from core.errors import InputError
 from core.models import (
     ArtifactRecord,
+    JobRecord,
     JobStatus,
     MediaKind,
     PromptQuery,
@@ -30,7 +30,7 @@ from core.models import (
     PromptStatus,
     parse_enum,
 )
-from executors.runner import JobRunner
+from executors.engine import Engine
 from repositories.artifacts import ArtifactRepository
 from repositories.jobs import JobRepository
 from repositories.prompts import PromptRepository
@@ -44,7 +44,7 @@ class Context:
     prompts: PromptRepository
     artifacts: ArtifactRepository
     jobs: JobRepository
-    runner: Callable[[], JobRunner] | None = None  # built on demand: loads templates
+    engine: Callable[..., Engine] | None = None  # engine(emit, **options), built on demand
 
 
 class Parser(argparse.ArgumentParser):
@@ -69,22 +69,18 @@ def build_parser() -> Parser:
     artifacts_cmds = artifacts.add_subparsers(dest="action", required=True, parser_class=Parser)
     listing = artifacts_cmds.add_parser("list", help="list artifacts")
     listing.add_argument("--prompt", type=int, help="only this prompt's artifacts")
-    _json_flag(listing)
+    json_flag(listing)
     jobs = commands.add_parser("jobs", help="list generation jobs")
     jobs_cmds = jobs.add_subparsers(dest="action", required=True, parser_class=Parser)
+    add_job_actions(jobs_cmds)
     listing = jobs_cmds.add_parser("list", help="list jobs, newest first")
     listing.add_argument("--status", help="queued, running, done, failed or cancelled")
     listing.add_argument("--prompt", type=int, help="only this prompt's jobs")
-    _json_flag(listing)
-    _generate_command(
-        commands.add_parser(
-            "generate", help="queue jobs for prompts; with --wait, run them to the end"
-        )
-    )
-    _json_flag(commands.add_parser("functions", help="list generation functions and tiers"))
+    json_flag(listing)
+    add_job_commands(commands)
     config = commands.add_parser("config", help="show the effective configuration")
     config_cmds = config.add_subparsers(dest="action", required=True, parser_class=Parser)
-    _json_flag(config_cmds.add_parser("show", help="print the layered configuration"))
+    json_flag(config_cmds.add_parser("show", help="print the layered configuration"))
     return parser
 
 
@@ -104,10 +100,10 @@ def _prompt_commands(prompt: argparse.ArgumentParser) -> None:
     listing.add_argument("--trash", action="store_true", help="list deleted prompts")
     listing.add_argument("--limit", type=int, default=100)
     listing.add_argument("--offset", type=int, default=0)
-    _json_flag(listing)
+    json_flag(listing)
     show = actions.add_parser("show", help="show one prompt")
     show.add_argument("id", type=int)
-    _json_flag(show)
+    json_flag(show)
     edit = actions.add_parser("edit", help="change a prompt's data, title, tags or favorite")
     edit.add_argument("id", type=int)
     edit.add_argument("--title")
@@ -121,30 +117,9 @@ def _prompt_commands(prompt: argparse.ArgumentParser) -> None:
         actions.add_parser(name, help=text).add_argument("id", type=int)
     imports = actions.add_parser("import", help="import prompts from a .json array or .jsonl")
     imports.add_argument("file", type=Path)
-    _json_flag(imports)
+    json_flag(imports)
     export = actions.add_parser("export", help="export prompts to .json (array) or .jsonl")
     export.add_argument("file", type=Path)
-
-
-def _generate_command(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("ids", type=int, nargs="+", metavar="ID", help="prompt ids")
-    parser.add_argument(
-        "--quality",
-        help="low, standard, high or premium (default: the "
-        "prompt's, then config's default_quality)",
-    )
-    parser.add_argument(
-        "--function",
-        help="template function (default by kind: create_image, "
-        "create_audio, create_video); see 'functions'",
-    )
-    parser.add_argument("--seed", type=int, help="use this seed instead of a fresh random one")
-    parser.add_argument(
-        "--wait",
-        action="store_true",
-        help="run the jobs now and wait; exit 0 when all succeeded, 1 when any failed",
-    )
-    _json_flag(parser)
 
 
 def _record_flags(parser: argparse.ArgumentParser) -> None:
@@ -152,7 +127,7 @@ def _record_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--favorite", action="store_true", default=None)
 
 
-def _json_flag(parser: argparse.ArgumentParser) -> None:
+def json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -162,97 +137,6 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 def run_command(args: argparse.Namespace, ctx: Context) -> int:
     handler = HANDLERS[(args.command, getattr(args, "action", None))]
     return handler(args, ctx) or 0
-
-
-def generate(args: argparse.Namespace, ctx: Context) -> int:
-    runner = _runner(ctx)
-    overrides = {"seed": args.seed} if args.seed is not None else {}
-    jobs = runner.queue(args.ids, quality=args.quality, function=args.function, overrides=overrides)
-    if not args.wait:
-        ids = [job.id for job in jobs]
-        print(json.dumps(ids) if args.json else "\n".join(map(str, ids)))
-        return 0
-    finished = run_in_worker(
-        lambda cancel: runner.run([j.id for j in jobs], ProgressPrinter(), cancel)
-    )
-    results = [_job_result(job, ctx) for job in finished]
-    if args.json:
-        print(json.dumps(results, indent=2, ensure_ascii=False))
-    return 0 if all(job.status is JobStatus.DONE for job in finished) else 1
-
-
-def run_in_worker(work: Callable[[threading.Event], Any]) -> Any:
-    """Run `work` on a worker thread; Ctrl+C cancels it (interrupting the server) and waits."""
-    cancel, box = threading.Event(), {}
-    worker = threading.Thread(
-        target=lambda: box.update(result=_capture(work, cancel)), name="generate", daemon=True
-    )
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.2)
-    except KeyboardInterrupt:
-        print("cancelling…", file=sys.stderr)
-        cancel.set()
-        worker.join()
-    outcome = box["result"]
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
-
-
-def _capture(work: Callable[[threading.Event], Any], cancel: threading.Event) -> Any:
-    try:
-        return work(cancel)
-    except BaseException as exc:  # noqa: BLE001 — re-raised on the calling thread
-        return exc
-
-
-def _job_result(job: Any, ctx: Context) -> dict[str, Any]:
-    artifacts = [
-        artifact_dict(a, ctx.config.home)
-        for a in ctx.artifacts.for_prompt(job.prompt_id)
-        if a.job_id == job.id
-    ]
-    return {
-        "job_id": job.id,
-        "prompt_id": job.prompt_id,
-        "status": job.status.value,
-        "function": job.function,
-        "quality": job.quality,
-        "attempts": job.attempts,
-        "error": job.error or None,
-        "error_kind": job.error_kind or None,
-        "backend": job.backend or None,
-        "remote_id": job.remote_id or None,
-        "artifacts": artifacts,
-    }
-
-
-def functions(args: argparse.Namespace, ctx: Context) -> None:
-    templates = _runner(ctx).executor.templates
-    rows = [
-        {
-            "name": f.name,
-            "display_name": f.display_name,
-            "kind": f.kind,
-            "tiers": list(f.tiers),
-            "version": f.version,
-            "description": f.description,
-            "parameters": f.schema,
-        }
-        for f in templates.functions()
-    ]
-    emit(rows, args.json, columns=("name", "kind", "tiers", "display_name"))
-
-
-def _runner(ctx: Context) -> JobRunner:
-    if ctx.runner is None:
-        raise RuntimeError("no job runner was wired for this command")
-    runner = ctx.runner()
-    for error in runner.executor.templates.errors:
-        print(f"warning: template {error} — it is skipped", file=sys.stderr)
-    return runner
 
 
 def prompt_add(args: argparse.Namespace, ctx: Context) -> None:
@@ -326,26 +210,29 @@ def artifacts_list(args: argparse.Namespace, ctx: Context) -> None:
 
 def jobs_list(args: argparse.Namespace, ctx: Context) -> None:
     status = parse_enum(JobStatus, args.status, "--status") if args.status else None
-    rows = [
-        {
-            "id": j.id,
-            "prompt_id": j.prompt_id,
-            "function": j.function,
-            "quality": j.quality,
-            "status": j.status.value,
-            "attempts": j.attempts,
-            "error": j.error or None,
-            "error_kind": j.error_kind or None,
-            "backend": j.backend or None,
-            "remote_id": j.remote_id or None,
-            "priority": j.priority,
-            "created_at": iso(j.created_at),
-            "started_at": iso(j.started_at),
-            "finished_at": iso(j.finished_at),
-        }
-        for j in ctx.jobs.list(status=status, prompt_id=args.prompt)
-    ]
+    rows = [job_dict(j) for j in ctx.jobs.list(status=status, prompt_id=args.prompt)]
     emit(rows, args.json, columns=("id", "prompt_id", "status", "attempts", "function"))
+
+
+def job_dict(job: JobRecord) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "prompt_id": job.prompt_id,
+        "function": job.function,
+        "quality": job.quality,
+        "status": job.status.value,
+        "attempts": job.attempts,
+        "error": job.error or None,
+        "error_kind": job.error_kind or None,
+        "note": job.note or None,
+        "backend": job.backend or None,
+        "remote_id": job.remote_id or None,
+        "priority": job.priority,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+        "retry_at": iso(job.retry_at),
+    }
 
 
 def config_show(args: argparse.Namespace, ctx: Context) -> None:
@@ -366,8 +253,7 @@ HANDLERS: dict[tuple[str, str], Callable[[argparse.Namespace, Context], Any]] = 
     ("artifacts", "list"): artifacts_list,
     ("jobs", "list"): jobs_list,
     ("config", "show"): config_show,
-    ("generate", None): generate,
-    ("functions", None): functions,
+    **JOB_HANDLERS,
 }
 
 

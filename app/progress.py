@@ -5,7 +5,15 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from core.jobs import ArtifactSaved, JobEvent, JobFinished, JobProgress, JobStarted
+from core.jobs import (
+    ArtifactSaved,
+    JobEvent,
+    JobFinished,
+    JobProgress,
+    JobRetrying,
+    JobStarted,
+    JobWaiting,
+)
 
 BAR_WIDTH = 30
 
@@ -22,6 +30,13 @@ class ProgressPrinter:
             self._line(f"job {event.job_id}: {event.template} on {event.server}{note}")
         elif isinstance(event, JobProgress):
             self._progress(event)
+        elif isinstance(event, JobWaiting):
+            self._line(f"job {event.job_id}: waiting — {event.reason}")
+        elif isinstance(event, JobRetrying):
+            self._line(
+                f"job {event.job_id}: retry {event.attempt} in {event.delay_s:.0f} s — "
+                f"{event.reason}"
+            )
         elif isinstance(event, ArtifactSaved):
             self._line(f"job {event.job_id}: saved {event.path}")
         elif isinstance(event, JobFinished):
@@ -33,7 +48,9 @@ class ProgressPrinter:
         if self.tty:
             filled = BAR_WIDTH * percent // 100
             bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-            self.stream.write(f"\r[{bar}] {percent:3d}% job {event.job_id} {event.node}"[:100])
+            eta = f" ~{event.eta_s:.0f}s left" if event.eta_s else ""
+            line = f"\r[{bar}] {percent:3d}% job {event.job_id} {event.label}{eta}"
+            self.stream.write(line[:110])
             self.stream.flush()
         elif percent // 25 > self._last_step.get(event.job_id, -1):
             self._last_step[event.job_id] = percent // 25

@@ -22,7 +22,7 @@ class JobStarted(JobEvent):
 @dataclass(frozen=True)
 class JobProgress(JobEvent):
     fraction: float  # 0..1 over the whole job, as far as it can be known
-    node: str = ""
+    label: str = ""  # in the user's words: "Sampling 12/30", "Decoding", "Saving"
     eta_s: float | None = None
 
 
@@ -44,6 +44,20 @@ class PreviewReady(JobEvent):
 
     artifact_id: int
     preview_path: str
+
+
+@dataclass(frozen=True)
+class JobWaiting(JobEvent):
+    """Not started yet, and why (GPU memory, servers offline or busy, a paused queue)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class JobRetrying(JobEvent):
+    attempt: int
+    delay_s: float
+    reason: str
 
 
 @dataclass(frozen=True)

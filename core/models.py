@@ -37,10 +37,12 @@ class PromptStatus(StrEnum):
 
 class JobStatus(StrEnum):
     QUEUED = "queued"
+    WAITING = "waiting"  # queued, but held back: GPU memory, every server offline, a retry delay
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    SUSPECT = "suspect"  # crashed its server twice: parked, not retried automatically
 
 
 def parse_enum(enum: type[StrEnum], value: object, what: str) -> Any:
@@ -326,6 +328,9 @@ class JobRecord:
     started_at: float | None = None
     finished_at: float | None = None
     updated_at: float = 0.0
+    note: str = ""  # why it waits, or which tier it dropped to
+    retry_at: float | None = None
+    cancel_requested: bool = False
 
 
 def validate_title(title: Any) -> str:

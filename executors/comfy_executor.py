@@ -25,7 +25,7 @@ from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
 from executors import previews, storage
 from executors.backends import comfyui
 from executors.storage import StoredFile
-from executors.templates import Rendered, Resolution, TemplateSet, check_against_object_info, render
+from executors.templates import Resolution, TemplateSet, check_against_object_info, render
 
 log = logging.getLogger(__name__)
 
@@ -48,33 +48,94 @@ class ComfyExecutor:
         """The template that will run for this job (the asked tier, or the next lower one)."""
         return self.templates.resolve(job.function, job.quality)
 
-    def run(
-        self,
-        job: JobRecord,
-        prompt: PromptRecord,
-        client: comfyui.ComfyClient,
-        emit: Emit,
-        cancel: threading.Event,
-        remote_id: str,
-    ) -> list[ArtifactRecord]:
+    def prepare(
+        self, job: JobRecord, prompt: PromptRecord, client: comfyui.ComfyClient, remote_id: str
+    ) -> dict[str, Any]:
+        """Everything to submit, as plain data the engine stores before submitting (so a
+        crash or a dropped connection can find the prompt on the server again)."""
         resolution = self.plan(job)
         template = resolution.template
-        emit(JobStarted(job.id, client.name, template.name, resolution.tier, resolution.reason))
         self._check_server(client, resolution)
         values = template_values(prompt.kind, prompt.data)
         overrides = self._uploads(client, template, values, job.params.get("overrides", {}))
         rendered = render(template, _given(values), overrides, client.object_info())
-        started = time.time()
-        result = client.run(
-            rendered.graph,
-            prompt_id=remote_id,
-            cancel=cancel,
-            timeout_s=template.timeout_s,
-            on_event=lambda event: _forward(job.id, event, emit),
+        return {
+            "remote_id": remote_id,
+            "server": client.name,
+            "workflow": rendered.graph,
+            "template": {
+                "function": template.function,
+                "quality": template.quality,
+                "version": template.version,
+                "path": str(template.path),
+            },
+            "tier": resolution.tier,
+            "requested_tier": resolution.requested_tier,
+            "tier_reason": resolution.reason or None,
+            "seed": rendered.seed,
+            "values": rendered.values_used,
+            "timeout_s": template.timeout_s,
+        }
+
+    def execute(
+        self,
+        job: JobRecord,
+        prompt: PromptRecord,
+        client: comfyui.ComfyClient,
+        submission: dict[str, Any],
+        emit: Emit,
+        cancel: threading.Event,
+    ) -> list[ArtifactRecord]:
+        """Submit and follow the prepared workflow, then harvest its files."""
+        emit(
+            JobStarted(
+                job.id,
+                client.name,
+                _template_name(submission),
+                submission["tier"],
+                submission["tier_reason"] or "",
+            )
         )
-        metadata = _metadata(resolution, rendered, client, remote_id, result, started)
+        labels = ProgressLabels(job.id, emit)
+        result = client.run(
+            submission["workflow"],
+            prompt_id=submission["remote_id"],
+            cancel=cancel,
+            timeout_s=submission["timeout_s"],
+            on_event=labels,
+        )
+        return self._finish(job, prompt, client, submission, result, emit)
+
+    def resume(
+        self,
+        job: JobRecord,
+        prompt: PromptRecord,
+        client: comfyui.ComfyClient,
+        submission: dict[str, Any],
+        emit: Emit,
+        cancel: threading.Event,
+    ) -> list[ArtifactRecord] | None:
+        """Harvest a prompt submitted before (still queued, running or finished on the server);
+        None when the server does not know it any more, so it must be submitted again."""
+        result = client.attach(
+            submission["remote_id"], cancel=cancel, timeout_s=submission["timeout_s"]
+        )
+        if result is None:
+            return None
+        return self._finish(job, prompt, client, submission, result, emit)
+
+    def _finish(
+        self,
+        job: JobRecord,
+        prompt: PromptRecord,
+        client: comfyui.ComfyClient,
+        submission: dict[str, Any],
+        result: Any,
+        emit: Emit,
+    ) -> list[ArtifactRecord]:
+        metadata = _metadata(submission, client, result)
         records = self._harvest(job, prompt, client, result, metadata, emit)
-        client.delete_history(remote_id)
+        client.delete_history(submission["remote_id"])
         return records
 
     def _check_server(self, client: comfyui.ComfyClient, resolution: Resolution) -> None:
@@ -206,38 +267,64 @@ def _kept_outputs(outputs: list[Any]) -> list[Any]:
     return saved or list(outputs)
 
 
-def _forward(job_id: int, event: Any, emit: Emit) -> None:
-    if isinstance(event, comfyui.Progress):
-        emit(JobProgress(job_id, event.fraction, event.node))
-    elif isinstance(event, comfyui.Preview):
-        emit(JobPreview(job_id, event.data, event.mime))
+STAGES = (  # class-name fragments → words a user understands
+    ("Sampler", "Sampling"),
+    ("VAEDecode", "Decoding"),
+    ("VAEEncode", "Encoding image"),
+    ("Save", "Saving"),
+    ("Loader", "Loading model"),
+    ("TextEncode", "Reading prompt"),
+    ("CLIPTextEncode", "Reading prompt"),
+    ("Upscale", "Upscaling"),
+    ("LoadImage", "Loading image"),
+)
+
+
+class ProgressLabels:
+    """Turns the client's node events into JobProgress with words and an ETA."""
+
+    def __init__(self, job_id: int, emit: Emit):
+        self.job_id, self.emit = job_id, emit
+        self.started = time.monotonic()
+        self.stage = "Starting"
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, comfyui.NodeStarted):
+            self.stage = stage_label(event.class_type)
+            self._progress(None)
+        elif isinstance(event, comfyui.Progress):
+            self._progress(event)
+        elif isinstance(event, comfyui.Preview):
+            self.emit(JobPreview(self.job_id, event.data, event.mime))
+
+    def _progress(self, event: comfyui.Progress | None) -> None:
+        label = self.stage
+        fraction = event.fraction if event else None
+        if event is not None and event.max > 1:
+            label = f"{self.stage} {event.value}/{event.max}"
+        elapsed = time.monotonic() - self.started
+        eta = elapsed * (1 - fraction) / fraction if fraction and fraction > 0.02 else None
+        self.emit(JobProgress(self.job_id, fraction or 0.0, label, eta))
+
+
+def stage_label(class_type: str) -> str:
+    return next((words for part, words in STAGES if part in class_type), class_type)
+
+
+def _template_name(submission: dict[str, Any]) -> str:
+    return f"{submission['template']['function']}/{submission['template']['quality']}"
 
 
 def _metadata(
-    resolution: Resolution,
-    rendered: Rendered,
-    client: comfyui.ComfyClient,
-    remote_id: str,
-    result: Any,
-    started: float,
+    submission: dict[str, Any], client: comfyui.ComfyClient, result: Any
 ) -> dict[str, Any]:
+    keys = ("workflow", "template", "tier", "requested_tier", "tier_reason", "seed", "values")
     return {
-        "workflow": rendered.graph,
-        "template": {
-            "function": resolution.template.function,
-            "quality": resolution.template.quality,
-            "version": resolution.template.version,
-            "path": str(resolution.template.path),
-        },
-        "tier": resolution.tier,
-        "requested_tier": resolution.requested_tier,
-        "tier_reason": resolution.reason or None,
-        "seed": rendered.seed,
-        "values": rendered.values_used,
+        **{key: submission[key] for key in keys},
         "server": {"name": client.name, "url": client.url},
-        "remote_prompt_id": remote_id,
+        "remote_prompt_id": submission["remote_id"],
         "cached": result.cached,
-        "timings": {**result.timings, "job_started": started, "harvested": time.time()},
+        "timings": {**result.timings, "harvested": time.time()},
     }
 
 

@@ -112,6 +112,32 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE id = new.prompt_id;
     END;
     """,
+    # 4: the job engine: retry times, cancel requests from other processes, notes, settings
+    """
+    ALTER TABLE job ADD COLUMN retry_at REAL;
+    ALTER TABLE job ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE job ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    DROP TRIGGER job_update_prompt_status;
+    CREATE TRIGGER job_update_prompt_status AFTER UPDATE OF status ON job
+    WHEN new.status != old.status BEGIN
+        UPDATE prompt SET
+            status = CASE
+                WHEN EXISTS (SELECT 1 FROM job WHERE prompt_id = new.prompt_id
+                             AND status = 'running') THEN 'processing'
+                WHEN EXISTS (SELECT 1 FROM job WHERE prompt_id = new.prompt_id
+                             AND status IN ('queued', 'waiting')) THEN 'queued'
+                ELSE (SELECT CASE status WHEN 'done' THEN 'ready'
+                             WHEN 'cancelled' THEN 'cancelled' ELSE 'error' END
+                      FROM job WHERE prompt_id = new.prompt_id
+                      ORDER BY finished_at DESC, id DESC LIMIT 1)
+            END,
+            error = CASE WHEN new.status IN ('failed', 'suspect') THEN new.error
+                    WHEN new.status = 'done' THEN '' ELSE error END,
+            updated_at = new.updated_at
+        WHERE id = new.prompt_id;
+    END;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

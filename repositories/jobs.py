@@ -9,9 +9,11 @@ from typing import Any
 from core.errors import NotFound
 from core.models import JobRecord, JobStatus
 from repositories.database import Database
-from repositories.tables import Job
+from repositories.tables import Job, Setting
 
-FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.SUSPECT)
+PENDING = (JobStatus.QUEUED.value, JobStatus.WAITING.value)
+PAUSED_KEY = "queue_paused"
 
 
 class JobRepository:
@@ -70,14 +72,50 @@ class JobRepository:
             query = query.where(Job.prompt == prompt_id)
         return [_record(row) for row in query]
 
-    def next_queued(self) -> JobRecord | None:
-        row = (
+    def eligible(self, now: float, limit: int = 50) -> list[JobRecord]:
+        """Jobs the dispatcher may start now: front of queue (priority) first, then oldest."""
+        rows = (
             Job.select()
-            .where(Job.status == JobStatus.QUEUED.value)
+            .where(
+                Job.status.in_(PENDING),
+                (Job.retry_at.is_null()) | (Job.retry_at <= now),
+                Job.cancel_requested == False,  # noqa: E712 — SQL comparison
+            )
             .order_by(Job.priority.desc(), Job.id)
-            .first()
+            .limit(limit)
         )
-        return _record(row) if row else None
+        return [_record(row) for row in rows]
+
+    def unfinished(self) -> list[JobRecord]:
+        """Queued, waiting and running jobs (what an idle check and a restart look at)."""
+        live = (*PENDING, JobStatus.RUNNING.value)
+        return [_record(row) for row in Job.select().where(Job.status.in_(live)).order_by(Job.id)]
+
+    def request_cancel(self, job_id: int) -> JobRecord:
+        """Cancel a pending job now; ask the process running it to stop it (any process)."""
+        job = self.get(job_id)
+        if job.status.value in PENDING:
+            return self.update(job_id, status=JobStatus.CANCELLED, error="cancelled by the user")
+        if job.status is JobStatus.RUNNING:
+            return self.update(job_id, cancel_requested=True)
+        return job
+
+    def requeue(self, job_id: int, *, priority: int | None = None) -> JobRecord:
+        """Put a finished job back in the queue (retry): attempts and errors start over."""
+        changes: dict[str, Any] = {"status": JobStatus.QUEUED, "attempts": 0, "error": "",
+                                   "error_kind": "", "note": "", "retry_at": None,
+                                   "cancel_requested": False, "finished_at": None}
+        if priority is not None:
+            changes["priority"] = priority
+        return self.update(job_id, **changes)
+
+    def paused(self) -> bool:
+        row = Setting.get_or_none(Setting.key == PAUSED_KEY)
+        return row is not None and row.value == "1"
+
+    def set_paused(self, paused: bool) -> None:
+        with self.db.write():
+            Setting.replace(key=PAUSED_KEY, value="1" if paused else "0").execute()
 
 
 def _columns(changes: dict[str, Any]) -> dict[str, Any]:
@@ -107,4 +145,7 @@ def _record(row: Job) -> JobRecord:
         started_at=row.started_at,
         finished_at=row.finished_at,
         updated_at=row.updated_at,
+        note=row.note,
+        retry_at=row.retry_at,
+        cancel_requested=bool(row.cancel_requested),
     )

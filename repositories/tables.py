@@ -70,6 +70,9 @@ class Job(Base):
     started_at = peewee.FloatField(null=True)
     finished_at = peewee.FloatField(null=True)
     updated_at = peewee.FloatField()
+    retry_at = peewee.FloatField(null=True)
+    cancel_requested = peewee.BooleanField(default=False)
+    note = peewee.TextField(default="")
 
     class Meta:
         table_name = "job"
@@ -91,3 +94,11 @@ class Artifact(Base):
 
     class Meta:
         table_name = "artifact"
+
+
+class Setting(Base):
+    key = peewee.TextField(primary_key=True)
+    value = peewee.TextField()
+
+    class Meta:
+        table_name = "setting"

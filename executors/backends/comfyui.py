@@ -184,6 +184,57 @@ class ComfyClient:
         body = self._request("GET", f"/history/{quote(prompt_id, safe='')}")
         return body.get(prompt_id) or None
 
+    def attach(
+        self,
+        prompt_id: str,
+        *,
+        cancel: threading.Event | None = None,
+        timeout_s: float = 600,
+    ) -> RunResult | None:
+        """Follow a prompt submitted earlier (maybe by a run that crashed) by polling.
+
+        None when the server does not know it (lost in a restart: submit it again); else
+        waits for it to end and returns its result, raising as run() does."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            entry = self.history(prompt_id)
+            if entry is None and not self._queued(prompt_id):
+                entry = self.history(prompt_id)  # it may have finished between the two calls
+                if entry is None:
+                    return None
+            if entry is not None:
+                return self._outcome(prompt_id, entry)
+            if cancel is not None and cancel.is_set():
+                self._cancel_remote(prompt_id)
+                raise JobCancelled(f"cancelled; the prompt was stopped on {self.name}")
+            if time.monotonic() > deadline:
+                self._cancel_remote(prompt_id)
+                raise self._error(
+                    PermanentBackendError,
+                    f"no progress for {timeout_s:.0f} s on "
+                    f"{self.name} — the prompt was interrupted",
+                )
+            time.sleep(self.poll_interval)
+
+    def _queued(self, prompt_id: str) -> bool:
+        queue = self.queue()
+        items = queue.get("queue_running", []) + queue.get("queue_pending", [])
+        return any(len(item) > 1 and item[1] == prompt_id for item in items)
+
+    def _outcome(self, prompt_id: str, entry: dict[str, Any]) -> RunResult:
+        status = entry.get("status") or {}
+        messages = dict((m[0], m[1]) for m in status.get("messages", []) if m)
+        if "execution_interrupted" in messages:
+            raise JobCancelled(f"the prompt was interrupted on {self.name}")
+        if status.get("status_str", "success") != "success":
+            raise _execution_error(self, messages.get("execution_error") or {})
+        timings = {
+            "queued": None,
+            "started": _seconds(messages.get("execution_start")),
+            "finished": _seconds(messages.get("execution_success")),
+        }
+        return RunResult(prompt_id, parse_outputs(entry.get("outputs") or {}), False, timings)
+
     def interrupt(self, prompt_id: str) -> None:
         """Stop `prompt_id` if it is the one running (a no-op otherwise)."""
         self._request("POST", "/interrupt", json={"prompt_id": prompt_id}, parse=False)

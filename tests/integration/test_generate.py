@@ -13,7 +13,7 @@ import requests
 from PIL import Image
 
 from core.jobs import JobFinished, JobProgress
-from main import build_runner
+from main import build_engine
 
 IMAGE = '{"prompt": "a lighthouse at dusk \\"quoted\\" {braces}", "aspect_ratio": "16:9"}'
 SONG = (
@@ -282,20 +282,21 @@ def test_cancel_interrupts_the_running_prompt(ctx, server, monkeypatch):
     monkeypatch.setenv("TAKEBOARD_COMFYUI_URL", server.url)
     from core.config import load_config
 
-    config = load_config(ctx.config.home)
-    runner = build_runner(config, ctx.prompts, ctx.jobs, ctx.artifacts)
     server.set_step_delay(0.2)
     prompt = ctx.prompts.add("image", "slow", json.loads(IMAGE))
-    (job,) = runner.queue([prompt.id])
-    cancel = threading.Event()
+    events, stop = [], threading.Event()
 
     def on_event(event):
+        events.append(event)
         if isinstance(event, JobProgress):
-            cancel.set()
+            stop.set()  # what Ctrl+C does in the CLI
 
-    events = []
-    (finished,) = runner.run([job.id], lambda e: (events.append(e), on_event(e)), cancel)
-    assert finished.status.value == "cancelled"
+    engine = build_engine(
+        load_config(ctx.config.home), ctx.prompts, ctx.jobs, ctx.artifacts, on_event
+    )
+    (job,) = engine.queue([prompt.id])
+    engine.run_until_done([job.id], stop)
+    assert ctx.jobs.get(job.id).status.value == "cancelled"
     assert isinstance(events[-1], JobFinished) and events[-1].status == "cancelled"
     assert ctx.prompts.get(prompt.id).status.value == "cancelled"
     assert wait_for(

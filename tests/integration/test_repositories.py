@@ -176,7 +176,7 @@ def test_job_lifecycle_timestamps(ctx):
     record = add_image(ctx)
     job = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="high", priority=1)
     low = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="low")
-    assert ctx.jobs.next_queued().id == job.id
+    assert ctx.jobs.eligible(time.time())[0].id == job.id  # priority first
     running = ctx.jobs.update(job.id, status=JobStatus.RUNNING, backend="local", attempts=1)
     assert running.started_at and running.finished_at is None
     failed = ctx.jobs.update(

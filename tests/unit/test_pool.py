@@ -103,7 +103,7 @@ def canned(**totals: float | None) -> dict[str, ComfyClient]:
     """name=total GB (None: a CPU server) → canned clients on non-local addresses."""
     return {
         name: CannedClient(
-            f"http://10.0.0.{n}:8188", name, CPU_STATS if total is None else cuda_stats(total)
+            f"http://gpu{n}.invalid:8188", name, CPU_STATS if total is None else cuda_stats(total)
         )
         for n, (name, total) in enumerate(totals.items(), 1)
     }
@@ -111,7 +111,7 @@ def canned(**totals: float | None) -> dict[str, ComfyClient]:
 
 def unchecked(*names: str) -> dict[str, ComfyClient]:
     return {
-        name: ComfyClient(f"http://10.9.9.{n}:8188", name=name) for n, name in enumerate(names, 1)
+        name: ComfyClient(f"http://idle{n}.invalid:8188", name=name) for n, name in enumerate(names, 1)
     }
 
 
@@ -256,7 +256,7 @@ def test_client_names_and_unknown_name() -> None:
         made.append(config.name)
         return ComfyClient(config.url, name=config.name)
 
-    configs = [ServerConfig("a", "http://10.0.0.1:8188"), ServerConfig("b", "http://h:1")]
+    configs = [ServerConfig("a", "http://a.invalid:8188"), ServerConfig("b", "http://h:1")]
     pool = ServerPool(configs, make)
     assert made == ["a", "b"] and pool.names() == ["a", "b"]
     assert pool.client("b").url == "http://h:1"
@@ -442,7 +442,7 @@ def test_remote_server_never_takes_nvml_numbers(clock: Clock) -> None:
         calls.append(1)
         return [GpuInfo(0, "x", 1, 1, 0)]
 
-    client = CannedClient("http://10.0.0.7:8188", "far", cuda_stats(48))
+    client = CannedClient("http://far.invalid:8188", "far", cuda_stats(48))
     pool = ServerPool([ServerConfig("far", client.url)], lambda c: client, gpu_probe=probe)
     [state] = pool.refresh()
     assert (state.vram_total_mb, state.vram_source) == (49152, "server")

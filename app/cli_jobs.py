@@ -1,0 +1,203 @@
+"""Command-line commands that run or steer jobs: generate, worker, jobs cancel/retry, queue
+pause/resume, backends, functions. They share the engine with the window."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from typing import Any
+
+from app import cli
+from app.progress import ProgressPrinter
+from core.errors import InputError
+from core.models import JobStatus
+from executors.engine import Engine
+from executors.pool import backend_rows
+
+
+def add_job_commands(commands: Any) -> None:
+    generate = commands.add_parser(
+        "generate", help="queue jobs for prompts; with --wait, run them to the end"
+    )
+    generate.add_argument("ids", type=int, nargs="+", metavar="ID", help="prompt ids")
+    generate.add_argument(
+        "--quality",
+        help="low, standard, high or premium (default: the "
+        "prompt's, then config's default_quality)",
+    )
+    generate.add_argument(
+        "--function",
+        help="template function (default by kind: "
+        "create_image, create_audio, create_video); see 'functions'",
+    )
+    generate.add_argument("--seed", type=int, help="use this seed instead of a fresh one")
+    generate.add_argument("--front", action="store_true", help="put the jobs at the front")
+    generate.add_argument(
+        "--wait",
+        action="store_true",
+        help="run the jobs now and wait; exit 0 when all succeeded, 1 when any failed",
+    )
+    cli.json_flag(generate)
+    worker = commands.add_parser("worker", help="run queued jobs headless")
+    worker.add_argument("--until-idle", action="store_true", help="exit when the queue is empty")
+    cli.json_flag(commands.add_parser("functions", help="list generation functions and tiers"))
+    cli.json_flag(commands.add_parser("backends", help="list servers: online, VRAM, queue"))
+    queue = commands.add_parser("queue", help="pause or resume the job queue")
+    queue_actions = queue.add_subparsers(dest="action", required=True, parser_class=cli.Parser)
+    queue_actions.add_parser("pause", help="start no new jobs (running ones finish)")
+    queue_actions.add_parser("resume", help="start queued jobs again")
+
+
+def add_job_actions(actions: Any) -> None:
+    """`jobs cancel ID` and `jobs retry ID|--failed`, beside `jobs list`."""
+    actions.add_parser("cancel", help="cancel a queued job or stop a running one").add_argument(
+        "id", type=int
+    )
+    retry = actions.add_parser("retry", help="queue a failed, cancelled or suspect job again")
+    retry.add_argument("id", type=int, nargs="?")
+    retry.add_argument("--failed", action="store_true", help="every failed job")
+    retry.add_argument("--front", action="store_true", help="put them at the front")
+
+
+def generate(args: argparse.Namespace, ctx: cli.Context) -> int:
+    overrides = {"seed": args.seed} if args.seed is not None else {}
+    engine = _engine(ctx, ProgressPrinter(), wait_for_servers=False)
+    jobs = engine.queue(
+        args.ids,
+        quality=args.quality,
+        function=args.function,
+        overrides=overrides,
+        front=args.front,
+    )
+    ids = [job.id for job in jobs]
+    if not args.wait:
+        print(json.dumps(ids) if args.json else "\n".join(map(str, ids)))
+        return 0
+    _run(engine, ids)
+    finished = [ctx.jobs.get(job_id) for job_id in ids]
+    if args.json:
+        print(json.dumps([_job_result(job, ctx) for job in finished], indent=2, ensure_ascii=False))
+    return 0 if all(job.status is JobStatus.DONE for job in finished) else 1
+
+
+def worker(args: argparse.Namespace, ctx: cli.Context) -> int:
+    if not args.until_idle:
+        print("running queued jobs; Ctrl+C stops (queued jobs stay queued)", file=sys.stderr)
+    _run(_engine(ctx, ProgressPrinter()), None, forever=not args.until_idle)
+    return 0
+
+
+def _run(engine: Engine, ids: list[int] | None, forever: bool = False) -> None:
+    """Run on this thread until done; Ctrl+C cancels what runs here and returns."""
+    stop = threading.Event()
+    runner = threading.Thread(
+        target=_until_done, args=(engine, ids, stop, forever), name="engine", daemon=True
+    )
+    runner.start()
+    try:
+        while runner.is_alive():
+            runner.join(0.2)
+    except KeyboardInterrupt:
+        print("stopping: cancelling running jobs…", file=sys.stderr)
+        stop.set()
+        runner.join()
+
+
+def _until_done(
+    engine: Engine, ids: list[int] | None, stop: threading.Event, forever: bool
+) -> None:
+    while True:
+        engine.run_until_done(ids, stop)
+        if not forever or stop.wait(1.0):
+            return
+
+
+def jobs_cancel(args: argparse.Namespace, ctx: cli.Context) -> None:
+    job = ctx.jobs.request_cancel(args.id)
+    state = (
+        "cancelled"
+        if job.status is JobStatus.CANCELLED
+        else ("asked to stop" if job.status is JobStatus.RUNNING else f"already {job.status.value}")
+    )
+    print(f"job {job.id}: {state}", file=sys.stderr)
+
+
+def jobs_retry(args: argparse.Namespace, ctx: cli.Context) -> None:
+    if args.failed == (args.id is not None):
+        raise InputError("jobs retry: give a job id or --failed (not both)")
+    retryable = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.SUSPECT)
+    jobs = ctx.jobs.list(status=JobStatus.FAILED) if args.failed else [ctx.jobs.get(args.id)]
+    for job in jobs:
+        if job.status not in retryable:
+            raise InputError(
+                f"job {job.id} is {job.status.value} — only failed, cancelled or "
+                "suspect jobs can be retried"
+            )
+    priority = 2**31 if args.front else None
+    for job in jobs:
+        ctx.jobs.requeue(job.id, priority=priority)
+    print(f"queued {len(jobs)} job(s) again; run 'worker' or open the window", file=sys.stderr)
+
+
+def queue_pause(args: argparse.Namespace, ctx: cli.Context) -> None:
+    ctx.jobs.set_paused(True)
+    print("queue paused: running jobs finish, no new ones start", file=sys.stderr)
+
+
+def queue_resume(args: argparse.Namespace, ctx: cli.Context) -> None:
+    ctx.jobs.set_paused(False)
+    print("queue resumed", file=sys.stderr)
+
+
+def backends(args: argparse.Namespace, ctx: cli.Context) -> None:
+    rows = backend_rows(_engine(ctx, lambda event: None).pool.refresh())
+    cli.emit(rows, args.json, columns=("name", "url", "online", "vram_free_mb", "queue_pending"))
+
+
+def functions(args: argparse.Namespace, ctx: cli.Context) -> None:
+    templates = _engine(ctx, lambda event: None).executor.templates
+    rows = [
+        {
+            "name": f.name,
+            "display_name": f.display_name,
+            "kind": f.kind,
+            "tiers": list(f.tiers),
+            "version": f.version,
+            "description": f.description,
+            "parameters": f.schema,
+        }
+        for f in templates.functions()
+    ]
+    cli.emit(rows, args.json, columns=("name", "kind", "tiers", "display_name"))
+
+
+def _engine(ctx: cli.Context, emit: Any, **options: Any) -> Engine:
+    if ctx.engine is None:
+        raise RuntimeError("no job engine was wired for this command")
+    engine = ctx.engine(emit, **options)
+    for error in engine.executor.templates.errors:
+        print(f"warning: template {error} — it is skipped", file=sys.stderr)
+    return engine
+
+
+def _job_result(job: Any, ctx: cli.Context) -> dict[str, Any]:
+    artifacts = [
+        cli.artifact_dict(a, ctx.config.home)
+        for a in ctx.artifacts.for_prompt(job.prompt_id)
+        if a.job_id == job.id
+    ]
+    return {**cli.job_dict(job), "job_id": job.id, "artifacts": artifacts}
+
+
+JOB_HANDLERS = {
+    ("generate", None): generate,
+    ("worker", None): worker,
+    ("functions", None): functions,
+    ("backends", None): backends,
+    ("queue", "pause"): queue_pause,
+    ("queue", "resume"): queue_resume,
+    ("jobs", "cancel"): jobs_cancel,
+    ("jobs", "retry"): jobs_retry,
+}

@@ -1,0 +1,420 @@
+"""The job engine: a persistent queue (the job table) fed to a pool of ComfyUI servers.
+
+Threads: `start()` runs one dispatcher thread; each admitted job runs on a worker thread. Jobs
+report only through `emit` (frozen events). Everything a job needs to survive a crash is in
+SQLite before it is submitted: the workflow sent and its client-chosen prompt_id, so after a
+crash, a dropped connection or a retry the engine first asks that server whether the prompt is
+queued, running or finished, and harvests it instead of running it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import tenacity
+
+from core.config import RetryConfig
+from core.errors import (
+    AppError,
+    InputError,
+    JobCancelled,
+    OutOfMemory,
+    PermanentBackendError,
+    StorageError,
+    TemplateError,
+    TransientBackendError,
+)
+from core.jobs import JobEvent, JobFinished, JobRetrying, JobWaiting
+from core.models import QUALITY_TIERS, JobRecord, JobStatus, PromptRecord
+from executors.comfy_executor import ComfyExecutor, new_remote_id
+from executors.pool import Lease, Refusal, ServerPool
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[JobEvent], None]
+TICK_S = 0.1
+HEALTH_S = 10.0  # seconds between server health refreshes
+LOST_LIMIT = 2  # a job whose prompt vanished from its server this often is parked as suspect
+STOPPERS = ("busy", "offline", "breaker", "no_servers")  # refusals that hold for every job
+
+ERROR_KINDS: tuple[tuple[type[BaseException], str], ...] = (
+    (InputError, "input"),
+    (TemplateError, "template"),
+    (OutOfMemory, "out_of_memory"),
+    (TransientBackendError, "transient"),
+    (PermanentBackendError, "permanent"),
+    (StorageError, "storage"),
+    (AppError, "error"),
+)
+
+
+class Engine:
+    def __init__(
+        self,
+        prompts: Any,
+        jobs: Any,
+        executor: ComfyExecutor,
+        pool: ServerPool,
+        retry: RetryConfig,
+        emit: Emit,
+        default_quality: str = "standard",
+        wait_for_servers: bool = True,
+    ):
+        self.prompts, self.jobs, self.executor, self.pool = prompts, jobs, executor, pool
+        self.retry, self.emit, self.default_quality = retry, emit, default_quality
+        self.wait_for_servers = wait_for_servers  # False: fail jobs no server can take now
+        self._wait = tenacity.wait_exponential_jitter(
+            retry.initial_s, retry.max_s, 2, retry.jitter_s
+        )
+        self._workers = ThreadPoolExecutor(max(1, len(pool.names()) * 2), "job")
+        self._running: dict[int, threading.Event] = {}  # job id → its cancel flag
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # --- queueing (any thread) ----------------------------------------------------------------
+
+    def queue(
+        self,
+        prompt_ids: Iterable[int],
+        *,
+        quality: str | None = None,
+        function: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        front: bool = False,
+    ) -> list[JobRecord]:
+        """Validate every request first (bad input writes nothing), then store the jobs."""
+        if quality is not None and quality not in QUALITY_TIERS:
+            raise InputError(
+                f"--quality: unknown tier {quality!r} — use one of: " + ", ".join(QUALITY_TIERS)
+            )
+        plans = [self._plan(self.prompts.get(pid), quality, function) for pid in prompt_ids]
+        priority = int(time.time()) if front else 0  # the latest "front" request goes first
+        return [
+            self.jobs.add(
+                prompt_id=prompt.id,
+                function=chosen,
+                quality=tier,
+                priority=priority,
+                params={"data": prompt.data, "overrides": overrides or {}},
+            )
+            for prompt, chosen, tier in plans
+        ]
+
+    def _plan(
+        self, prompt: PromptRecord, quality: str | None, function: str | None
+    ) -> tuple[PromptRecord, str, str]:
+        tier = quality or prompt.data.get("quality") or self.default_quality
+        chosen = function or self.executor.templates.default_function(prompt.kind.value)
+        template = self.executor.templates.resolve(chosen, tier).template
+        if template.kind != prompt.kind.value:
+            raise InputError(
+                f"--function: {chosen} makes {template.kind}, but prompt "
+                f"{prompt.id} is {prompt.kind.value} — pick a function for "
+                f"{prompt.kind.value} prompts (see 'functions')"
+            )
+        return prompt, chosen, tier
+
+    def cancel(self, job_id: int) -> JobRecord:
+        """Cancel a queued job, or stop a running one (here or in another process)."""
+        job = self.jobs.request_cancel(job_id)
+        with self._lock:
+            flag = self._running.get(job_id)
+        if flag is not None:
+            flag.set()
+        if job.status is JobStatus.CANCELLED:
+            self.emit(JobFinished(job.id, job.status.value, job.error))
+        return job
+
+    # --- running ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.reconcile()
+        self._stop.clear()
+        self._dispatcher = threading.Thread(
+            target=self._dispatch_loop, name="dispatcher", daemon=True
+        )
+        self._dispatcher.start()
+
+    def stop(self) -> None:
+        """Stop dispatching and let running jobs finish (queued ones stay queued)."""
+        self._stop.set()
+        if self._dispatcher is not None:
+            self._dispatcher.join()
+        self._workers.shutdown(wait=True)
+        self.executor.drain()
+
+    def idle(self, job_ids: Iterable[int] | None = None) -> bool:
+        """No job left to run (among `job_ids`, or at all) and no worker busy."""
+        with self._lock:
+            if self._running:
+                return False
+        unfinished = {job.id for job in self.jobs.unfinished()}
+        return not (unfinished & set(job_ids) if job_ids is not None else unfinished)
+
+    def run_until_done(
+        self, job_ids: Iterable[int] | None = None, stop: threading.Event | None = None
+    ) -> None:
+        """Run until the jobs (or the whole queue) are finished. `stop` set (Ctrl+C) cancels
+        the jobs running here; queued ones stay queued for the next run."""
+        ids = None if job_ids is None else list(job_ids)
+        self.start()
+        try:
+            while not self.idle(ids):
+                if stop is not None and stop.is_set():
+                    self._stop.set()
+                    with self._lock:
+                        running = list(self._running)
+                    for job_id in set(running) | set(ids or []):
+                        self.cancel(job_id)
+                    while self._running:
+                        time.sleep(TICK_S)
+                    return
+                time.sleep(TICK_S)
+        finally:
+            self.stop()
+
+    def reconcile(self) -> None:
+        """After a crash: jobs left `running` go back to the queue; their stored submission
+        lets the next dispatch find the prompt on its server instead of running it twice."""
+        for job in self.jobs.unfinished():
+            if job.status is JobStatus.RUNNING:
+                self.jobs.update(
+                    job.id,
+                    status=JobStatus.QUEUED,
+                    cancel_requested=False,
+                    note="picked up again after a restart",
+                )
+
+    # --- the dispatcher thread ----------------------------------------------------------------
+
+    def _dispatch_loop(self) -> None:
+        self.pool.refresh()  # know which servers answer before placing the first job
+        while not self._stop.is_set():
+            try:
+                self._forward_cancel_requests()
+                if not self.jobs.paused():
+                    self._dispatch_round()
+            except Exception:  # noqa: BLE001 — the dispatcher must outlive any one bad job
+                log.exception("dispatch round failed")
+            self._stop.wait(TICK_S)
+        self.prompts.db.close()
+
+    def _health_loop(self) -> None:
+        """Keep each server's online state, VRAM and queue depth fresh for admission."""
+        while not self._stop.wait(HEALTH_S):
+            try:
+                self.pool.refresh()
+            except Exception:  # noqa: BLE001 — a failed probe must not stop the monitor
+                log.exception("health refresh failed")
+
+    def _forward_cancel_requests(self) -> None:
+        with self._lock:
+            running = dict(self._running)
+        for job_id, flag in running.items():
+            if not flag.is_set() and self.jobs.get(job_id).cancel_requested:
+                flag.set()
+
+    def _dispatch_round(self) -> None:
+        for job in self.jobs.eligible(time.time()):
+            lease = self._acquire(job)
+            if isinstance(lease, Refusal):
+                self._refused(job, lease)
+                if lease.reason in STOPPERS:
+                    return
+                continue
+            self._launch(job, lease)
+
+    def _acquire(self, job: JobRecord) -> Lease | Refusal:
+        """A slot for the job: back on the server that has its earlier submission (to find
+        the prompt there), else away from servers that failed it, else anywhere."""
+        need = self._vram_gb(job)
+        earlier = job.params.get("submission")
+        if earlier:
+            others = [name for name in self.pool.names() if name != earlier["server"]]
+            lease = self.pool.acquire(need, exclude=others)
+            if not isinstance(lease, Refusal) or lease.reason not in ("offline", "breaker"):
+                return lease
+        avoid = tuple(job.params.get("avoid", ()))
+        lease = self.pool.acquire(need, exclude=avoid)
+        if isinstance(lease, Refusal) and avoid:
+            lease = self.pool.acquire(need)
+        return lease
+
+    def _vram_gb(self, job: JobRecord) -> float | None:
+        try:
+            return self.executor.plan(job).template.vram_gb
+        except TemplateError:
+            return None  # the worker reports the template problem
+
+    def _refused(self, job: JobRecord, refusal: Refusal) -> None:
+        if refusal.reason == "too_big" and self._drop_tier(job, refusal.detail):
+            return
+        if refusal.reason == "too_big":
+            self._end(job, JobStatus.FAILED, refusal.detail, "out_of_memory")
+        elif refusal.reason in ("offline", "no_servers") and not self.wait_for_servers:
+            self._end(job, JobStatus.FAILED, refusal.detail, "offline")
+        elif refusal.reason != "busy" and job.note != refusal.detail:
+            self.jobs.update(job.id, status=JobStatus.WAITING, note=refusal.detail)
+            self.emit(JobWaiting(job.id, refusal.detail))
+
+    def _launch(self, job: JobRecord, lease: Lease) -> None:
+        cancel = threading.Event()
+        job = self.jobs.update(
+            job.id,
+            status=JobStatus.RUNNING,
+            backend=lease.server,
+            attempts=job.attempts + 1,
+            retry_at=None,
+            note="",
+        )
+        with self._lock:
+            self._running[job.id] = cancel
+        self._workers.submit(self._work, job, lease, cancel)
+
+    # --- worker threads -----------------------------------------------------------------------
+
+    def _work(self, job: JobRecord, lease: Lease, cancel: threading.Event) -> None:
+        started, outcome = time.monotonic(), None
+        try:
+            records = self._attempt(job, lease, cancel)
+            outcome = "ok"
+            self._end(job, JobStatus.DONE, "", artifact_ids=tuple(r.id for r in records))
+        except Exception as exc:  # noqa: BLE001 — sorted into retry / degrade / fail below
+            outcome = exc
+            self._after_failure(job, lease, exc)
+        finally:
+            self._release(lease, outcome, time.monotonic() - started)
+            with self._lock:
+                self._running.pop(job.id, None)
+            self.prompts.db.close()
+
+    def _attempt(self, job: JobRecord, lease: Lease, cancel: threading.Event) -> list:
+        prompt = self._frozen_prompt(job)
+        earlier = job.params.get("submission")
+        if earlier and earlier["server"] == lease.server:
+            records = self.executor.resume(job, prompt, lease.client, earlier, self.emit, cancel)
+            if records is not None:
+                return records
+            job = self._lost(job, earlier)
+        submission = self.executor.prepare(job, prompt, lease.client, new_remote_id(job.id))
+        job = self.jobs.update(
+            job.id,
+            remote_id=submission["remote_id"],
+            params={**job.params, "submission": submission},
+        )
+        return self.executor.execute(job, prompt, lease.client, submission, self.emit, cancel)
+
+    def _lost(self, job: JobRecord, earlier: dict[str, Any]) -> JobRecord:
+        """The server forgot a prompt we submitted (it restarted or crashed)."""
+        lost = job.params.get("lost", 0) + 1
+        if lost >= LOST_LIMIT:
+            raise SuspectJob(
+                f"its prompt vanished from {earlier['server']} {lost} times (the "
+                "server restarted or crashed while running it) — parked; check "
+                "the server's log, then 'jobs retry'"
+            )
+        return self.jobs.update(job.id, params={**job.params, "lost": lost})
+
+    def _frozen_prompt(self, job: JobRecord) -> PromptRecord:
+        """The prompt as it was when the job was queued (later edits don't change the job)."""
+        prompt = self.prompts.get(job.prompt_id, include_trash=True)
+        data = job.params.get("data")
+        return prompt if data is None else PromptRecord(**{**vars(prompt), "data": data})
+
+    def _after_failure(self, job: JobRecord, lease: Lease, exc: Exception) -> None:
+        job = self.jobs.get(job.id)
+        if isinstance(exc, JobCancelled):
+            self._end(job, JobStatus.CANCELLED, str(exc) or "cancelled")
+        elif isinstance(exc, SuspectJob):
+            self._end(job, JobStatus.SUSPECT, str(exc), "suspect")
+        elif isinstance(exc, OutOfMemory):
+            if not self._drop_tier(job, f"out of GPU memory on {lease.server}"):
+                self._end(job, JobStatus.FAILED, _oom_message(job), "out_of_memory")
+        elif isinstance(exc, TransientBackendError) and job.attempts < self.retry.attempts:
+            self._retry_later(job, lease, exc)
+        else:
+            self._fail(job, exc)
+
+    def _retry_later(self, job: JobRecord, lease: Lease, exc: Exception) -> None:
+        state = tenacity.RetryCallState(None, None, (), {})
+        state.attempt_number = job.attempts
+        delay = self._wait(state)
+        avoid = sorted({*job.params.get("avoid", ()), lease.server})
+        self.jobs.update(
+            job.id,
+            status=JobStatus.QUEUED,
+            retry_at=time.time() + delay,
+            note=f"retrying: {exc}",
+            params={**job.params, "avoid": avoid},
+        )
+        self.emit(JobRetrying(job.id, job.attempts + 1, delay, str(exc)))
+
+    def _drop_tier(self, job: JobRecord, why: str) -> bool:
+        """Requeue one tier lower; False when there is no lower tier to drop to."""
+        ran = self.executor.plan(job).tier
+        lower = [
+            t
+            for t in self.executor.templates.tiers(job.function)
+            if QUALITY_TIERS.index(t) < QUALITY_TIERS.index(ran)
+        ]
+        if not lower or job.params.get("dropped_from"):
+            return False
+        note = f"{why} at '{ran}': dropped to '{lower[-1]}'"
+        self.jobs.update(
+            job.id,
+            status=JobStatus.QUEUED,
+            quality=lower[-1],
+            note=note,
+            params={**job.params, "dropped_from": ran, "submission": None},
+        )
+        self.emit(JobRetrying(job.id, job.attempts + 1, 0.0, note))
+        return True
+
+    def _fail(self, job: JobRecord, exc: Exception) -> None:
+        kind = next((name for cls, name in ERROR_KINDS if isinstance(exc, cls)), "internal")
+        message = str(exc)
+        if kind == "internal":
+            log.exception("job %s failed unexpectedly", job.id, exc_info=exc)
+            message = f"internal error: {exc!r} — details are in logs/takeboard.log"
+        self._end(job, JobStatus.FAILED, message, kind)
+
+    def _end(
+        self,
+        job: JobRecord,
+        status: JobStatus,
+        error: str,
+        error_kind: str = "",
+        artifact_ids: tuple[int, ...] = (),
+    ) -> None:
+        """Record the outcome; the prompt's status follows by a database trigger."""
+        self.jobs.update(
+            job.id, status=status, error=error, error_kind=error_kind, cancel_requested=False
+        )
+        self.emit(JobFinished(job.id, status.value, error, artifact_ids))
+
+    def _release(self, lease: Lease, outcome: Any, seconds: float) -> None:
+        ok = outcome == "ok"
+        self.pool.release(
+            lease,
+            ok=ok,
+            latency_s=seconds if ok else None,
+            error=None if ok else str(outcome),
+            transient=isinstance(outcome, TransientBackendError),
+        )
+
+
+class SuspectJob(AppError):
+    """A job that keeps taking its server down: parked instead of retried."""
+
+
+def _oom_message(job: JobRecord) -> str:
+    return (
+        f"not enough GPU memory for '{job.quality}': try a lower quality tier, a smaller "
+        "size or length, or free GPU memory on the server (close other apps, restart it)"
+    )
