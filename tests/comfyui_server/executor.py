@@ -58,6 +58,20 @@ class Fault:
 
 
 @dataclass
+class FlakyHttp:
+    """Answer a seeded random share of API requests with one of `statuses`."""
+
+    rate: float
+    statuses: tuple[int, ...]
+    rng: random.Random
+
+    def status(self) -> int | None:
+        if self.rng.random() >= self.rate:
+            return None
+        return self.rng.choice(self.statuses)
+
+
+@dataclass
 class Faults:
     """Test-controlled misbehaviour, kept across restarts (like a proxy in front)."""
 
@@ -66,6 +80,10 @@ class Faults:
     token: str | None = None
     ws_refuse_status: int | None = None
     proxy_status: int | None = None
+    flaky: FlakyHttp | None = None
+    vanish_history: int = 0  # finished entries to forget on the next reads of /history/{id}
+    hostile_outputs: list[tuple[str, str]] = field(default_factory=list)  # (filename, subfolder)
+    aliases: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     def raise_for(self, class_type: str) -> None:
         fault = self.node_failures.get(class_type)

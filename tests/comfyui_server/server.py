@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import shutil
 import tempfile
 import threading
@@ -21,7 +22,7 @@ from aiohttp import web
 from PIL import Image
 
 from .catalog import DEFAULT_MODELS, Catalog
-from .executor import Executor, Fault, Faults, queue_info
+from .executor import Executor, Fault, Faults, FlakyHttp, queue_info
 from .hub import DropTrigger, Hub
 from .validation import Validator
 from .web import Api, Config, State
@@ -129,6 +130,10 @@ class ComfyServer:
         self.faults.token = None
         self.faults.ws_refuse_status = None
         self.faults.proxy_status = None
+        self.faults.flaky = None
+        self.faults.vanish_history = 0
+        self.faults.hostile_outputs = []
+        self.faults.aliases.clear()
         if self.state is not None:
             self.state.hub.drop_trigger = None
 
@@ -143,6 +148,23 @@ class ComfyServer:
     def proxy_error(self, status: int | None = 502) -> None:
         """Answer every request with `status` (a reverse proxy whose ComfyUI is down)."""
         self.faults.proxy_status = status
+
+    def flaky_http(
+        self, rate: float = 0.2, statuses: tuple[int, ...] = (500, 502, 503), seed: int = 0
+    ) -> None:
+        """Answer a seeded random `rate` of HTTP requests (not the WS handshake) with one of
+        `statuses`, before the route runs (nothing is queued or changed); rate 0: off."""
+        self.faults.flaky = FlakyHttp(rate, tuple(statuses), random.Random(seed)) if rate else None
+
+    def vanish_history(self, times: int = 1) -> None:
+        """The next `times` finished entries vanish when first read via /history/{id}: the
+        read answers `{}` and the entry is gone (deleted right after success)."""
+        self.faults.vanish_history = times
+
+    def hostile_outputs(self, *names: tuple[str, str]) -> None:
+        """Report saved files under these (filename, subfolder) pairs in /history, one pair per
+        output in turn, and serve the real file under the reported name from /view."""
+        self.faults.hostile_outputs = list(names)
 
     def refuse_websockets(self, status: int | None = 502) -> None:
         """Answer the WS handshake with `status` (a proxy without WebSocket support)."""

@@ -269,12 +269,38 @@ class Api:
         query = request.rel_url.query
         max_items = int(query["max_items"]) if "max_items" in query else None
         offset = int(query["offset"]) if "offset" in query else -1
-        return web.json_response(self.queue.history_page(max_items, offset))
+        page = self.queue.history_page(max_items, offset)
+        return web.json_response({pid: self._disguised(e) for pid, e in page.items()})
 
     async def get_history_item(self, request: web.Request) -> web.Response:
         prompt_id = request.match_info["prompt_id"]
         entry = self.queue.history.get(prompt_id)
-        return web.json_response({} if entry is None else {prompt_id: entry})
+        if entry is not None and self.faults.vanish_history > 0:
+            self.faults.vanish_history -= 1
+            del self.queue.history[prompt_id]
+            entry = None
+        return web.json_response({} if entry is None else {prompt_id: self._disguised(entry)})
+
+    def _disguised(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """The entry with output files renamed by the `hostile_outputs` fault."""
+        names = self.faults.hostile_outputs
+        if not names:
+            return entry
+        entry = json.loads(json.dumps(entry))
+        items = [
+            item
+            for output in entry.get("outputs", {}).values()
+            for value in output.values()
+            if isinstance(value, list)
+            for item in value
+            if isinstance(item, dict) and "filename" in item
+        ]
+        for index, item in enumerate(items):
+            filename, subfolder = names[index % len(names)]
+            real = (item["filename"], item.get("subfolder", ""))
+            self.faults.aliases[(filename, subfolder)] = real
+            item["filename"], item["subfolder"] = filename, subfolder
+        return entry
 
     async def post_history(self, request: web.Request) -> web.Response:
         json_data = await request.json()
@@ -297,6 +323,9 @@ class Api:
         query = request.rel_url.query
         if "filename" not in query:
             return web.Response(status=404)
+        alias = self.faults.aliases.get((query["filename"], query.get("subfolder", "")))
+        if alias is not None:
+            query = {**query, "filename": alias[0], "subfolder": alias[1]}
         filename, kind = media.split_annotation(query["filename"])
         if not filename or filename[0] == "/" or ".." in filename:
             return web.Response(status=400)
@@ -380,12 +409,20 @@ def auth_middleware(faults: Faults) -> Any:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if faults.proxy_status:
             return web.Response(status=faults.proxy_status, text="proxy error")
+        if faults.flaky and not _is_websocket(request):
+            status = faults.flaky.status()
+            if status:
+                return web.Response(status=status, text="flaky")
         wanted = f"Bearer {faults.token}"
         if faults.token and request.headers.get("Authorization") != wanted:
             return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"})
         return await handler(request)
 
     return middleware
+
+
+def _is_websocket(request: web.Request) -> bool:
+    return request.path in ("/ws", "/api/ws")
 
 
 @web.middleware
