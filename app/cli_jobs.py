@@ -63,7 +63,8 @@ def add_job_actions(actions: Any) -> None:
 
 def generate(args: argparse.Namespace, ctx: cli.Context) -> int:
     overrides = {"seed": args.seed} if args.seed is not None else {}
-    engine = _engine(ctx, ProgressPrinter(), wait_for_servers=False)
+    # --wait gives servers the retry cap to answer, then fails; the worker waits for ever.
+    engine = _engine(ctx, ProgressPrinter(), offline_grace_s=ctx.config.retry.max_s)
     jobs = engine.queue(
         args.ids,
         quality=args.quality,

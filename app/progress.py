@@ -19,9 +19,9 @@ BAR_WIDTH = 30
 
 
 class ProgressPrinter:
-    def __init__(self, stream: TextIO = sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream or sys.stderr  # looked up now: tests and tools may replace it
+        self.tty = self.stream.isatty()
         self._last_step: dict[int, int] = {}
 
     def __call__(self, event: JobEvent) -> None:

@@ -63,18 +63,23 @@ class Engine:
         retry: RetryConfig,
         emit: Emit,
         default_quality: str = "standard",
-        wait_for_servers: bool = True,
+        offline_grace_s: float | None = None,
     ):
         self.prompts, self.jobs, self.executor, self.pool = prompts, jobs, executor, pool
         self.retry, self.emit, self.default_quality = retry, emit, default_quality
-        self.wait_for_servers = wait_for_servers  # False: fail jobs no server can take now
+        # How long a job waits for any server to answer before it fails; None: for ever.
+        self.offline_grace_s = offline_grace_s
+        self._offline_since: dict[int, float] = {}
         self._wait = tenacity.wait_exponential_jitter(
-            retry.initial_s, retry.max_s, 2, retry.jitter_s
+            multiplier=retry.initial_s, max=retry.max_s, exp_base=2, jitter=retry.jitter_s
         )
         self._workers = ThreadPoolExecutor(max(1, len(pool.names()) * 2), "job")
         self._running: dict[int, threading.Event] = {}  # job id → its cancel flag
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # Wakes the dispatcher at once when a job is queued or a slot frees; the tick is only
+        # the fallback for changes made by other processes (cancel requests, pause, CLI queue).
+        self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
 
     # --- queueing (any thread) ----------------------------------------------------------------
@@ -95,7 +100,7 @@ class Engine:
             )
         plans = [self._plan(self.prompts.get(pid), quality, function) for pid in prompt_ids]
         priority = int(time.time()) if front else 0  # the latest "front" request goes first
-        return [
+        jobs = [
             self.jobs.add(
                 prompt_id=prompt.id,
                 function=chosen,
@@ -105,6 +110,8 @@ class Engine:
             )
             for prompt, chosen, tier in plans
         ]
+        self._wake.set()
+        return jobs
 
     def _plan(
         self, prompt: PromptRecord, quality: str | None, function: str | None
@@ -136,16 +143,19 @@ class Engine:
     def start(self) -> None:
         self.reconcile()
         self._stop.clear()
-        self._dispatcher = threading.Thread(
-            target=self._dispatch_loop, name="dispatcher", daemon=True
-        )
-        self._dispatcher.start()
+        self._threads = [
+            threading.Thread(target=self._dispatch_loop, name="dispatcher", daemon=True),
+            threading.Thread(target=self._health_loop, name="health", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         """Stop dispatching and let running jobs finish (queued ones stay queued)."""
         self._stop.set()
-        if self._dispatcher is not None:
-            self._dispatcher.join()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join()
         self._workers.shutdown(wait=True)
         self.executor.drain()
 
@@ -202,12 +212,19 @@ class Engine:
                     self._dispatch_round()
             except Exception:  # noqa: BLE001 — the dispatcher must outlive any one bad job
                 log.exception("dispatch round failed")
-            self._stop.wait(TICK_S)
+            self._wake.wait(TICK_S)
+            self._wake.clear()
         self.prompts.db.close()
 
     def _health_loop(self) -> None:
-        """Keep each server's online state, VRAM and queue depth fresh for admission."""
-        while not self._stop.wait(HEALTH_S):
+        """Keep each server's online state, VRAM and queue depth fresh for admission: every
+        HEALTH_S, and every second while jobs wait for a server to answer."""
+        last = time.monotonic()
+        while not self._stop.wait(1.0):
+            due = 1.0 if self._offline_since else HEALTH_S
+            if time.monotonic() - last < due:
+                continue
+            last = time.monotonic()
             try:
                 self.pool.refresh()
             except Exception:  # noqa: BLE001 — a failed probe must not stop the monitor
@@ -257,13 +274,20 @@ class Engine:
             return
         if refusal.reason == "too_big":
             self._end(job, JobStatus.FAILED, refusal.detail, "out_of_memory")
-        elif refusal.reason in ("offline", "no_servers") and not self.wait_for_servers:
+        elif refusal.reason in ("offline", "no_servers") and self._gave_up_waiting(job):
             self._end(job, JobStatus.FAILED, refusal.detail, "offline")
         elif refusal.reason != "busy" and job.note != refusal.detail:
             self.jobs.update(job.id, status=JobStatus.WAITING, note=refusal.detail)
             self.emit(JobWaiting(job.id, refusal.detail))
 
+    def _gave_up_waiting(self, job: JobRecord) -> bool:
+        if self.offline_grace_s is None:
+            return False
+        since = self._offline_since.setdefault(job.id, time.monotonic())
+        return time.monotonic() - since > self.offline_grace_s
+
     def _launch(self, job: JobRecord, lease: Lease) -> None:
+        self._offline_since.pop(job.id, None)
         cancel = threading.Event()
         job = self.jobs.update(
             job.id,
@@ -292,6 +316,7 @@ class Engine:
             self._release(lease, outcome, time.monotonic() - started)
             with self._lock:
                 self._running.pop(job.id, None)
+            self._wake.set()
             self.prompts.db.close()
 
     def _attempt(self, job: JobRecord, lease: Lease, cancel: threading.Event) -> list:

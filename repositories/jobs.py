@@ -14,6 +14,7 @@ from repositories.tables import Job, Setting
 FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.SUSPECT)
 PENDING = (JobStatus.QUEUED.value, JobStatus.WAITING.value)
 PAUSED_KEY = "queue_paused"
+FROZEN_INPUTS = ("data", "overrides")  # job params fixed at queue time; the rest is run state
 
 
 class JobRepository:
@@ -101,10 +102,20 @@ class JobRepository:
         return job
 
     def requeue(self, job_id: int, *, priority: int | None = None) -> JobRecord:
-        """Put a finished job back in the queue (retry): attempts and errors start over."""
-        changes: dict[str, Any] = {"status": JobStatus.QUEUED, "attempts": 0, "error": "",
-                                   "error_kind": "", "note": "", "retry_at": None,
-                                   "cancel_requested": False, "finished_at": None}
+        """Put a finished job back in the queue (retry): it keeps its frozen inputs; attempts,
+        errors and what the last run submitted start over."""
+        inputs = {k: v for k, v in self.get(job_id).params.items() if k in FROZEN_INPUTS}
+        changes: dict[str, Any] = {
+            "params": inputs,
+            "status": JobStatus.QUEUED,
+            "attempts": 0,
+            "error": "",
+            "error_kind": "",
+            "note": "",
+            "retry_at": None,
+            "cancel_requested": False,
+            "finished_at": None,
+        }
         if priority is not None:
             changes["priority"] = priority
         return self.update(job_id, **changes)

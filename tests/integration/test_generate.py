@@ -160,6 +160,7 @@ def test_bad_generate_input_exits_2_and_queues_nothing(cli, args, message):
 
 def test_server_down_fails_the_job_with_what_to_do(cli, comfy_server, monkeypatch, home):
     monkeypatch.setenv("TAKEBOARD_COMFYUI_URL", comfy_server.url)
+    (home / "config.json").write_text('{"retry": {"max_s": 0.5}}')  # how long --wait waits
     comfy_server.kill()
     prompt_id = add(cli, "image", IMAGE)
     code, (result,), err = generate(cli, prompt_id)
