@@ -54,7 +54,7 @@ def run(engine, job_ids=None, limit: float = RUN_LIMIT_S) -> None:
     runner.join(limit)
     if runner.is_alive():
         stop.set()
-        runner.join(10)
+        runner.join(3)
         pytest.fail(f"the engine did not finish in {limit} s: {describe(engine)}")
 
 
@@ -69,7 +69,7 @@ def finish(engine, runner, stop, limit: float = RUN_LIMIT_S) -> None:
     runner.join(limit)
     if runner.is_alive():
         stop.set()
-        runner.join(10)
+        runner.join(3)
         pytest.fail(f"the engine did not finish in {limit} s: {describe(engine)}")
 
 
@@ -272,7 +272,7 @@ def test_engine_runs_again_after_run_until_done(ctx, home, tmp_path, server):
     jobs = []
     for _ in range(2):
         batch = engine.queue(add_prompts(ctx, 1))
-        run(engine, [j.id for j in batch], limit=15)
+        run(engine, [j.id for j in batch], limit=8)
         jobs += batch
     check_outcome(ctx, home, tmp_path, jobs, servers=[fake])
     assert all(ctx.jobs.get(j.id).status.value == "done" for j in jobs), describe(engine)
