@@ -73,7 +73,7 @@ class Engine:
         self._wait = tenacity.wait_exponential_jitter(
             multiplier=retry.initial_s, max=retry.max_s, exp_base=2, jitter=retry.jitter_s
         )
-        self._workers = ThreadPoolExecutor(max(1, len(pool.names()) * 2), "job")
+        self._workers: ThreadPoolExecutor | None = None
         self._running: dict[int, threading.Event] = {}  # job id → its cancel flag
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -143,6 +143,7 @@ class Engine:
     def start(self) -> None:
         self.reconcile()
         self._stop.clear()
+        self._workers = ThreadPoolExecutor(max(1, len(self.pool.names()) * 2), "job")
         self._threads = [
             threading.Thread(target=self._dispatch_loop, name="dispatcher", daemon=True),
             threading.Thread(target=self._health_loop, name="health", daemon=True),
@@ -156,7 +157,8 @@ class Engine:
         self._wake.set()
         for thread in self._threads:
             thread.join()
-        self._workers.shutdown(wait=True)
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
         self.executor.drain()
 
     def idle(self, job_ids: Iterable[int] | None = None) -> bool:
