@@ -80,7 +80,7 @@ def build_engine(
     artifacts: ArtifactRepository,
     emit: Callable[[JobEvent], None],
     *,
-    wait_for_servers: bool = True,
+    offline_grace_s: float | None = None,
 ) -> Engine:
     templates = load_templates(template_dirs(config.home))
     executor = ComfyExecutor(
@@ -95,7 +95,7 @@ def build_engine(
         config.retry,
         emit,
         config.default_quality,
-        wait_for_servers=wait_for_servers,
+        offline_grace_s=offline_grace_s,
     )
 
 
