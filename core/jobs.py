@@ -20,6 +20,13 @@ class JobStarted(JobEvent):
 
 
 @dataclass(frozen=True)
+class JobAccepted(JobEvent):
+    """The server queued the job's prompt (from here on it may run even if we lose contact)."""
+
+    remote_id: str
+
+
+@dataclass(frozen=True)
 class JobProgress(JobEvent):
     fraction: float  # 0..1 over the whole job, as far as it can be known
     label: str = ""  # in the user's words: "Sampling 12/30", "Decoding", "Saving"

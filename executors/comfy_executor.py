@@ -19,8 +19,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from core.errors import InputError, PermanentBackendError
-from core.jobs import ArtifactSaved, JobEvent, JobPreview, JobProgress, JobStarted, PreviewReady
+from core.errors import BackendError, InputError, PermanentBackendError
+from core.jobs import (
+    ArtifactSaved,
+    JobAccepted,
+    JobEvent,
+    JobPreview,
+    JobProgress,
+    JobStarted,
+    PreviewReady,
+)
 from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
 from executors import previews, storage
 from executors.backends import comfyui
@@ -135,7 +143,12 @@ class ComfyExecutor:
     ) -> list[ArtifactRecord]:
         metadata = _metadata(submission, client, result)
         records = self._harvest(job, prompt, client, result, metadata, emit)
-        client.delete_history(submission["remote_id"])
+        try:  # the takes are recorded: a failed clean-up must not fail (and re-run) the job
+            client.delete_history(submission["remote_id"])
+        except BackendError as exc:
+            log.info(
+                "could not delete history %s on %s: %s", submission["remote_id"], client.name, exc
+            )
         return records
 
     def _check_server(self, client: comfyui.ComfyClient, resolution: Resolution) -> None:
@@ -289,7 +302,9 @@ class ProgressLabels:
         self.stage = "Starting"
 
     def __call__(self, event: Any) -> None:
-        if isinstance(event, comfyui.NodeStarted):
+        if isinstance(event, comfyui.Accepted):
+            self.emit(JobAccepted(self.job_id, event.prompt_id))
+        elif isinstance(event, comfyui.NodeStarted):
             self.stage = stage_label(event.class_type)
             self._progress(None)
         elif isinstance(event, comfyui.Progress):

@@ -29,7 +29,7 @@ from core.errors import (
     TemplateError,
     TransientBackendError,
 )
-from core.jobs import JobEvent, JobFinished, JobRetrying, JobWaiting
+from core.jobs import JobAccepted, JobEvent, JobFinished, JobRetrying, JobWaiting
 from core.models import QUALITY_TIERS, JobRecord, JobStatus, PromptRecord
 from executors.comfy_executor import ComfyExecutor, new_remote_id
 from executors.pool import Lease, Refusal, ServerPool
@@ -297,7 +297,7 @@ class Engine:
             backend=lease.server,
             attempts=job.attempts + 1,
             retry_at=None,
-            note="",
+            note=job.note if job.params.get("dropped_from") else "",  # keep why the tier dropped
         )
         with self._lock:
             self._running[job.id] = cancel
@@ -328,14 +328,28 @@ class Engine:
             records = self.executor.resume(job, prompt, lease.client, earlier, self.emit, cancel)
             if records is not None:
                 return records
-            job = self._lost(job, earlier)
+            if earlier.get("accepted"):  # a POST that never got through was not lost
+                job = self._lost(job, earlier)
         submission = self.executor.prepare(job, prompt, lease.client, new_remote_id(job.id))
         job = self.jobs.update(
             job.id,
             remote_id=submission["remote_id"],
             params={**job.params, "submission": submission},
         )
-        return self.executor.execute(job, prompt, lease.client, submission, self.emit, cancel)
+        emit = self._recording_acceptance(job, submission)
+        return self.executor.execute(job, prompt, lease.client, submission, emit, cancel)
+
+    def _recording_acceptance(self, job: JobRecord, submission: dict[str, Any]) -> Emit:
+        """Pass events on; when the server accepts the prompt, note it on the job, so a later
+        miss on that server counts as a lost prompt (not as a submission that never arrived)."""
+
+        def emit(event: JobEvent) -> None:
+            if isinstance(event, JobAccepted):
+                accepted = {**submission, "accepted": True}
+                self.jobs.update(job.id, params={**job.params, "submission": accepted})
+            self.emit(event)
+
+        return emit
 
     def _lost(self, job: JobRecord, earlier: dict[str, Any]) -> JobRecord:
         """The server forgot a prompt we submitted (it restarted or crashed)."""

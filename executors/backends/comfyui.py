@@ -91,6 +91,13 @@ class Preview:
 
 
 @dataclass(frozen=True)
+class Accepted:
+    """The server queued the prompt (POST /prompt answered 200 without node errors)."""
+
+    prompt_id: str
+
+
+@dataclass(frozen=True)
 class NodeStarted:
     node: str
     class_type: str
@@ -101,7 +108,7 @@ class Cached:
     nodes: tuple[str, ...]
 
 
-Event = Progress | Preview | NodeStarted | Cached
+Event = Accepted | Progress | Preview | NodeStarted | Cached
 
 
 @dataclass(frozen=True)
@@ -381,6 +388,12 @@ class ComfyClient:
             return
         if status in (502, 503, 504):
             raise self._unreachable(f"{status} from {path}", status)
+        if status == 500:
+            # ComfyUI answers 500 to an unhandled exception; the one deterministic cause in the
+            # traces is malformed JSON, which this client never sends. So it is a server or
+            # proxy hiccup: retried (a bounded number of times, never twice for one prompt_id).
+            msg = f"ComfyUI at {self.url} had an internal error on {path} — retrying"
+            raise self._error(TransientBackendError, msg, status=status)
         if status in (401, 403):
             raise self._error(PermanentBackendError, _refused(self.url, status), status=status)
         msg = f"ComfyUI at {self.url} answered {status} to {path}: {response.text[:200]!r}"
@@ -468,6 +481,7 @@ class _Job:
         if answer.get("node_errors"):
             self.client._cancel_remote(self.prompt_id)
             self._rejected(answer, partial=True)
+        self.on_event(Accepted(self.prompt_id))
 
     def _rejected(self, body: dict[str, Any], partial: bool) -> None:
         how = "accepted only part of" if partial else "rejected"
