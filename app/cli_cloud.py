@@ -1,0 +1,84 @@
+"""`cloud start|status|stop [--json]`: RunComfy machines from the command line.
+
+Progress and notices go to stderr, the status to stdout (a table line or JSON). A refused action
+(offline, not configured, over budget) is a UserError: one line on stderr, exit 2. The URL is
+always shown masked and the server id shortened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from app import cli
+from executors.cloud import CloudManager, CloudSettings, CloudStatus
+
+# Tests replace this to inject a clock or a client; the real one reads the environment.
+manager_factory: Callable[[cli.Context], CloudManager] = lambda ctx: CloudManager(  # noqa: E731
+    CloudSettings.from_config(ctx.config, os.environ), ctx.config.home
+)
+
+
+def add_cloud_commands(commands: Any) -> None:
+    cloud = commands.add_parser("cloud", help="RunComfy cloud GPU machines: start, status, stop")
+    actions = cloud.add_subparsers(dest="action", required=True, parser_class=cli.Parser)
+    cli.json_flag(actions.add_parser("start", help="reuse or launch a machine, wait until Ready"))
+    cli.json_flag(actions.add_parser("status", help="state, masked URL, uptime, cost, budgets"))
+    cli.json_flag(actions.add_parser("stop", help="stop the machine (billing ends)"))
+
+
+def cloud_start(args: argparse.Namespace, ctx: cli.Context) -> int:
+    manager = manager_factory(ctx)
+    return _show(manager.start(on_progress=_progress), args.json)
+
+
+def cloud_status(args: argparse.Namespace, ctx: cli.Context) -> int:
+    return _show(manager_factory(ctx).status(), args.json)
+
+
+def cloud_stop(args: argparse.Namespace, ctx: cli.Context) -> int:
+    return _show(manager_factory(ctx).stop(), args.json)
+
+
+def _progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _show(status: CloudStatus, as_json: bool) -> int:
+    for line in status.notices:
+        print(f"note: {line}", file=sys.stderr)
+    for line in status.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(status.as_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(describe(status))
+    return 0
+
+
+def describe(status: CloudStatus) -> str:
+    online = "online" if status.online else "offline (allow_online is off)"
+    month = f"${status.month_spent_usd:.2f}" + (
+        f" of ${status.month_budget_usd:.2f}" if status.month_budget_usd is not None else ""
+    )
+    if status.state == "none":
+        return f"cloud: no machine  [{online}]  month {month}"
+    uptime = f"{status.uptime_s / 60:.1f} min" if status.uptime_s is not None else "-"
+    session = f"${status.cost_usd:.2f}" + (
+        f" of ${status.session_budget_usd:.2f}" if status.session_budget_usd is not None else ""
+    )
+    return (
+        f"cloud: {status.state}  {status.machine_type}  {status.server}  {status.url}  "
+        f"up {uptime}  cost {session} (${status.rate_usd_h}/h)  month {month}  [{online}]"
+    )
+
+
+CLOUD_HANDLERS = {
+    ("cloud", "start"): cloud_start,
+    ("cloud", "status"): cloud_status,
+    ("cloud", "stop"): cloud_stop,
+}

@@ -1,0 +1,594 @@
+"""Cloud GPUs: RunComfy machines as pool members, with a cost meter, budgets and an offline switch.
+
+`CloudManager` owns one RunComfy machine at a time:
+
+* `start()` reuses the machine named in ``<home>/cloud.json`` when RunComfy still reports it, else
+  launches one (POST …/servers), records it at once (so a crash cannot lose a billing machine),
+  and polls until ``Ready``. A machine that is not Ready within ``ready_timeout_s`` — or that
+  stops while starting — is stopped, forgotten and reported (`CloudStartFailed`).
+* `stop()` DELETEs it: on request, from `enforce()` (idle timeout, budget reached), or from
+  `at_quit()` when auto-stop was chosen. A 404 means it is already gone: the state is cleared and
+  that is reported.
+* Cost: RunComfy reports no cost, and bills from Ready on ("You are NOT charged until the machine
+  status is Ready", RunComfy API reference), so cost = hourly rate × time since Ready. The rate
+  comes from settings; the default per type is RunComfy's Hobby price (docs.runcomfy.com/
+  about-billing via backends.md §5.1), the higher of the two plans, so the meter over- rather
+  than under-estimates. Finished machines are added to a month ledger in the state file.
+* Budgets: per *session* (one machine, launch to stop — CLI calls are separate processes, so an
+  app run would be meaningless) and per calendar month (UTC). Reaching either stops the machine
+  and refuses new launches; from 80 % on, `status()` carries a warning.
+* Offline-first: while ``allow_online`` is off nothing here makes an outbound call — `start` and
+  `stop` raise `CloudUnavailable` with the reason *before* any request, `status` reads the state
+  file only, and `ready_servers()` is empty.
+* Secrets: the token is read from its environment variable when a request is made and never
+  stored; the machine's URL (the ComfyUI secret) lives only in the state file (mode 0600) and is
+  shown masked; the server id is shown shortened.
+
+Settings come from environment variables for now (see `CloudSettings.from_config`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.config import Config, ServerConfig
+from core.errors import (
+    BackendError,
+    ConfigError,
+    PermanentBackendError,
+    TransientBackendError,
+    UserError,
+)
+from executors.backends.runcomfy import (
+    DEFAULT_API,
+    ENDED,
+    MachineGone,
+    RunComfyClient,
+    mask_url,
+    short_id,
+)
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "cloud.json"
+WARN_AT = 0.8
+DEFAULT_RATES_USD_H = {  # Hobby plan; 2xl-turbo assumed to be the H100 "2X-Large Plus"
+    "medium": 0.99,
+    "large": 1.75,
+    "extra-large": 2.50,
+    "2x-large": 4.99,
+    "2xl-turbo": 7.49,
+}
+ENV_USER, ENV_TOKEN, ENV_API = (
+    "TAKEBOARD_RUNCOMFY_USER_ID",
+    "RUNCOMFY_API_TOKEN",
+    "TAKEBOARD_RUNCOMFY_API",
+)
+ENV_MACHINE, ENV_VERSION, ENV_RATE = (
+    "TAKEBOARD_RUNCOMFY_MACHINE",
+    "TAKEBOARD_RUNCOMFY_VERSION",
+    "TAKEBOARD_RUNCOMFY_RATE_USD_H",
+)
+ENV_BUDGET_SESSION, ENV_BUDGET_MONTH, ENV_IDLE = (
+    "TAKEBOARD_RUNCOMFY_BUDGET_SESSION_USD",
+    "TAKEBOARD_RUNCOMFY_BUDGET_MONTH_USD",
+    "TAKEBOARD_RUNCOMFY_IDLE_STOP_S",
+)
+ENV_READY_TIMEOUT, ENV_AUTO_STOP = (
+    "TAKEBOARD_RUNCOMFY_READY_TIMEOUT_S",
+    "TAKEBOARD_RUNCOMFY_AUTO_STOP",
+)
+OFFLINE_REASON = (
+    "online access is off (allow_online) — cloud machines need it: set allow_online to true in "
+    "the home's config.json or TAKEBOARD_ALLOW_ONLINE=1"
+)
+
+
+class CloudUnavailable(UserError):
+    """A cloud action cannot run: offline, not configured, or over budget. Says why."""
+
+
+class CloudStartFailed(PermanentBackendError):
+    """A launched machine did not become Ready (or stopped while starting); it was stopped."""
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    allow_online: bool
+    user_id: str = ""
+    token_env: str = ENV_TOKEN
+    api_url: str = DEFAULT_API
+    machine_type: str = "medium"
+    workflow_version: str = ""
+    rate_usd_h: float = DEFAULT_RATES_USD_H["medium"]
+    budget_session_usd: float | None = None
+    budget_month_usd: float | None = None
+    idle_stop_s: float | None = None
+    ready_timeout_s: float = 900.0
+    poll_s: float = 5.0
+    estimated_duration_s: int = 4 * 3600  # RunComfy's own auto-stop bound, a safety net
+    auto_stop_at_quit: bool = False
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 30.0
+
+    @classmethod
+    def from_config(cls, config: Config, env: Mapping[str, str] | None = None) -> CloudSettings:
+        env = os.environ if env is None else env
+        machine = env.get(ENV_MACHINE, "").strip() or "medium"
+        rate = _number(env, ENV_RATE)
+        return cls(
+            allow_online=config.allow_online,
+            user_id=env.get(ENV_USER, "").strip(),
+            api_url=env.get(ENV_API, "").strip().rstrip("/") or DEFAULT_API,
+            machine_type=machine,
+            workflow_version=env.get(ENV_VERSION, "").strip(),
+            rate_usd_h=rate if rate is not None else DEFAULT_RATES_USD_H.get(machine, 7.49),
+            budget_session_usd=_number(env, ENV_BUDGET_SESSION),
+            budget_month_usd=_number(env, ENV_BUDGET_MONTH),
+            idle_stop_s=_number(env, ENV_IDLE),
+            ready_timeout_s=_number(env, ENV_READY_TIMEOUT) or 900.0,
+            auto_stop_at_quit=env.get(ENV_AUTO_STOP, "").strip().lower() in ("1", "true", "yes"),
+            connect_timeout_s=config.timeouts.connect_s,
+            read_timeout_s=config.timeouts.read_s,
+        )
+
+    def token(self) -> str | None:
+        return os.environ.get(self.token_env) or None
+
+
+@dataclass
+class MachineState:
+    server_id: str
+    machine_type: str
+    rate_usd_h: float
+    launched_at: float
+    url: str | None = None  # secret
+    ready_at: float | None = None
+    last_used_at: float | None = None
+    status: str = "Pending"
+
+    def cost(self, now: float) -> float:
+        if self.ready_at is None:
+            return 0.0
+        return self.rate_usd_h * max(0.0, now - self.ready_at) / 3600.0
+
+
+@dataclass
+class CloudState:
+    machine: MachineState | None = None
+    ledger: dict[str, float] = field(default_factory=dict)  # "YYYY-MM" (UTC) → USD
+
+
+@dataclass(frozen=True)
+class CloudStatus:
+    """What `cloud status` shows; `url` is masked, `server` shortened."""
+
+    state: str  # none, starting, ready, unknown
+    online: bool
+    server: str | None = None
+    machine_type: str | None = None
+    url: str = "-"
+    uptime_s: float | None = None
+    cost_usd: float = 0.0
+    rate_usd_h: float | None = None
+    session_budget_usd: float | None = None
+    month_spent_usd: float = 0.0
+    month_budget_usd: float | None = None
+    warnings: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["warnings"], data["notices"] = list(self.warnings), list(self.notices)
+        for key in ("cost_usd", "month_spent_usd"):
+            data[key] = round(data[key], 4)
+        return data
+
+
+class CloudManager:
+    """Launch/poll/reuse/stop one RunComfy machine; state in ``<home>/cloud.json``."""
+
+    def __init__(
+        self,
+        settings: CloudSettings,
+        home: Path,
+        *,
+        client_factory: Callable[[CloudSettings, str], RunComfyClient] | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.settings = settings
+        self.path = Path(home) / STATE_FILE
+        self._client_factory = client_factory or _make_client
+        self._client: RunComfyClient | None = None
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.RLock()
+
+    # --- what a caller uses -----------------------------------------------------------------
+
+    def unavailable_reason(self) -> str | None:
+        """Why no request may be made now, or None. Checked before every outbound call."""
+        s = self.settings
+        if not s.allow_online:
+            return OFFLINE_REASON
+        if not s.user_id:
+            return f"RunComfy is not configured — set {ENV_USER} (from the dashboard URL)"
+        if not s.token():
+            return f"no RunComfy token — set {s.token_env} (Token1 or Token2 from your profile)"
+        return None
+
+    def start(self, on_progress: Callable[[str], None] | None = None) -> CloudStatus:
+        """A Ready machine: the recorded one when still alive, else a new launch."""
+        say = on_progress or (lambda _text: None)
+        with self._lock:
+            client = self._require_client("cannot start a cloud machine")
+            state, notices = self._load(), []
+            if state.machine is not None:
+                machine = self._refresh(client, state, notices)
+                if machine is not None and machine.ready_at is not None:
+                    self._enforce(client, state, notices)  # an idle or over-budget one stops
+                    if state.machine is not None:
+                        say(f"reusing machine {short_id(machine.server_id)} (Ready)")
+                    return self._status(state, notices)
+                elif machine is not None:
+                    say(f"machine {short_id(machine.server_id)} is still starting")
+                    return self._wait_ready(client, state, say, notices)
+            self._refuse_over_budget(state)
+            if not self.settings.workflow_version:
+                raise CloudUnavailable(
+                    f"no workflow version — set {ENV_VERSION} to a version_id from your RunComfy "
+                    "workflows"
+                )
+            now = self._clock()
+            server_id = client.launch(
+                self.settings.machine_type,
+                self.settings.workflow_version,
+                self.settings.estimated_duration_s,
+            )
+            state.machine = MachineState(
+                server_id, self.settings.machine_type, self.settings.rate_usd_h, now
+            )
+            self._save(state)
+            log.info(
+                "cloud: launched %s machine %s", self.settings.machine_type, short_id(server_id)
+            )
+            say(f"launched {self.settings.machine_type} machine {short_id(server_id)}; waiting")
+            return self._wait_ready(client, state, say, notices)
+
+    def status(self, refresh: bool = True) -> CloudStatus:
+        """State, type, masked URL, uptime, cost and budget use; asks RunComfy only when online."""
+        with self._lock:
+            state, notices = self._load(), []
+            reason = self.unavailable_reason()
+            if state.machine is not None and refresh and reason is None:
+                client = self._get_client()
+                try:
+                    self._refresh(client, state, notices)
+                    self._enforce(client, state, notices)
+                except TransientBackendError as exc:
+                    notices.append(f"RunComfy not reachable, showing the last known state: {exc}")
+            elif state.machine is not None and reason is not None:
+                notices.append(f"not checked with RunComfy: {reason}")
+            return self._status(state, notices)
+
+    def stop(self, reason: str = "asked by the user") -> CloudStatus:
+        with self._lock:
+            state = self._load()
+            if state.machine is None:
+                return self._status(state, ["no cloud machine is running"])
+            client = self._require_client(
+                f"cannot stop machine {short_id(state.machine.server_id)} (it keeps billing until "
+                "RunComfy's estimated duration ends)"
+            )
+            notices: list[str] = []
+            self._stop(client, state, reason, notices)
+            return self._status(state, notices)
+
+    def enforce(self) -> list[str]:
+        """Idle and budget stops; call it now and then (the engine's health tick). Offline: []."""
+        with self._lock:
+            if self.unavailable_reason() is not None:
+                return []
+            state, notices = self._load(), []
+            if state.machine is not None and state.machine.ready_at is not None:
+                self._enforce(self._get_client(), state, notices)
+            return notices
+
+    def touch(self) -> None:
+        """The machine did work now: resets its idle timer."""
+        with self._lock:
+            state = self._load()
+            if state.machine is not None:
+                state.machine.last_used_at = self._clock()
+                self._save(state)
+
+    def at_quit(self) -> list[str]:
+        """At application exit: stop the machine when auto-stop was chosen."""
+        if not self.settings.auto_stop_at_quit or self.unavailable_reason() is not None:
+            return []
+        with self._lock:
+            state, notices = self._load(), []
+            if state.machine is not None:
+                self._stop(self._get_client(), state, "auto-stop at quit", notices)
+            return notices
+
+    def ready_servers(self) -> list[ServerConfig]:
+        """The Ready machine as a pool member (no request made); empty while offline."""
+        if not self.settings.allow_online:
+            return []
+        with self._lock:
+            machine = self._load().machine
+        if machine is None or machine.ready_at is None or not machine.url:
+            return []
+        return [ServerConfig(name=f"runcomfy-{short_id(machine.server_id)}", url=machine.url)]
+
+    # --- lifecycle steps ----------------------------------------------------------------------
+
+    def _refresh(
+        self, client: RunComfyClient, state: CloudState, notices: list[str]
+    ) -> MachineState | None:
+        """Ask RunComfy about the recorded machine; forget it when gone or ended."""
+        machine = state.machine
+        assert machine is not None
+        try:
+            remote = client.status(machine.server_id)
+        except MachineGone:
+            self._forget(state, "RunComfy no longer knows it", notices)
+            return None
+        if remote.status in ENDED:
+            self._forget(state, f"RunComfy reports it {remote.status}", notices)
+            return None
+        machine.status = remote.status
+        if remote.ready and machine.ready_at is None:
+            machine.ready_at, machine.url = self._clock(), remote.url
+        elif remote.ready:
+            machine.url = remote.url
+        self._save(state)
+        return machine
+
+    def _wait_ready(
+        self,
+        client: RunComfyClient,
+        state: CloudState,
+        say: Callable[[str], None],
+        notices: list[str],
+    ) -> CloudStatus:
+        machine = state.machine
+        assert machine is not None
+        deadline = machine.launched_at + self.settings.ready_timeout_s
+        last = ""
+        while True:
+            try:
+                remote = client.status(machine.server_id)
+            except (MachineGone, TransientBackendError):
+                remote = None  # not visible yet, or a blip: keep polling until the deadline
+            if remote is not None and remote.status != last:
+                last = remote.status
+                say(f"machine {short_id(machine.server_id)}: {last}")
+            if remote is not None and remote.ready:
+                machine.status, machine.url = remote.status, remote.url
+                machine.ready_at = self._clock()
+                self._save(state)
+                log.info(
+                    "cloud: machine %s Ready at %s",
+                    short_id(machine.server_id),
+                    mask_url(machine.url),
+                )
+                return self._status(state, notices)
+            if remote is not None and remote.status in ENDED:
+                self._fail(client, state, f"it became {remote.status} while starting")
+            if self._clock() >= deadline:
+                self._fail(
+                    client,
+                    state,
+                    f"it was not Ready within {self.settings.ready_timeout_s:.0f} s "
+                    f"(last status: {last or 'unknown'})",
+                )
+            self._sleep(self.settings.poll_s)
+
+    def _fail(self, client: RunComfyClient, state: CloudState, why: str) -> None:
+        assert state.machine is not None
+        sid = short_id(state.machine.server_id)
+        try:
+            stopped = client.stop(state.machine.server_id)
+            outcome = "stopped it" if stopped else "it is already gone"
+        except BackendError as exc:
+            outcome = f"stopping it failed ({exc}) — stop it on runcomfy.com"
+        self._forget(state, why, [])
+        log.warning("cloud: machine %s failed to start: %s; %s", sid, why, outcome)
+        raise CloudStartFailed(
+            f"cloud machine {sid} did not start: {why}; {outcome}", backend="runcomfy"
+        )
+
+    def _enforce(self, client: RunComfyClient, state: CloudState, notices: list[str]) -> None:
+        machine = state.machine
+        if machine is None or machine.ready_at is None:
+            return
+        now, s = self._clock(), self.settings
+        idle_since = max(machine.ready_at, machine.last_used_at or 0.0)
+        if s.idle_stop_s is not None and now - idle_since >= s.idle_stop_s:
+            self._stop(client, state, f"idle for {(now - idle_since) / 60:.0f} min", notices)
+            return
+        over = self._over_budget(state, now)
+        if over:
+            self._stop(client, state, f"budget reached ({over})", notices)
+
+    def _stop(
+        self, client: RunComfyClient, state: CloudState, reason: str, notices: list[str]
+    ) -> None:
+        machine = state.machine
+        assert machine is not None
+        sid = short_id(machine.server_id)
+        gone = not client.stop(machine.server_id)
+        what = "was already gone (404)" if gone else "stopped"
+        self._forget(state, reason, [])
+        notices.append(f"machine {sid} {what}: {reason}")
+        log.info("cloud: machine %s %s: %s", sid, what, reason)
+
+    def _forget(self, state: CloudState, why: str, notices: list[str]) -> None:
+        """Book the machine's cost into the month ledger and clear it from the state."""
+        machine = state.machine
+        assert machine is not None
+        now = self._clock()
+        month = _month(now)
+        state.ledger[month] = state.ledger.get(month, 0.0) + machine.cost(now)
+        state.machine = None
+        self._save(state)
+        notices.append(f"machine {short_id(machine.server_id)} forgotten: {why}")
+
+    # --- budgets ------------------------------------------------------------------------------
+
+    def _month_spent(self, state: CloudState, now: float) -> float:
+        running = state.machine.cost(now) if state.machine else 0.0
+        return state.ledger.get(_month(now), 0.0) + running
+
+    def _over_budget(self, state: CloudState, now: float) -> str:
+        s = self.settings
+        session = state.machine.cost(now) if state.machine else 0.0
+        if s.budget_session_usd is not None and session >= s.budget_session_usd:
+            return f"session ${session:.2f} of ${s.budget_session_usd:.2f}"
+        month = self._month_spent(state, now)
+        if s.budget_month_usd is not None and month >= s.budget_month_usd:
+            return f"month ${month:.2f} of ${s.budget_month_usd:.2f}"
+        return ""
+
+    def _refuse_over_budget(self, state: CloudState) -> None:
+        s, now = self.settings, self._clock()
+        month = self._month_spent(state, now)
+        if s.budget_month_usd is not None and month >= s.budget_month_usd:
+            raise CloudUnavailable(
+                f"monthly cloud budget reached (${month:.2f} of ${s.budget_month_usd:.2f}) — no "
+                f"new machine until next month, or raise {ENV_BUDGET_MONTH}"
+            )
+        if s.budget_session_usd is not None and s.budget_session_usd <= 0:
+            raise CloudUnavailable(f"session budget is 0 — raise {ENV_BUDGET_SESSION}")
+
+    def _warnings(self, state: CloudState, now: float) -> list[str]:
+        s, out = self.settings, []
+        session = state.machine.cost(now) if state.machine else 0.0
+        checks = (
+            ("session", session, s.budget_session_usd),
+            ("month", self._month_spent(state, now), s.budget_month_usd),
+        )
+        for name, spent, budget in checks:
+            if budget and spent >= WARN_AT * budget:
+                out.append(
+                    f"{name} budget {spent / budget:.0%} used (${spent:.2f} of ${budget:.2f})"
+                )
+        return out
+
+    def _status(self, state: CloudState, notices: list[str]) -> CloudStatus:
+        now, s, m = self._clock(), self.settings, state.machine
+        common: dict[str, Any] = {
+            "online": s.allow_online,
+            "session_budget_usd": s.budget_session_usd,
+            "month_spent_usd": self._month_spent(state, now),
+            "month_budget_usd": s.budget_month_usd,
+            "warnings": tuple(self._warnings(state, now)),
+            "notices": tuple(notices),
+        }
+        if m is None:
+            return CloudStatus(state="none", **common)
+        return CloudStatus(
+            state="ready" if m.ready_at is not None else "starting",
+            server=short_id(m.server_id),
+            machine_type=m.machine_type,
+            url=mask_url(m.url),
+            uptime_s=(now - m.ready_at) if m.ready_at is not None else None,
+            cost_usd=m.cost(now),
+            rate_usd_h=m.rate_usd_h,
+            **common,
+        )
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _require_client(self, action: str) -> RunComfyClient:
+        reason = self.unavailable_reason()
+        if reason is not None:
+            raise CloudUnavailable(f"{action}: {reason}")
+        return self._get_client()
+
+    def _get_client(self) -> RunComfyClient:
+        if self._client is None:
+            self._client = self._client_factory(self.settings, self.settings.token() or "")
+        return self._client
+
+    def _load(self) -> CloudState:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return CloudState()
+        except (OSError, ValueError) as exc:
+            aside = self.path.with_name(f"{STATE_FILE}.broken-{int(self._clock())}")
+            with contextlib.suppress(OSError):
+                self.path.replace(aside)
+            log.warning("cloud: %s unreadable (%s); moved to %s", self.path, exc, aside.name)
+            return CloudState()
+        machine = raw.get("machine")
+        return CloudState(
+            machine=MachineState(**machine) if isinstance(machine, dict) else None,
+            ledger={str(k): float(v) for k, v in (raw.get("ledger") or {}).items()},
+        )
+
+    def _save(self, state: CloudState) -> None:
+        data = {
+            "version": 1,
+            "machine": asdict(state.machine) if state.machine else None,
+            "ledger": state.ledger,
+        }
+        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{STATE_FILE}.", suffix=".tmp")
+        try:
+            os.chmod(temp, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, indent=2)
+            os.replace(temp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+
+
+def _make_client(settings: CloudSettings, token: str) -> RunComfyClient:
+    return RunComfyClient(
+        settings.user_id,
+        token,
+        settings.api_url,
+        connect_timeout=settings.connect_timeout_s,
+        read_timeout=settings.read_timeout_s,
+    )
+
+
+def _month(timestamp: float) -> str:
+    return time.strftime("%Y-%m", time.gmtime(timestamp))
+
+
+def _number(env: Mapping[str, str], name: str) -> float | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number, got {text!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name}: must be 0 or more, got {value}")
+    return value
+
+
+__all__ = [
+    "CloudManager",
+    "CloudSettings",
+    "CloudStartFailed",
+    "CloudStatus",
+    "CloudUnavailable",
+]
