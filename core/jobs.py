@@ -12,6 +12,11 @@ class JobEvent:
 
 
 @dataclass(frozen=True)
+class JobQueued(JobEvent):
+    prompt_id: int
+
+
+@dataclass(frozen=True)
 class JobStarted(JobEvent):
     server: str
     template: str

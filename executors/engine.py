@@ -29,7 +29,14 @@ from core.errors import (
     TemplateError,
     TransientBackendError,
 )
-from core.jobs import JobAccepted, JobEvent, JobFinished, JobRetrying, JobWaiting
+from core.jobs import (
+    JobAccepted,
+    JobEvent,
+    JobFinished,
+    JobQueued,
+    JobRetrying,
+    JobWaiting,
+)
 from core.models import QUALITY_TIERS, JobRecord, JobStatus, PromptRecord
 from executors.comfy_executor import ComfyExecutor, new_remote_id
 from executors.pool import Lease, Refusal, ServerPool
@@ -110,6 +117,8 @@ class Engine:
             )
             for prompt, chosen, tier in plans
         ]
+        for job in jobs:
+            self.emit(JobQueued(job.id, job.prompt_id))
         self._wake.set()
         return jobs
 
