@@ -482,5 +482,11 @@ def import_litellm() -> Any:
 
         litellm.suppress_debug_info = True
         litellm.telemetry = False
+        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+            # litellm prints INFO lines to stdout (breaking --json); send WARNING+ to our log.
+            logger = logging.getLogger(name)
+            logger.setLevel(logging.WARNING)
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
         _litellm = litellm
     return _litellm
