@@ -30,6 +30,7 @@ appears in a message, and server ids are shortened in anything shown.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from dataclasses import dataclass
@@ -100,9 +101,17 @@ def mask_url(url: str | None) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     labels = host.split(".")
-    domain = ".".join(labels[-2:]) if len(labels) > 2 and not host[0].isdigit() else ""
+    domain = ".".join(labels[-2:]) if len(labels) > 2 and not _is_ip(host) else ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme or 'https'}://****{'.' + domain if domain else ''}{port}"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class RunComfyClient:

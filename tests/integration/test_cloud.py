@@ -1,0 +1,358 @@
+"""Cloud lifecycle against the loopback RunComfy API: launch → Ready → cost → stop, reuse across
+runs, never-Ready, idle and budget stops, 404 on a gone machine, the offline switch, secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from app import cli_cloud
+from app.cli import Parser
+from core.config import load_config
+from core.errors import PermanentBackendError
+from executors.backends.runcomfy import RunComfyClient
+from executors.cloud import (
+    CloudManager,
+    CloudSettings,
+    CloudStartFailed,
+    CloudUnavailable,
+)
+from tests.runcomfy_server import TOKEN, USER, RunComfyServer
+
+HOUR = 3600.0
+T0 = 1_750_000_000.0  # mid-June 2025 (UTC)
+
+
+class Clock:
+    def __init__(self, now: float = T0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def runcomfy() -> Iterator[RunComfyServer]:
+    server = RunComfyServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(runcomfy: RunComfyServer, monkeypatch: pytest.MonkeyPatch) -> CloudSettings:
+    monkeypatch.setenv("RUNCOMFY_API_TOKEN", TOKEN)
+    return CloudSettings(
+        allow_online=True,
+        user_id=USER,
+        api_url=runcomfy.url,
+        machine_type="large",
+        workflow_version="ver-1",
+        rate_usd_h=2.0,
+        ready_timeout_s=60.0,
+        poll_s=5.0,
+    )
+
+
+def manager(settings: CloudSettings, home: Path, clock: Clock, **changes) -> CloudManager:
+    return CloudManager(replace(settings, **changes), home, clock=clock, sleep=clock.sleep)
+
+
+def state_file(home: Path) -> dict:
+    return json.loads((home / "cloud.json").read_text())
+
+
+def test_full_lifecycle_launch_ready_cost_stop(runcomfy, settings, home, clock):
+    cloud = manager(settings, home, clock)
+    said: list[str] = []
+    started = cloud.start(on_progress=said.append)
+    assert started.state == "ready" and started.machine_type == "large"
+    assert started.url == "https://****.runcomfy.com" and started.cost_usd == 0.0
+    assert any("launched" in line for line in said) and any("Ready" in line for line in said)
+    [machine] = runcomfy.running()
+    assert (machine.server_type, machine.version_id) == ("large", "ver-1")
+    assert all(auth == f"Bearer {TOKEN}" for _, _, auth in runcomfy.requests)
+    saved = state_file(home)["machine"]
+    assert saved["server_id"] == machine.server_id
+    assert (saved["launched_at"], saved["ready_at"]) == (T0, T0 + 5.0)  # Pending, then Ready
+    assert (home / "cloud.json").stat().st_mode & 0o777 == 0o600
+    [server] = cloud.ready_servers()
+    assert server.name == f"runcomfy-{machine.server_id[:8]}"
+    assert server.url == f"https://{machine.server_id}-comfyui.runcomfy.com"
+
+    clock.now = T0 + 5.0 + 1.5 * HOUR
+    shown = cloud.status()
+    assert shown.state == "ready" and shown.uptime_s == 1.5 * HOUR
+    assert shown.cost_usd == pytest.approx(3.0) and shown.month_spent_usd == pytest.approx(3.0)
+
+    stopped = cloud.stop()
+    assert stopped.state == "none" and "stopped" in stopped.notices[-1]
+    assert runcomfy.running() == [] and runcomfy.requests[-1][0] == "DELETE"
+    assert state_file(home)["machine"] is None
+    assert state_file(home)["ledger"] == {"2025-06": pytest.approx(3.0)}
+    assert cloud.ready_servers() == []
+
+
+def test_a_second_app_run_reuses_the_ready_machine(runcomfy, settings, home, clock):
+    first = manager(settings, home, clock).start()
+    clock.now += 600
+    second = manager(settings, home, clock)  # a fresh process: only the state file links them
+    again = second.start()
+    assert len(runcomfy.launches()) == 1
+    assert again.server == first.server and again.uptime_s == 600
+    assert len(second.ready_servers()) == 1
+
+
+def test_a_recorded_machine_that_is_gone_is_forgotten_and_a_new_one_launched(
+    runcomfy, settings, home, clock
+):
+    first = manager(settings, home, clock).start()
+    runcomfy.vanish(runcomfy.running()[0].server_id)
+    again = manager(settings, home, clock).start()
+    assert len(runcomfy.launches()) == 2 and again.server != first.server
+    assert any("no longer knows it" in n for n in again.notices)
+
+
+def test_a_machine_still_starting_is_waited_for_not_launched_again(runcomfy, settings, home, clock):
+    runcomfy.never_ready = True
+    with pytest.raises(CloudStartFailed):
+        manager(settings, home, clock, ready_timeout_s=10).start()
+    # a crash mid-wait: the state file already names the machine
+    runcomfy.never_ready, runcomfy.ready_after_polls = False, 3
+    cloud = manager(settings, home, clock)
+    cloud.start()  # launches one (the failed one was stopped)
+    state = state_file(home)
+    state["machine"]["ready_at"] = None
+    (home / "cloud.json").write_text(json.dumps(state))
+    assert cloud.start().state == "ready" and len(runcomfy.launches()) == 2
+
+
+def test_never_ready_is_stopped_and_reported(runcomfy, settings, home, clock):
+    runcomfy.never_ready = True
+    cloud = manager(settings, home, clock, ready_timeout_s=120)
+    with pytest.raises(CloudStartFailed, match="not Ready within 120 s .*Initializing.*stopped it"):
+        cloud.start()
+    assert runcomfy.running() == [] and runcomfy.requests[-1][0] == "DELETE"
+    assert state_file(home)["machine"] is None and cloud.status().state == "none"
+
+
+def test_slow_start_in_real_time(runcomfy, settings, home):
+    runcomfy.ready_after_s, runcomfy.ready_after_polls = 0.4, 1
+    cloud = CloudManager(replace(settings, poll_s=0.05, ready_timeout_s=10), home)
+    assert cloud.start().state == "ready"
+    polls = [r for r in runcomfy.requests if r[0] == "GET"]
+    assert len(polls) >= 3
+
+
+def test_launch_refused_by_runcomfy_is_a_permanent_error_and_records_nothing(
+    runcomfy, settings, home, clock
+):
+    runcomfy.fail_launch = 403
+    with pytest.raises(PermanentBackendError, match="403 no capacity"):
+        manager(settings, home, clock).start()
+    assert not (home / "cloud.json").exists()
+
+
+def test_idle_machine_is_stopped_and_work_resets_the_timer(runcomfy, settings, home, clock):
+    cloud = manager(settings, home, clock, idle_stop_s=600)
+    cloud.start()
+    clock.now += 500
+    cloud.touch()
+    clock.now += 500
+    assert cloud.enforce() == [] and len(runcomfy.running()) == 1
+    clock.now += 101
+    [notice] = cloud.enforce()
+    assert "stopped: idle for 10 min" in notice and runcomfy.running() == []
+    assert cloud.status().state == "none"
+
+
+def test_session_budget_warns_at_80_percent_then_stops(runcomfy, settings, home, clock):
+    cloud = manager(settings, home, clock, budget_session_usd=2.0)  # one hour at $2/h
+    cloud.start()
+    clock.now += 0.5 * HOUR
+    assert cloud.status().warnings == ()
+    clock.now += 0.35 * HOUR
+    shown = cloud.status()
+    assert shown.state == "ready"
+    assert shown.warnings == ("session budget 85% used ($1.70 of $2.00)",)
+    clock.now += 0.2 * HOUR
+    shown = cloud.status()
+    assert shown.state == "none" and runcomfy.running() == []
+    assert "budget reached (session $2.10 of $2.00)" in shown.notices[-1]
+
+
+def test_month_budget_stops_and_refuses_new_launches(runcomfy, settings, home, clock):
+    cloud = manager(settings, home, clock, budget_month_usd=5.0)
+    cloud.start()
+    clock.now += 2 * HOUR
+    assert cloud.status().warnings == ("month budget 80% used ($4.00 of $5.00)",)
+    clock.now += 0.6 * HOUR
+    assert cloud.enforce() and runcomfy.running() == []
+    before = len(runcomfy.requests)
+    with pytest.raises(CloudUnavailable, match=r"monthly cloud budget reached \(\$5.20 of \$5.00"):
+        cloud.start()
+    assert len(runcomfy.requests) == before  # refused before any request
+    clock.now += 20 * 24 * HOUR  # next month: a fresh budget
+    assert cloud.start().state == "ready"
+
+
+def test_stop_of_a_gone_machine_clears_the_state_and_says_so(runcomfy, settings, home, clock):
+    cloud = manager(settings, home, clock)
+    cloud.start()
+    server_id = runcomfy.running()[0].server_id
+    client = RunComfyClient(USER, TOKEN, runcomfy.url)
+    assert client.stop(server_id) is True and client.stop(server_id) is False  # 404
+    shown = cloud.stop()
+    assert shown.state == "none" and "already gone (404)" in shown.notices[-1]
+    assert state_file(home)["machine"] is None
+
+
+def test_offline_switch_blocks_every_outbound_call(runcomfy, settings, home, clock):
+    cloud = manager(settings, home, clock)
+    cloud.start()
+    runcomfy.requests.clear()
+    offline = manager(settings, home, clock, allow_online=False)
+    with pytest.raises(CloudUnavailable, match="online access is off"):
+        offline.start()
+    with pytest.raises(CloudUnavailable, match="cannot stop machine .* online access is off"):
+        offline.stop()
+    shown = offline.status()
+    assert shown.state == "ready" and shown.online is False
+    assert "not checked with RunComfy" in shown.notices[0]
+    assert offline.enforce() == [] and offline.ready_servers() == [] and offline.at_quit() == []
+    assert runcomfy.requests == []
+
+
+def test_offline_by_default_from_the_config(runcomfy, home, clock, monkeypatch):
+    monkeypatch.setenv("RUNCOMFY_API_TOKEN", TOKEN)
+    env = {
+        "TAKEBOARD_RUNCOMFY_USER_ID": USER,
+        "TAKEBOARD_RUNCOMFY_API": runcomfy.url,
+        "TAKEBOARD_RUNCOMFY_VERSION": "ver-1",
+    }
+    config = load_config(home, env={})
+    assert config.allow_online is False
+    cloud = CloudManager(CloudSettings.from_config(config, env), home, clock=clock)
+    with pytest.raises(CloudUnavailable, match="TAKEBOARD_ALLOW_ONLINE=1"):
+        cloud.start()
+    online = load_config(home, env={"TAKEBOARD_ALLOW_ONLINE": "1"})
+    cloud = CloudManager(
+        CloudSettings.from_config(online, env), home, clock=clock, sleep=clock.sleep
+    )
+    assert cloud.start().state == "ready"
+    assert runcomfy.launches()[0][2] == f"Bearer {TOKEN}"
+
+
+def test_missing_token_or_user_is_refused_before_any_request(
+    runcomfy, settings, home, clock, monkeypatch
+):
+    monkeypatch.delenv("RUNCOMFY_API_TOKEN")
+    with pytest.raises(CloudUnavailable, match="set RUNCOMFY_API_TOKEN"):
+        manager(settings, home, clock).start()
+    monkeypatch.setenv("RUNCOMFY_API_TOKEN", TOKEN)
+    with pytest.raises(CloudUnavailable, match="TAKEBOARD_RUNCOMFY_USER_ID"):
+        manager(settings, home, clock, user_id="").start()
+    assert runcomfy.requests == []
+
+
+def test_auto_stop_at_quit(runcomfy, settings, home, clock):
+    manager(settings, home, clock).start()
+    assert manager(settings, home, clock).at_quit() == []  # not chosen: keeps running
+    assert len(runcomfy.running()) == 1
+    [notice] = manager(settings, home, clock, auto_stop_at_quit=True).at_quit()
+    assert "auto-stop at quit" in notice and runcomfy.running() == []
+
+
+def test_token_and_url_never_logged_or_printed(
+    runcomfy, settings, home, clock, capsys, monkeypatch
+):
+    log_path = home / "logs" / "takeboard.log"
+    log_path.parent.mkdir(exist_ok=True)
+    handler = logging.FileHandler(log_path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        cloud = manager(settings, home, clock)
+        cli_ctx = _Ctx(home)
+        monkeypatch.setattr(cli_cloud, "manager_factory", lambda ctx: cloud)
+        for action in ("start", "status", "stop"):
+            assert cli_cloud.CLOUD_HANDLERS[("cloud", action)](_args(action), cli_ctx) == 0
+        runcomfy.never_ready = True
+        with pytest.raises(CloudStartFailed):
+            manager(settings, home, clock, ready_timeout_s=30).start()
+        monkeypatch.setenv("RUNCOMFY_API_TOKEN", "wrong-" + TOKEN)
+        with pytest.raises(PermanentBackendError, match="401"):
+            manager(settings, home, clock).start()
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()
+    out, err = capsys.readouterr()
+    logged = log_path.read_text(encoding="utf-8")
+    assert "cloud: launched large machine" in logged and "****" in logged
+    secrets = [TOKEN, USER, *(m.server_id for m in runcomfy.machines.values())]
+    for secret in secrets:
+        assert secret not in logged and secret not in out and secret not in err
+    assert "runcomfy.com" in out and "comfyui.runcomfy.com" not in out + err + logged
+
+
+class _Ctx:
+    def __init__(self, home: Path):
+        self.config = load_config(home, env={})
+
+
+def _args(action: str, *extra: str):
+    parser = Parser(prog="takeboard")
+    commands = parser.add_subparsers(dest="command", parser_class=Parser)
+    cli_cloud.add_cloud_commands(commands)
+    return parser.parse_args(["cloud", action, *extra])
+
+
+def test_cli_start_status_stop_json(runcomfy, settings, ctx, clock, capsys, monkeypatch):
+    cloud = manager(settings, ctx.config.home, clock, budget_session_usd=10.0)
+    monkeypatch.setattr(cli_cloud, "manager_factory", lambda _ctx: cloud)
+    handlers = cli_cloud.CLOUD_HANDLERS
+
+    def run(action: str) -> tuple[dict, str]:
+        capsys.readouterr()
+        assert handlers[("cloud", action)](_args(action, "--json"), ctx) == 0
+        out, err = capsys.readouterr()
+        return json.loads(out), err
+
+    started, err = run("start")
+    assert started["state"] == "ready" and started["url"] == "https://****.runcomfy.com"
+    assert "launched large machine" in err
+    clock.now += HOUR
+    shown, _ = run("status")
+    assert shown["cost_usd"] == 2.0 and shown["uptime_s"] == HOUR
+    assert shown["session_budget_usd"] == 10.0 and shown["month_spent_usd"] == 2.0
+    stopped, err = run("stop")
+    assert stopped["state"] == "none" and "stopped: asked by the user" in err
+    capsys.readouterr()
+    assert handlers[("cloud", "status")](_args("status"), ctx) == 0
+    assert capsys.readouterr().out.startswith("cloud: no machine")
+
+
+def test_cli_start_offline_is_refused_with_the_reason(runcomfy, ctx, monkeypatch):
+    monkeypatch.setenv("TAKEBOARD_RUNCOMFY_API", runcomfy.url)
+    monkeypatch.setenv("TAKEBOARD_RUNCOMFY_USER_ID", USER)
+    monkeypatch.setenv("RUNCOMFY_API_TOKEN", TOKEN)
+    with pytest.raises(CloudUnavailable, match="allow_online"):
+        cli_cloud.cloud_start(_args("start", "--json"), ctx)
+    assert runcomfy.requests == []
