@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app import cli
 from executors.backends.llm import Screenwriter, parse_kind
+
+if TYPE_CHECKING:  # app.cli imports this module; no import back at run time
+    from app.cli import Context
 
 
 def add_draft_commands(commands: Any) -> None:
@@ -23,10 +25,10 @@ def add_draft_commands(commands: Any) -> None:
     draft_parser.add_argument("--tag", action="append", dest="tags", help="a tag (with --save)")
     draft_parser.add_argument("--model", help="provider/model, e.g. ollama/llama3")
     draft_parser.add_argument("--api-base", help="server URL, e.g. http://127.0.0.1:11434")
-    cli.json_flag(draft_parser)
+    draft_parser.add_argument("--json", action="store_true", help="print JSON")
 
 
-def draft(args: argparse.Namespace, ctx: cli.Context) -> None:
+def draft(args: argparse.Namespace, ctx: Context) -> None:
     kind = parse_kind(args.kind)
     writer = Screenwriter.from_env(
         allow_online=ctx.config.allow_online, model=args.model, api_base=args.api_base
