@@ -12,6 +12,7 @@ from core.config import Config, ServerConfig, load_config
 from core.errors import AppError, UserError
 from core.jobs import JobEvent
 from executors.backends.comfyui import ComfyClient
+from executors.cloud import CloudManager, CloudSettings
 from executors.comfy_executor import ComfyExecutor
 from executors.engine import Engine
 from executors.pool import ServerPool
@@ -86,7 +87,9 @@ def build_engine(
     executor = ComfyExecutor(
         templates, ArtifactStore(config.home), artifacts, config.home / "thumbnails"
     )
-    pool = ServerPool(config.comfyui_servers, lambda server: comfy_client(config, server))
+    cloud = CloudManager(CloudSettings.from_config(config), config.home)
+    servers = (*config.comfyui_servers, *cloud.ready_servers())  # reads the state file only
+    pool = ServerPool(servers, lambda server: comfy_client(config, server))
     return Engine(
         prompts,
         jobs,

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.cli_cloud import CLOUD_HANDLERS, add_cloud_commands
+from app.cli_draft import DRAFT_HANDLERS, add_draft_commands
 from app.cli_jobs import JOB_HANDLERS, add_job_actions, add_job_commands
 from core.config import Config
 from core.errors import InputError
@@ -78,6 +80,8 @@ def build_parser() -> Parser:
     listing.add_argument("--prompt", type=int, help="only this prompt's jobs")
     json_flag(listing)
     add_job_commands(commands)
+    add_draft_commands(commands)
+    add_cloud_commands(commands)
     config = commands.add_parser("config", help="show the effective configuration")
     config_cmds = config.add_subparsers(dest="action", required=True, parser_class=Parser)
     json_flag(config_cmds.add_parser("show", help="print the layered configuration"))
@@ -254,6 +258,8 @@ HANDLERS: dict[tuple[str, str], Callable[[argparse.Namespace, Context], Any]] = 
     ("jobs", "list"): jobs_list,
     ("config", "show"): config_show,
     **JOB_HANDLERS,
+    **DRAFT_HANDLERS,
+    **CLOUD_HANDLERS,
 }
 
 
