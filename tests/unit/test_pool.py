@@ -111,7 +111,8 @@ def canned(**totals: float | None) -> dict[str, ComfyClient]:
 
 def unchecked(*names: str) -> dict[str, ComfyClient]:
     return {
-        name: ComfyClient(f"http://idle{n}.invalid:8188", name=name) for n, name in enumerate(names, 1)
+        name: ComfyClient(f"http://idle{n}.invalid:8188", name=name)
+        for n, name in enumerate(names, 1)
     }
 
 
