@@ -87,38 +87,17 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     INSERT INTO prompt_fts (prompt_fts) VALUES ('rebuild');
     """,
-    # 3: a prompt's status follows its jobs, in the same transaction as the job change
-    """
-    CREATE TRIGGER job_insert_prompt_status AFTER INSERT ON job BEGIN
-        UPDATE prompt SET status = 'queued', updated_at = new.updated_at
-        WHERE id = new.prompt_id;
-    END;
-    CREATE TRIGGER job_update_prompt_status AFTER UPDATE OF status ON job
-    WHEN new.status != old.status BEGIN
-        UPDATE prompt SET
-            status = CASE
-                WHEN EXISTS (SELECT 1 FROM job WHERE prompt_id = new.prompt_id
-                             AND status = 'running') THEN 'processing'
-                WHEN EXISTS (SELECT 1 FROM job WHERE prompt_id = new.prompt_id
-                             AND status = 'queued') THEN 'queued'
-                ELSE (SELECT CASE status WHEN 'done' THEN 'ready' WHEN 'failed' THEN 'error'
-                             ELSE 'cancelled' END
-                      FROM job WHERE prompt_id = new.prompt_id
-                      ORDER BY finished_at DESC, id DESC LIMIT 1)
-            END,
-            error = CASE new.status WHEN 'failed' THEN new.error WHEN 'done' THEN ''
-                    ELSE error END,
-            updated_at = new.updated_at
-        WHERE id = new.prompt_id;
-    END;
-    """,
-    # 4: the job engine: retry times, cancel requests from other processes, notes, settings
+    # 3: the job engine (retry times, cancel requests from other processes, notes, settings);
+    # a prompt's status follows its jobs, in the same transaction as the job change
     """
     ALTER TABLE job ADD COLUMN retry_at REAL;
     ALTER TABLE job ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE job ADD COLUMN note TEXT NOT NULL DEFAULT '';
     CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    DROP TRIGGER job_update_prompt_status;
+    CREATE TRIGGER job_insert_prompt_status AFTER INSERT ON job BEGIN
+        UPDATE prompt SET status = 'queued', updated_at = new.updated_at
+        WHERE id = new.prompt_id;
+    END;
     CREATE TRIGGER job_update_prompt_status AFTER UPDATE OF status ON job
     WHEN new.status != old.status BEGIN
         UPDATE prompt SET
