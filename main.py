@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import logging.handlers
 import sys
@@ -52,6 +53,9 @@ def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     config = load_config(args.home)
     _setup_logging(config)
+    demo = start_demo_server(config) if args.demo else None
+    if demo is not None:
+        config = dataclasses.replace(config, comfyui_servers=(ServerConfig("demo", demo.url),))
     for warning in config.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     database = Database(config.database_path)
@@ -68,10 +72,25 @@ def _run(argv: Sequence[str] | None) -> int:
         if args.command is None:
             from app.window import open_window
 
-            return open_window(ctx)
+            return open_window(ctx, banner=DEMO_BANNER if demo else "")
         return run_command(args, ctx)
     finally:
         database.close()
+        if demo is not None:
+            demo.stop()
+
+
+DEMO_BANNER = "demo backend — placeholder media, no AI model"
+
+
+def start_demo_server(config: Config):
+    """The project's own ComfyUI protocol server on a free loopback port (files in the home)."""
+    from tests.comfyui_server.server import ComfyServer
+
+    server = ComfyServer(config.home / "demo-comfyui", step_delay=0.05)
+    server.start()
+    print(f"{DEMO_BANNER}: {server.url}", file=sys.stderr)
+    return server
 
 
 def build_engine(

@@ -63,6 +63,13 @@ def build_parser() -> Parser:
         "image, music and video work. Without a command, opens the window.",
     )
     parser.add_argument("--home", help="data home (default: TAKEBOARD_HOME or the per-user dir)")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run against the built-in protocol "
+        "test server (placeholder media, no AI model): see the whole flow "
+        "without a GPU",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     _prompt_commands(
         commands.add_parser("prompt", help="add, list, edit, import and export prompts")

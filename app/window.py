@@ -94,7 +94,7 @@ def _row(record: PromptRecord) -> tuple[str, ...]:
     return (record.kind.value, record.title, record.status.value, str(record.take_count), updated)
 
 
-def open_window(ctx: Context) -> int:
+def open_window(ctx: Context, banner: str = "") -> int:
     try:
         root = tk.Tk(className="Takeboard")
     except tk.TclError as exc:
@@ -103,5 +103,7 @@ def open_window(ctx: Context) -> int:
             "the command line (python main.py --help)"
         ) from None
     MainWindow(root, ctx)
+    if banner:
+        root.title(f"Takeboard — {banner}")
     root.mainloop()
     return 0

@@ -1,0 +1,298 @@
+"""The Takeboard window: prompt list, editor, takes gallery, queue panel and status bar around
+one job engine. Only the Tk thread touches Tk: the engine runs on its own threads and reports
+through the EventBridge; slow calls (engine start/stop) run on worker threads."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import tkinter as tk
+from pathlib import Path
+from tkinter import messagebox, ttk
+from typing import Any
+
+from app.bridge import EventBridge
+from app.cli import Context
+from app.views.editor import PromptEditor
+from app.views.gallery import TakesGallery
+from app.views.prompt_list import PromptList
+from app.views.queue_panel import QueuePanel
+from app.views.status_bar import StatusBar
+from core.errors import AppError
+from core.jobs import ArtifactSaved, JobEvent, JobFinished, PreviewReady
+from core.models import JobStatus
+
+log = logging.getLogger(__name__)
+STATUS_REFRESH_MS = 2000
+DEFAULT_GEOMETRY = "1280x800"
+
+
+class Application:
+    def __init__(self, root: tk.Tk, ctx: Context, *, banner: str = ""):
+        self.root, self.ctx = root, ctx
+        self.bridge = EventBridge(root, self._on_event)
+        self.engine = ctx.engine(self.bridge.put)
+        root.title("Takeboard" + (f" — {banner}" if banner else ""))
+        root.minsize(1000, 650)
+        root.geometry(self._saved_geometry())
+        self._build(banner)
+        self._bind_keys()
+        root.protocol("WM_DELETE_WINDOW", self.quit)
+        self.bridge.start()
+        threading.Thread(target=self.engine.start, name="engine-start", daemon=True).start()
+        self._refresh_status()
+
+    # --- layout -------------------------------------------------------------------------------
+
+    def _build(self, banner: str) -> None:
+        self._build_menu()
+        if banner:
+            ttk.Label(
+                self.root, text=banner, anchor="center", padding=4, background="#fff3bf"
+            ).pack(fill="x")
+        self.status = StatusBar(self.root)
+        self.status.pack(side="bottom", fill="x")
+        body = ttk.PanedWindow(self.root, orient="vertical")
+        body.pack(fill="both", expand=True)
+        top = ttk.PanedWindow(body, orient="horizontal")
+        self.prompts = PromptList(top, self.ctx.prompts, self)
+        self.prompts.on_select(self._show_prompt)
+        top.add(self.prompts, weight=3)
+        self.tabs = ttk.Notebook(top)
+        self.editor = PromptEditor(self.tabs, self.ctx.prompts, self._saved)
+        self.gallery = TakesGallery(self.tabs, self.ctx.artifacts, self.ctx.config.home, self)
+        self.tabs.add(self.editor, text="Editor")
+        self.tabs.add(self.gallery, text="Takes")
+        top.add(self.tabs, weight=4)
+        body.add(top, weight=4)
+        self.queue = QueuePanel(body, self)
+        body.add(self.queue, weight=1)
+
+    def _build_menu(self) -> None:
+        bar = tk.Menu(self.root)
+        file = tk.Menu(bar, tearoff=False)
+        for kind in ("image", "audio", "video"):
+            file.add_command(label=f"New {kind} prompt", command=lambda k=kind: self.new(k))
+        file.add_separator()
+        file.add_command(label="Quit", accelerator="Ctrl+Q", command=self.quit)
+        queue = tk.Menu(bar, tearoff=False)
+        queue.add_command(
+            label="Generate selected", accelerator="Ctrl+Enter", command=self.generate_selected
+        )
+        queue.add_command(label="Pause queue", command=self.pause)
+        queue.add_command(label="Resume queue", command=self.resume)
+        queue.add_command(label="Retry failed", command=self.retry_failed)
+        bar.add_cascade(label="File", menu=file)
+        bar.add_cascade(label="Queue", menu=queue)
+        self.root.configure(menu=bar)
+
+    def _bind_keys(self) -> None:
+        keys = {
+            "<Control-n>": lambda: self.new("image"),
+            "<Control-q>": self.quit,
+            "<Control-Return>": self.generate_selected,
+            "<F5>": self.refresh,
+        }
+        for key, command in keys.items():
+            self.root.bind_all(key, lambda _e, c=command: c())
+
+    # --- events from the engine (Tk thread) -----------------------------------------------------
+
+    def _on_event(self, event: JobEvent) -> None:
+        self.queue.handle(event)
+        self.status.handle(event)
+        if isinstance(event, ArtifactSaved | PreviewReady | JobFinished):
+            self.prompts.refresh()
+            selected = self.prompts.selected_id()
+            if selected is not None:
+                self.gallery.show_prompt(selected)
+
+    def _refresh_status(self) -> None:
+        """Server indicators and job counts from memory and SQLite: a few ms, no network."""
+        self.status.update_servers(self.engine.pool.states())
+        jobs = self.ctx.jobs.unfinished()
+        running = sum(job.status is JobStatus.RUNNING for job in jobs)
+        failed = len(self.ctx.jobs.list(status=JobStatus.FAILED, limit=10_000))
+        self.status.update_counts(running, len(jobs) - running, failed)
+        self._status_job = self.root.after(STATUS_REFRESH_MS, self._refresh_status)
+
+    # --- prompt actions (PromptList, menus) ---------------------------------------------------
+
+    def _show_prompt(self, prompt_id: int | None) -> None:
+        if prompt_id is not None:
+            self.editor.load(prompt_id)
+            self.gallery.show_prompt(prompt_id)
+
+    def _saved(self, prompt_id: int) -> None:
+        self.prompts.refresh()
+        self.prompts.select(prompt_id)
+
+    def new(self, kind: str) -> None:
+        self.tabs.select(self.editor)
+        self.editor.new(kind)
+
+    def refresh(self) -> None:
+        self.prompts.refresh()
+
+    def generate_selected(self) -> None:
+        selected = self.prompts.selected_id()
+        if selected is not None:
+            self.generate([selected])
+
+    def generate(
+        self,
+        ids: list[int],
+        quality: str | None = None,
+        new_seed: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        overrides = {"seed": seed} if seed is not None else {}
+        self._guarded(lambda: self.engine.queue(ids, quality=quality, overrides=overrides))
+        self.prompts.refresh()
+
+    def regenerate_same_seed(self, artifact_id: int) -> None:
+        take = self.ctx.artifacts.get(artifact_id)
+        self.generate(
+            [take.prompt_id], quality=take.metadata.get("tier"), seed=take.metadata.get("seed")
+        )
+
+    def duplicate(self, prompt_id: int) -> None:
+        record = self.ctx.prompts.get(prompt_id)
+        copy = self.ctx.prompts.add(
+            record.kind, f"{record.title} (copy)", record.data, tags=record.tags
+        )
+        self._saved(copy.id)
+
+    def cancel_jobs(self, prompt_id: int) -> None:
+        for job in self.ctx.jobs.list(prompt_id=prompt_id):
+            if job.status in (JobStatus.QUEUED, JobStatus.WAITING, JobStatus.RUNNING):
+                self.engine.cancel(job.id)
+
+    def toggle_favorite(self, prompt_id: int) -> None:
+        record = self.ctx.prompts.get(prompt_id)
+        self.ctx.prompts.update(prompt_id, favorite=not record.favorite)
+        self.prompts.refresh()
+
+    def open_folder(self, prompt_id: int) -> None:
+        takes = self.ctx.artifacts.for_prompt(prompt_id)
+        folder = (
+            (self.ctx.config.home / takes[0].path).parent
+            if takes
+            else self.ctx.config.home / "artifacts"
+        )
+        open_with_system(folder)
+
+    def copy_text(self, prompt_id: int) -> None:
+        data = self.ctx.prompts.get(prompt_id).data
+        self.root.clipboard_clear()
+        self.root.clipboard_append(data.get("prompt") or data.get("lyrics") or "")
+
+    def delete(self, prompt_id: int) -> None:
+        if messagebox.askyesno(
+            "Delete prompt",
+            "Move this prompt to the trash? Its takes stay on disk and it can be restored.",
+            parent=self.root,
+        ):
+            self.ctx.prompts.delete(prompt_id)
+            self.prompts.refresh()
+
+    def open_editor(self, prompt_id: int) -> None:
+        self.tabs.select(self.editor)
+        self.editor.load(prompt_id)
+
+    # --- take actions (gallery) ---------------------------------------------------------------
+
+    def open_file(self, path: Path) -> None:
+        open_with_system(path)
+
+    def show_in_folder(self, path: Path) -> None:
+        open_with_system(Path(path).parent)
+
+    def copy_path(self, path: Path) -> None:
+        self.root.clipboard_clear()
+        self.root.clipboard_append(str(path))
+
+    def delete_take(self, artifact_id: int) -> None:
+        if messagebox.askyesno(
+            "Delete take", "Delete this take's record? The file stays on disk.", parent=self.root
+        ):
+            take = self.ctx.artifacts.delete(artifact_id)
+            self.gallery.show_prompt(take.prompt_id)
+            self.prompts.refresh()
+
+    # --- queue actions ------------------------------------------------------------------------
+
+    def pause(self) -> None:
+        self.ctx.jobs.set_paused(True)
+
+    def resume(self) -> None:
+        self.ctx.jobs.set_paused(False)
+
+    def cancel(self, job_id: int) -> None:
+        self.engine.cancel(job_id)
+
+    def retry_failed(self) -> None:
+        for job in self.ctx.jobs.list(status=JobStatus.FAILED):
+            self.ctx.jobs.requeue(job.id)
+
+    # --- quitting -----------------------------------------------------------------------------
+
+    def quit(self) -> None:
+        """Stop starting jobs, let running ones finish their step, keep queued ones queued."""
+        self._save_geometry()
+        self.root.after_cancel(self._status_job)
+        stopper = threading.Thread(target=self.engine.stop, name="engine-stop", daemon=True)
+        stopper.start()
+        self._close_when_stopped(stopper)
+
+    def _close_when_stopped(self, stopper: threading.Thread) -> None:
+        if stopper.is_alive():
+            self.root.after(100, self._close_when_stopped, stopper)
+            return
+        self.bridge.stop()
+        self.root.destroy()
+
+    def _guarded(self, action: Any) -> Any:
+        try:
+            return action()
+        except AppError as exc:
+            messagebox.showerror("Takeboard", str(exc), parent=self.root)
+            return None
+
+    def _geometry_file(self) -> Path:
+        return self.ctx.config.home / "window.json"
+
+    def _saved_geometry(self) -> str:
+        try:
+            return json.loads(self._geometry_file().read_text())["geometry"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return DEFAULT_GEOMETRY
+
+    def _save_geometry(self) -> None:
+        try:
+            self._geometry_file().write_text(json.dumps({"geometry": self.root.geometry()}))
+        except OSError as exc:
+            log.info("window size not saved: %s", exc)
+
+
+def open_with_system(path: Path) -> None:
+    """Open a file or folder in the system's viewer, without waiting for it."""
+    if sys.platform.startswith("win"):
+        os.startfile(path)  # noqa: S606 — the user asked to open it
+        return
+    opener = "open" if sys.platform == "darwin" else "xdg-open"
+    try:
+        subprocess.Popen(
+            [opener, str(path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        messagebox.showerror(
+            "Takeboard", f"cannot open {path} ({exc.strerror}) — open it from your file manager"
+        )
