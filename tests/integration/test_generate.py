@@ -315,3 +315,13 @@ def wait_for(condition, seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_demo_backend_runs_the_whole_flow_without_a_gpu(cli, home):
+    prompt_id = add(cli, "image", IMAGE)
+    code, out, err = cli("--demo", "generate", prompt_id, "--wait", "--json")
+    assert code == 0, err
+    assert "demo backend — placeholder media, no AI model" in err
+    (result,) = json.loads(out)
+    assert result["status"] == "done" and Path(result["artifacts"][0]["path"]).is_file()
+    assert (home / "demo-comfyui").is_dir()  # the demo server's files stay inside the home
