@@ -1,0 +1,384 @@
+"""The prompt editor: a form per media kind (generated from the schema) and a raw JSON tab.
+
+Thin widgets over app.editor_state: every decision (conversion, validation, which field an
+error names, dirty tracking) lives there. Tk thread only.
+"""
+
+from __future__ import annotations
+
+import tkinter as tk
+from collections.abc import Callable
+from tkinter import messagebox, ttk
+
+from app.editor_state import (
+    Checked,
+    EditorState,
+    FormField,
+    error_field,
+    error_text,
+    form_fields,
+    json_to_values,
+    values_to_json,
+)
+from core.errors import InputError
+from core.models import MediaKind
+from repositories.prompts import PromptRepository
+
+DEBOUNCE_MS = 300
+ERROR_COLOR = "#c0392b"
+HINT_COLOR = "#777777"
+TEXT_HEIGHTS = {"prompt": 5, "negative_prompt": 2, "lyrics": 14}
+
+
+class _Input:
+    """One form widget as a string: get() / set()."""
+
+    widget: tk.Widget
+
+    def get(self) -> str:
+        raise NotImplementedError
+
+    def set(self, text: str) -> None:
+        raise NotImplementedError
+
+
+class _EntryInput(_Input):
+    def __init__(self, parent: tk.Misc, on_change: Callable[[], None], choices=()) -> None:
+        self.var = tk.StringVar(parent)
+        if choices:
+            self.widget = ttk.Combobox(
+                parent, textvariable=self.var, values=list(choices), state="readonly"
+            )
+        else:
+            self.widget = ttk.Entry(parent, textvariable=self.var, width=40)
+        self.var.trace_add("write", lambda *_: on_change())
+
+    def get(self) -> str:
+        return self.var.get()
+
+    def set(self, text: str) -> None:
+        self.var.set(text)
+
+
+class _TextInput(_Input):
+    def __init__(self, parent: tk.Misc, on_change: Callable[[], None], height: int) -> None:
+        self.widget = tk.Text(parent, height=height, width=60, wrap="word", undo=True)
+        self.on_change = on_change
+        self.widget.bind("<<Modified>>", self._modified)
+
+    def _modified(self, _event: tk.Event) -> None:
+        if self.widget.edit_modified():
+            self.widget.edit_modified(False)
+            self.on_change()
+
+    def get(self) -> str:
+        return self.widget.get("1.0", "end-1c")
+
+    def set(self, text: str) -> None:
+        if self.get() != text:
+            self.widget.delete("1.0", "end")
+            self.widget.insert("1.0", text)
+
+
+def _ask(parent: tk.Misc) -> Callable[[str], bool]:
+    return lambda question: messagebox.askyesno("Takeboard", question, parent=parent)
+
+
+class PromptEditor(ttk.Frame):
+    """Edit one prompt: load/new/duplicate/delete/save; `dirty` says if there are changes."""
+
+    def __init__(
+        self,
+        parent: tk.Misc,
+        prompts: PromptRepository,
+        on_saved: Callable[[int], None],
+        *,
+        on_deleted: Callable[[int], None] | None = None,
+        confirm: Callable[[str], bool] | None = None,
+    ) -> None:
+        super().__init__(parent, padding=6)
+        self.prompts = prompts
+        self.on_saved = on_saved
+        self.on_deleted = on_deleted
+        self.confirm: Callable[[str], bool] = confirm or _ask(self)
+        self.state = EditorState.new(MediaKind.IMAGE)
+        self.inputs: dict[str, _Input] = {}
+        self.error_labels: dict[str, ttk.Label] = {}
+        self.json_ok = True
+        self._filling = False
+        self._source = "form"
+        self._pending: str | None = None
+        self._json_written = ""
+        self._form_kind: MediaKind | None = None
+        self._build()
+        self._show_state()
+
+    # --- public API -----------------------------------------------------------------------------
+
+    @property
+    def dirty(self) -> bool:
+        return self.state.dirty
+
+    @property
+    def prompt_id(self) -> int | None:
+        return self.state.prompt_id
+
+    def load(self, prompt_id: int) -> None:
+        self.state = EditorState.from_record(self.prompts.get(prompt_id))
+        self._show_state()
+
+    def new(self, kind: MediaKind | str) -> None:
+        self.state = EditorState.new(kind)
+        self._show_state()
+
+    def duplicate(self) -> None:
+        """Turn the editor into an unsaved copy of the current prompt; save() adds it."""
+        self.state.duplicate()
+        self._show_state()
+
+    def delete(self) -> bool:
+        """Move the loaded prompt to the trash (restorable) after confirmation."""
+        prompt_id = self.state.prompt_id
+        if prompt_id is None:
+            return False
+        question = f"Move “{self.state.title}” to the trash? It can be restored from there."
+        if not self.confirm(question):
+            return False
+        self.prompts.delete(prompt_id)
+        self.new(self.state.kind)
+        if self.on_deleted:
+            self.on_deleted(prompt_id)
+        return True
+
+    def save(self) -> int | None:
+        """Add or update the prompt; returns its id, or None when the form is invalid."""
+        checked = self.validate_now()
+        if checked is None or not checked.ok:
+            return None
+        try:
+            if self.state.prompt_id is None:
+                record = self.prompts.add(
+                    self.state.kind,
+                    checked.title,
+                    checked.data,
+                    tags=checked.tags,
+                    favorite=self.state.favorite,
+                )
+            else:
+                record = self.prompts.update(
+                    self.state.prompt_id,
+                    title=checked.title,
+                    data=checked.data,
+                    tags=checked.tags,
+                    favorite=self.state.favorite,
+                )
+        except InputError as exc:
+            self._show_errors({error_field(str(exc)) or "data": str(exc)})
+            return None
+        self.state = EditorState.from_record(record)
+        self._show_state()
+        self.on_saved(record.id)
+        return record.id
+
+    def validate_now(self) -> Checked | None:
+        """Run the debounced validation at once; returns the Checked result (None: bad JSON)."""
+        if self._pending is not None:
+            self.after_cancel(self._pending)
+            self._pending = None
+        return self._revalidate()
+
+    def destroy(self) -> None:
+        if self._pending is not None:
+            self.after_cancel(self._pending)
+            self._pending = None
+        super().destroy()
+
+    # --- layout ---------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.columnconfigure(0, weight=1)
+        head = ttk.Frame(self)
+        head.grid(row=0, column=0, sticky="ew")
+        head.columnconfigure(1, weight=1)
+        self.kind_label = ttk.Label(head, font=("TkDefaultFont", 11, "bold"))
+        self.kind_label.grid(row=0, column=0, columnspan=3, sticky="w", pady=(0, 4))
+        self.title_var = tk.StringVar(self)
+        self.tags_var = tk.StringVar(self)
+        self.favorite_var = tk.BooleanVar(self)
+        self.title_entry = self._record_row(head, 1, "Title", self.title_var, "title")
+        self.tags_entry = self._record_row(head, 3, "Tags", self.tags_var, "tags")
+        self.favorite_check = ttk.Checkbutton(head, text="Favorite", variable=self.favorite_var)
+        self.favorite_check.grid(row=5, column=1, sticky="w")
+        for var in (self.title_var, self.tags_var, self.favorite_var):
+            var.trace_add("write", lambda *_: self._form_changed())
+
+        self.notebook = ttk.Notebook(self)
+        self.notebook.grid(row=1, column=0, sticky="nsew", pady=6)
+        self.rowconfigure(1, weight=1)
+        self.form = ttk.Frame(self.notebook, padding=4)
+        self.form.columnconfigure(1, weight=1)
+        self.notebook.add(self.form, text="Form")
+        json_tab = ttk.Frame(self.notebook, padding=4)
+        json_tab.columnconfigure(0, weight=1)
+        json_tab.rowconfigure(0, weight=1)
+        self.json_input = _TextInput(json_tab, lambda: self._changed("json"), height=18)
+        self.json_input.widget.configure(font="TkFixedFont", wrap="none")
+        self.json_input.widget.grid(row=0, column=0, sticky="nsew")
+        self.json_error = ttk.Label(json_tab, foreground=ERROR_COLOR)
+        self.json_error.grid(row=1, column=0, sticky="w")
+        self.notebook.add(json_tab, text="JSON")
+
+        bar = ttk.Frame(self)
+        bar.grid(row=2, column=0, sticky="ew")
+        self.save_button = ttk.Button(bar, text="Save", command=self.save)
+        self.duplicate_button = ttk.Button(bar, text="Duplicate", command=self.duplicate)
+        self.delete_button = ttk.Button(bar, text="Move to trash", command=self.delete)
+        for column, button in enumerate((self.save_button, self.duplicate_button)):
+            button.grid(row=0, column=column, padx=(0, 4))
+        self.delete_button.grid(row=0, column=2)
+        self.status_label = ttk.Label(bar, foreground=HINT_COLOR)
+        self.status_label.grid(row=0, column=3, padx=8)
+
+    def _record_row(
+        self, parent: ttk.Frame, row: int, label: str, var: tk.StringVar, key: str
+    ) -> ttk.Entry:
+        ttk.Label(parent, text=label).grid(row=row, column=0, sticky="w", padx=(0, 6))
+        entry = ttk.Entry(parent, textvariable=var)
+        entry.grid(row=row, column=1, sticky="ew")
+        if key == "tags":
+            ttk.Label(parent, text="comma-separated", foreground=HINT_COLOR).grid(
+                row=row, column=2, sticky="w", padx=4
+            )
+        self._error_label(parent, row + 1, key)
+        return entry
+
+    def _error_label(self, parent: tk.Misc, row: int, key: str) -> None:
+        label = ttk.Label(parent, foreground=ERROR_COLOR, wraplength=500)
+        label.grid(row=row, column=1, columnspan=2, sticky="w")
+        label.grid_remove()
+        self.error_labels[key] = label
+
+    def _build_form(self, kind: MediaKind) -> None:
+        for child in self.form.winfo_children():
+            child.destroy()
+        for key in [k for k in self.error_labels if k.startswith("data")]:
+            del self.error_labels[key]
+        self.inputs = {}
+        row = 0
+        for spec in form_fields(kind):
+            ttk.Label(self.form, text=spec.name.replace("_", " ")).grid(
+                row=row, column=0, sticky="nw", padx=(0, 6), pady=(2, 0)
+            )
+            field_input = self._make_input(spec)
+            sticky = "nsew" if spec.widget == "long" else "ew"
+            field_input.widget.grid(row=row, column=1, sticky=sticky, pady=(2, 0))
+            if spec.hint:
+                ttk.Label(self.form, text=spec.hint, foreground=HINT_COLOR).grid(
+                    row=row, column=2, sticky="nw", padx=4
+                )
+            self.inputs[spec.name] = field_input
+            self._error_label(self.form, row + 1, spec.key)
+            row += 2
+        self._error_label(self.form, row, "data")
+        self._form_kind = kind
+
+    def _make_input(self, spec: FormField) -> _Input:
+        on_change = self._form_changed
+        if spec.widget == "long":
+            return _TextInput(self.form, on_change, TEXT_HEIGHTS.get(spec.name, 3))
+        return _EntryInput(self.form, on_change, spec.choices)
+
+    # --- state ↔ widgets ------------------------------------------------------------------------
+
+    def _show_state(self) -> None:
+        state = self.state
+        self._filling = True
+        try:
+            if state.kind != self._form_kind:
+                self._build_form(state.kind)
+            self.title_var.set(state.title)
+            self.tags_var.set(state.tags)
+            self.favorite_var.set(state.favorite)
+            for name, field_input in self.inputs.items():
+                field_input.set(state.values.get(name, ""))
+            self._json_written = values_to_json(state.kind, state.values)
+            self.json_input.set(self._json_written)
+        finally:
+            self._filling = False
+        number = f" #{state.prompt_id}" if state.prompt_id is not None else " (new)"
+        self.kind_label.configure(text=f"{state.kind.value.capitalize()} prompt{number}")
+        self.delete_button.state(["disabled" if state.prompt_id is None else "!disabled"])
+        self._source = "form"
+        self.validate_now()
+
+    def _form_changed(self) -> None:
+        self._changed("form")
+
+    def _changed(self, source: str) -> None:
+        if self._filling:
+            return
+        if source == "form":
+            before = self.state.snapshot()
+            self.state.title = self.title_var.get()
+            self.state.tags = self.tags_var.get()
+            self.state.favorite = bool(self.favorite_var.get())
+            self.state.values = {name: inp.get() for name, inp in self.inputs.items()}
+            if self.state.snapshot() == before:
+                return  # a late <<Modified>> from filling the widgets, not an edit
+        elif self.json_ok and self.json_input.get() == self._json_written:
+            return  # the JSON text we wrote ourselves
+        self._source = source
+        self._update_status()
+        if self._pending is not None:
+            self.after_cancel(self._pending)
+        self._pending = self.after(DEBOUNCE_MS, self.validate_now)
+
+    def _revalidate(self) -> Checked | None:
+        if self._source == "json":
+            try:
+                values = json_to_values(self.state.kind, self.json_input.get())
+            except InputError as exc:
+                self.json_ok = False
+                self.json_error.configure(text=str(exc))
+                self.save_button.state(["disabled"])
+                return None
+            self.state.values = values
+            self._filling = True
+            try:
+                for name, field_input in self.inputs.items():
+                    field_input.set(values.get(name, ""))
+            finally:
+                self._filling = False
+        else:
+            text = values_to_json(self.state.kind, self.state.values)
+            self._json_written = text
+            if self.json_input.get() != text:
+                self._filling = True
+                try:
+                    self.json_input.set(text)
+                finally:
+                    self._filling = False
+        self.json_ok = True
+        self.json_error.configure(text="")
+        checked = self.state.check()
+        self._show_errors(checked.errors)
+        self.save_button.state(["!disabled" if checked.ok else "disabled"])
+        self._update_status()
+        return checked
+
+    def _show_errors(self, errors: dict[str, str]) -> None:
+        for key, label in self.error_labels.items():
+            message = errors.get(key)
+            if message:
+                label.configure(text=error_text(message))
+                label.grid()
+            else:
+                label.configure(text="")
+                label.grid_remove()
+        shown = [m for k, m in errors.items() if k not in self.error_labels]
+        if shown:  # an error naming no known field: under the form
+            self.error_labels["data"].configure(text=shown[0])
+            self.error_labels["data"].grid()
+
+    def _update_status(self) -> None:
+        self.status_label.configure(text="● unsaved changes" if self.dirty else "")
