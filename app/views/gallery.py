@@ -96,6 +96,8 @@ class TakesGallery(ttk.Frame):
         self.canvas.bind("<Configure>", lambda _e: self._relayout())
         self.canvas.bind("<Double-Button-1>", self._on_double_click)
         self.canvas.bind("<Button-3>", self._on_context_click)
+        if self.tk.call("tk", "windowingsystem") == "aqua":  # the Mac's right button
+            self.canvas.bind("<Button-2>", self._on_context_click)
         self.canvas.bind("<MouseWheel>", lambda e: self._scroll(-1 if e.delta > 0 else 1))
         self.canvas.bind("<Button-4>", lambda _e: self._scroll(-1))
         self.canvas.bind("<Button-5>", lambda _e: self._scroll(1))

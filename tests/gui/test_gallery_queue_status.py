@@ -132,6 +132,33 @@ def test_gallery_shows_thumbnails_and_acts_on_takes(root, ctx, home, takes):
     wait_for(root, lambda: len(canvas.find_withtag("thumb")) == 4)
 
 
+def test_gallery_loads_only_tiles_near_the_view(root, ctx, home):
+    prompt = ctx.prompts.add("image", "Many", {"prompt": "many"})
+    rows = []
+    for n in range(60):
+        png(home / f"p/{n}.png", "gray", size=(32, 32))
+        rows.append(
+            dict(prompt_id=prompt.id, kind="image", path=f"t/{n}.png", sha256=str(n), size=1,
+                 preview_path=f"p/{n}.png")
+        )  # fmt: skip
+    ctx.artifacts.add_many(rows)
+    gallery = TakesGallery(root, ctx.artifacts, home, Recorder())
+    gallery.pack(fill="both", expand=True)
+    root.geometry("900x400")
+    pump(root)
+    gallery.show_prompt(prompt.id)
+    canvas = gallery.canvas
+    wait_for(root, lambda: not gallery._requested)
+    loaded = len(canvas.find_withtag("thumb"))
+    assert 0 < loaded < 60
+    assert len(canvas.find_withtag("caption")) == 60
+    last = f"a{gallery.records[-1].id}&&thumb"
+    assert canvas.find_withtag(last) == ()
+    canvas.yview_moveto(1.0)  # scrolling loads the tiles that come into view
+    wait_for(root, lambda: canvas.find_withtag(last) != ())
+    assert loaded < len(canvas.find_withtag("thumb")) < 60
+
+
 def test_queue_panel_follows_a_job(root):
     actions = Recorder()
     panel = QueuePanel(root, actions)
