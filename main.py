@@ -70,7 +70,7 @@ def _run(argv: Sequence[str] | None) -> int:
             engine=lambda emit, **kw: build_engine(config, prompts, jobs, artifacts, emit, **kw),
         )
         if args.command is None:
-            from app.window import open_window
+            from app.application import open_window
 
             return open_window(ctx, banner=DEMO_BANNER if demo else "")
         return run_command(args, ctx)

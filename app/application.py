@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -22,8 +23,8 @@ from app.views.gallery import TakesGallery
 from app.views.prompt_list import PromptList
 from app.views.queue_panel import QueuePanel
 from app.views.status_bar import StatusBar
-from core.errors import AppError
-from core.jobs import ArtifactSaved, JobEvent, JobFinished, PreviewReady
+from core.errors import AppError, UserError
+from core.jobs import JobEvent, JobFinished
 from core.models import JobStatus
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ class Application:
         self.prompts.on_select(self._show_prompt)
         top.add(self.prompts, weight=3)
         self.tabs = ttk.Notebook(top)
-        self.editor = PromptEditor(self.tabs, self.ctx.prompts, self._saved)
+        self.editor = PromptEditor(
+            self.tabs, self.ctx.prompts, self._saved, on_deleted=lambda _id: self.prompts.refresh()
+        )
         self.gallery = TakesGallery(self.tabs, self.ctx.artifacts, self.ctx.config.home, self)
         self.tabs.add(self.editor, text="Editor")
         self.tabs.add(self.gallery, text="Takes")
@@ -105,11 +108,9 @@ class Application:
     def _on_event(self, event: JobEvent) -> None:
         self.queue.handle(event)
         self.status.handle(event)
-        if isinstance(event, ArtifactSaved | PreviewReady | JobFinished):
+        self.gallery.handle(event)
+        if isinstance(event, JobFinished):
             self.prompts.refresh()
-            selected = self.prompts.selected_id()
-            if selected is not None:
-                self.gallery.show_prompt(selected)
 
     def _refresh_status(self) -> None:
         """Server indicators and job counts from memory and SQLite: a few ms, no network."""
@@ -150,6 +151,10 @@ class Application:
         new_seed: bool = True,
         seed: int | None = None,
     ) -> None:
+        """Generate keeps the prompt's own seed (random when it has none); Regenerate asks
+        for a fresh one even when the prompt fixes it; same-seed passes `seed`."""
+        if seed is None and new_seed:
+            seed = random.randrange(2**32)
         overrides = {"seed": seed} if seed is not None else {}
         self._guarded(lambda: self.engine.queue(ids, quality=quality, overrides=overrides))
         self.prompts.refresh()
@@ -296,3 +301,16 @@ def open_with_system(path: Path) -> None:
         messagebox.showerror(
             "Takeboard", f"cannot open {path} ({exc.strerror}) — open it from your file manager"
         )
+
+
+def open_window(ctx: Context, banner: str = "") -> int:
+    try:
+        root = tk.Tk(className="Takeboard")
+    except tk.TclError as exc:
+        raise UserError(
+            f"cannot open the window ({exc}) — run it in a desktop session, or use "
+            "the command line (python main.py --help)"
+        ) from None
+    Application(root, ctx, banner=banner)
+    root.mainloop()
+    return 0

@@ -1,0 +1,93 @@
+"""The whole window against the protocol test server: form → generate → take with thumbnail →
+regenerate same seed → double-click to the editor → status bar sees the server go offline."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from app.application import Application
+from app.cli import Context
+from app.live_state import GREEN, GREY
+from core.config import load_config
+from main import build_engine
+from tests.gui.conftest import pump
+
+
+@pytest.fixture
+def app(root, ctx, comfy_server, monkeypatch):
+    monkeypatch.setenv("TAKEBOARD_COMFYUI_URL", comfy_server.url)
+    config = load_config(ctx.config.home)
+    wired = Context(
+        config,
+        ctx.prompts,
+        ctx.artifacts,
+        ctx.jobs,
+        engine=lambda emit, **kw: build_engine(
+            config, ctx.prompts, ctx.jobs, ctx.artifacts, emit, **kw
+        ),
+    )
+    application = Application(root, wired)
+    pump(root)
+    yield application
+    application.engine.stop()
+    application.bridge.stop()
+
+
+def pump_until(root, condition, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pump(root, 30)
+        if condition():
+            return True
+    return False
+
+
+def test_window_title_and_size(app, root):
+    assert root.title() == "Takeboard"
+    assert root.winfo_width() >= 1000 and root.winfo_height() >= 650
+
+
+def test_create_generate_see_take_regenerate_and_edit(app, root, ctx):
+    app.new("image")
+    editor = app.editor
+    editor.title_entry.insert(0, "Lighthouse")
+    editor.inputs["prompt"].widget.insert("1.0", "a lighthouse at dusk")
+    pump(root, 400)  # past the validation debounce
+    prompt_id = editor.save()
+    assert prompt_id is not None and ctx.prompts.get(prompt_id).title == "Lighthouse"
+    pump(root)
+    assert app.prompts.selected_id() == prompt_id
+
+    app.generate([prompt_id])
+    assert pump_until(root, lambda: len(ctx.artifacts.for_prompt(prompt_id)) == 1)
+    app.tabs.select(app.gallery)
+    app.gallery.show_prompt(prompt_id)
+    assert pump_until(root, lambda: app.gallery.canvas.find_withtag("thumb"))
+    (take,) = ctx.artifacts.for_prompt(prompt_id)
+    assert take.preview_path is not None
+
+    app.regenerate_same_seed(take.id)
+    assert pump_until(root, lambda: len(ctx.artifacts.for_prompt(prompt_id)) == 2)
+    seeds = {a.metadata["seed"] for a in ctx.artifacts.for_prompt(prompt_id)}
+    assert seeds == {take.metadata["seed"]}
+
+    app.tabs.select(app.gallery)
+    app.open_editor(prompt_id)
+    pump(root)
+    assert app.tabs.select() == str(app.editor) and app.editor.prompt_id == prompt_id
+
+
+def test_status_bar_shows_the_server_offline_after_it_stops(app, root, comfy_server):
+    app.engine.pool.refresh()
+    assert pump_until(root, lambda: set(map(app.status.colour, _names(app))) == {GREEN}, 5)
+    comfy_server.kill()
+    app.engine.pool.refresh()
+    assert pump_until(root, lambda: set(map(app.status.colour, _names(app))) == {GREY}, 5)
+    (name,) = _names(app)
+    assert "not answering" in app.status.tooltip_text(name)
+
+
+def _names(app) -> list[str]:
+    return [state.name for state in app.engine.pool.states()]
