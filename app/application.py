@@ -35,6 +35,7 @@ DEFAULT_GEOMETRY = "1280x800"
 class Application:
     def __init__(self, root: tk.Tk, ctx: Context, *, banner: str = ""):
         self.root, self.ctx = root, ctx
+        self.confirm = lambda question: messagebox.askyesno("Takeboard", question, parent=root)
         self.bridge = EventBridge(root, self._on_event)
         self.engine = ctx.engine(self.bridge.put)
         root.title("Takeboard" + (f" — {banner}" if banner else ""))
@@ -102,6 +103,8 @@ class Application:
         }
         for key, command in keys.items():
             self.root.bind_all(key, lambda _e, c=command: c())
+        self.root.bind_all("<Control-f>", lambda _e: self.prompts.search_entry.focus_set())
+        self.prompts.tree.bind("<Delete>", lambda _e: self.delete_selected())
 
     # --- events from the engine (Tk thread) -----------------------------------------------------
 
@@ -197,13 +200,21 @@ class Application:
         self.root.clipboard_append(data.get("prompt") or data.get("lyrics") or "")
 
     def delete(self, prompt_id: int) -> None:
-        if messagebox.askyesno(
-            "Delete prompt",
-            "Move this prompt to the trash? Its takes stay on disk and it can be restored.",
-            parent=self.root,
+        if self.confirm(
+            "Move this prompt to the trash? Its takes stay on disk and it can be "
+            "restored (tick Trash in the list, then right-click → Restore)."
         ):
             self.ctx.prompts.delete(prompt_id)
             self.prompts.refresh()
+
+    def restore(self, prompt_id: int) -> None:
+        self.ctx.prompts.restore(prompt_id)
+        self.prompts.refresh()
+
+    def delete_selected(self) -> None:
+        selected = self.prompts.selected_id()
+        if selected is not None:
+            self.delete(selected)
 
     def open_editor(self, prompt_id: int) -> None:
         self.tabs.select(self.editor)
@@ -222,9 +233,7 @@ class Application:
         self.root.clipboard_append(str(path))
 
     def delete_take(self, artifact_id: int) -> None:
-        if messagebox.askyesno(
-            "Delete take", "Delete this take's record? The file stays on disk.", parent=self.root
-        ):
+        if self.confirm("Delete this take's record? The file stays on disk."):
             take = self.ctx.artifacts.delete(artifact_id)
             self.gallery.show_prompt(take.prompt_id)
             self.prompts.refresh()

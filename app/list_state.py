@@ -30,6 +30,7 @@ class PromptActions(Protocol):
     def open_folder(self, prompt_id: int) -> None: ...
     def copy_text(self, prompt_id: int) -> None: ...
     def delete(self, prompt_id: int) -> None: ...
+    def restore(self, prompt_id: int) -> None: ...
     def open_editor(self, prompt_id: int) -> None: ...
 
 
@@ -42,6 +43,7 @@ class Filters:
     status: str = ALL
     tag: str = ""
     favorites_only: bool = False
+    trash: bool = False  # show deleted prompts (to restore them) instead of the live ones
 
 
 def _choice(value: str) -> str | None:
@@ -57,6 +59,7 @@ def build_query(filters: Filters, sort: str = "updated", descending: bool = True
         status=PromptStatus(status) if status else None,
         tag=filters.tag.strip() or None,
         favorite=True if filters.favorites_only else None,
+        trash=filters.trash,
         sort=sort,
         descending=descending,
     )

@@ -116,6 +116,7 @@ class PromptList(ttk.Frame):
         self.status_var = tk.StringVar(value=ALL)
         self.tag_var = tk.StringVar()
         self.favorites_var = tk.BooleanVar(value=False)
+        self.trash_var = tk.BooleanVar(value=False)
         self.count_var = tk.StringVar()
         ttk.Label(bar, text="Search").pack(side="left")
         self.search_entry = ttk.Entry(bar, textvariable=self.search_var, width=28)
@@ -129,6 +130,10 @@ class PromptList(ttk.Frame):
             bar, text="★ only", variable=self.favorites_var, command=self._filters_changed
         )
         self.favorites_check.pack(side="left")
+        self.trash_check = ttk.Checkbutton(
+            bar, text="Trash", variable=self.trash_var, command=self._filters_changed
+        )
+        self.trash_check.pack(side="left", padx=(8, 0))
         ttk.Label(bar, textvariable=self.count_var).pack(side="right")
         self.search_var.trace_add("write", lambda *_: self._filters_changed("search"))
         self.tag_var.trace_add("write", lambda *_: self._filters_changed("tag"))
@@ -200,6 +205,7 @@ class PromptList(ttk.Frame):
         menu.add_command(label="Copy prompt text", command=on(self.actions.copy_text))
         menu.add_separator()
         menu.add_command(label="Delete", command=on(self.actions.delete, refresh=True))
+        menu.add_command(label="Restore from trash", command=on(self.actions.restore, refresh=True))
         return menu
 
     def _for_target(
@@ -344,6 +350,7 @@ class PromptList(ttk.Frame):
             status=self.status_var.get(),
             tag=self.tag_var.get(),
             favorites_only=self.favorites_var.get(),
+            trash=self.trash_var.get(),
         )
         if changed:
             self.refresh()

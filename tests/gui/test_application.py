@@ -91,3 +91,28 @@ def test_status_bar_shows_the_server_offline_after_it_stops(app, root, comfy_ser
 
 def _names(app) -> list[str]:
     return [state.name for state in app.engine.pool.states()]
+
+
+def test_delete_goes_to_the_trash_and_restores(app, root, ctx):
+    record = ctx.prompts.add("image", "Fox", {"prompt": "a red fox"})
+    app.prompts.refresh()
+    app.prompts.select(record.id)
+    pump(root)
+    app.confirm = lambda question: "trash" in question
+    app.prompts.tree.focus_set()
+    app.prompts.tree.event_generate("<Delete>")
+    pump(root)
+    assert ctx.prompts.count() == 0
+    app.prompts.trash_check.invoke()  # ticks "Trash"; its command applies the filter
+    pump(root)
+    assert app.prompts.total == 1
+    app.restore(record.id)
+    assert ctx.prompts.get(record.id).deleted_at is None
+
+
+def test_ctrl_f_focuses_the_search_box(app, root):
+    root.focus_force()
+    pump(root)
+    root.event_generate("<Control-f>")
+    pump(root)
+    assert root.focus_get() == app.prompts.search_entry

@@ -40,6 +40,9 @@ class RecordingActions:
     def delete(self, prompt_id: int) -> None:
         self.calls.append(("delete", prompt_id))
 
+    def restore(self, prompt_id: int) -> None:
+        self.calls.append(("restore", prompt_id))
+
     def open_editor(self, prompt_id: int) -> None:
         self.calls.append(("open_editor", prompt_id))
 
