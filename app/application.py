@@ -45,7 +45,8 @@ class Application:
         self._bind_keys()
         root.protocol("WM_DELETE_WINDOW", self.quit)
         self.bridge.start()
-        threading.Thread(target=self.engine.start, name="engine-start", daemon=True).start()
+        self._starter = threading.Thread(target=self.engine.start, name="engine-start", daemon=True)
+        self._starter.start()
         self._refresh_status()
 
     # --- layout -------------------------------------------------------------------------------
@@ -259,9 +260,14 @@ class Application:
         """Stop starting jobs, let running ones finish their step, keep queued ones queued."""
         self._save_geometry()
         self.root.after_cancel(self._status_job)
-        stopper = threading.Thread(target=self.engine.stop, name="engine-stop", daemon=True)
+        stopper = threading.Thread(target=self.stop_engine, name="engine-stop", daemon=True)
         stopper.start()
         self._close_when_stopped(stopper)
+
+    def stop_engine(self) -> None:
+        """Any thread but Tk's: wait for the engine to have started, then stop it."""
+        self._starter.join()
+        self.engine.stop()
 
     def _close_when_stopped(self, stopper: threading.Thread) -> None:
         if stopper.is_alive():

@@ -31,7 +31,7 @@ def app(root, ctx, comfy_server, monkeypatch):
     application = Application(root, wired)
     pump(root)
     yield application
-    application.engine.stop()
+    application.stop_engine()
     application.bridge.stop()
 
 
