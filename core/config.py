@@ -11,6 +11,7 @@ import difflib
 import json
 import os
 import re
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,9 +89,64 @@ def load_config(
     home_path = resolve_home(home, env, defaults)
     ensure_home(home_path)
     warnings: list[str] = []
-    merged = merge(defaults, _home_overrides(home_path / "config.json", warnings), "")
+    overrides = _home_overrides(home_path / "config.json", warnings)
+    return _layered(defaults, overrides, env, home_path, tuple(warnings))
+
+
+def _layered(
+    defaults: dict, overrides: dict, env: dict[str, str], home: Path, warnings: tuple[str, ...]
+) -> Config:
+    """The one way to validate: merge the home overrides, then the environment, and build."""
+    merged = merge(defaults, overrides, "")
     merged = merge(merged, _env_overrides(env), "")
-    return _build(merged, home_path, tuple(warnings))
+    return _build(merged, home, warnings)
+
+
+def shipped_defaults(shipped: Path = SHIPPED_CONFIG) -> dict:
+    """The shipped config.json as a dict (every key, with its default)."""
+    return _read_json(shipped, "shipped config")
+
+
+def read_home_overrides(home: str | Path) -> dict:
+    """The home's config.json as a dict; {} when there is none."""
+    path = Path(home).expanduser() / "config.json"
+    return _read_json(path, "home config") if path.exists() else {}
+
+
+def save_home_config(
+    home: str | Path,
+    overrides: dict,
+    env: dict[str, str] | None = None,
+    shipped: Path = SHIPPED_CONFIG,
+) -> Config:
+    """Validate `overrides` as load_config would, then write <home>/config.json atomically.
+
+    Raises ConfigError naming the key path, and writes nothing, when they are not valid. The
+    overrides are checked on their own too, so a server list that the environment replaces
+    is still validated before it is saved.
+    """
+    env = dict(os.environ if env is None else env)
+    defaults = _read_json(shipped, "shipped config")
+    home_path = resolve_home(home, env, defaults)
+    ensure_home(home_path)
+    _layered(defaults, overrides, {}, home_path, ())
+    config = _layered(defaults, overrides, env, home_path, ())
+    _write_atomically(home_path / "config.json", json.dumps(overrides, indent=2) + "\n")
+    return config
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write a temporary file beside `path`, flush it to disk, then rename it over `path`."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ConfigError(f"{path}: cannot save it ({exc.strerror or exc})") from exc
 
 
 def resolve_home(home: str | Path | None, env: dict[str, str], defaults: dict) -> Path:
