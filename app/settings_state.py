@@ -113,7 +113,7 @@ def connection_text(state: Any) -> tuple[bool, str]:
     if online is None:
         return False, "not checked yet"
     if not online:
-        return False, f"not answering — {error}" if error else "not answering"
+        return False, str(error) if error else "not answering"  # errors are whole sentences
     total = getattr(state, "vram_total_mb", None)
     free = getattr(state, "vram_free_mb", None)
     if total and free is not None:

@@ -97,7 +97,7 @@ def test_error_maps_to_its_field(message, expected):
 
 def test_connection_text():
     down = SimpleNamespace(online=False, last_error="not answering — start it")
-    assert connection_text(down) == (False, "not answering — not answering — start it")
+    assert connection_text(down) == (False, "not answering — start it")
     assert connection_text(SimpleNamespace(online=False, last_error=None)) == (
         False,
         "not answering",
