@@ -18,14 +18,18 @@ from typing import Any
 
 from app.bridge import EventBridge
 from app.cli import Context
+from app.settings_state import connection_text
 from app.views.editor import PromptEditor
 from app.views.gallery import TakesGallery
 from app.views.prompt_list import PromptList
 from app.views.queue_panel import QueuePanel
+from app.views.settings import SettingsDialog
 from app.views.status_bar import StatusBar
+from core.config import Config, ServerConfig
 from core.errors import AppError, UserError
 from core.jobs import JobEvent, JobFinished
 from core.models import JobStatus
+from executors.pool import ServerPool
 
 log = logging.getLogger(__name__)
 STATUS_REFRESH_MS = 2000
@@ -82,6 +86,7 @@ class Application:
         file = tk.Menu(bar, tearoff=False)
         for kind in ("image", "audio", "video"):
             file.add_command(label=f"New {kind} prompt", command=lambda k=kind: self.new(k))
+        file.add_command(label="Settings…", command=self.open_settings)
         file.add_separator()
         file.add_command(label="Quit", accelerator="Ctrl+Q", command=self.quit)
         queue = tk.Menu(bar, tearoff=False)
@@ -253,6 +258,27 @@ class Application:
     def retry_failed(self) -> None:
         for job in self.ctx.jobs.list(status=JobStatus.FAILED):
             self.ctx.jobs.requeue(job.id)
+
+    # --- settings -----------------------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        SettingsDialog(self.root, self.ctx.config.home, self._settings_saved, self._test_connection)
+
+    def _settings_saved(self, config: Config) -> None:
+        self.ctx.config = config
+        messagebox.showinfo(
+            "Takeboard",
+            "Settings saved. Server, retry and timeout changes "
+            "apply the next time Takeboard starts.",
+            parent=self.root,
+        )
+
+    def _test_connection(self, url: str) -> tuple[bool, str]:
+        """Worker thread, no Tk: one probe of one server."""
+        from main import comfy_client  # main imports app: resolved at call time
+
+        pool = ServerPool([ServerConfig("test", url)], lambda s: comfy_client(self.ctx.config, s))
+        return connection_text(pool.refresh()[0])
 
     # --- quitting -----------------------------------------------------------------------------
 

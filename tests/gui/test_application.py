@@ -116,3 +116,15 @@ def test_ctrl_f_focuses_the_search_box(app, root):
     root.event_generate("<Control-f>")
     pump(root)
     assert root.focus_get() == app.prompts.search_entry
+
+
+def test_settings_dialog_tests_a_server_off_the_tk_thread(app, root, comfy_server):
+    ok, text = app._test_connection(comfy_server.url)
+    assert ok, text
+    ok, text = app._test_connection("http://127.0.0.1:9")
+    assert not ok and "not answering" in text
+    app.open_settings()
+    pump(root)
+    dialogs = [w for w in root.winfo_children() if w.winfo_class() == "Toplevel"]
+    assert dialogs, "the settings dialog did not open"
+    dialogs[-1].destroy()
