@@ -27,7 +27,7 @@ from app.views.settings import SettingsDialog
 from app.views.status_bar import StatusBar
 from core.config import Config, ServerConfig
 from core.errors import AppError, UserError
-from core.jobs import JobEvent, JobFinished
+from core.jobs import JobEvent, JobFinished, JobStarted
 from core.models import JobStatus
 from executors.pool import ServerPool
 
@@ -118,7 +118,7 @@ class Application:
         self.queue.handle(event)
         self.status.handle(event)
         self.gallery.handle(event)
-        if isinstance(event, JobFinished):
+        if isinstance(event, JobStarted | JobFinished):  # the prompt's status just changed
             self.prompts.refresh()
 
     def _refresh_status(self) -> None:

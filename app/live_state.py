@@ -243,13 +243,18 @@ def _gb(mb: int) -> str:
 
 
 def caption(record: ArtifactRecord) -> str:
-    """'tier · seed · date' from the take's metadata (parts that are missing are left out)."""
+    """'tier · seed' over the date, from the take's metadata (missing parts are left out).
+    Two lines at most, so captions never run into the next row of tiles."""
     meta = record.metadata
     parts = [str(meta["tier"]) if meta.get("tier") else ""]
     parts.append(f"seed {meta['seed']}" if meta.get("seed") is not None else "")
-    if record.created_at:
-        parts.append(time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at)))
-    return " · ".join(p for p in parts if p)
+    first = " · ".join(p for p in parts if p)
+    when = (
+        time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at))
+        if record.created_at
+        else ""
+    )
+    return "\n".join(line for line in (first, when) if line)
 
 
 @dataclass(frozen=True)

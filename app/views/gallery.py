@@ -71,7 +71,7 @@ class TakesGallery(ttk.Frame):
     ):
         super().__init__(parent)
         self.artifacts, self.home, self.actions = artifacts, Path(home), actions
-        self.layout = GridLayout(tile_w=THUMB, tile_h=THUMB + 24)
+        self.layout = GridLayout(tile_w=THUMB, tile_h=THUMB + 40)  # room for two caption lines
         self.prompt_id: int | None = None
         self.records: list[ArtifactRecord] = []
         self.photos: OrderedDict[int, ImageTk.PhotoImage] = OrderedDict()  # LRU, newest last

@@ -154,7 +154,7 @@ def test_caption():
         metadata={"tier": "draft", "seed": 42},
         created_at=created,
     )
-    assert caption(record) == "draft · seed 42 · 2024-05-06 07:08"
+    assert caption(record) == "draft · seed 42\n2024-05-06 07:08"
     assert caption(ArtifactRecord(1, 1, MediaKind.IMAGE, "a.png", None, "x", 1)) == ""
 
 
