@@ -96,7 +96,7 @@ def test_gallery_shows_thumbnails_and_acts_on_takes(root, ctx, home, takes):
         "image\npreview pending…"
     )
     caption = canvas.itemcget(canvas.find_withtag(f"a{records[0].id}&&caption")[0], "text")
-    assert caption.startswith("draft · seed 100 · ")
+    assert caption.startswith("draft · seed 100\n")
 
     # The missing preview arrives: the placeholder becomes a picture.
     png(home / "previews/2.jpg", "blue")
