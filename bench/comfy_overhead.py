@@ -5,7 +5,7 @@ process, `python -m tests.comfyui_server`), on the same rendered SDXL workflow w
 per job:
 - baseline: a minimal requests + websocket-client loop — POST /prompt, wait on the socket for
   execution_success, GET /history/{id}, GET /view each output into a file;
-- takeboard: JobRunner.run — job rows in SQLite, template resolve/render, object_info check,
+- takeboard: the job engine — job rows in SQLite, template resolve/render, object_info check,
   WebSocket progress, streamed download with sha256, media facts, preview, artifact records,
   history deletion.
 
@@ -18,12 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -34,40 +31,17 @@ import websocket
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.servers import start_server, stop_servers  # noqa: E402
 from core.config import load_config  # noqa: E402
 from core.models import MediaKind, template_values, validate_data  # noqa: E402
 from executors.templates import load_templates, render, template_dirs  # noqa: E402
-from main import build_runner  # noqa: E402
+from main import build_engine  # noqa: E402
 from repositories.artifacts import ArtifactRepository  # noqa: E402
 from repositories.database import Database  # noqa: E402
 from repositories.jobs import JobRepository  # noqa: E402
 from repositories.prompts import PromptRepository  # noqa: E402
 
 PROMPT = {"prompt": "a lighthouse at dusk, volumetric fog", "aspect_ratio": "1:1"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.comfyui_server", "--port", str(port), "--step-delay", "0"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/system_stats", timeout=1)
-            return server
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("the protocol test server did not start")
 
 
 def baseline_job(url: str, graph: dict, out_dir: Path) -> None:
@@ -105,36 +79,37 @@ def run_baseline(url: str, jobs: int) -> list[float]:
     return times
 
 
-def takeboard_runner(url: str):
+def takeboard_engine(url: str):
     home = Path(tempfile.mkdtemp(prefix="takeboard-overhead-"))
     config = load_config(home, env={"TAKEBOARD_COMFYUI_URL": url})
     database = Database(config.database_path)
     prompts, artifacts = PromptRepository(database), ArtifactRepository(database)
-    runner = build_runner(config, prompts, JobRepository(database), artifacts)
-    return runner, prompts.add("image", "overhead", PROMPT)
+    jobs = JobRepository(database)
+    engine = build_engine(config, prompts, jobs, artifacts, lambda event: None)
+    return engine, jobs, prompts.add("image", "overhead", PROMPT)
 
 
-def run_takeboard(url: str, jobs: int) -> list[float]:
+def run_takeboard(url: str, count: int) -> list[float]:
     """Each job on its own: queue, run, harvest, preview — the latency of one take."""
-    runner, prompt = takeboard_runner(url)
+    engine, jobs, prompt = takeboard_engine(url)
     times = []
-    for _ in range(jobs):
+    for _ in range(count):
         start = time.perf_counter()
-        (job,) = runner.queue([prompt.id])
-        (finished,) = runner.run([job.id], lambda event: None, threading.Event())
+        (job,) = engine.queue([prompt.id])
+        engine.run_until_done([job.id])
         times.append(time.perf_counter() - start)
-        assert finished.status.value == "done", finished.error
+        assert jobs.get(job.id).status.value == "done", jobs.get(job.id).error
     return times
 
 
-def batch_takeboard(url: str, jobs: int) -> float:
+def batch_takeboard(url: str, count: int) -> float:
     """A batch of takes in one run: previews are made while the next job runs."""
-    runner, prompt = takeboard_runner(url)
+    engine, jobs, prompt = takeboard_engine(url)
     start = time.perf_counter()
-    queued = runner.queue([prompt.id] * jobs)
-    finished = runner.run([job.id for job in queued], lambda event: None, threading.Event())
-    assert all(job.status.value == "done" for job in finished)
-    return (time.perf_counter() - start) / jobs
+    queued = engine.queue([prompt.id] * count)
+    engine.run_until_done([job.id for job in queued])
+    assert all(jobs.get(job.id).status.value == "done" for job in queued)
+    return (time.perf_counter() - start) / count
 
 
 def summary(label: str, times: list[float]) -> float:
@@ -151,9 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=30)
     args = parser.parse_args()
-    port = free_port()
-    server = start_server(port)
-    url = f"http://127.0.0.1:{port}"
+    server, url = start_server(step_delay=0.0)
     try:
         run_baseline(url, 3)  # warm both paths (imports, server caches) before measuring
         run_takeboard(url, 3)
@@ -166,8 +139,7 @@ def main() -> None:
             for _ in range(2)
         ]
     finally:
-        server.terminate()
-        server.wait(10)
+        stop_servers([server])
     base = summary("baseline loop", [t for r in rounds for t in r[0]])
     single = summary("takeboard, one by one", [t for r in rounds for t in r[1]])
     batch = statistics.mean(r[2] for r in rounds) * 1000

@@ -16,20 +16,17 @@ from __future__ import annotations
 import argparse
 import collections
 import logging
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-import requests
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.servers import start_server, stop_servers  # noqa: E402
 from core.config import load_config  # noqa: E402
 from core.jobs import JobFinished, JobRetrying, JobWaiting  # noqa: E402
 from core.models import JobStatus  # noqa: E402
@@ -62,33 +59,6 @@ def check(ok: bool, problem: str) -> None:
     if not ok:
         PROBLEMS.append(problem)
         print(f"  PROBLEM: {problem}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(step_delay: float) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    command = [sys.executable, "-m", "tests.comfyui_server", "--port", str(port)]
-    server = subprocess.Popen(
-        [*command, "--step-delay", str(step_delay)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/system_stats", timeout=1)
-            return server, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("the fake ComfyUI server did not start")
 
 
 class Home:
@@ -305,9 +275,7 @@ def main() -> None:
         concurrent_submission(urls[:2], args.submissions, args.threads)
         overhead(urls[2], args.overhead_jobs)
     finally:
-        for server, _ in servers:
-            server.terminate()
-            server.wait(10)
+        stop_servers([server for server, _ in servers])
     print(f"\nengine log warnings/errors: {len(LOGGED.messages)}")
     for message in LOGGED.messages[:10]:
         print(f"  {message}")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,14 +27,13 @@ import time
 import tkinter as tk
 from pathlib import Path
 
-import requests
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.application import Application  # noqa: E402
 from app.cli import Context  # noqa: E402
 from bench.library import fill  # noqa: E402
+from bench.servers import start_server, stop_servers  # noqa: E402
 from core.config import load_config  # noqa: E402
 from core.jobs import JobFinished  # noqa: E402
 from main import build_engine  # noqa: E402
@@ -75,39 +73,6 @@ class Timed(application.Application):
 application.Application = Timed
 sys.exit(main.main(sys.argv[1:]))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(step_delay: float) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    command = [sys.executable, "-m", "tests.comfyui_server", "--port", str(port)]
-    server = subprocess.Popen(
-        [*command, "--step-delay", str(step_delay)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/system_stats", timeout=1)
-            return server, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("the fake ComfyUI server did not start")
-
-
-def stop_servers(servers: list[subprocess.Popen]) -> None:
-    for server in servers:
-        server.terminate()
-        server.wait(10)
 
 
 def open_home(home: Path, urls: list[str]) -> tuple[Context, Database]:

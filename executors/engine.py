@@ -87,6 +87,7 @@ class Engine:
         # Wakes the dispatcher at once when a job is queued or a slot frees; the tick is only
         # the fallback for changes made by other processes (cancel requests, pause, CLI queue).
         self._wake = threading.Event()
+        self._finished = threading.Event()  # wakes run_until_done when a job ends
         self._threads: list[threading.Thread] = []
 
     # --- queueing (any thread) ----------------------------------------------------------------
@@ -196,7 +197,8 @@ class Engine:
                     while self._running:
                         time.sleep(TICK_S)
                     return
-                time.sleep(TICK_S)
+                self._finished.wait(TICK_S)  # set when a job ends: no polling delay
+                self._finished.clear()
         finally:
             self.stop()
 
@@ -328,6 +330,7 @@ class Engine:
             with self._lock:
                 self._running.pop(job.id, None)
             self._wake.set()
+            self._finished.set()
             self.prompts.db.close()
 
     def _attempt(self, job: JobRecord, lease: Lease, cancel: threading.Event) -> list:
