@@ -32,3 +32,21 @@ def pump(root: tk.Tk, ms: int = 0) -> None:
         while root.tk.call("clock", "milliseconds") < deadline:
             root.update()
     root.update()
+
+
+def wired(ctx, comfyui_url: str):
+    """A Context whose engine factory points at `comfyui_url`, as main.py wires it."""
+    from app.cli import Context
+    from core.config import load_config
+    from main import build_engine
+
+    config = load_config(ctx.config.home, env={"TAKEBOARD_COMFYUI_URL": comfyui_url})
+    return Context(
+        config,
+        ctx.prompts,
+        ctx.artifacts,
+        ctx.jobs,
+        engine=lambda emit, **kw: build_engine(
+            config, ctx.prompts, ctx.jobs, ctx.artifacts, emit, **kw
+        ),
+    )

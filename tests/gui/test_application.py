@@ -8,27 +8,13 @@ import time
 import pytest
 
 from app.application import Application
-from app.cli import Context
 from app.live_state import GREEN, GREY
-from core.config import load_config
-from main import build_engine
-from tests.gui.conftest import pump
+from tests.gui.conftest import pump, wired
 
 
 @pytest.fixture
-def app(root, ctx, comfy_server, monkeypatch):
-    monkeypatch.setenv("TAKEBOARD_COMFYUI_URL", comfy_server.url)
-    config = load_config(ctx.config.home)
-    wired = Context(
-        config,
-        ctx.prompts,
-        ctx.artifacts,
-        ctx.jobs,
-        engine=lambda emit, **kw: build_engine(
-            config, ctx.prompts, ctx.jobs, ctx.artifacts, emit, **kw
-        ),
-    )
-    application = Application(root, wired)
+def app(root, ctx, comfy_server):
+    application = Application(root, wired(ctx, comfy_server.url))
     pump(root)
     yield application
     application.stop_engine()

@@ -10,10 +10,7 @@ import time
 import pytest
 
 from app.application import Application
-from app.cli import Context
-from core.config import load_config
-from main import build_engine
-from tests.gui.conftest import pump
+from tests.gui.conftest import pump, wired
 
 
 @pytest.fixture
@@ -26,17 +23,7 @@ def xdotool():
 
 def test_double_click_on_a_prompt_opens_the_editor(root, ctx, xdotool):
     record = ctx.prompts.add("audio", "Shanty", {"lyrics": "[verse]\nheave away"})
-    config = load_config(ctx.config.home, env={"TAKEBOARD_COMFYUI_URL": "http://127.0.0.1:9"})
-    wired = Context(
-        config,
-        ctx.prompts,
-        ctx.artifacts,
-        ctx.jobs,
-        engine=lambda emit, **kw: build_engine(
-            config, ctx.prompts, ctx.jobs, ctx.artifacts, emit, **kw
-        ),
-    )
-    app = Application(root, wired)
+    app = Application(root, wired(ctx, "http://127.0.0.1:9"))
     try:
         root.geometry("1200x760+0+0")
         app.tabs.select(app.gallery)
