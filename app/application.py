@@ -44,8 +44,10 @@ class Application:
         self.engine = ctx.engine(self.bridge.put)
         root.title("Takeboard" + (f" — {banner}" if banner else ""))
         root.minsize(1000, 650)
-        root.geometry(self._saved_geometry())
+        layout = self._read_layout()
+        root.geometry(layout.get("geometry", DEFAULT_GEOMETRY))
         self._build(banner)
+        root.after_idle(self._restore_panes, layout.get("panes", []))
         self._bind_keys()
         root.protocol("WM_DELETE_WINDOW", self.quit)
         self.bridge.start()
@@ -80,6 +82,7 @@ class Application:
         body.add(top, weight=4)
         self.queue = QueuePanel(body, self)
         body.add(self.queue, weight=1)
+        self._panes = (body, top)
 
     def _build_menu(self) -> None:
         bar = tk.Menu(self.root)
@@ -284,7 +287,7 @@ class Application:
 
     def quit(self) -> None:
         """Stop starting jobs, let running ones finish their step, keep queued ones queued."""
-        self._save_geometry()
+        self._save_layout()
         self.root.after_cancel(self._status_job)
         stopper = threading.Thread(target=self.stop_engine, name="engine-stop", daemon=True)
         stopper.start()
@@ -309,20 +312,34 @@ class Application:
             messagebox.showerror("Takeboard", str(exc), parent=self.root)
             return None
 
-    def _geometry_file(self) -> Path:
+    def _layout_file(self) -> Path:
         return self.ctx.config.home / "window.json"
 
-    def _saved_geometry(self) -> str:
+    def _read_layout(self) -> dict[str, Any]:
+        """Size and pane positions from the last session ({} when none or unreadable)."""
         try:
-            return json.loads(self._geometry_file().read_text())["geometry"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return DEFAULT_GEOMETRY
+            layout = json.loads(self._layout_file().read_text())
+        except (OSError, ValueError):
+            return {}
+        return layout if isinstance(layout, dict) else {}
 
-    def _save_geometry(self) -> None:
+    def _restore_panes(self, positions: list[Any]) -> None:
+        self.root.update_idletasks()
+        for pane, position in zip(self._panes, positions, strict=False):
+            try:
+                pane.sashpos(0, int(position))
+            except (tk.TclError, TypeError, ValueError):
+                log.info("pane position %r not restored", position)
+
+    def _save_layout(self) -> None:
+        layout = {
+            "geometry": self.root.geometry(),
+            "panes": [pane.sashpos(0) for pane in self._panes],
+        }
         try:
-            self._geometry_file().write_text(json.dumps({"geometry": self.root.geometry()}))
+            self._layout_file().write_text(json.dumps(layout))
         except OSError as exc:
-            log.info("window size not saved: %s", exc)
+            log.info("window layout not saved: %s", exc)
 
 
 def open_with_system(path: Path) -> None:

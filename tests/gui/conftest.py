@@ -5,6 +5,7 @@ Any exception inside a Tk callback fails the test.
 
 from __future__ import annotations
 
+import gc
 import tkinter as tk
 
 import pytest
@@ -21,6 +22,10 @@ def root():
     yield window
     window.update_idletasks()
     window.destroy()
+    # Collect this test's Tk objects here, on the Tk thread: if the garbage collector ran
+    # later on another thread (a test server's event loop), a tkinter Variable's __del__ would
+    # call into Tcl from there and wait for this thread, which may be waiting for that one.
+    gc.collect()
     assert errors == [], f"Tk callback raised: {errors}"
 
 

@@ -3,6 +3,7 @@ regenerate same seed → double-click to the editor → status bar sees the serv
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -114,3 +115,25 @@ def test_settings_dialog_tests_a_server_off_the_tk_thread(app, root, comfy_serve
     dialogs = [w for w in root.winfo_children() if w.winfo_class() == "Toplevel"]
     assert dialogs, "the settings dialog did not open"
     dialogs[-1].destroy()
+
+
+def test_window_remembers_its_size_and_pane_layout(app, root, ctx, comfy_server):
+    root.geometry("1100x700+0+0")
+    pump(root, 200)
+    body, top = app._panes
+    top.sashpos(0, 420)
+    body.sashpos(0, 380)
+    pump(root)
+    app._save_layout()
+    saved = json.loads((ctx.config.home / "window.json").read_text())
+    assert saved["panes"] == [380, 420] and saved["geometry"].startswith("1100x700")
+    app.stop_engine()
+    for child in root.winfo_children():
+        child.destroy()
+    again = Application(root, wired(ctx, comfy_server.url))
+    pump(root, 300)
+    try:
+        assert [pane.sashpos(0) for pane in again._panes] == [380, 420]
+    finally:
+        again.stop_engine()
+        again.bridge.stop()
