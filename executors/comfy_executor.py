@@ -287,7 +287,6 @@ STAGES = (  # class-name fragments → words a user understands
     ("Save", "Saving"),
     ("Loader", "Loading model"),
     ("TextEncode", "Reading prompt"),
-    ("CLIPTextEncode", "Reading prompt"),
     ("Upscale", "Upscaling"),
     ("LoadImage", "Loading image"),
 )

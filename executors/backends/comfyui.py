@@ -36,7 +36,6 @@ import mimetypes
 import os
 import ssl
 import struct
-import tempfile
 import threading
 import time
 import uuid
@@ -55,7 +54,6 @@ from core.errors import (
     JobCancelled,
     OutOfMemory,
     PermanentBackendError,
-    StorageError,
     TransientBackendError,
 )
 
@@ -298,25 +296,6 @@ class ComfyClient:
             except requests.RequestException as exc:
                 msg = f"the download of {output.filename} from {self.name} broke off — retry"
                 raise self._error(TransientBackendError, msg, detail=str(exc)) from exc
-
-    def download(self, output: OutputFile, dest_path: Path | str) -> Path:
-        """Stream an output to a temp file beside `dest_path`, then move it into place."""
-        dest = Path(dest_path)
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        except OSError as exc:
-            raise StorageError(f"cannot write into {dest.parent}: {exc.strerror}") from exc
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                for chunk in self.stream(output):
-                    fh.write(chunk)
-            os.replace(tmp, dest)
-        except OSError as exc:
-            raise StorageError(f"cannot write {dest}: {exc.strerror}") from exc
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        return dest
 
     # --- workflows -------------------------------------------------------------------------
 

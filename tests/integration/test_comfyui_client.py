@@ -36,6 +36,7 @@ from executors.backends.comfyui import (
     RunResult,
     _Tracker,
 )
+from executors.storage import write_stream
 from tests.comfyui_server import ComfyServer
 from tests.comfyui_server.examples import (
     audio_outputs,
@@ -128,7 +129,7 @@ def test_image_run_end_to_end(comfy_server, client, tmp_path):
     assert entry["prompt"][3]["client_id"]  # gotcha 1: we always send a client_id
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    path = client.download(output, downloads / "image.png")
+    path = write_stream(client.stream(output), downloads / "image.png").path
     assert Image.open(path).size == (64, 64) and Image.open(path).text["workflow"] == "{}"
     assert [p.name for p in downloads.iterdir()] == ["image.png"]
 
@@ -456,18 +457,21 @@ def test_upload_image_and_use_it(comfy_server, client, tmp_path):
 
 
 def test_download_errors_leave_nothing_behind(comfy_server, client, tmp_path):
+    """Streamed downloads through storage.write_stream, as the executor does them."""
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     gone = OutputFile("9", "gone.png", "", "temp", "image")
     with pytest.raises(PermanentBackendError, match="no longer on fake"):
-        client.download(gone, downloads / "gone.png")
+        write_stream(client.stream(gone), downloads / "gone.png")
     assert list(downloads.iterdir()) == []
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
     with pytest.raises(StorageError):
-        client.download(gone, downloads / "no-such-folder" / "x.png")
+        write_stream(client.stream(gone), blocker / "x.png")
     with pytest.raises(StorageError):
-        client.download(OutputFile("8", "", "", "text", "text", text="x"), downloads)
+        write_stream(client.stream(OutputFile("8", "", "", "text", "text", text="x")), downloads)
     text = OutputFile("8", "", "", "text", "text", text="hello")
-    assert client.download(text, downloads / "t.txt").read_text() == "hello"
+    assert write_stream(client.stream(text), downloads / "t.txt").path.read_text() == "hello"
     assert [p.name for p in downloads.iterdir()] == ["t.txt"]
 
 
