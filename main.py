@@ -60,15 +60,7 @@ def _run(argv: Sequence[str] | None) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     database = Database(config.database_path)
     try:
-        prompts, artifacts = PromptRepository(database), ArtifactRepository(database)
-        jobs = JobRepository(database)
-        ctx = Context(
-            config,
-            prompts,
-            artifacts,
-            jobs,
-            engine=lambda emit, **kw: build_engine(config, prompts, jobs, artifacts, emit, **kw),
-        )
+        ctx = build_context(config, database)
         if args.command is None:
             from app.application import open_window
 
@@ -91,6 +83,19 @@ def start_demo_server(config: Config):
     server.start()
     print(f"{DEMO_BANNER}: {server.url}", file=sys.stderr)
     return server
+
+
+def build_context(config: Config, database: Database) -> Context:
+    """Repositories over the open library, and an engine factory for commands that run jobs."""
+    prompts, artifacts = PromptRepository(database), ArtifactRepository(database)
+    jobs = JobRepository(database)
+    return Context(
+        config,
+        prompts,
+        artifacts,
+        jobs,
+        engine=lambda emit, **kw: build_engine(config, prompts, jobs, artifacts, emit, **kw),
+    )
 
 
 def build_engine(

@@ -36,10 +36,9 @@ from bench.library import fill  # noqa: E402
 from bench.servers import start_server, stop_servers  # noqa: E402
 from core.config import load_config  # noqa: E402
 from core.jobs import JobFinished  # noqa: E402
-from main import build_engine  # noqa: E402
+from main import build_context  # noqa: E402
 from repositories.artifacts import ArtifactRepository  # noqa: E402
 from repositories.database import Database  # noqa: E402
-from repositories.jobs import JobRepository  # noqa: E402
 from repositories.prompts import PromptRepository  # noqa: E402
 
 LIBRARY = Path("/tmp/takeboard-gui-bench-100k")
@@ -80,15 +79,7 @@ def open_home(home: Path, urls: list[str]) -> tuple[Context, Database]:
     os.environ["TAKEBOARD_COMFYUI_URL"] = ",".join(urls)
     config = load_config(home)
     database = Database(config.database_path)
-    prompts, artifacts = PromptRepository(database), ArtifactRepository(database)
-    jobs = JobRepository(database)
-    ctx = Context(
-        config,
-        prompts,
-        artifacts,
-        jobs,
-        engine=lambda emit, **kw: build_engine(config, prompts, jobs, artifacts, emit, **kw),
-    )
+    ctx = build_context(config, database)
     return ctx, database
 
 

@@ -40,18 +40,9 @@ def pump(root: tk.Tk, ms: int = 0) -> None:
 
 
 def wired(ctx, comfyui_url: str):
-    """A Context whose engine factory points at `comfyui_url`, as main.py wires it."""
-    from app.cli import Context
+    """The Context main.py builds, over ctx's library, with its engine at `comfyui_url`."""
     from core.config import load_config
-    from main import build_engine
+    from main import build_context
 
     config = load_config(ctx.config.home, env={"TAKEBOARD_COMFYUI_URL": comfyui_url})
-    return Context(
-        config,
-        ctx.prompts,
-        ctx.artifacts,
-        ctx.jobs,
-        engine=lambda emit, **kw: build_engine(
-            config, ctx.prompts, ctx.jobs, ctx.artifacts, emit, **kw
-        ),
-    )
+    return build_context(config, ctx.prompts.db)
