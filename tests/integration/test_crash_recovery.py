@@ -68,10 +68,13 @@ def jobs(cli) -> dict[int, dict]:
     return {job["id"]: job for job in cli.json("jobs", "list")}
 
 
-def kill_when_running(cli, process: subprocess.Popen) -> dict[int, dict]:
+def kill_when_running(cli, process: subprocess.Popen, server=None) -> dict[int, dict]:
+    """SIGKILL the worker once a job runs and, given the server, once the server has it."""
     try:
         running = wait_for(lambda: any(j["status"] == "running" for j in jobs(cli).values()))
         assert running, "no job started"
+        if server is not None:
+            assert wait_for(lambda: server.state.number >= 1), "the server never got the prompt"
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(10)
@@ -114,7 +117,7 @@ def test_worker_killed_mid_batch_finishes_every_job_once(cli, home, server):
 
 def test_prompt_finished_while_the_worker_was_dead_is_harvested_not_rerun(cli, home, server):
     (job_id,) = queue_jobs(cli, home, 1)
-    kill_when_running(cli, worker(home, server.url))
+    kill_when_running(cli, worker(home, server.url), server)
     assert wait_for(
         lambda: server.state.number == 1 and not server.state.executor.queue.remaining()
     )
