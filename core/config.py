@@ -26,6 +26,25 @@ HOME_DIRS = ("artifacts", "thumbnails", "workflows", "logs")
 SECRET_KEY = re.compile(r"(token|api_?key|password|secret)$", re.IGNORECASE)
 OPEN_MAPS = ("vram_profiles",)  # the user may add keys here, not only change them
 SERVER_DEFAULTS = {"name": "", "url": "", "token_env": None, "verify_tls": True}
+URL_DEFAULTS = {"name": "", "url": "", "token_env": None}
+COMMAND_DEFAULTS = {
+    "name": "",
+    "command": [],
+    "python": None,
+    "cwd": None,
+    "output_dir": None,
+    "timeout_s": 600.0,
+    "env": {},
+}
+ROUTE_DEFAULTS = {"name": "", "when": {}, "use": []}
+LIST_ITEMS = {  # the item shape of each list in config.json
+    "comfyui.servers": SERVER_DEFAULTS,
+    "backends.wangp": URL_DEFAULTS,
+    "backends.gradio": URL_DEFAULTS,
+    "backends.command": COMMAND_DEFAULTS,
+    "routing": ROUTE_DEFAULTS,
+}
+FREE_FORM = ("env", "when")  # objects of any keys (checked where they are used)
 ENV_HOME, ENV_COMFYUI, ENV_ONLINE = (
     "TAKEBOARD_HOME",
     "TAKEBOARD_COMFYUI_URL",
@@ -43,6 +62,49 @@ class ServerConfig:
     def token(self) -> str | None:
         """The bearer token from the named environment variable, if any."""
         return os.environ.get(self.token_env) if self.token_env else None
+
+
+@dataclass(frozen=True)
+class UrlBackendConfig:
+    """A WanGP MCP server (url ends in /mcp) or a Gradio app."""
+
+    name: str
+    url: str
+    token_env: str | None = None
+
+    def token(self) -> str | None:
+        return os.environ.get(self.token_env) if self.token_env else None
+
+
+@dataclass(frozen=True)
+class CommandConfig:
+    """A command line as a backend. `command` is a list of words with {placeholders}: any
+    request input, {python}, {output_dir}, {workdir} and {request_file} (the inputs as JSON)."""
+
+    name: str
+    command: tuple[str, ...]
+    python: str | None = None  # None: the Python running Takeboard
+    cwd: str | None = None
+    output_dir: str | None = None  # None: a fresh folder per job ({output_dir})
+    timeout_s: float = 600.0
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Route:
+    """A routing rule: prompts matching `when` run the first available function of `use`."""
+
+    name: str
+    when: dict[str, Any]
+    use: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    model: str
+    api_base: str | None
+    api_key_env: str | None
+    timeout_s: float
 
 
 @dataclass(frozen=True)
@@ -71,6 +133,12 @@ class Config:
     quality_tiers: dict[str, str]
     vram_profiles: dict[str, float]
     log_level: str
+    wangp_servers: tuple[UrlBackendConfig, ...] = ()
+    gradio_apps: tuple[UrlBackendConfig, ...] = ()
+    commands: tuple[CommandConfig, ...] = ()
+    routing: tuple[Route, ...] = ()
+    health_interval_s: float = 30.0
+    llm: LlmConfig | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -217,10 +285,12 @@ def _server_name(url: str, number: int) -> str:
 
 def merge(base: Any, override: Any, path: str) -> Any:
     """`override` laid over `base`, refusing unknown keys and values of another type."""
+    if path.rsplit(".", 1)[-1] in FREE_FORM:
+        return _free_form(override, path)
     if isinstance(base, dict):
         return _merge_dict(base, override, path)
     if isinstance(base, list):
-        return _merge_servers(override, path)
+        return _merge_list(override, path)
     _check_type(base, override, path)
     return override
 
@@ -244,10 +314,28 @@ def _merge_dict(base: dict, override: Any, path: str) -> dict:
     return out
 
 
-def _merge_servers(override: Any, path: str) -> list:
+def _merge_list(override: Any, path: str) -> list:
     if not isinstance(override, list):
-        raise ConfigError(f"{path}: expected a list of servers, got {override!r}")
-    return [merge(SERVER_DEFAULTS, item, f"{path}[{n}]") for n, item in enumerate(override)]
+        raise ConfigError(f"{path}: expected a list, got {override!r}")
+    item = LIST_ITEMS.get(path)
+    if item is None:
+        _check_words(override, path)
+        return list(override)
+    return [merge(item, entry, f"{path}[{n}]") for n, entry in enumerate(override)]
+
+
+def _check_words(words: list, path: str) -> None:
+    for n, word in enumerate(words):
+        if not isinstance(word, str):
+            raise ConfigError(f"{path}[{n}]: expected a text, got {word!r}")
+
+
+def _free_form(override: Any, path: str) -> dict:
+    if not isinstance(override, dict):
+        raise ConfigError(f"{path}: expected an object, got {override!r}")
+    for key, value in override.items():
+        _refuse_secret(key, value, f"{path}.{key}")
+    return dict(override)
 
 
 def _refuse_secret(key: str, value: Any, where: str) -> None:
@@ -289,21 +377,92 @@ def _build(raw: dict, home: Path, warnings: tuple[str, ...]) -> Config:
         quality_tiers=raw["quality_tiers"],
         vram_profiles=raw["vram_profiles"],
         log_level=raw["log_level"],
+        wangp_servers=_url_backends(raw["backends"]["wangp"], "backends.wangp"),
+        gradio_apps=_url_backends(raw["backends"]["gradio"], "backends.gradio"),
+        commands=tuple(
+            _command(item, f"backends.command[{n}]")
+            for n, item in enumerate(raw["backends"]["command"])
+        ),
+        routing=tuple(_route(item, f"routing[{n}]") for n, item in enumerate(raw["routing"])),
+        health_interval_s=raw["health"]["interval_s"],
+        llm=LlmConfig(**raw["llm"]),
         warnings=warnings,
     )
     _check_values(config)
+    _check_unique_names(config)
     return config
 
 
-def _server(item: dict, path: str) -> ServerConfig:
-    url = item["url"].strip().rstrip("/")
+def _url(raw: str, path: str) -> tuple[str, str]:
+    """(normalised url, host:port) or ConfigError."""
+    url = raw.strip().rstrip("/")
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(
             f"{path}.url: {url!r} is not a server address — write it like http://127.0.0.1:8188"
         )
+    return url, parsed.netloc
+
+
+def _url_backends(items: list[dict], path: str) -> tuple[UrlBackendConfig, ...]:
+    out = []
+    for n, item in enumerate(items):
+        url, netloc = _url(item["url"], f"{path}[{n}]")
+        out.append(UrlBackendConfig(item["name"] or netloc, url, item["token_env"] or None))
+    return tuple(out)
+
+
+def _command(item: dict, path: str) -> CommandConfig:
+    if not item["name"] or not item["command"]:
+        raise ConfigError(
+            f"{path}: needs a 'name' and a 'command' list, e.g. "
+            '["{python}", "run.py", "--prompt", "{prompt}", "--output", "{output_dir}"]'
+        )
+    if item["timeout_s"] <= 0:
+        raise ConfigError(f"{path}.timeout_s: must be above 0, got {item['timeout_s']}")
+    for key, value in item["env"].items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}.env.{key}: expected a text, got {value!r}")
+    return CommandConfig(
+        name=item["name"],
+        command=tuple(item["command"]),
+        python=item["python"],
+        cwd=item["cwd"],
+        output_dir=item["output_dir"],
+        timeout_s=float(item["timeout_s"]),
+        env=dict(item["env"]),
+    )
+
+
+ROUTE_CONDITIONS = ("kind", "quality", "task", "has", "tags")
+
+
+def _route(item: dict, path: str) -> Route:
+    for key in item["when"]:
+        if key not in ROUTE_CONDITIONS:
+            raise ConfigError(
+                f"{path}.when.{key}: unknown condition — use: {', '.join(ROUTE_CONDITIONS)}"
+            )
+    if not item["use"]:
+        raise ConfigError(f"{path}.use: list the functions to try, best first")
+    return Route(item["name"] or f"rule {path}", dict(item["when"]), tuple(item["use"]))
+
+
+def _check_unique_names(config: Config) -> None:
+    seen: set[str] = set()
+    backends = (*config.comfyui_servers, *config.wangp_servers, *config.gradio_apps)
+    for name in [b.name for b in backends] + [c.name for c in config.commands]:
+        if name in seen:
+            raise ConfigError(
+                f"backends: the name {name!r} is used twice — give each server its own name"
+            )
+        seen.add(name)
+
+
+def _server(item: dict, path: str) -> ServerConfig:
+    url, netloc = _url(item["url"], path)
     return ServerConfig(
-        name=item["name"] or parsed.netloc,
+        name=item["name"] or netloc,
         url=url,
         token_env=item["token_env"] or None,
         verify_tls=item["verify_tls"],
@@ -324,6 +483,9 @@ def _check_values(config: Config) -> None:
     numbers = {f"timeouts.{k}": v for k, v in vars(config.timeouts).items()}
     numbers |= {f"retry.{k}": v for k, v in vars(config.retry).items() if k != "jitter_s"}
     numbers |= {f"vram_profiles.{k}": v for k, v in config.vram_profiles.items()}
+    numbers |= {"health.interval_s": config.health_interval_s, "llm.timeout_s": 1.0}
+    if config.llm is not None:
+        numbers["llm.timeout_s"] = config.llm.timeout_s
     for where, value in numbers.items():
         if value <= 0:
             raise ConfigError(f"{where}: must be above 0, got {value}")
