@@ -18,6 +18,7 @@ from core.errors import InputError
 
 SEED_MAX = 2**64 - 1
 QUALITY_TIERS = ("low", "standard", "high", "premium")
+AUDIO_TASKS = ("song", "voice", "sfx")  # a song (ACE-Step), a voice conversion, a sound effect
 
 
 class MediaKind(StrEnum):
@@ -157,8 +158,11 @@ SCHEMAS: dict[MediaKind, dict[str, Field]] = {
         "params": PARAMS,
     },
     MediaKind.AUDIO: {
+        "task": Field(one_of(*AUDIO_TASKS), default="song"),
         "title": Field(text(max_len=300), default=""),
-        "lyrics": Field(text(non_empty=True), required=True),
+        "lyrics": Field(text(non_empty=True)),  # required for a song (checked below)
+        "prompt": Field(text(non_empty=True)),  # what a sound effect sounds like
+        "source_audio": Field(text(non_empty=True)),  # the recording a voice converts
         "tags": Field(text_list, default=[]),
         "tempo": Field(integer(20, 300)),
         "key": Field(pattern(r"[A-Ga-g][#b]?( ?(major|minor|maj|min|m))?", "F# minor")),
@@ -177,6 +181,7 @@ SCHEMAS: dict[MediaKind, dict[str, Field]] = {
         "resolution": Field(RESOLUTION, default="832x480"),
         "quality": Field(one_of(*QUALITY_TIERS), default="standard"),
         "start_image": Field(text(non_empty=True)),
+        "lora": Field(text(non_empty=True)),  # a character/style LoRA file name
         "seed": SEED,
         "params": PARAMS,
     },
@@ -203,7 +208,20 @@ def validate_data(kind: MediaKind | str, data: Any) -> dict[str, Any]:
             out[name] = spec.check(f"data.{name}", value)
     if kind is MediaKind.VIDEO:
         _check_video_length(out)
+    if kind is MediaKind.AUDIO:
+        _check_audio_task(out)
     return out
+
+
+AUDIO_NEEDS = {"song": "lyrics", "sfx": "prompt", "voice": "source_audio"}
+
+
+def _check_audio_task(out: dict[str, Any]) -> None:
+    needed = AUDIO_NEEDS[out["task"]]
+    if out[needed] is None:
+        raise _fail(
+            f"data.{needed}", "required field missing", f"a {out['task']} prompt needs {needed!r}"
+        )
 
 
 def _copy_default(value: Any) -> Any:

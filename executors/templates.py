@@ -1,7 +1,12 @@
 """Workflow templates as data: load and validate them, derive the function registry, render.
 
 A template is a folder `<function>/<quality>/` holding `template.json` and a ComfyUI workflow
-in API format. Bundled templates live in `workflows/`; the user's `<home>/workflows/` override
+in API format. A template for another backend family ("backend": "wangp" | "gradio" |
+"command") holds a flat JSON request instead (WanGP settings, an endpoint's keyword arguments,
+a command's inputs); it is kept as a one-node graph `{"request": {"inputs": {…}}}`, so its
+parameters (targets are plain field names) are checked and rendered by the same code.
+
+Bundled templates live in `workflows/`; the user's `<home>/workflows/` override
 them (same function and quality: the later folder wins). Every template is validated when it
 is loaded; a broken one is collected as a `BrokenTemplate` error and never takes the others down.
 
@@ -31,6 +36,9 @@ DEFAULT_FUNCTIONS = {"image": "create_image", "audio": "create_audio", "video": 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "workflows"
 TEMPLATE_FILE = "template.json"
 REQUIRED_KEYS = ("function", "quality", "kind", "workflow")
+BACKENDS = ("comfyui", "wangp", "gradio", "command")
+NAMED_SERVER_BACKENDS = ("gradio", "command")  # app-specific: the template names its server
+REQUEST_NODE = "request"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # object_info input types -> our value types
@@ -97,10 +105,17 @@ class Template:
     vram_gb: float | None = None
     timeout_s: float | None = None
     models: tuple[ModelFile, ...] = field(default=(), repr=False)
+    backend: str = "comfyui"
+    servers: tuple[str, ...] = ()  # pool members that may run it; () = any of its backend
+    call: dict[str, Any] = field(default_factory=dict)  # backend options (api_name, output)
 
     @property
     def name(self) -> str:
         return f"{self.function}/{self.quality}"
+
+    def request(self, graph: dict[str, Any]) -> dict[str, Any]:
+        """What a non-ComfyUI backend is sent, from a rendered graph of this template."""
+        return {**self.call, "inputs": graph[REQUEST_NODE]["inputs"]}
 
 
 @dataclass(frozen=True)
@@ -250,9 +265,16 @@ def _build(path: Path, data: Any) -> Template:
         raise _Invalid(f"missing required key(s): {', '.join(missing)}")
     function, quality, kind = data["function"], data["quality"], data["kind"]
     _check_identity(path, function, quality, kind)
-    graph = _load_workflow(path.parent, data["workflow"])
-    parameters = _build_parameters(graph, data.get("parameters", {}))
-    quality_parameters = _build_quality_parameters(graph, data.get("quality_parameters", {}))
+    backend, servers, call = _backend(data)
+    raw_parameters = data.get("parameters", {})
+    raw_quality = data.get("quality_parameters", {})
+    if backend == "comfyui":
+        graph = _load_workflow(path.parent, data["workflow"])
+    else:
+        graph = _load_request(path.parent, data["workflow"], backend)
+        raw_parameters, raw_quality = _request_targets(raw_parameters, raw_quality)
+    parameters = _build_parameters(graph, raw_parameters)
+    quality_parameters = _build_quality_parameters(graph, raw_quality)
     return Template(
         function=function,
         quality=quality,
@@ -267,7 +289,58 @@ def _build(path: Path, data: Any) -> Template:
         vram_gb=_optional_number(data, "vram_gb"),
         timeout_s=_optional_number(data, "timeout_s"),
         models=_build_models(data.get("models", [])),
+        backend=backend,
+        servers=servers,
+        call=call,
     )
+
+
+def _backend(data: dict) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    backend = data.get("backend", "comfyui")
+    if backend not in BACKENDS:
+        raise _Invalid(f"backend {backend!r} is not one of: {', '.join(BACKENDS)}")
+    servers = data.get("servers", [])
+    if not isinstance(servers, list) or not all(isinstance(s, str) and s for s in servers):
+        raise _Invalid("servers must be a list of server names from config.json")
+    if backend in NAMED_SERVER_BACKENDS and not servers:
+        raise _Invalid(
+            f"a {backend} template must name its server(s) in 'servers' — the names of "
+            f"backends.{backend} entries in config.json"
+        )
+    call = data.get("call", {})
+    if not isinstance(call, dict) or "inputs" in call:
+        raise _Invalid("call must be an object of backend options (api_name, output)")
+    if backend == "gradio" and not isinstance(call.get("api_name"), str):
+        raise _Invalid('a gradio template needs "call": {"api_name": "/endpoint_name"}')
+    return backend, tuple(servers), dict(call)
+
+
+def _load_request(folder: Path, name: Any, backend: str) -> dict[str, Any]:
+    """A flat request file, kept as the one-node graph the parameter code works on."""
+    if not isinstance(name, str) or not name:
+        raise _Invalid(f"workflow must be a file name, got {name!r}")
+    path = folder / name
+    if not path.is_file():
+        raise _Invalid(f"request file {name} does not exist next to template.json")
+    request = _read_json(path)
+    if not isinstance(request, dict):
+        raise _Invalid(f"must be a JSON object of {backend} request fields", path)
+    return {REQUEST_NODE: {"class_type": backend, "inputs": request}}
+
+
+def _request_targets(parameters: Any, quality: Any) -> tuple[Any, Any]:
+    """Plain field names as targets on the request node ("prompt" → "request.prompt")."""
+    if not isinstance(parameters, dict) or not isinstance(quality, dict):
+        return parameters, quality  # reported by the builders below
+
+    def on_request(target: Any) -> Any:
+        return f"{REQUEST_NODE}.{target}" if isinstance(target, str) else target
+
+    parameters = {
+        name: {**spec, "target": on_request(spec.get("target"))} if isinstance(spec, dict) else spec
+        for name, spec in parameters.items()
+    }
+    return parameters, {on_request(target): value for target, value in quality.items()}
 
 
 def _check_identity(path: Path, function: Any, quality: Any, kind: Any) -> None:

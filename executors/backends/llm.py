@@ -72,12 +72,17 @@ LOCAL_KEY = "local"  # the OpenAI client needs some key; local servers ignore it
 ONLINE_OFF = "online access is off — allow it in Settings or use a local model (Ollama, LM Studio)"
 
 FIELD_HINTS = {
-    "prompt": "the scene: subject, action, setting, light, camera, style, in rich detail",
+    "prompt": "the scene: subject, action, setting, light, camera, style, in rich detail "
+    "(for a sound effect: what it sounds like)",
+    "task": '"song" (the default) or "sfx" for a sound effect; never "voice"',
+    "source_audio": "leave it out (a recording the user adds)",
+    "lora": "leave it out (a LoRA file the user adds)",
     "negative_prompt": "what to keep out, e.g. blurry, watermark, extra fingers",
     "style_tags": "a few short style words",
     "title": "the song's title",
-    "lyrics": "ACE-Step style: sections marked [verse], [chorus], [bridge], [outro] on their "
-    "own lines, then the sung lines; at least one [verse] and one [chorus]",
+    "lyrics": "required for a song; ACE-Step style: sections marked [verse], [chorus], "
+    "[bridge], [outro] on their own lines, then the sung lines; at least one [verse] and one "
+    "[chorus]",
     "tags": "genre, instruments, mood and voice, e.g. sea shanty, accordion, male choir",
     "tempo": "beats per minute",
     "key": "musical key",

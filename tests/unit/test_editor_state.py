@@ -34,8 +34,11 @@ WIDGETS = {
         "params": "json",
     },
     MediaKind.AUDIO: {
+        "task": "choice",
         "title": "text",
         "lyrics": "long",
+        "prompt": "long",
+        "source_audio": "text",
         "tags": "list",
         "tempo": "int",
         "key": "text",
@@ -54,6 +57,7 @@ WIDGETS = {
         "resolution": "text",
         "quality": "choice",
         "start_image": "text",
+        "lora": "text",
         "seed": "int",
         "params": "json",
     },
@@ -85,8 +89,11 @@ FULL = {
     ),
     MediaKind.AUDIO: (
         {
+            "task": "song",
             "title": "Night drive",
             "lyrics": "[verse]\nla la\n[chorus]\noh",
+            "prompt": "engine hum under the beat",
+            "source_audio": "takes/voice.wav",
             "tags": "synthwave, 80s",
             "tempo": "120",
             "key": "F# minor",
@@ -97,8 +104,11 @@ FULL = {
             "params": '{"cfg": 3}',
         },
         {
+            "task": "song",
             "title": "Night drive",
             "lyrics": "[verse]\nla la\n[chorus]\noh",
+            "prompt": "engine hum under the beat",
+            "source_audio": "takes/voice.wav",
             "tags": ["synthwave", "80s"],
             "tempo": 120,
             "key": "F# minor",
@@ -119,6 +129,7 @@ FULL = {
             "resolution": "1280x720",
             "quality": "low",
             "start_image": "start.png",
+            "lora": "fox_style.safetensors",
             "seed": "0",
             "params": "",
         },
@@ -130,6 +141,7 @@ FULL = {
             "resolution": "1280x720",
             "quality": "low",
             "start_image": "start.png",
+            "lora": "fox_style.safetensors",
             "seed": 0,
         },
     ),
@@ -209,7 +221,8 @@ def test_float_that_is_whole_shows_without_decimals() -> None:
         ("audio", {"lyrics": "x", "tempo": "fast"}, "data.tempo", "whole number"),
         ("audio", {"lyrics": "x", "tempo": "500"}, "data.tempo", "out of range"),
         ("audio", {"lyrics": "x", "duration_s": "long"}, "data.duration_s", "expected a number"),
-        ("audio", {"lyrics": "  "}, "data.lyrics", "is empty"),
+        ("audio", {"lyrics": "  "}, "data.lyrics", "a song prompt needs 'lyrics'"),
+        ("audio", {"task": "sfx"}, "data.prompt", "a sfx prompt needs 'prompt'"),
         ("audio", {"lyrics": "x", "key": "H"}, "data.key", "not valid"),
         ("image", {"prompt": ""}, "data.prompt", "is empty"),
         ("image", {"prompt": "p", "quality": "ultra"}, "data.quality", "unknown value"),
@@ -250,6 +263,7 @@ def test_json_round_trip_and_errors_with_line_and_column() -> None:
     text = values_to_json("audio", values)
     assert json_to_values("audio", text) == values
     assert json_to_values("audio", "") == default_values("audio") | {
+        "task": "",
         "time_signature": "",
         "duration_s": "",
         "quality": "",

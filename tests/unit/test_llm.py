@@ -50,7 +50,7 @@ def test_system_prompt_describes_types_from_the_schema():
     audio = llm.system_prompt("song")
     assert '"tempo": whole number from 20 to 300' in audio
     assert '"quality": one of "low", "standard", "high", "premium"' in audio
-    assert '"lyrics": non-empty text (required)' in audio and "[verse]" in audio
+    assert '"lyrics": non-empty text — required for a song' in audio and "[verse]" in audio
     assert "[chorus]" in audio
     assert '"resolution": text like "832x480"' in llm.system_prompt("video")
 
