@@ -18,7 +18,9 @@ from executors.comfy_executor import ComfyExecutor
 from executors.engine import Engine
 from executors.pool import ServerPool
 from executors.storage import ArtifactStore
+from executors.takes import TakeRecorder
 from executors.templates import load_templates, template_dirs
+from executors.tool_executor import ToolExecutor
 from repositories.artifacts import ArtifactRepository
 from repositories.database import Database
 from repositories.jobs import JobRepository
@@ -108,22 +110,47 @@ def build_engine(
     offline_grace_s: float | None = None,
 ) -> Engine:
     templates = load_templates(template_dirs(config.home))
-    executor = ComfyExecutor(
-        templates, ArtifactStore(config.home), artifacts, config.home / "thumbnails"
-    )
+    takes = TakeRecorder(ArtifactStore(config.home), artifacts, config.home / "thumbnails")
     cloud = CloudManager(CloudSettings.from_config(config), config.home)
     servers = (*config.comfyui_servers, *cloud.ready_servers())  # reads the state file only
-    pool = ServerPool(servers, lambda server: comfy_client(config, server))
+    pool = ServerPool(
+        servers, lambda server: comfy_client(config, server), tools=tool_clients(config)
+    )
     return Engine(
         prompts,
         jobs,
-        executor,
+        ComfyExecutor(templates, takes),
         pool,
         config.retry,
         emit,
         config.default_quality,
         offline_grace_s=offline_grace_s,
+        tools=ToolExecutor(templates, takes, config.home / "tmp"),
+        routing=config.routing,
+        health_s=config.health_interval_s,
     )
+
+
+def tool_clients(config: Config) -> list:
+    """Clients of the WanGP servers, Gradio apps and command lines in the config. A family's
+    module is imported only when one is set up; nothing is contacted until a job or a health
+    check needs it."""
+    clients: list = []
+    connect_s, read_s = config.timeouts.connect_s, config.timeouts.read_s
+    if config.wangp_servers:
+        from executors.backends.wangp import WanGPClient
+
+        servers = config.wangp_servers
+        clients += [WanGPClient(c, connect_s=connect_s, read_s=read_s) for c in servers]
+    if config.gradio_apps:
+        from executors.backends.gradio import GradioClient
+
+        clients += [GradioClient(c, connect_s=connect_s) for c in config.gradio_apps]
+    if config.commands:
+        from executors.backends.command import CommandClient
+
+        clients += [CommandClient(c) for c in config.commands]
+    return clients
 
 
 def comfy_client(config: Config, server: ServerConfig) -> ComfyClient:

@@ -1,6 +1,7 @@
 """`draft`: an LLM screenwriter turns a one-line idea into a validated prompt (see
 executors/backends/llm.py). Model and server come from --model/--api-base, else from
-TAKEBOARD_LLM_MODEL / TAKEBOARD_LLM_API_BASE; hosted providers need online access allowed.
+TAKEBOARD_LLM_MODEL / TAKEBOARD_LLM_API_BASE, else from config.json's "llm" block; hosted
+providers need online access allowed.
 litellm is imported only when the command runs."""
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ def add_draft_commands(commands: Any) -> None:
 
 def draft(args: argparse.Namespace, ctx: Context) -> None:
     kind = parse_kind(args.kind)
-    writer = Screenwriter.from_env(
-        allow_online=ctx.config.allow_online, model=args.model, api_base=args.api_base
+    writer = Screenwriter.from_config(
+        ctx.config.llm,
+        allow_online=ctx.config.allow_online,
+        model=args.model,
+        api_base=args.api_base,
     )
     title, data = writer.draft(kind, args.idea)
     record_id = None

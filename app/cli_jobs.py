@@ -164,6 +164,7 @@ def functions(args: argparse.Namespace, ctx: cli.Context) -> None:
             "name": f.name,
             "display_name": f.display_name,
             "kind": f.kind,
+            "backend": f.backend,
             "tiers": list(f.tiers),
             "version": f.version,
             "description": f.description,

@@ -8,31 +8,20 @@ Threads: `run` is called on a worker thread; it reports only through the `emit` 
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from core.errors import BackendError, InputError, PermanentBackendError
-from core.jobs import (
-    ArtifactSaved,
-    JobAccepted,
-    JobEvent,
-    JobPreview,
-    JobProgress,
-    JobStarted,
-    PreviewReady,
-)
+from core.jobs import JobAccepted, JobEvent, JobPreview, JobProgress, JobStarted
 from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
-from executors import previews, storage
 from executors.backends import comfyui
 from executors.storage import StoredFile
+from executors.takes import TakeRecorder
 from executors.templates import Resolution, TemplateSet, check_against_object_info, render
 
 log = logging.getLogger(__name__)
@@ -41,16 +30,11 @@ Emit = Callable[[JobEvent], None]
 
 
 class ComfyExecutor:
-    def __init__(
-        self, templates: TemplateSet, store: storage.ArtifactStore, artifacts: Any, thumbnails: Path
-    ):
+    def __init__(self, templates: TemplateSet, takes: TakeRecorder):
         self.templates = templates
-        self.store = store
-        self.artifacts = artifacts
-        self.thumbnails = thumbnails
+        self.takes = takes
+        self.store = takes.store
         self._checked: set[tuple[str, str]] = set()  # (server, template) pairs found runnable
-        self._thumbnailer = ThreadPoolExecutor(1, "thumbnails", initializer=_lower_priority)
-        self._pending: list[Future] = []
 
     def plan(self, job: JobRecord) -> Resolution:
         """The template that will run for this job (the asked tier, or the next lower one)."""
@@ -205,16 +189,20 @@ class ComfyExecutor:
             )
         take_dir = self.store.make_take_dir(prompt.kind.value, prompt.id)
         try:
-            stored = [(self._fetch(client, output, take_dir), output) for output in outputs]
-            records = [self._record(job, prompt, item, metadata, emit) for item in stored]
+            records = [
+                self.takes.record(
+                    job,
+                    prompt,
+                    self._fetch(client, output, take_dir),
+                    {**metadata, "output": _output_dict(output)},
+                    emit,
+                )
+                for output in outputs
+            ]
         except BaseException:
             self.store.discard(take_dir)
             raise
-        preview_dir = self.thumbnails / take_dir.relative_to(self.store.root)
-        for record in records:
-            self._pending.append(
-                self._thumbnailer.submit(self._make_preview, job.id, record, preview_dir, emit)
-            )
+        self.takes.preview_later(job.id, records, emit)
         return records
 
     def _fetch(self, client: comfyui.ComfyClient, output: Any, take_dir: Path) -> StoredFile:
@@ -224,44 +212,8 @@ class ComfyExecutor:
         dest = self.store.file_in(take_dir, output.filename, output.subfolder)
         return self.store.write_stream(client.stream(output), dest)
 
-    def _record(
-        self, job: JobRecord, prompt: PromptRecord, item: tuple, metadata: dict, emit: Emit
-    ) -> ArtifactRecord:
-        stored, output = item
-        facts = storage.media_facts(stored.path)
-        record = self.artifacts.add(
-            prompt_id=prompt.id,
-            job_id=job.id,
-            kind=prompt.kind,
-            path=self.store.relative(stored.path),
-            sha256=stored.sha256,
-            size=stored.size,
-            width=facts.get("width"),
-            height=facts.get("height"),
-            duration_s=facts.get("duration_s"),
-            metadata={**metadata, "output": _output_dict(output), "media": facts},
-        )
-        emit(ArtifactSaved(job.id, record.id, record.path))
-        return record
-
-    def _make_preview(self, job_id: int, record: ArtifactRecord, folder: Path, emit: Emit) -> None:
-        """On the thumbnail thread: the gallery picture for a recorded take."""
-        preview = previews.make_preview(self.store.absolute(record.path), folder)
-        if preview is not None:
-            relative = self.store.relative(preview)
-            self.artifacts.set_preview(record.id, relative)
-            emit(PreviewReady(job_id, record.id, relative))
-
     def drain(self) -> None:
-        """Wait until every take's preview is made (the CLI does before it reports)."""
-        while self._pending:
-            self._pending.pop(0).result()
-
-
-def _lower_priority() -> None:
-    """Thumbnail work yields to the window and the job threads (tk-notes: p99 stall 31 -> 7 ms)."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        self.takes.drain()
 
 
 def new_remote_id(job_id: int) -> str:

@@ -1,4 +1,10 @@
-"""The job engine: a persistent queue (the job table) fed to a pool of ComfyUI servers.
+"""The job engine: a persistent queue (the job table) fed to a pool of backend servers.
+
+Routing: a job runs its function's template on a pool member of the template's backend family
+(ComfyUI, WanGP, a Gradio app, a command line). A job queued without --function takes its
+functions from the first matching routing rule (config.json "routing"): it runs the first one
+whose backend is online, falls back to the next when that one is offline or paused, and its
+note says which ran.
 
 Threads: `start()` runs one dispatcher thread; each admitted job runs on a worker thread. Jobs
 report only through `emit` (frozen events). Everything a job needs to survive a crash is in
@@ -18,7 +24,7 @@ from typing import Any
 
 import tenacity
 
-from core.config import RetryConfig
+from core.config import RetryConfig, Route
 from core.errors import (
     AppError,
     InputError,
@@ -39,15 +45,18 @@ from core.jobs import (
 )
 from core.models import QUALITY_TIERS, JobRecord, JobStatus, PromptRecord
 from executors.comfy_executor import ComfyExecutor, new_remote_id
-from executors.pool import Lease, Refusal, ServerPool
+from executors.pool import FAMILIES, Lease, Refusal, ServerPool
+from executors.templates import Template
+from executors.tool_executor import ToolExecutor
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[JobEvent], None]
 TICK_S = 0.1
-HEALTH_S = 10.0  # seconds between server health refreshes
+HEALTH_S = 30.0  # seconds between server health refreshes (config: health.interval_s)
 LOST_LIMIT = 2  # a job whose prompt vanished from its server this often is parked as suspect
 STOPPERS = ("busy", "offline", "breaker", "no_servers")  # refusals that hold for every job
+UNAVAILABLE = ("offline", "breaker", "no_servers")  # a routed job tries its next function
 
 ERROR_KINDS: tuple[tuple[type[BaseException], str], ...] = (
     (InputError, "input"),
@@ -71,8 +80,13 @@ class Engine:
         emit: Emit,
         default_quality: str = "standard",
         offline_grace_s: float | None = None,
+        *,
+        tools: ToolExecutor | None = None,
+        routing: tuple[Route, ...] = (),
+        health_s: float = HEALTH_S,
     ):
         self.prompts, self.jobs, self.executor, self.pool = prompts, jobs, executor, pool
+        self.tools, self.routing, self.health_s = tools, routing, health_s
         self.retry, self.emit, self.default_quality = retry, emit, default_quality
         # How long a job waits for any server to answer before it fails; None: for ever.
         self.offline_grace_s = offline_grace_s
@@ -111,12 +125,12 @@ class Engine:
         jobs = [
             self.jobs.add(
                 prompt_id=prompt.id,
-                function=chosen,
+                function=route[0],
                 quality=tier,
                 priority=priority,
-                params={"data": prompt.data, "overrides": overrides or {}},
+                params={"data": prompt.data, "overrides": overrides or {}, "route": route},
             )
-            for prompt, chosen, tier in plans
+            for prompt, route, tier in plans
         ]
         for job in jobs:
             self.emit(JobQueued(job.id, job.prompt_id))
@@ -125,17 +139,40 @@ class Engine:
 
     def _plan(
         self, prompt: PromptRecord, quality: str | None, function: str | None
-    ) -> tuple[PromptRecord, str, str]:
+    ) -> tuple[PromptRecord, list[str], str]:
+        """(prompt, the functions to try in order, tier); InputError for a wrong function."""
         tier = quality or prompt.data.get("quality") or self.default_quality
-        chosen = function or self.executor.templates.default_function(prompt.kind.value)
-        template = self.executor.templates.resolve(chosen, tier).template
+        if function is not None:
+            self._check_kind(function, tier, prompt)
+            return prompt, [function], tier
+        return prompt, self._route(prompt, tier), tier
+
+    def _check_kind(self, function: str, tier: str, prompt: PromptRecord) -> None:
+        template = self.executor.templates.resolve(function, tier).template
         if template.kind != prompt.kind.value:
             raise InputError(
-                f"--function: {chosen} makes {template.kind}, but prompt "
+                f"--function: {function} makes {template.kind}, but prompt "
                 f"{prompt.id} is {prompt.kind.value} — pick a function for "
                 f"{prompt.kind.value} prompts (see 'functions')"
             )
-        return prompt, chosen, tier
+
+    def _route(self, prompt: PromptRecord, tier: str) -> list[str]:
+        """The functions of the first routing rule the prompt matches that has one for its
+        kind; else the kind's default function."""
+        templates = self.executor.templates
+        known = set(templates.names())
+        for rule in self.routing:
+            if not route_matches(rule, prompt, tier):
+                continue
+            usable = [
+                f
+                for f in rule.use
+                if f in known and templates.resolve(f, tier).template.kind == prompt.kind.value
+            ]
+            if usable:
+                return usable
+            log.warning("routing rule %r names no usable function; skipped", rule.name)
+        return [templates.default_function(prompt.kind.value)]
 
     def cancel(self, job_id: int) -> JobRecord:
         """Cancel a queued job, or stop a running one (here or in another process)."""
@@ -234,7 +271,7 @@ class Engine:
         HEALTH_S, and every second while jobs wait for a server to answer."""
         last = time.monotonic()
         while not self._stop.wait(1.0):
-            due = 1.0 if self._offline_since else HEALTH_S
+            due = 1.0 if self._offline_since else self.health_s
             if time.monotonic() - last < due:
                 continue
             last = time.monotonic()
@@ -251,36 +288,70 @@ class Engine:
                 flag.set()
 
     def _dispatch_round(self) -> None:
+        stopped: set[tuple[str, ...]] = set()  # routes every member of which refused for all
         for job in self.jobs.eligible(time.time()):
-            lease = self._acquire(job)
+            route = tuple(job.params.get("route") or [job.function])
+            if route in stopped:
+                continue
+            lease, function, why = self._acquire_routed(job, route)
             if isinstance(lease, Refusal):
                 self._refused(job, lease)
                 if lease.reason in STOPPERS:
-                    return
+                    stopped.add(route)
                 continue
+            if function != job.function:
+                job = self._rerouted(job, function, why)
             self._launch(job, lease)
 
-    def _acquire(self, job: JobRecord) -> Lease | Refusal:
-        """A slot for the job: back on the server that has its earlier submission (to find
-        the prompt there), else away from servers that failed it, else anywhere."""
-        need = self._vram_gb(job)
+    def _acquire_routed(
+        self, job: JobRecord, route: tuple[str, ...]
+    ) -> tuple[Lease | Refusal, str, str]:
+        """A slot for the first function of the route whose backend is available (a busy
+        one is waited for); with the function chosen and why earlier ones were passed over."""
+        first: Refusal | None = None
+        passed: list[str] = []
+        for function in route:
+            lease = self._acquire(job, function)
+            if isinstance(lease, Lease) or lease.reason not in UNAVAILABLE:
+                return lease, function, "; ".join(passed)
+            first = first or lease
+            passed.append(f"{function}: {lease.detail}")
+        return first, job.function, ""
+
+    def _rerouted(self, job: JobRecord, function: str, why: str) -> JobRecord:
+        note = f"routed to {function} ({why})"
+        log.info("job %s %s", job.id, note)
+        return self.jobs.update(job.id, function=function, note=note)
+
+    def _acquire(self, job: JobRecord, function: str) -> Lease | Refusal:
+        """A slot for the job's `function`: back on the server that has its earlier submission
+        (to find the prompt there), else away from servers that failed it, else anywhere."""
+        try:
+            template = self.executor.templates.resolve(function, job.quality).template
+        except TemplateError as exc:
+            return Refusal("no_servers", str(exc))
+        members = self._members(template)
+        if not members:
+            return Refusal("no_servers", _no_member(template))
+        need = template.vram_gb
         earlier = job.params.get("submission")
-        if earlier:
-            others = [name for name in self.pool.names() if name != earlier["server"]]
-            lease = self.pool.acquire(need, exclude=others)
+        if earlier and earlier["server"] in members:
+            lease = self.pool.acquire(need, only=[earlier["server"]])
             if not isinstance(lease, Refusal) or lease.reason not in ("offline", "breaker"):
                 return lease
         avoid = tuple(job.params.get("avoid", ()))
-        lease = self.pool.acquire(need, exclude=avoid)
+        lease = self.pool.acquire(need, exclude=avoid, only=members)
         if isinstance(lease, Refusal) and avoid:
-            lease = self.pool.acquire(need)
+            lease = self.pool.acquire(need, only=members)
         return lease
 
-    def _vram_gb(self, job: JobRecord) -> float | None:
-        try:
-            return self.executor.plan(job).template.vram_gb
-        except TemplateError:
-            return None  # the worker reports the template problem
+    def _members(self, template: Template) -> list[str]:
+        """The pool members that can run `template`: its backend family, and its named
+        servers when it names some."""
+        family = self.pool.names(template.backend)
+        if template.backend != "comfyui" and self.tools is None:
+            return []
+        return [n for n in family if not template.servers or n in template.servers]
 
     def _refused(self, job: JobRecord, refusal: Refusal) -> None:
         if refusal.reason == "too_big" and self._drop_tier(job, refusal.detail):
@@ -337,19 +408,25 @@ class Engine:
         prompt = self._frozen_prompt(job)
         earlier = job.params.get("submission")
         if earlier and earlier["server"] == lease.server:
-            records = self.executor.resume(job, prompt, lease.client, earlier, self.emit, cancel)
+            records = self._runner(lease).resume(
+                job, prompt, lease.client, earlier, self.emit, cancel
+            )
             if records is not None:
                 return records
             if earlier.get("accepted"):  # a POST that never got through was not lost
                 job = self._lost(job, earlier)
-        submission = self.executor.prepare(job, prompt, lease.client, new_remote_id(job.id))
+        runner = self._runner(lease)
+        submission = runner.prepare(job, prompt, lease.client, new_remote_id(job.id))
         job = self.jobs.update(
             job.id,
             remote_id=submission["remote_id"],
             params={**job.params, "submission": submission},
         )
         emit = self._recording_acceptance(job, submission)
-        return self.executor.execute(job, prompt, lease.client, submission, emit, cancel)
+        return runner.execute(job, prompt, lease.client, submission, emit, cancel)
+
+    def _runner(self, lease: Lease) -> ComfyExecutor | ToolExecutor:
+        return self.executor if lease.client.kind == "comfyui" else self.tools
 
     def _recording_acceptance(self, job: JobRecord, submission: dict[str, Any]) -> Emit:
         """Pass events on; when the server accepts the prompt, note it on the job, so a later
@@ -460,6 +537,38 @@ class Engine:
             error=None if ok else str(outcome),
             transient=isinstance(outcome, TransientBackendError),
         )
+
+
+def route_matches(rule: Route, prompt: PromptRecord, tier: str) -> bool:
+    """Does `prompt` (run at `tier`) meet every condition of the rule's `when`?"""
+    data = prompt.data
+    tests = {
+        "kind": lambda want: prompt.kind.value in _listed(want),
+        "quality": lambda want: tier in _listed(want),
+        "task": lambda want: data.get("task") in _listed(want),
+        "has": lambda want: all(data.get(name) not in (None, "", []) for name in _listed(want)),
+        "tags": lambda want: bool(
+            {t.lower() for t in _listed(want)}
+            & {t.lower() for t in (*data.get("tags", []), *data.get("style_tags", []))}
+        ),
+    }
+    return all(tests[key](want) for key, want in rule.when.items())
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _no_member(template: Template) -> str:
+    family = FAMILIES[template.backend]
+    if template.servers:
+        names = ", ".join(template.servers)
+        return (
+            f"{template.function} runs on the {family} {names}, which is not set up — add it "
+            f"under backends.{template.backend} in config.json"
+        )
+    where = "comfyui.servers" if template.backend == "comfyui" else f"backends.{template.backend}"
+    return f"no {family} is set up for {template.function} — add one under {where} in config.json"
 
 
 class SuspectJob(AppError):

@@ -1,4 +1,8 @@
-"""The pool of ComfyUI servers: health, VRAM admission, slots and a circuit breaker.
+"""The pool of backend servers: health, VRAM admission, slots and a circuit breaker.
+
+Members are ComfyUI servers and the other families' clients (WanGP, Gradio apps, command
+lines: anything with `kind`, `name`, `url` and `health()`); a job asks for a slot among the
+members that can run its template (`only`).
 
 Thread-safe: the dispatcher thread calls `acquire`, worker threads call `release`, anyone may
 call `refresh` and `states`. One lock guards the bookkeeping; network calls run outside it.
@@ -30,6 +34,7 @@ from typing import Any
 
 from core.config import ServerConfig
 from core.errors import BackendError, NotFound
+from executors.backends.base import ToolClient
 from executors.backends.comfyui import ComfyClient
 from executors.vram import GpuInfo, is_local, nvml_gpus, server_vram
 
@@ -41,6 +46,12 @@ ROW_KEYS = (
     "median_latency_ms vram_source breaker_open last_error reserved_gb"
 ).split()
 REFUSAL_ORDER = ("vram", "busy", "breaker", "offline")  # the most useful explanation first
+FAMILIES = {
+    "comfyui": "ComfyUI server",
+    "wangp": "WanGP server",
+    "gradio": "Gradio app",
+    "command": "command backend",
+}
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ class _Probe:
 class _Server:
     """Mutable bookkeeping for one server; only touched under the pool's lock."""
 
-    def __init__(self, config: ServerConfig, client: ComfyClient):
+    def __init__(self, config: ServerConfig, client: ComfyClient | ToolClient):
         self.config = config
         self.client = client
         self.online: bool | None = None
@@ -115,6 +126,10 @@ class _Server:
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def kind(self) -> str:
+        return self.client.kind
 
     @property
     def reserved_gb(self) -> float:
@@ -148,10 +163,13 @@ class ServerPool:
         breaker_cooldown_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         gpu_probe: Callable[[], list[GpuInfo] | None] = nvml_gpus,
+        tools: Sequence[ToolClient] = (),
     ):
         if slots_per_server < 1 or breaker_threshold < 1:
             raise ValueError("slots_per_server and breaker_threshold must be at least 1")
         self._servers = {c.name: _Server(c, make_client(c)) for c in servers}
+        for tool in tools:  # one job at a time each is all these backends take
+            self._servers[tool.name] = _Server(ServerConfig(tool.name, tool.url), tool)
         self.slots_per_server = slots_per_server
         self.breaker_threshold = breaker_threshold
         self.breaker_cooldown_s = breaker_cooldown_s
@@ -162,10 +180,11 @@ class ServerPool:
 
     # --- looking ---------------------------------------------------------------------------
 
-    def names(self) -> list[str]:
-        return list(self._servers)
+    def names(self, kind: str | None = None) -> list[str]:
+        """Every member's name, or those of one backend family."""
+        return [s.name for s in self._servers.values() if kind is None or s.kind == kind]
 
-    def client(self, name: str) -> ComfyClient:
+    def client(self, name: str) -> ComfyClient | ToolClient:
         """The client of server `name` (to reconcile a job with the server it ran on)."""
         server = self._servers.get(name)
         if server is None:
@@ -202,12 +221,23 @@ class ServerPool:
 
     # --- leasing ---------------------------------------------------------------------------
 
-    def acquire(self, vram_gb: float | None, *, exclude: Collection[str] = ()) -> Lease | Refusal:
-        """A slot on the least loaded server that can take the job, or why there is none."""
+    def acquire(
+        self,
+        vram_gb: float | None,
+        *,
+        exclude: Collection[str] = (),
+        only: Collection[str] | None = None,
+    ) -> Lease | Refusal:
+        """A slot on the least loaded server (of `only`, when given) that can take the job,
+        or why there is none."""
         need = float(vram_gb or 0.0)
         with self._lock:
             now = self._clock()
-            candidates = [s for s in self._servers.values() if s.name not in exclude]
+            candidates = [
+                s
+                for s in self._servers.values()
+                if s.name not in exclude and (only is None or s.name in only)
+            ]
             if not candidates:
                 return self._no_servers(exclude)
             verdicts = {s.name: self._verdict(s, need, now) for s in candidates}
@@ -225,11 +255,15 @@ class ServerPool:
         total = server.total_gb
         if total is not None and need > total:
             return "too_small"
-        if len(server.leases) >= self.slots_per_server:
+        if len(server.leases) >= self._slots(server):
             return "busy"
         if total is not None and server.reserved_gb + need > total:
             return "vram"
         return None
+
+    def _slots(self, server: _Server) -> int:
+        """ComfyUI servers keep a job parked in their own queue; the others run one at a time."""
+        return self.slots_per_server if server.kind == "comfyui" else 1
 
     def _lease(self, server: _Server, need: float, now: float) -> Lease:
         token = next(self._tokens)
@@ -316,6 +350,8 @@ class ServerPool:
                 f"{server.name} failed {server.failures} times in a row; paused until "
                 f"{self._wall_time(server, now)} — check its log"
             )
+        if all(s.kind != "comfyui" for s in blocked):  # their probes say how to start them
+            return "; ".join(s.last_error or f"{s.name} is not answering" for s in blocked)
         answers = "; ".join(f"{s.config.url}: {s.last_error or 'no answer'}" for s in blocked)
         return (
             f"no ComfyUI server is answering ({answers}) — start one or change the URL in Settings"
@@ -341,7 +377,7 @@ class ServerPool:
     def _state(self, server: _Server, now: float) -> ServerState:
         return ServerState(
             name=server.name,
-            kind="comfyui",
+            kind=server.kind,
             url=server.config.url,
             online=server.online,
             vram_total_mb=server.vram_total_mb,
@@ -366,13 +402,27 @@ def backend_rows(states: list[ServerState]) -> list[dict[str, Any]]:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _probe(client: ComfyClient) -> _Probe:
+def _probe(client: ComfyClient | ToolClient) -> _Probe:
+    if client.kind != "comfyui":
+        return _tool_probe(client)
     try:
         stats = client.system_stats()
         queue = client.queue()
     except BackendError as exc:
         return _Probe(online=False, error=str(exc))
     return _Probe(online=True, stats=stats, queue=queue)
+
+
+def _tool_probe(client: ToolClient) -> _Probe:
+    """A WanGP / Gradio / command member: its own health check (VRAM comes from NVML)."""
+    health = client.health()
+    if not health.online:
+        return _Probe(online=False, error=health.detail)
+    queue = {
+        "queue_running": [None] * (health.queue_running or 0),
+        "queue_pending": [None] * (health.queue_pending or 0),
+    }
+    return _Probe(online=True, queue=queue)
 
 
 def _apply(server: _Server, probe: _Probe, gpus: list[GpuInfo] | None) -> None:

@@ -127,6 +127,7 @@ class FunctionInfo:
     version: int
     description: str
     schema: dict[str, Any]
+    backend: str = "comfyui"
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,7 @@ class TemplateSet:
             version=main.version,
             description=main.description,
             schema=parameter_schema(main),
+            backend=main.backend,
         )
 
 

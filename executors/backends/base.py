@@ -35,8 +35,6 @@ class Health:
     detail: str = ""  # version when online; the reason and the fix when not
     queue_running: int | None = None
     queue_pending: int | None = None
-    vram_total_mb: int | None = None
-    vram_free_mb: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. WanGP's models
 
 

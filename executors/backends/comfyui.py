@@ -133,6 +133,7 @@ class RunResult:
 
 
 class ComfyClient:
+    kind = "comfyui"
     poll_interval = 0.5  # seconds between /history polls while the socket is down
     safety_poll_interval = 5.0  # … and while it is up
     reconnect_interval = 1.0

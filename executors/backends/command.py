@@ -231,7 +231,7 @@ class CommandClient:
         if not argv:
             raise PermanentBackendError(
                 f"{self.name}: the command is empty after leaving out unset inputs — make its "
-                "first word the program (e.g. {python}) in Settings (config.json 'commands')",
+                "first word the program (e.g. {python}) in config.json (backends.command)",
                 backend=self.name,
                 url=self.url,
             )
@@ -255,7 +255,7 @@ class CommandClient:
                 f"{self.name}: the command uses {', '.join('{' + n + '}' for n in unknown)}, "
                 f"which is neither an input of this function's request nor a built-in — "
                 f"known: inputs {', '.join(inputs) or '(none)'}; built-ins "
-                f"{', '.join(BUILTINS)}. Fix the command in Settings (config.json 'commands') "
+                f"{', '.join(BUILTINS)}. Fix the command in config.json (backends.command) "
                 "or add the input to the template's request (null when optional)",
                 backend=self.name,
                 url=self.url,
@@ -295,7 +295,7 @@ class CommandClient:
     def _problem(self) -> str | None:
         """What keeps the command from starting, in words, or None."""
         if not self.config.command:
-            return f"{self.name}: no command is set — add one in Settings (config.json 'commands')"
+            return f"{self.name}: no command is set — add one in config.json (backends.command)"
         cwd = self._cwd()
         if cwd is not None and not cwd.is_dir():
             return self._cwd_missing(cwd)
@@ -303,7 +303,7 @@ class CommandClient:
         if PLACEHOLDER.search(program):
             return (
                 f"{self.name}: the first word {program!r} must be a program, not an input — "
-                "fix the command in Settings (config.json 'commands')"
+                "fix the command in config.json (backends.command)"
             )
         found = _find_program(program, cwd, self._env())
         if found is None:
@@ -327,7 +327,7 @@ class CommandClient:
             return None
         return (
             f"{self.name}: the script {str(path)!r} does not exist — fix the command or its "
-            "'cwd' in Settings (config.json 'commands')"
+            "'cwd' in config.json (backends.command)"
         )
 
     # ---- run (worker thread)
@@ -419,7 +419,7 @@ class CommandClient:
                 raise self._error(self._not_executable(program)) from exc
             raise self._error(
                 f"{self.name}: could not start {program!r} ({exc}) — check the command in "
-                "Settings (config.json 'commands')"
+                "config.json (backends.command)"
             ) from exc
 
     def _supervise(
@@ -493,7 +493,7 @@ class CommandClient:
             )
         raise PermanentBackendError(
             f"{self.name} failed ({how}): {text}\n— fix what the lines above report, or check "
-            "the command's arguments in Settings (config.json 'commands')",
+            "the command's arguments in config.json (backends.command)",
             backend=self.name,
             url=self.url,
             detail=detail,
@@ -506,7 +506,7 @@ class CommandClient:
             raise self._error(
                 f"{self.name} finished but wrote no file into {job.output_dir} — check the "
                 "output argument of its command ({output_dir}) and its 'output_dir' in Settings "
-                "(config.json 'commands')"
+                "(config.json backends.command)"
             )
         if _is_inside(job.output_dir, job.workdir):
             return made
@@ -527,20 +527,20 @@ class CommandClient:
         return (
             f"{self.name}: the program {program!r} was not found — install it, or put its full "
             "path as the first word of the command (or set 'python') in Settings "
-            "(config.json 'commands')"
+            "(config.json backends.command)"
         )
 
     def _not_executable(self, program: str) -> str:
         return (
             f"{self.name}: {program!r} cannot be run as a program — make it executable "
             "(chmod +x, with a #! line) or start it through an interpreter such as {python} "
-            "in Settings (config.json 'commands')"
+            "in config.json (backends.command)"
         )
 
     def _cwd_missing(self, cwd: Path) -> str:
         return (
             f"{self.name}: its working folder {str(cwd)!r} does not exist — create it or fix "
-            "'cwd' for this command in Settings (config.json 'commands')"
+            "'cwd' for this command in config.json (backends.command)"
         )
 
 

@@ -25,12 +25,14 @@ import json
 import logging
 import os
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 import tenacity
 
+from core.config import LlmConfig
 from core.errors import (
     InputError,
     PermanentBackendError,
@@ -196,6 +198,7 @@ class Screenwriter:
         timeout_s: float = 60,
         attempts: int = 3,
         backoff_s: float = 1.0,
+        key_env: str | None = None,
     ):
         provider, sep, name = (model or "").strip().partition("/")
         if not sep or not provider or not name:
@@ -214,26 +217,32 @@ class Screenwriter:
         self.timeout_s = timeout_s
         self.attempts = max(1, attempts)
         self.backoff_s = backoff_s
+        self.key_env = key_env  # config.json llm.api_key_env: the variable holding the key
 
     @classmethod
-    def from_env(
+    def from_config(
         cls,
+        config: LlmConfig,
         *,
         allow_online: bool,
         model: str | None = None,
         api_base: str | None = None,
-        env: dict[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
         **options: Any,
     ) -> Screenwriter:
-        """Settings from arguments, else TAKEBOARD_LLM_MODEL / TAKEBOARD_LLM_API_BASE."""
+        """Arguments, else TAKEBOARD_LLM_MODEL / TAKEBOARD_LLM_API_BASE, else config.json's
+        llm block; a model named by argument or env does not take the configured api_base."""
         env = os.environ if env is None else env
-        model = model or env.get(ENV_MODEL, "")
-        if not model:
-            raise InputError(
-                f"{ENV_MODEL}: no LLM model set — set it (e.g. ollama/llama3) or pass --model"
-            )
-        base = api_base or env.get(ENV_API_BASE) or None
-        return cls(model, base, allow_online=allow_online, **options)
+        chosen = model or env.get(ENV_MODEL)
+        base = api_base or env.get(ENV_API_BASE) or (None if chosen else config.api_base)
+        return cls(
+            chosen or config.model,
+            base,
+            allow_online=allow_online,
+            timeout_s=config.timeout_s,
+            key_env=config.api_key_env,
+            **options,
+        )
 
     def __repr__(self) -> str:  # never shows a key
         return f"Screenwriter({self.model!r}, {self.root or 'hosted'!r}, local={self.local})"
@@ -376,7 +385,9 @@ class Screenwriter:
         return self.root + "/v1"
 
     def _key(self) -> str | None:
-        explicit = os.environ.get(ENV_API_KEY)
+        explicit = os.environ.get(ENV_API_KEY) or (
+            os.environ.get(self.key_env) if self.key_env else None
+        )
         if explicit:
             return explicit
         if self.local:

@@ -72,8 +72,10 @@ def node_names() -> set[str]:
     return set(json.loads((DATA / "object_info_node_names.json").read_text("utf-8"))["names"])
 
 
-def all_templates() -> list[Template]:
-    return sorted(load_templates([BUNDLED_DIR]).templates.values(), key=lambda t: t.name)
+def all_templates(backend: str = "comfyui") -> list[Template]:
+    """The bundled templates of one backend family, by name."""
+    templates = load_templates([BUNDLED_DIR]).templates.values()
+    return sorted((t for t in templates if t.backend == backend), key=lambda t: t.name)
 
 
 def server_problems(template: Template, object_info: dict[str, Any]) -> list[str]:
@@ -98,7 +100,8 @@ def test_registry_kinds_and_defaults(bundled: TemplateSet) -> None:
         assert infos[bundled.default_function(kind)].kind == kind
     for info in infos.values():
         assert info.schema["properties"], info.name
-        assert "seed" in info.schema["properties"]
+        if info.backend in ("comfyui", "wangp"):  # generators; a voice conversion has no seed
+            assert "seed" in info.schema["properties"], info.name
         json.dumps(info.schema)
 
 
@@ -158,6 +161,28 @@ def test_renders_prompt_values_within_server_limits(
         assert rendered.seed == 1234
     sent = dataclasses.replace(template, workflow=rendered.graph)
     assert server_problems(sent, object_info) == []
+
+
+@pytest.mark.parametrize(
+    "template", all_templates("wangp") + all_templates("command"), ids=lambda t: t.name
+)
+def test_other_backends_render_a_flat_request(template: Template, tmp_path: Path) -> None:
+    recording = tmp_path / "take.wav"
+    recording.write_bytes(b"RIFF")
+    data = {**SAMPLE_DATA[template.kind]}
+    if template.kind == "audio":
+        data.update(task="voice", source_audio=str(recording))
+    kind = MediaKind(template.kind)
+    values = template_values(kind, validate_data(kind, data))
+    rendered = render(template, values, rng=random.Random(0))
+    request = template.request(rendered.graph)
+    inputs = request["inputs"]
+    assert all(not isinstance(v, dict | list) for v in inputs.values())  # flat
+    if template.backend == "wangp":
+        assert inputs["prompt"] == "a fox runs through snow" and inputs["video_length"] == 33
+        assert inputs["seed"] == rendered.seed and inputs["model_type"]
+    else:
+        assert inputs["input_path"] == str(recording)
 
 
 def test_readme_documents_every_function_and_model(bundled: TemplateSet) -> None:

@@ -14,7 +14,6 @@ import pytest
 import requests
 
 from core.config import load_config
-from executors import engine as engine_module
 from main import build_engine
 from tests.comfyui_server.server import ComfyServer
 
@@ -28,6 +27,7 @@ def configure(home: Path, attempts: int = 8) -> None:
     config = {
         "retry": {"attempts": attempts, "initial_s": 0.05, "max_s": 0.2, "jitter_s": 0.01},
         "timeouts": {"connect_s": 1.0, "read_s": 5.0},
+        "health": {"interval_s": 0.2},  # refresh the servers' health often, not every 30 s
     }
     (home / "config.json").write_text(json.dumps(config))
 
@@ -121,12 +121,6 @@ def check_outcome(ctx, home: Path, tmp_path: Path, jobs, *, servers=()) -> dict[
     ]
     assert strays == [], f"written outside the home: {strays}"
     return by_job
-
-
-@pytest.fixture(autouse=True)
-def quick_health_checks(monkeypatch):
-    """Refresh the servers' health every 0.2 s instead of 10 s."""
-    monkeypatch.setattr(engine_module, "HEALTH_S", 0.2)
 
 
 @pytest.fixture

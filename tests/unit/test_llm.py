@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.config import LlmConfig
 from core.errors import InputError, UserError
 from core.models import SCHEMAS, MediaKind
 from executors.backends import llm
@@ -149,17 +150,30 @@ def test_api_base_must_be_http():
         Screenwriter("openai/x", "127.0.0.1:8080", allow_online=False)
 
 
-def test_from_env_reads_model_and_base_and_arguments_win():
+CONFIGURED = LlmConfig("ollama_chat/llama3.2", "http://10.0.0.9:11434", "MY_LLM_KEY", 42.0)
+
+
+def test_settings_from_arguments_then_env_then_config(monkeypatch):
     env = {
         "TAKEBOARD_LLM_MODEL": "ollama/llama3",
         "TAKEBOARD_LLM_API_BASE": "http://10.0.0.2:11434",
     }
-    writer = Screenwriter.from_env(allow_online=False, env=env)
+    writer = Screenwriter.from_config(CONFIGURED, allow_online=False, env=env)
     assert (writer.model, writer.root) == ("ollama/llama3", "http://10.0.0.2:11434")
-    writer = Screenwriter.from_env(allow_online=False, env=env, model="openai/q")
+    writer = Screenwriter.from_config(CONFIGURED, allow_online=False, env=env, model="openai/q")
     assert writer.model == "openai/q"
-    with pytest.raises(InputError, match="TAKEBOARD_LLM_MODEL: no LLM model set"):
-        Screenwriter.from_env(allow_online=False, env={})
+    writer = Screenwriter.from_config(CONFIGURED, allow_online=False, env={})
+    assert (writer.model, writer.root, writer.timeout_s) == (
+        "ollama_chat/llama3.2",
+        "http://10.0.0.9:11434",
+        42.0,
+    )
+    # a model named on the command line does not inherit the configured Ollama address
+    hosted = Screenwriter.from_config(CONFIGURED, allow_online=True, env={}, model="openai/q")
+    assert hosted.root == "" and not hosted.local  # the provider's own endpoint
+    monkeypatch.delenv("TAKEBOARD_LLM_API_KEY", raising=False)
+    monkeypatch.setenv("MY_LLM_KEY", "sk-configured")
+    assert hosted._key() == "sk-configured"
 
 
 def test_api_base_with_or_without_v1_means_the_same_server():

@@ -1,0 +1,181 @@
+"""Turn one job into takes on a WanGP, Gradio or command-line backend.
+
+Same shape as the ComfyUI executor: resolve the template → render its flat request → run it
+on the leased client → store the returned files as one take → artifact records + previews.
+The files come back in a scratch folder under `<home>/tmp/` that is removed afterwards; a
+failure leaves no half take behind. These backends keep no job the engine could re-attach to
+after a crash, so `resume` always answers "run it again".
+Threads: called on a job's worker thread; reports only through `emit`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError, PermanentBackendError
+from core.jobs import JobEvent, JobPreview, JobProgress, JobStarted
+from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
+from executors.backends.base import Event, Preview, Progress, ToolClient
+from executors.takes import TakeRecorder
+from executors.templates import Resolution, TemplateSet, render
+
+Emit = Callable[[JobEvent], None]
+SUBMISSION_KEYS = ("request", "backend", "template", "tier", "requested_tier", "tier_reason")
+
+
+class ToolExecutor:
+    def __init__(self, templates: TemplateSet, takes: TakeRecorder, scratch: Path):
+        self.templates = templates
+        self.takes = takes
+        self.store = takes.store
+        self.scratch = scratch  # where backends write their files before they are stored
+
+    def plan(self, job: JobRecord) -> Resolution:
+        return self.templates.resolve(job.function, job.quality)
+
+    def prepare(
+        self, job: JobRecord, prompt: PromptRecord, client: ToolClient, remote_id: str
+    ) -> dict[str, Any]:
+        """The rendered request, as plain data the engine stores before running it."""
+        resolution = self.plan(job)
+        template = resolution.template
+        values = template_values(prompt.kind, prompt.data)
+        values = {k: v for k, v in values.items() if v not in ("", None)}
+        overrides = job.params.get("overrides", {})
+        files = _local_files(template, {**values, **overrides})
+        rendered = render(template, values, {**overrides, **files})
+        request = template.request(rendered.graph)
+        return {
+            "remote_id": remote_id,
+            "server": client.name,
+            "backend": client.kind,
+            "request": {**request, "files": sorted(files)} if files else request,
+            "template": {
+                "function": template.function,
+                "quality": template.quality,
+                "version": template.version,
+                "path": str(template.path),
+            },
+            "tier": resolution.tier,
+            "requested_tier": resolution.requested_tier,
+            "tier_reason": resolution.reason or None,
+            "seed": rendered.seed,
+            "values": rendered.values_used,
+            "timeout_s": template.timeout_s,
+        }
+
+    def execute(
+        self,
+        job: JobRecord,
+        prompt: PromptRecord,
+        client: ToolClient,
+        submission: dict[str, Any],
+        emit: Emit,
+        cancel: threading.Event,
+    ) -> list[ArtifactRecord]:
+        template = f"{submission['template']['function']}/{submission['template']['quality']}"
+        emit(
+            JobStarted(
+                job.id, client.name, template, submission["tier"], submission["tier_reason"] or ""
+            )
+        )
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix=f"job{job.id}-", dir=self.scratch))
+        try:
+            started = time.time()
+            files = client.run(
+                submission["request"],
+                workdir=workdir,
+                on_event=_Reporter(job.id, emit),
+                cancel=cancel,
+                timeout_s=submission["timeout_s"],
+            )
+            metadata = _metadata(submission, client, started)
+            return self._store(job, prompt, client, files, metadata, emit)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def resume(self, *_args: Any) -> None:
+        """Nothing to re-attach to on these backends: the engine runs the job again."""
+        return None
+
+    def _store(
+        self,
+        job: JobRecord,
+        prompt: PromptRecord,
+        client: ToolClient,
+        files: list[Path],
+        metadata: dict[str, Any],
+        emit: Emit,
+    ) -> list[ArtifactRecord]:
+        if not files:
+            raise PermanentBackendError(
+                f"{client.name} finished but returned no file — check the function's template "
+                "(which output is the file) and the backend's own log",
+                backend=client.name,
+                url=client.url,
+            )
+        take_dir = self.store.make_take_dir(prompt.kind.value, prompt.id)
+        try:
+            records = []
+            for path in files:
+                stored = self.store.store_file(path, self.store.file_in(take_dir, path.name))
+                output = {"filename": path.name, "backend": client.kind}
+                records.append(
+                    self.takes.record(job, prompt, stored, {**metadata, "output": output}, emit)
+                )
+        except BaseException:
+            self.store.discard(take_dir)
+            raise
+        self.takes.preview_later(job.id, records, emit)
+        return records
+
+    def drain(self) -> None:
+        self.takes.drain()
+
+
+class _Reporter:
+    """Backend events → JobProgress (with an ETA) and JobPreview."""
+
+    def __init__(self, job_id: int, emit: Emit):
+        self.job_id, self.emit = job_id, emit
+        self.started = time.monotonic()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Preview):
+            self.emit(JobPreview(self.job_id, event.data, event.mime))
+        elif isinstance(event, Progress):
+            fraction = event.fraction
+            elapsed = time.monotonic() - self.started
+            eta = elapsed * (1 - fraction) / fraction if fraction and fraction > 0.02 else None
+            self.emit(JobProgress(self.job_id, fraction or 0.0, event.label, eta))
+
+
+def _local_files(template: Any, values: dict[str, Any]) -> dict[str, str]:
+    """The file parameters given, as absolute paths of files that exist."""
+    files = {}
+    for spec in template.parameters.values():
+        if spec.type != "file_upload" or not values.get(spec.name):
+            continue
+        path = Path(values[spec.name]).expanduser().resolve()
+        if not path.is_file():
+            raise InputError(f"{spec.name}: file {path} does not exist — fix the path")
+        files[spec.name] = str(path)
+    return files
+
+
+def _metadata(submission: dict[str, Any], client: ToolClient, started: float) -> dict[str, Any]:
+    return {
+        **{key: submission[key] for key in SUBMISSION_KEYS},
+        "seed": submission["seed"],
+        "values": submission["values"],
+        "server": {"name": client.name, "url": client.url, "kind": client.kind},
+        "remote_prompt_id": submission["remote_id"],
+        "timings": {"started": started, "harvested": time.time()},
+    }
