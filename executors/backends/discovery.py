@@ -14,7 +14,8 @@ How a scan goes:
   `timeout_s`. A read that times out or a peer that does not speak HTTP ends the target: a
   socket that accepts and never answers costs about 2 × timeout_s. A target's probes together
   get at most HTTP_BUDGET × timeout_s, so a slow-but-answering server is bounded too.
-* A probe that fails finds nothing; `discover` raises nothing.
+* A probe that fails finds nothing; `discover` raises nothing. A server busier than timeout_s
+  to answer is missed: scan again, or pass a larger timeout_s.
 
 What identifies each kind (checked against the real servers' sources, see the tests):
 

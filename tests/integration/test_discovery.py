@@ -101,6 +101,23 @@ def mcp_app(name: str, tools: list[str], *, stateless: bool = True) -> Any:
     return server.streamable_http_app(json_response=stateless, stateless_http=stateless)
 
 
+def slash_redirect(app: Any) -> Any:
+    """The app behind a 307 from /mcp to /mcp/ (mcp 1.x mounted its endpoint so), the inner
+    app still seeing /mcp: the probe must follow a redirect with its POST body."""
+
+    async def wrapper(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/mcp":
+            headers = [(b"location", b"/mcp/"), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 307, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if scope["type"] == "http" and scope["path"] == "/mcp/":
+            scope = {**scope, "path": "/mcp", "raw_path": b"/mcp"}
+        await app(scope, receive, send)
+
+    return wrapper
+
+
 @pytest.fixture
 def llm_server() -> Iterator[LlmServer]:
     server = LlmServer(models=["llama3", "qwen2.5"]).start()
@@ -301,6 +318,12 @@ def test_wangp_mcp_found_from_its_configured_url() -> None:
         url = f"http://127.0.0.1:{port}/mcp"
         found = discover([url + "/"], ports={port: ("mcp",)}, timeout_s=TIMEOUT_S)
     assert [(f.kind, f.url, f.port) for f in found] == [("wangp_mcp", url, port)]
+
+
+def test_mcp_endpoint_behind_a_slash_redirect() -> None:
+    with asgi_server(slash_redirect(mcp_app("WanGP", ["wangp_generate"]))) as port:
+        found = discover(ports={port: ("mcp",)}, timeout_s=TIMEOUT_S)
+    assert found == [Found("wangp_mcp", f"http://127.0.0.1:{port}/mcp", "WanGP · 1 tool", port)]
 
 
 def test_stateful_mcp_server_found_without_listing_tools() -> None:
