@@ -299,9 +299,10 @@ class Engine:
                 if lease.reason in STOPPERS:
                     stopped.add(route)
                 continue
+            note = None
             if function != job.function:
-                job = self._rerouted(job, function, why)
-            self._launch(job, lease)
+                job, note = self._rerouted(job, function, why)
+            self._launch(job, lease, note)
 
     def _acquire_routed(
         self, job: JobRecord, route: tuple[str, ...]
@@ -318,10 +319,10 @@ class Engine:
             passed.append(f"{function}: {lease.detail}")
         return first, job.function, ""
 
-    def _rerouted(self, job: JobRecord, function: str, why: str) -> JobRecord:
+    def _rerouted(self, job: JobRecord, function: str, why: str) -> tuple[JobRecord, str]:
         note = f"routed to {function} ({why})"
         log.info("job %s %s", job.id, note)
-        return self.jobs.update(job.id, function=function, note=note)
+        return self.jobs.update(job.id, function=function), note
 
     def _acquire(self, job: JobRecord, function: str) -> Lease | Refusal:
         """A slot for the job's `function`: back on the server that has its earlier submission
@@ -370,8 +371,10 @@ class Engine:
         since = self._offline_since.setdefault(job.id, time.monotonic())
         return time.monotonic() - since > self.offline_grace_s
 
-    def _launch(self, job: JobRecord, lease: Lease) -> None:
+    def _launch(self, job: JobRecord, lease: Lease, note: str | None = None) -> None:
         self._offline_since.pop(job.id, None)
+        if note is None:  # keep why the tier dropped
+            note = job.note if job.params.get("dropped_from") else ""
         cancel = threading.Event()
         job = self.jobs.update(
             job.id,
@@ -379,7 +382,7 @@ class Engine:
             backend=lease.server,
             attempts=job.attempts + 1,
             retry_at=None,
-            note=job.note if job.params.get("dropped_from") else "",  # keep why the tier dropped
+            note=note,
         )
         with self._lock:
             self._running[job.id] = cancel
