@@ -116,6 +116,7 @@ class _Reply:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    url: str  # after redirects
 
     def json(self) -> Any:
         """The body as JSON when the status is 200, else None."""
@@ -136,6 +137,7 @@ class _Http:
     session: requests.Session = field(default_factory=requests.Session)
     spoke: bool = False  # some request got an HTTP answer
     server: str = ""  # the Server header of the last answer
+    locked: bool = False  # some request was answered 401 or 403
 
     def __post_init__(self) -> None:
         self.session.trust_env = False  # no proxies, no .netrc: only the target is contacted
@@ -156,7 +158,8 @@ class _Http:
             raise _Gone(str(exc)) from exc
         self.spoke = True
         self.server = r.headers.get("Server", "")
-        return _Reply(r.status_code, r.headers, body)
+        self.locked = self.locked or r.status_code in (401, 403)
+        return _Reply(r.status_code, r.headers, body, r.url)
 
     def close(self) -> None:
         self.session.close()
@@ -383,9 +386,10 @@ def _probe_mcp(http: _Http, target: _Target) -> Found | None:
     name, version = _text(info.get("name")), _text(info.get("version"))
     session = reply.headers.get("Mcp-Session-Id", "")
     protocol = _text(result.get("protocolVersion")) or MCP_PROTOCOL
-    tools = _mcp_tools(http, target.mcp_url, protocol) if not session else None
+    endpoint = reply.url or target.mcp_url  # where a /mcp ↔ /mcp/ redirect led
+    tools = _mcp_tools(http, endpoint, protocol) if not session else None
     if session:  # a stateful server: close the session we opened, list no tools
-        _mcp_close(http, target.mcp_url, session, protocol)
+        _mcp_close(http, endpoint, session, protocol)
     wangp = bool(WANGP.search(name)) or "wangp_generate" in (tools or [])
     label = " ".join(part for part in (name or "MCP server", version) if part)
     detail = _join(label, _count(tools, "tool") if tools is not None else "")
@@ -407,6 +411,8 @@ def _unknown(http: _Http, target: _Target) -> Found | None:
     if not http.spoke:
         return None
     detail = f"HTTP server ({http.server})" if http.server else "HTTP server"
+    if http.locked:
+        detail += " · asks for credentials (a token?)"
     return Found("unknown_http", target.base, detail, target.port)
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from executors.backends.discovery import DEFAULT_PORTS, KINDS, Found, discover
 from tests.llm_server import LlmServer
+from tests.wangp_server import WanGPServer
 
 TIMEOUT_S = 0.25
 
@@ -318,6 +319,30 @@ def test_wangp_mcp_found_from_its_configured_url() -> None:
         url = f"http://127.0.0.1:{port}/mcp"
         found = discover([url + "/"], ports={port: ("mcp",)}, timeout_s=TIMEOUT_S)
     assert [(f.kind, f.url, f.port) for f in found] == [("wangp_mcp", url, port)]
+
+
+def test_the_projects_fake_wangp_found_as_wangp_mcp(tmp_path) -> None:
+    """tests/wangp_server.py speaks like `wgp.py --mcp` (mounted at /mcp/: POST /mcp → 307)."""
+    server = WanGPServer(tmp_path / "wangp").start()
+    try:
+        port = port_of(server.url)
+        found = discover(ports={port: DEFAULT_PORTS[7866]}, timeout_s=TIMEOUT_S)
+    finally:
+        server.stop()
+    assert [(f.kind, f.url, f.port) for f in found] == [("wangp_mcp", server.url, port)]
+    assert found[0].detail.startswith("WanGP · ")
+    assert server.calls == []  # listing tools called none
+
+
+def test_a_wangp_that_wants_a_token_is_unknown_http_asking_for_credentials(tmp_path) -> None:
+    server = WanGPServer(tmp_path / "wangp", token="s3cret").start()
+    try:
+        port = port_of(server.url)
+        found = discover(ports={port: ("mcp",)}, timeout_s=TIMEOUT_S)
+    finally:
+        server.stop()
+    assert [(f.kind, f.url) for f in found] == [("unknown_http", server.base_url)]
+    assert "asks for credentials" in found[0].detail
 
 
 def test_mcp_endpoint_behind_a_slash_redirect() -> None:
