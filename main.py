@@ -13,6 +13,7 @@ from core.config import Config, ServerConfig, load_config
 from core.errors import AppError, UserError
 from core.jobs import JobEvent
 from executors.backends.comfyui import ComfyClient
+from executors.backends.llm import LlmProbe, Screenwriter
 from executors.cloud import CloudManager, CloudSettings
 from executors.comfy_executor import ComfyExecutor
 from executors.engine import Engine
@@ -150,7 +151,17 @@ def tool_clients(config: Config) -> list:
         from executors.backends.command import CommandClient
 
         clients += [CommandClient(c) for c in config.commands]
-    return clients
+    return clients + llm_probe(config)
+
+
+def llm_probe(config: Config) -> list:
+    """The screenwriter's status-bar dot, unless its model setting is unusable."""
+    try:
+        writer = Screenwriter.from_config(config.llm, allow_online=config.allow_online)
+    except UserError as exc:
+        log.warning("no LLM status: %s", exc)
+        return []
+    return [LlmProbe(writer)]
 
 
 def comfy_client(config: Config, server: ServerConfig) -> ComfyClient:

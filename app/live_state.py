@@ -226,12 +226,19 @@ def indicator(state: ServerState) -> Indicator:
 
 
 def vram_text(states: Iterable[ServerState]) -> str:
-    """GPU memory used/total over the servers that report it: 'VRAM 6.2/24.0 GB'."""
+    """GPU memory used/total over the servers that report it: 'VRAM 6.2/24.0 GB'. Local
+    servers all report this machine's GPU (NVML): it counts once."""
     used = total = 0
+    local_counted = False
     for state in states:
-        if state.online and state.vram_total_mb and state.vram_free_mb is not None:
-            used += state.vram_total_mb - state.vram_free_mb
-            total += state.vram_total_mb
+        if not (state.online and state.vram_total_mb and state.vram_free_mb is not None):
+            continue
+        if state.vram_source == "nvml":
+            if local_counted:
+                continue
+            local_counted = True
+        used += state.vram_total_mb - state.vram_free_mb
+        total += state.vram_total_mb
     return f"VRAM {_gb(used)}/{_gb(total)} GB" if total else "VRAM –"
 
 

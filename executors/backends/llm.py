@@ -34,12 +34,14 @@ import tenacity
 
 from core.config import LlmConfig
 from core.errors import (
+    BackendError,
     InputError,
     PermanentBackendError,
     TransientBackendError,
     UserError,
 )
 from core.models import SCHEMAS, Field, MediaKind, parse_enum, validate_data, validate_title
+from executors.backends.base import Health
 
 log = logging.getLogger(__name__)
 
@@ -487,6 +489,29 @@ class Screenwriter:
 
 
 _litellm: Any = None
+
+
+class LlmProbe:
+    """The screenwriter's endpoint as a pool member that is only ever probed, never leased:
+    its status-bar dot and `backends` row come from `check()` (a model listing, no tokens).
+    With online access off, a hosted provider is reported unavailable without any call."""
+
+    kind = "llm"
+    name = "llm"
+
+    def __init__(self, writer: Screenwriter):
+        self.writer = writer
+        self.url = writer.root or f"{writer.provider} (hosted)"
+
+    def health(self) -> Health:
+        try:
+            models = self.writer.check()
+        except (UserError, BackendError) as exc:
+            return Health(online=False, detail=str(exc))
+        return Health(online=True, detail=f"{len(models)} models", extra={"models": models})
+
+    def run(self, *_args: Any, **_kwargs: Any) -> list:
+        raise PermanentBackendError("the LLM screenwriter writes prompts; it runs no jobs")
 
 
 def import_litellm() -> Any:

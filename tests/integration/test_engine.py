@@ -67,8 +67,15 @@ def test_worker_runs_the_queue_over_both_servers(cli, ctx, servers, fast_home):
     assert all(Path(a["path"]).is_relative_to(fast_home / "artifacts") for a in artifacts)
 
 
+def comfyui_rows(cli) -> list[dict]:
+    return [row for row in cli.json("backends") if row["kind"] == "comfyui"]
+
+
 def test_backends_lists_each_server(cli, servers):
-    rows = cli.json("backends")
+    everything = cli.json("backends")
+    assert [row["kind"] for row in everything] == ["comfyui", "comfyui", "llm"]
+    assert everything[-1]["url"] == "http://127.0.0.1:11434"  # the configured screenwriter
+    rows = comfyui_rows(cli)
     assert [row["url"] for row in rows] == [server.url for server in servers]
     keys = {
         "name",
@@ -84,7 +91,7 @@ def test_backends_lists_each_server(cli, servers):
     }
     assert all(keys <= set(row) and row["online"] is True for row in rows)
     servers[1].kill()
-    rows = cli.json("backends")
+    rows = comfyui_rows(cli)
     assert [row["online"] for row in rows] == [True, False]
     assert "not answering" in rows[1]["last_error"]
 

@@ -14,7 +14,7 @@ from app import cli as cli_module
 from app.cli_draft import add_draft_commands, draft
 from core.errors import InputError, PermanentBackendError, TransientBackendError
 from core.models import SCHEMAS, MediaKind
-from executors.backends.llm import Screenwriter
+from executors.backends.llm import LlmProbe, Screenwriter
 from tests.llm_server import LlmServer
 
 LYRICS = "[verse]\nOur fans spin loud below the deck\n\n[chorus]\nHeave ho, the tensors flow"
@@ -259,3 +259,20 @@ def test_cli_draft_invalid_twice_exits_2_and_saves_nothing(draft_cli, server):
     code, _, err = draft_cli("draft", "--kind", "image", "fox", "--save")
     assert code == 2 and "data.prompt" in err
     assert draft_cli.json("prompt", "list") == []
+
+
+def test_the_status_probe_lists_models_without_spending_tokens(server):
+    health = LlmProbe(writer(server)).health()
+    assert health.online and health.extra["models"] and health.detail.endswith("models")
+    assert server.chats == []  # a model listing, no completion
+
+
+def test_the_status_probe_of_a_hosted_model_stays_offline_while_online_access_is_off():
+    health = LlmProbe(Screenwriter("openai/gpt-4o-mini", allow_online=False)).health()
+    assert not health.online and "online access is off" in health.detail
+
+
+def test_the_status_probe_says_how_to_start_a_local_server_that_is_down():
+    dead = Screenwriter("ollama/llama3", "http://127.0.0.1:9", allow_online=False)
+    health = LlmProbe(dead).health()
+    assert not health.online and "start Ollama" in health.detail
