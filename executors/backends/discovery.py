@@ -1,8 +1,8 @@
 """Find which generative servers answer: the usual local ports and the user's configured URLs.
 
-    found = discover(["http://192.168.1.20:7866/mcp"])   # worker thread; ~0.1 s when all is quiet
+    found = discover(["http://192.168.1.20:7866/mcp"])  # a worker thread; a few ms when quiet
     for item in found:
-        print(item.kind, item.url, item.detail)         # wangp_mcp http://…:7866/mcp WanGP MCP …
+        print(item.kind, item.url, item.detail)  # wangp_mcp http://…:7866/mcp WanGP · 11 tools
 
 How a scan goes:
 
@@ -17,7 +17,8 @@ How a scan goes:
 * A probe that fails finds nothing; `discover` raises nothing. A server busier than timeout_s
   to answer is missed: scan again, or pass a larger timeout_s.
 
-What identifies each kind (checked against the real servers' sources, see the tests):
+What identifies each kind (read from the servers' sources; the tests run real servers where
+they can be had here):
 
 * comfyui — GET /system_stats: JSON with "system" and "devices".
 * ollama — GET /api/version: JSON {"version": …}; a server with only Ollama's /api/tags counts
@@ -84,7 +85,7 @@ HTTP_BUDGET = 4  # a target's HTTP probes together: at most this many × timeout
 MAX_BODY = 32 * 1024 * 1024  # a WanGP /config is large; nothing we read is larger
 MCP_PROTOCOL = "2025-06-18"
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-WANGP = re.compile(r"wan\s*2?\s*gp", re.IGNORECASE)
+WANGP = re.compile(r"\bwan\s*2?\s*gp\b", re.IGNORECASE)
 WANGP_HEADER = re.compile(r"Wan<SUP[^>]*>GP</SUP>\s*v?([\w.\-]+)", re.IGNORECASE)
 
 
@@ -191,7 +192,9 @@ def discover(
 
     Any worker thread (never the Tk thread): blocks about 2 × timeout_s when a port accepts
     and never answers, a few ms when nothing listens (refused connects are instant on
-    loopback), and at most about (1 + HTTP_BUDGET) × timeout_s in any case. Raises nothing.
+    loopback), at most about (1 + HTTP_BUDGET) × timeout_s for a slow server, and never more
+    than that plus 1 s: a target still running then (a hostname whose DNS hangs) is dropped.
+    Raises nothing.
     """
     try:
         targets = _targets(extra_urls, host, DEFAULT_PORTS if ports is None else ports)
@@ -279,7 +282,8 @@ def _url_target(url: str) -> _Target | None:
         log.warning("not an http(s) URL, skipped: %r", url)
         return None
     path = parts.path.rstrip("/")
-    base = f"{parts.scheme}://{_netloc(parts.hostname, port)}{path}"
+    netloc = _netloc(parts.hostname, port) if parts.port else _netloc(parts.hostname, None)
+    base = f"{parts.scheme}://{netloc}{path}"
     if path.endswith("/mcp"):
         return _Target(parts.hostname, port, base, ("mcp",), base)
     base = base.removesuffix("/v1")
@@ -300,8 +304,10 @@ def _probe_names(kinds: Iterable[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _netloc(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+def _netloc(host: str, port: int | None) -> str:
+    """host:port, an IPv6 address in brackets; no port when None."""
+    name = f"[{host}]" if ":" in host else host
+    return name if port is None else f"{name}:{port}"
 
 
 # --- probes: each returns a Found or None; _Gone means the target stopped answering -----------
@@ -366,9 +372,8 @@ def _probe_gradio(http: _Http, target: _Target) -> Found | None:
     if not isinstance(config.get("components"), list):
         return None
     gradio = f"Gradio {_text(config['version'])}"
-    title = _text(config.get("title"))
-    if WANGP.search(title) or _wangp_version(config):
-        version = _wangp_version(config)
+    title, version = _text(config.get("title")), _wangp_version(config)
+    if WANGP.search(title) or version:
         name = f"WanGP {version} UI" if version else "WanGP UI"
         hint = "Takeboard uses its MCP server: start WanGP with --mcp"
         return Found("wangp_gradio", target.base, f"{name} ({gradio}); {hint}", target.port)
