@@ -19,7 +19,9 @@ MP4 with PyAV. Tool failures read like mcp 1.x FastMCP (WanGP pins mcp 1.10.1) w
     server.calls, server.downloads                # every tool call; every download (token, status)
     server.stop()
 
-Tests use the `wangp_server` fixture (`pytest_plugins = ["tests.wangp_server"]`, or import it);
+Tests use the `wangp_server` fixture: `pytest_plugins = ["tests.wangp_server"]` in the root
+conftest, or `from tests.wangp_server import wangp_server_fixture` in a test module (the
+fixture's name stays `wangp_server`, so a test's parameter does not shadow the import);
 `python -m tests.wangp_server --port 7866` serves one by hand until Ctrl-C.
 """
 
@@ -590,8 +592,8 @@ def _error(message: str, stage: str) -> dict[str, Any]:
 # --- pytest fixture and command line ---------------------------------------------------------
 
 
-@pytest.fixture
-def wangp_server(tmp_path: Path) -> Iterator[WanGPServer]:
+@pytest.fixture(name="wangp_server")
+def wangp_server_fixture(tmp_path: Path) -> Iterator[WanGPServer]:
     """A started fake WanGP on a free loopback port, files under tmp_path/wangp."""
     server = WanGPServer(tmp_path / "wangp").start()
     yield server

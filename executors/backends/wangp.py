@@ -475,7 +475,7 @@ class WanGPClient:
             if isinstance(leaf, AppError):
                 return leaf
         status = _noted_status(exc)
-        leaf = next((x for x in leaves if not isinstance(x, anyio.get_cancelled_exc_class())), exc)
+        leaf = next((x for x in leaves if isinstance(x, Exception)), exc)  # not cancellation
         if status in (401, 403):
             return PermanentBackendError(
                 f"WanGP at {self.url} refused the request (HTTP {status}): set the right token "

@@ -1,0 +1,278 @@
+"""WanGPClient against a real MCP server on loopback (tests/wangp_server.py) that speaks
+WanGP's tools and result shapes; nothing leaves 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+import anyio
+import av
+import pytest
+import requests
+from mcp import Client
+
+from core.config import UrlBackendConfig
+from core.errors import JobCancelled, OutOfMemory, PermanentBackendError, TransientBackendError
+from executors.backends.base import Event, Preview, Progress
+from executors.backends.wangp import WanGPClient
+from tests.wangp_server import (
+    CUDA_OOM,
+    WanGPServer,
+    wangp_server_fixture,  # noqa: F401 (the wangp_server fixture)
+)
+
+SETTINGS = {
+    "model_type": "t2v_1.3B",
+    "prompt": "a red fox running through snow",
+    "negative_prompt": "blurry",
+    "resolution": "832x480",
+    "video_length": 81,
+    "num_inference_steps": 4,
+    "seed": 7,
+}
+
+
+def client_for(server: WanGPServer, **config: str) -> WanGPClient:
+    return WanGPClient(UrlBackendConfig("wangp", server.url, **config), poll_s=0.02, read_s=5)
+
+
+def run(
+    client: WanGPClient,
+    workdir: Path,
+    *,
+    settings: dict | None = None,
+    cancel: threading.Event | None = None,
+    timeout_s: float | None = 10,
+    on_event=None,
+) -> tuple[list[Path], list[Event]]:
+    events: list[Event] = []
+
+    def record(event: Event) -> None:
+        events.append(event)
+        if on_event:
+            on_event(event)
+
+    workdir.mkdir(exist_ok=True)
+    paths = client.run(
+        {"inputs": dict(settings or SETTINGS)},
+        workdir=workdir,
+        on_event=record,
+        cancel=cancel or threading.Event(),
+        timeout_s=timeout_s,
+    )
+    return paths, events
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_run_returns_a_real_mp4_and_reports_progress_and_a_preview(
+    wangp_server: WanGPServer, tmp_path: Path
+):
+    paths, events = run(client_for(wangp_server), tmp_path / "work")
+
+    assert len(paths) == 1 and paths[0].parent == tmp_path / "work"
+    with av.open(str(paths[0])) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames == 8
+    fractions = [e.fraction for e in events if isinstance(e, Progress)]
+    assert fractions == sorted(fractions) and fractions[0] < fractions[-1]
+    assert "Denoising 4/4" in [e.label for e in events if isinstance(e, Progress)]
+    previews = [e for e in events if isinstance(e, Preview)]
+    assert previews and previews[0].mime == "image/png"
+    assert previews[0].data.startswith(b"\x89PNG")
+    (generate,) = wangp_server.tool_calls("wangp_generate")
+    assert generate["source"] == SETTINGS and generate["wait"] is False
+    assert [status for _, status in wangp_server.downloads] == [200]
+
+
+def test_each_event_is_reported_once_across_polls(wangp_server: WanGPServer, tmp_path: Path):
+    wangp_server.steps, wangp_server.step_delay_s = 12, 0.02
+
+    _, events = run(client_for(wangp_server), tmp_path / "work")
+
+    labels = [e.label for e in events if isinstance(e, Progress)]
+    assert labels.count("Denoising 1/12") == 1 and labels.count("Denoising 12/12") == 1
+    assert len(wangp_server.tool_calls("wangp_get_job")) > 1
+
+
+def test_health_online_lists_the_models_and_their_weights(wangp_server: WanGPServer):
+    health = client_for(wangp_server).health()
+
+    assert health.online and health.detail.startswith("WanGP")
+    models = {m["model_type"]: m for m in health.extra["models"]}
+    assert models["t2v_1.3B"] == {
+        "model_type": "t2v_1.3B",
+        "name": "Wan2.1 Text2video 1.3B",
+        "available": True,
+    }
+    assert models["i2v_2_2"]["available"] is False
+
+
+def test_models_pages_through_more_than_one_page(tmp_path: Path):
+    catalogue = [(f"model_{n}", f"Model {n}", n % 2 == 0) for n in range(23)]
+    server = WanGPServer(tmp_path, models=catalogue).start()
+    try:
+        models = client_for(server).models()
+    finally:
+        server.stop()
+
+    assert [m["model_type"] for m in models] == [m[0] for m in catalogue]
+    assert [m["available"] for m in models] == [m[2] for m in catalogue]
+
+
+def test_health_offline_on_a_closed_port_says_how_to_start_wangp():
+    url = f"http://127.0.0.1:{closed_port()}/mcp"
+    health = WanGPClient(UrlBackendConfig("wangp", url), connect_s=1).health()
+
+    assert not health.online
+    assert "not answering" in health.detail and url in health.detail
+    assert "python wgp.py --mcp --mcp-transport streamable-http" in health.detail
+
+
+def test_run_on_a_closed_port_is_transient(tmp_path: Path):
+    url = f"http://127.0.0.1:{closed_port()}/mcp"
+    client = WanGPClient(UrlBackendConfig("wangp", url), connect_s=1)
+
+    with pytest.raises(TransientBackendError, match="not answering"):
+        run(client, tmp_path / "work")
+
+
+def test_an_app_error_is_permanent_with_wangps_message(wangp_server: WanGPServer, tmp_path: Path):
+    wangp_server.fail_next("Sliding window size must be smaller than the video length", at_step=2)
+
+    with pytest.raises(PermanentBackendError, match="Sliding window size must be") as caught:
+        run(client_for(wangp_server), tmp_path / "work")
+
+    assert not isinstance(caught.value, OutOfMemory)
+    assert caught.value.backend == "wangp" and caught.value.url == wangp_server.url
+
+
+def test_cuda_out_of_memory_raises_out_of_memory(wangp_server: WanGPServer, tmp_path: Path):
+    wangp_server.fail_next(CUDA_OOM)
+
+    with pytest.raises(OutOfMemory, match="CUDA out of memory"):
+        run(client_for(wangp_server), tmp_path / "work")
+
+
+def test_a_busy_wangp_is_transient(wangp_server: WanGPServer, tmp_path: Path):
+    wangp_server.stall_next()
+    other = wangp_server.submit({"model_type": "t2v_2_2", "prompt": "someone else's job"})
+
+    with pytest.raises(TransientBackendError, match="busy"):
+        run(client_for(wangp_server), tmp_path / "work")
+
+    assert len(wangp_server.jobs) == 1 and not wangp_server.job(other).cancel_requested
+
+
+def test_cancel_mid_run_cancels_the_wangp_job(wangp_server: WanGPServer, tmp_path: Path):
+    wangp_server.steps, wangp_server.step_delay_s = 200, 0.02
+    cancel = threading.Event()
+
+    def cancel_once_denoising(event: Event) -> None:
+        if isinstance(event, Progress) and event.label.startswith("Denoising"):
+            cancel.set()
+
+    with pytest.raises(JobCancelled):
+        run(
+            client_for(wangp_server),
+            tmp_path / "work",
+            cancel=cancel,
+            on_event=cancel_once_denoising,
+        )
+
+    (job,) = wangp_server.jobs
+    assert [c["job_id"] for c in wangp_server.tool_calls("wangp_cancel_job")] == [job.job_id]
+    assert job.cancel_requested and job.done.wait(5)
+    assert job.result["cancelled"] and not list((tmp_path / "work").iterdir())
+
+
+def test_silence_past_the_time_limit_cancels_the_job(wangp_server: WanGPServer, tmp_path: Path):
+    wangp_server.stall_next(at_step=2)
+
+    with pytest.raises(PermanentBackendError, match=r"0\.3 s") as caught:
+        run(client_for(wangp_server), tmp_path / "work", timeout_s=0.3)
+
+    assert "cancelled" in str(caught.value)
+    (job,) = wangp_server.jobs
+    assert job.cancel_requested and job.done.wait(5)
+
+
+def test_a_model_without_weights_is_refused_before_generating(
+    wangp_server: WanGPServer, tmp_path: Path
+):
+    settings = {**SETTINGS, "model_type": "i2v_2_2"}
+
+    with pytest.raises(PermanentBackendError, match="i2v_2_2") as caught:
+        run(client_for(wangp_server), tmp_path / "work", settings=settings)
+
+    assert "first time it is used" in str(caught.value) and "another model" in str(caught.value)
+    assert wangp_server.tool_calls("wangp_generate") == []
+
+
+def test_an_unknown_model_is_permanent(wangp_server: WanGPServer, tmp_path: Path):
+    settings = {**SETTINGS, "model_type": "no_such_model"}
+
+    with pytest.raises(PermanentBackendError, match="does not know the model 'no_such_model'"):
+        run(client_for(wangp_server), tmp_path / "work", settings=settings)
+
+
+def test_a_download_url_works_only_once(wangp_server: WanGPServer, tmp_path: Path):
+    run(client_for(wangp_server), tmp_path / "work")
+    (job,) = wangp_server.jobs
+    media_id = (
+        "visual:"
+        + __import__("hashlib")
+        .sha1(job.result["generated_files"][0].casefold().encode())
+        .hexdigest()[:12]
+    )
+
+    async def ticket() -> dict:
+        async with Client(wangp_server.url, mode="legacy", cache=None) as mcp:
+            result = await mcp.call_tool("wangp_create_gallery_download", {"media_id": media_id})
+            return result.structured_content
+
+    answer = anyio.run(ticket)
+    assert answer["download_url"].startswith("/wangp_api/gallery/download/")
+    url = wangp_server.base_url + answer["download_url"]
+    first, second = requests.get(url, timeout=5), requests.get(url, timeout=5)
+
+    assert first.status_code == 200 and len(first.content) == answer["size"]
+    assert second.status_code == 404
+    assert [status for _, status in wangp_server.downloads] == [200, 200, 404]
+
+
+def test_the_token_is_sent_and_never_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    server = WanGPServer(tmp_path, token="right-token").start()
+    try:
+        monkeypatch.setenv("WANGP_TOKEN", "right-token")
+        good = client_for(server, token_env="WANGP_TOKEN").health()
+        monkeypatch.setenv("WANGP_TOKEN", "wrong-token")
+        bad = client_for(server, token_env="WANGP_TOKEN").health()
+        with pytest.raises(PermanentBackendError) as caught:
+            run(client_for(server, token_env="WANGP_TOKEN"), tmp_path / "work")
+    finally:
+        server.stop()
+
+    assert good.online
+    assert not bad.online and "WANGP_TOKEN" in bad.detail and "401" in bad.detail
+    assert "wrong-token" not in bad.detail and "wrong-token" not in str(caught.value)
+
+
+def test_a_bad_request_is_refused_without_calling_wangp(wangp_server: WanGPServer, tmp_path: Path):
+    client = client_for(wangp_server)
+
+    with pytest.raises(PermanentBackendError, match="inputs"):
+        client.run(
+            {"prompt": "no inputs"},
+            workdir=tmp_path,
+            on_event=lambda _e: None,
+            cancel=threading.Event(),
+            timeout_s=None,
+        )
+    assert wangp_server.calls == []
