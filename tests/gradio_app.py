@@ -197,16 +197,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def launch_app(root: Path) -> GradioApp:
-    """Quiet environment first, then gradio: build and launch on loopback; close with
-    `app.demo.close()`."""
+def launch_app(root: Path, *, port: int | None = None) -> GradioApp:
+    """Quiet environment first, then gradio: build and launch on loopback (a free port unless
+    `port` is given); close with `app.demo.close()`."""
     quiet_hub_env()
     os.environ.setdefault("GRADIO_TEMP_DIR", str(root / "gradio-cache"))
     outputs = root / "outputs"
     outputs.mkdir(parents=True, exist_ok=True)
     demo = build_demo(outputs)
     demo.queue()
-    port = free_port()
+    port = port or free_port()
     demo.launch(
         server_name="127.0.0.1",
         server_port=port,

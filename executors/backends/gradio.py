@@ -171,13 +171,15 @@ class GradioClient:
         return self._collect(client, call, result, Path(workdir))
 
     def close(self) -> None:
-        """Any thread: stop the Client's heartbeat and remove the download folder."""
+        """Any thread, once no job runs here: stop the Client's heartbeat thread and remove the
+        download folder. A later run connects afresh."""
         with self._lock:
             client, self._client = self._client, None
+            cleanup, self._cleanup, self._downloads = self._cleanup, None, None
         if client is not None:
             client.close()
-        if self._cleanup is not None:
-            self._cleanup()
+        if cleanup is not None:
+            cleanup()
 
     # --- requests -------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from tests.gradio_app import (
     dominant_hz,
     free_port,
     gradio_app,  # noqa: F401  (the session fixture)
+    launch_app,
     read_samples,
     write_tone,
 )
@@ -274,6 +275,29 @@ def test_app_down_is_transient_and_offline(tmp_path: Path):
     assert health.detail == (
         f"the Gradio app at {url} is not answering — start it or fix the URL in Settings"
     )
+
+
+def test_an_app_that_went_away_is_transient_and_the_next_job_reconnects(
+    gradio_app: GradioApp,  # noqa: F811  (gradio imported and quiet already)
+    tmp_path: Path,
+):
+    first = launch_app(tmp_path / "first")
+    port = int(first.url.rsplit(":", 1)[1])
+    gradio = GradioClient(UrlBackendConfig("restarts", first.url), poll_s=POLL_S)
+    inputs = {"prompt": "click", "duration": 0.05, "steps": 1}
+    call(gradio, "/sound_effect", inputs, tmp_path / "1")
+    old_client = gradio._connected()
+    first.demo.close()
+
+    with pytest.raises(TransientBackendError, match="not answering"):
+        call(gradio, "/sound_effect", inputs, tmp_path / "2")
+    second = launch_app(tmp_path / "second", port=port)
+    try:
+        assert call(gradio, "/sound_effect", inputs, tmp_path / "3")  # works again, new session
+        assert gradio._connected() is not old_client
+    finally:
+        gradio.close()
+        second.demo.close()
 
 
 class FakeApp:
