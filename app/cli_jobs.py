@@ -7,12 +7,16 @@ import argparse
 import json
 import sys
 import threading
+from dataclasses import asdict
 from typing import Any
 
 from app import cli
 from app.progress import ProgressPrinter
+from core.config import Config
 from core.errors import InputError
 from core.models import JobStatus
+from executors.backends.discovery import discover
+from executors.backends.llm import is_local_url
 from executors.engine import Engine
 from executors.pool import backend_rows
 
@@ -43,7 +47,13 @@ def add_job_commands(commands: Any) -> None:
     worker = commands.add_parser("worker", help="run queued jobs headless")
     worker.add_argument("--until-idle", action="store_true", help="exit when the queue is empty")
     cli.json_flag(commands.add_parser("functions", help="list generation functions and tiers"))
-    cli.json_flag(commands.add_parser("backends", help="list servers: online, VRAM, queue"))
+    listing = commands.add_parser("backends", help="list servers: online, VRAM, queue")
+    cli.json_flag(listing)
+    listing.add_argument(
+        "--discover",
+        action="store_true",
+        help="scan the usual local ports and the configured URLs for servers that answer",
+    )
     queue = commands.add_parser("queue", help="pause or resume the job queue")
     queue_actions = queue.add_subparsers(dest="action", required=True, parser_class=cli.Parser)
     queue_actions.add_parser("pause", help="start no new jobs (running ones finish)")
@@ -153,8 +163,31 @@ def queue_resume(args: argparse.Namespace, ctx: cli.Context) -> None:
 
 
 def backends(args: argparse.Namespace, ctx: cli.Context) -> None:
+    if args.discover:
+        rows = discovered_rows(ctx.config)
+        cli.emit(rows, args.json, columns=("kind", "url", "configured", "detail"))
+        return
     rows = backend_rows(_engine(ctx, lambda event: None).pool.refresh())
     cli.emit(rows, args.json, columns=("name", "url", "online", "vram_free_mb", "queue_pending"))
+
+
+def discovered_rows(config: Config) -> list[dict[str, Any]]:
+    """What answers on this machine's usual ports and at the configured URLs (only local and
+    LAN addresses while online access is off), marked when config.json already has it."""
+    configured = configured_urls(config)
+    allowed = [u for u in configured if config.allow_online or is_local_url(u)]
+    return [
+        {**asdict(found), "configured": found.url.rstrip("/") in configured}
+        for found in discover(allowed)
+    ]
+
+
+def configured_urls(config: Config) -> set[str]:
+    servers = (*config.comfyui_servers, *config.wangp_servers, *config.gradio_apps)
+    urls = {s.url.rstrip("/") for s in servers}
+    if config.llm is not None and config.llm.api_base:
+        urls.add(config.llm.api_base.rstrip("/"))
+    return urls
 
 
 def functions(args: argparse.Namespace, ctx: cli.Context) -> None:

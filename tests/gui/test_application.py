@@ -74,10 +74,11 @@ def test_status_bar_shows_the_server_offline_after_it_stops(app, root, comfy_ser
     assert pump_until(root, lambda: set(map(app.status.colour, _names(app))) == {GREY}, 5)
     (name,) = _names(app)
     assert "not answering" in app.status.tooltip_text(name)
+    assert "llm — http://127.0.0.1:11434" in app.status.tooltip_text("llm")  # the screenwriter
 
 
 def _names(app) -> list[str]:
-    return [state.name for state in app.engine.pool.states()]
+    return app.engine.pool.names("comfyui")
 
 
 def test_delete_goes_to_the_trash_and_restores(app, root, ctx):

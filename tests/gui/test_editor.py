@@ -116,7 +116,7 @@ def test_bad_values_show_next_to_their_field_and_block_save(root, editor) -> Non
 
     clear(field(editor, "lyrics"))
     settle(root)
-    assert "is empty" in error(editor, "data.lyrics")
+    assert "a song prompt needs 'lyrics'" in error(editor, "data.lyrics")
     assert disabled(editor.save_button)
     type_into(root, field(editor, "lyrics"), "[chorus] oh")
     settle(root)
