@@ -20,6 +20,9 @@ with the argument names and result shapes of WanGP's source:
 * `wangp_create_gallery_download(media_id)` → `{download_url: "/wangp_api/gallery/download/
   <token>", filename, size, expires_in_seconds: 600}`: a relative URL that works once.
 
+Needs mcp >= 2 on this side (`mcp.Client`, httpx2); it speaks the handshake protocol that
+WanGP's pinned mcp 1.10.1 server answers.
+
 Threads: every public method runs on the calling thread (a pool worker, or the health thread)
 and drives its own short-lived event loop with `anyio.run`; nothing is shared between calls, so
 several threads may use one client at once. Only core errors leave this module.
@@ -195,7 +198,8 @@ class WanGPClient:
         """Worker thread. Submits `request["inputs"]` (WanGP settings) with wait=False, polls the
         job every poll_s reporting Progress/Preview, then downloads each output into `workdir`
         over its one-use gallery URL. `timeout_s` limits the time without any news from the
-        job; when it passes the job is cancelled and PermanentBackendError names the limit."""
+        job; when it passes the job is cancelled and PermanentBackendError names the limit.
+        An exception raised by `on_event` stops the WanGP job and propagates unchanged."""
         settings = self._settings(request)
         if cancel.is_set():
             raise JobCancelled("The job was cancelled before it was sent to WanGP.")
@@ -245,6 +249,7 @@ class WanGPClient:
                 offset=page_no * MODEL_PAGE,
                 include_availability=True,
             )
+            page = [page] if isinstance(page, dict) else page  # one model, unstructured
             page = [r for r in (page or []) if isinstance(r, dict)]
             fresh = [r for r in page if str(r.get("model_type")) not in records]
             for record in fresh:
@@ -328,8 +333,12 @@ class WanGPClient:
         last_news = time.monotonic()
         failures = 0
         while True:
-            if self._report(cursor.take_new(_events(snapshot)), on_event):
-                last_news = time.monotonic()
+            try:
+                if self._report(cursor.take_new(_events(snapshot)), on_event):
+                    last_news = time.monotonic()
+            except _CallbackFailed:
+                await self._stop(client, job_id)  # nobody is listening any more
+                raise
             result = snapshot.get("result")
             if snapshot.get("done") and isinstance(result, dict):
                 return self._judge(result)

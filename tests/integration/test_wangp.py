@@ -276,3 +276,24 @@ def test_a_bad_request_is_refused_without_calling_wangp(wangp_server: WanGPServe
             timeout_s=None,
         )
     assert wangp_server.calls == []
+
+
+def test_a_wrong_path_says_it_is_not_wangps_mcp_endpoint(wangp_server: WanGPServer):
+    url = wangp_server.base_url + "/gradio_api"
+    health = WanGPClient(UrlBackendConfig("wangp", url)).health()
+
+    assert not health.online
+    assert "not a WanGP MCP endpoint (HTTP 404)" in health.detail and "/mcp" in health.detail
+
+
+def test_an_on_event_error_propagates_and_stops_the_job(wangp_server: WanGPServer, tmp_path: Path):
+    wangp_server.steps, wangp_server.step_delay_s = 200, 0.02
+
+    def broken(event: Event) -> None:
+        raise ValueError("the UI broke")
+
+    with pytest.raises(ValueError, match="the UI broke"):
+        run(client_for(wangp_server), tmp_path / "work", on_event=broken)
+
+    (job,) = wangp_server.jobs
+    assert job.cancel_requested and job.done.wait(5)
