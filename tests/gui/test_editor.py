@@ -168,7 +168,7 @@ def test_load_an_audio_prompt_and_edit_its_lyrics(root, editor, ctx, saved) -> N
     assert editor.title_entry.get() == "Night drive"
     assert editor.inputs["lyrics"].get() == "[verse]\nneon"
     assert editor.inputs["tempo"].get() == "100"
-    assert "tempo" in editor.inputs and "prompt" not in editor.inputs
+    assert "tempo" in editor.inputs and "aspect_ratio" not in editor.inputs
 
     lyrics = field(editor, "lyrics")
     lyrics.mark_set("insert", "end")

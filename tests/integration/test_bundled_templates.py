@@ -163,26 +163,32 @@ def test_renders_prompt_values_within_server_limits(
     assert server_problems(sent, object_info) == []
 
 
-@pytest.mark.parametrize(
-    "template", all_templates("wangp") + all_templates("command"), ids=lambda t: t.name
-)
+OTHER_BACKENDS = all_templates("wangp") + all_templates("command") + all_templates("gradio")
+
+
+@pytest.mark.parametrize("template", OTHER_BACKENDS, ids=lambda t: t.name)
 def test_other_backends_render_a_flat_request(template: Template, tmp_path: Path) -> None:
     recording = tmp_path / "take.wav"
     recording.write_bytes(b"RIFF")
     data = {**SAMPLE_DATA[template.kind]}
-    if template.kind == "audio":
+    if template.function.startswith("voice_convert"):
         data.update(task="voice", source_audio=str(recording))
+    elif template.function == "sound_effect":
+        data = {"task": "sfx", "prompt": "rain on a tin roof", "duration_s": 4}
     kind = MediaKind(template.kind)
     values = template_values(kind, validate_data(kind, data))
     rendered = render(template, values, rng=random.Random(0))
     request = template.request(rendered.graph)
     inputs = request["inputs"]
     assert all(not isinstance(v, dict | list) for v in inputs.values())  # flat
+    assert request.keys() - {"inputs"} == set(template.call)
     if template.backend == "wangp":
         assert inputs["prompt"] == "a fox runs through snow" and inputs["video_length"] == 33
         assert inputs["seed"] == rendered.seed and inputs["model_type"]
+    elif template.function == "sound_effect":
+        assert (inputs["prompt"], inputs["duration"]) == ("rain on a tin roof", 4)
     else:
-        assert inputs["input_path"] == str(recording)
+        assert str(recording) in inputs.values()
 
 
 def test_readme_documents_every_function_and_model(bundled: TemplateSet) -> None:
