@@ -18,6 +18,7 @@ from typing import Any
 
 from app.bridge import EventBridge
 from app.cli import Context
+from app.live_state import ABOUT_BACKENDS
 from app.settings_state import connection_text
 from app.views.editor import PromptEditor
 from app.views.gallery import TakesGallery
@@ -99,9 +100,15 @@ class Application:
         queue.add_command(label="Pause queue", command=self.pause)
         queue.add_command(label="Resume queue", command=self.resume)
         queue.add_command(label="Retry failed", command=self.retry_failed)
+        about = tk.Menu(bar, tearoff=False)
+        about.add_command(label="About the backends…", command=self.about_backends)
         bar.add_cascade(label="File", menu=file)
         bar.add_cascade(label="Queue", menu=queue)
+        bar.add_cascade(label="Help", menu=about)
         self.root.configure(menu=bar)
+
+    def about_backends(self) -> None:
+        messagebox.showinfo("About the backends", ABOUT_BACKENDS, parent=self.root)
 
     def _bind_keys(self) -> None:
         keys = {

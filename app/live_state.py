@@ -203,6 +203,20 @@ class Indicator:
     tooltip: str
 
 
+CREDITS = {  # shown wherever such a backend appears (WanGP's API terms ask for it)
+    "wangp": "Video by WanGP (deepbeepmeep/Wan2GP) through its MCP server; its use is "
+    "subject to the WanGP Terms and Conditions.",
+}
+ABOUT_BACKENDS = (
+    "Takeboard drives these generators; each runs as its own program:\n\n"
+    "• ComfyUI (comfyanonymous/ComfyUI) for image, song and video workflows\n"
+    f"• {CREDITS['wangp']}\n"
+    "• Gradio apps (gradio_client) and command-line tools you set up, e.g. Applio for RVC "
+    "voices\n"
+    "• LiteLLM for the screenwriter (local models first)"
+)
+
+
 def indicator(state: ServerState) -> Indicator:
     """Red: breaker open; grey: offline or unchecked; amber: busy; green: online and idle."""
     running, pending = state.queue_running or 0, state.queue_pending or 0
@@ -222,6 +236,8 @@ def indicator(state: ServerState) -> Indicator:
         lines.append(f"VRAM {_gb(used)}/{_gb(state.vram_total_mb)} GB")
     if state.last_error:
         lines.append(f"Last error: {state.last_error}")
+    if state.kind in CREDITS:
+        lines.append(CREDITS[state.kind])
     return Indicator(colour, status, "\n".join(lines))
 
 

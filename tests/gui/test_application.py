@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from app import application
 from app.application import Application
 from app.live_state import GREEN, GREY
 from tests.gui.conftest import pump, wired
@@ -138,3 +139,16 @@ def test_window_remembers_its_size_and_pane_layout(app, root, ctx, comfy_server)
     finally:
         again.stop_engine()
         again.bridge.stop()
+
+
+def test_help_menu_credits_the_backends(app, root, monkeypatch):
+    menubar = root.nametowidget(root.cget("menu"))
+    entries = range(menubar.index("end") + 1)
+    labels = [menubar.entrycget(i, "label") for i in entries if menubar.type(i) == "cascade"]
+    assert labels[-1] == "Help"
+    shown: list[str] = []
+    monkeypatch.setattr(
+        application.messagebox, "showinfo", lambda _title, text, parent: shown.append(text)
+    )
+    app.about_backends()
+    assert "WanGP (deepbeepmeep/Wan2GP)" in shown[0] and "ComfyUI" in shown[0]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 from app.live_state import (
+    ABOUT_BACKENDS,
     AMBER,
+    CREDITS,
     GREEN,
     GREY,
     RED,
@@ -131,6 +133,13 @@ def test_indicator_colours_and_tooltips():
     assert indicator(server(breaker_open=True, queue_running=1)).colour == RED
 
 
+def test_a_wangp_indicator_discloses_wangp():
+    tooltip = indicator(server("wangp", kind="wangp")).tooltip
+    assert "Video by WanGP (deepbeepmeep/Wan2GP)" in tooltip and "Terms" in tooltip
+    assert "WanGP" not in indicator(server()).tooltip
+    assert CREDITS["wangp"] in ABOUT_BACKENDS
+
+
 def test_vram_text_sums_online_servers():
     states = [
         server(),
@@ -139,6 +148,12 @@ def test_vram_text_sums_online_servers():
     ]
     assert vram_text(states) == "VRAM 6.0/32.0 GB"
     assert vram_text([server(vram_total_mb=None, vram_free_mb=None)]) == "VRAM –"
+    same_gpu = [
+        server("comfy", vram_source="nvml", online=False),
+        server("comfy2", vram_source="nvml"),
+        server("wangp", kind="wangp", vram_source="nvml"),
+    ]
+    assert vram_text(same_gpu) == "VRAM 6.0/24.0 GB"  # this machine's GPU counts once
 
 
 def test_caption():
