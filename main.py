@@ -13,6 +13,7 @@ from core.config import Config, ServerConfig, load_config
 from core.errors import AppError, UserError
 from core.jobs import JobEvent
 from executors.backends.comfyui import ComfyClient
+from executors.backends.gradio import quiet_hub_env
 from executors.backends.llm import LlmProbe, Screenwriter
 from executors.cloud import CloudManager, CloudSettings
 from executors.comfy_executor import ComfyExecutor
@@ -53,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    quiet_hub_env()  # before anything can import huggingface_hub: no telemetry, no saved token
     args = build_parser().parse_args(argv)
     config = load_config(args.home)
     _setup_logging(config)
