@@ -343,7 +343,9 @@ class FakeApp:
 
 
 def gradio_314_config() -> dict[str, Any]:
-    """What RVC's webui (gradio 3.14) answers at /config, trimmed to the fields clients read."""
+    """What RVC's webui (gradio 3.14) answers at /config, trimmed to the fields clients read.
+    Gradio 3 sends no "protocol" key; gradio_client then assumes "ws" (the fixture also tries
+    an explicit "ws")."""
     components = [
         {"id": 1, "type": "audio", "props": {"label": "input audio", "source": "upload"}},
         {"id": 2, "type": "number", "props": {"label": "transpose", "value": 0}},
@@ -384,9 +386,12 @@ def gradio_314_config() -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def gradio3_app() -> Iterator[FakeApp]:
-    app = FakeApp({"/config": gradio_314_config()})
+@pytest.fixture(params=["no protocol key", "protocol ws"])
+def gradio3_app(request: pytest.FixtureRequest) -> Iterator[FakeApp]:
+    config = gradio_314_config()
+    if request.param == "protocol ws":
+        config["protocol"] = "ws"
+    app = FakeApp({"/config": config})
     yield app
     app.close()
 
