@@ -22,7 +22,13 @@ from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
 from executors.backends import comfyui
 from executors.storage import StoredFile
 from executors.takes import TakeRecorder
-from executors.templates import Resolution, TemplateSet, check_against_object_info, render
+from executors.templates import (
+    Resolution,
+    TemplateSet,
+    check_against_object_info,
+    render,
+    run_facts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +61,7 @@ class ComfyExecutor:
             "remote_id": remote_id,
             "server": client.name,
             "workflow": rendered.graph,
-            "template": {
-                "function": template.function,
-                "quality": template.quality,
-                "version": template.version,
-                "path": str(template.path),
-            },
-            "tier": resolution.tier,
-            "requested_tier": resolution.requested_tier,
-            "tier_reason": resolution.reason or None,
-            "seed": rendered.seed,
-            "values": rendered.values_used,
-            "timeout_s": template.timeout_s,
+            **run_facts(resolution, rendered),
         }
 
     def execute(
@@ -83,7 +78,7 @@ class ComfyExecutor:
             JobStarted(
                 job.id,
                 client.name,
-                _template_name(submission),
+                template_name(submission),
                 submission["tier"],
                 submission["tier_reason"] or "",
             )
@@ -277,7 +272,7 @@ def stage_label(class_type: str) -> str:
     return next((words for part, words in STAGES if part in class_type), class_type)
 
 
-def _template_name(submission: dict[str, Any]) -> str:
+def template_name(submission: dict[str, Any]) -> str:
     return f"{submission['template']['function']}/{submission['template']['quality']}"
 
 

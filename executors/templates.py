@@ -149,6 +149,25 @@ class Rendered:
     seed: int | None
 
 
+def run_facts(resolution: Resolution, rendered: Rendered) -> dict[str, Any]:
+    """What a job's submission (and so its takes' metadata) records of the template run."""
+    template = resolution.template
+    return {
+        "template": {
+            "function": template.function,
+            "quality": template.quality,
+            "version": template.version,
+            "path": str(template.path),
+        },
+        "tier": resolution.tier,
+        "requested_tier": resolution.requested_tier,
+        "tier_reason": resolution.reason or None,
+        "seed": rendered.seed,
+        "values": rendered.values_used,
+        "timeout_s": template.timeout_s,
+    }
+
+
 def default_function(kind: str) -> str:
     """The function a prompt of `kind` runs when it names none."""
     if kind not in DEFAULT_FUNCTIONS:

@@ -22,8 +22,9 @@ from core.errors import InputError, PermanentBackendError
 from core.jobs import JobEvent, JobPreview, JobProgress, JobStarted
 from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
 from executors.backends.base import Event, Preview, Progress, ToolClient
+from executors.comfy_executor import template_name
 from executors.takes import TakeRecorder
-from executors.templates import Resolution, TemplateSet, render
+from executors.templates import Resolution, TemplateSet, render, run_facts
 
 Emit = Callable[[JobEvent], None]
 SUBMISSION_KEYS = ("request", "backend", "template", "tier", "requested_tier", "tier_reason")
@@ -56,18 +57,7 @@ class ToolExecutor:
             "server": client.name,
             "backend": client.kind,
             "request": {**request, "files": sorted(files)} if files else request,
-            "template": {
-                "function": template.function,
-                "quality": template.quality,
-                "version": template.version,
-                "path": str(template.path),
-            },
-            "tier": resolution.tier,
-            "requested_tier": resolution.requested_tier,
-            "tier_reason": resolution.reason or None,
-            "seed": rendered.seed,
-            "values": rendered.values_used,
-            "timeout_s": template.timeout_s,
+            **run_facts(resolution, rendered),
         }
 
     def execute(
@@ -79,10 +69,13 @@ class ToolExecutor:
         emit: Emit,
         cancel: threading.Event,
     ) -> list[ArtifactRecord]:
-        template = f"{submission['template']['function']}/{submission['template']['quality']}"
         emit(
             JobStarted(
-                job.id, client.name, template, submission["tier"], submission["tier_reason"] or ""
+                job.id,
+                client.name,
+                template_name(submission),
+                submission["tier"],
+                submission["tier_reason"] or "",
             )
         )
         self.scratch.mkdir(parents=True, exist_ok=True)
