@@ -24,7 +24,7 @@ from core.models import QUALITY_TIERS
 SHIPPED_CONFIG = Path(__file__).resolve().parent.parent / "config.json"
 HOME_DIRS = ("artifacts", "thumbnails", "workflows", "logs")
 SECRET_KEY = re.compile(r"(token|api_?key|password|secret)$", re.IGNORECASE)
-OPEN_MAPS = ("vram_profiles",)  # the user may add keys here, not only change them
+OPEN_MAPS = ("vram_profiles", "cloud.runcomfy.rates_usd_h")  # the user may add keys here
 SERVER_DEFAULTS = {"name": "", "url": "", "token_env": None, "verify_tls": True}
 URL_DEFAULTS = {"name": "", "url": "", "token_env": None}
 COMMAND_DEFAULTS = {
@@ -100,6 +100,24 @@ class Route:
 
 
 @dataclass(frozen=True)
+class RunComfyConfig:
+    """RunComfy cloud machines; 0 for a budget or idle_stop_s means none. The token itself
+    lives in the environment variable `token_env` names."""
+
+    user_id: str = ""
+    token_env: str = "RUNCOMFY_API_TOKEN"
+    api_url: str = "https://api.runcomfy.net"
+    machine_type: str = "medium"
+    workflow_version: str = ""
+    rates_usd_h: dict[str, float] = field(default_factory=dict)
+    budget_session_usd: float = 0.0
+    budget_month_usd: float = 0.0
+    idle_stop_s: float = 0.0
+    ready_timeout_s: float = 900.0
+    auto_stop_at_quit: bool = False
+
+
+@dataclass(frozen=True)
 class LlmConfig:
     model: str
     api_base: str | None
@@ -139,6 +157,7 @@ class Config:
     routing: tuple[Route, ...] = ()
     health_interval_s: float = 30.0
     llm: LlmConfig | None = None
+    runcomfy: RunComfyConfig = field(default_factory=RunComfyConfig)
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -386,6 +405,7 @@ def _build(raw: dict, home: Path, warnings: tuple[str, ...]) -> Config:
         routing=tuple(_route(item, f"routing[{n}]") for n, item in enumerate(raw["routing"])),
         health_interval_s=raw["health"]["interval_s"],
         llm=LlmConfig(**raw["llm"]),
+        runcomfy=RunComfyConfig(**raw["cloud"]["runcomfy"]),
         warnings=warnings,
     )
     _check_values(config)
@@ -483,7 +503,14 @@ def _check_values(config: Config) -> None:
     numbers = {f"timeouts.{k}": v for k, v in vars(config.timeouts).items()}
     numbers |= {f"retry.{k}": v for k, v in vars(config.retry).items() if k != "jitter_s"}
     numbers |= {f"vram_profiles.{k}": v for k, v in config.vram_profiles.items()}
-    numbers |= {"health.interval_s": config.health_interval_s, "llm.timeout_s": 1.0}
+    numbers["health.interval_s"] = config.health_interval_s
+    numbers["cloud.runcomfy.ready_timeout_s"] = config.runcomfy.ready_timeout_s
+    numbers |= {
+        f"cloud.runcomfy.rates_usd_h.{k}": v for k, v in config.runcomfy.rates_usd_h.items()
+    }
+    for key in ("budget_session_usd", "budget_month_usd", "idle_stop_s"):
+        if getattr(config.runcomfy, key) < 0:
+            raise ConfigError(f"cloud.runcomfy.{key}: must be 0 (none) or more")
     if config.llm is not None:
         numbers["llm.timeout_s"] = config.llm.timeout_s
     for where, value in numbers.items():

@@ -24,7 +24,8 @@
   stored; the machine's URL (the ComfyUI secret) lives only in the state file (mode 0600) and is
   shown masked; the server id is shown shortened.
 
-Settings come from environment variables for now (see `CloudSettings.from_config`).
+Settings come from config.json's `cloud.runcomfy` block; TAKEBOARD_RUNCOMFY_* variables
+override it (see `CloudSettings.from_config`).
 """
 
 from __future__ import annotations
@@ -123,21 +124,26 @@ class CloudSettings:
 
     @classmethod
     def from_config(cls, config: Config, env: Mapping[str, str] | None = None) -> CloudSettings:
+        """config.json's cloud.runcomfy block; TAKEBOARD_RUNCOMFY_* variables override it."""
         env = os.environ if env is None else env
-        machine = env.get(ENV_MACHINE, "").strip() or "medium"
+        rc = config.runcomfy
+        machine = env.get(ENV_MACHINE, "").strip() or rc.machine_type
         rate = _number(env, ENV_RATE)
+        rates = {**DEFAULT_RATES_USD_H, **rc.rates_usd_h}
+        auto_stop = env.get(ENV_AUTO_STOP, "").strip().lower()
         return cls(
             allow_online=config.allow_online,
-            user_id=env.get(ENV_USER, "").strip(),
-            api_url=env.get(ENV_API, "").strip().rstrip("/") or DEFAULT_API,
+            user_id=env.get(ENV_USER, "").strip() or rc.user_id,
+            token_env=rc.token_env or ENV_TOKEN,
+            api_url=(env.get(ENV_API, "").strip() or rc.api_url or DEFAULT_API).rstrip("/"),
             machine_type=machine,
-            workflow_version=env.get(ENV_VERSION, "").strip(),
-            rate_usd_h=rate if rate is not None else DEFAULT_RATES_USD_H.get(machine, 7.49),
-            budget_session_usd=_number(env, ENV_BUDGET_SESSION),
-            budget_month_usd=_number(env, ENV_BUDGET_MONTH),
-            idle_stop_s=_number(env, ENV_IDLE),
-            ready_timeout_s=_number(env, ENV_READY_TIMEOUT) or 900.0,
-            auto_stop_at_quit=env.get(ENV_AUTO_STOP, "").strip().lower() in ("1", "true", "yes"),
+            workflow_version=env.get(ENV_VERSION, "").strip() or rc.workflow_version,
+            rate_usd_h=rate if rate is not None else rates.get(machine, max(rates.values())),
+            budget_session_usd=_number(env, ENV_BUDGET_SESSION) or rc.budget_session_usd or None,
+            budget_month_usd=_number(env, ENV_BUDGET_MONTH) or rc.budget_month_usd or None,
+            idle_stop_s=_number(env, ENV_IDLE) or rc.idle_stop_s or None,
+            ready_timeout_s=_number(env, ENV_READY_TIMEOUT) or rc.ready_timeout_s,
+            auto_stop_at_quit=auto_stop in ("1", "true", "yes") or rc.auto_stop_at_quit,
             connect_timeout_s=config.timeouts.connect_s,
             read_timeout_s=config.timeouts.read_s,
         )

@@ -197,3 +197,32 @@ def test_describe_lines():
     )
     assert "https://****.runcomfy.com" in line and "up 1.5 min" in line
     assert "cost $0.50 of $5.00" in line
+
+
+def test_settings_from_the_home_config_and_env_overrides(home: Path):
+    runcomfy = {
+        "user_id": "u7",
+        "machine_type": "4x-large",
+        "workflow_version": "v2",
+        "rates_usd_h": {"4x-large": 11.5},
+        "budget_session_usd": 5,
+        "idle_stop_s": 600,
+        "auto_stop_at_quit": True,
+    }
+    (home / "config.json").write_text(json.dumps({"cloud": {"runcomfy": runcomfy}}))
+    config = load_config(home, env={})
+    settings = CloudSettings.from_config(config, {})
+    assert (settings.user_id, settings.machine_type) == ("u7", "4x-large")
+    assert settings.rate_usd_h == 11.5
+    assert (settings.budget_session_usd, settings.budget_month_usd) == (5, None)
+    assert settings.idle_stop_s == 600 and settings.auto_stop_at_quit
+    assert settings.token_env == "RUNCOMFY_API_TOKEN"
+    overridden = CloudSettings.from_config(config, {"TAKEBOARD_RUNCOMFY_MACHINE": "large"})
+    assert (overridden.machine_type, overridden.rate_usd_h) == ("large", 1.75)
+
+
+def test_a_negative_budget_in_the_config_names_the_key(home: Path):
+    runcomfy = {"budget_month_usd": -1}
+    (home / "config.json").write_text(json.dumps({"cloud": {"runcomfy": runcomfy}}))
+    with pytest.raises(ConfigError, match="cloud.runcomfy.budget_month_usd"):
+        load_config(home, env={})
