@@ -15,7 +15,7 @@ from core.jobs import JobEvent
 from executors.backends.comfyui import ComfyClient
 from executors.backends.gradio import quiet_hub_env
 from executors.backends.llm import LlmProbe, Screenwriter
-from executors.cloud import CloudManager, CloudSettings
+from executors.cloud import CloudManager, CloudSettings, housekeeping
 from executors.comfy_executor import ComfyExecutor
 from executors.engine import Engine
 from executors.pool import ServerPool
@@ -131,6 +131,7 @@ def build_engine(
         tools=ToolExecutor(templates, takes, config.home / "tmp"),
         routing=config.routing,
         health_s=config.health_interval_s,
+        housekeeping=housekeeping(cloud, pool),
     )
 
 

@@ -598,3 +598,24 @@ __all__ = [
     "CloudStatus",
     "CloudUnavailable",
 ]
+
+
+def housekeeping(cloud: CloudManager, pool: Any) -> Callable[[], None] | None:
+    """The engine's health-tick chore for a Ready machine in the pool: while it holds or runs
+    jobs it counts as used (touch), then the idle and budget stops run (enforce). None when
+    there is no such machine."""
+    names = {server.name for server in cloud.ready_servers()}
+    if not names:
+        return None
+
+    def tick() -> None:
+        busy = any(
+            s.name in names and (s.slots_used or s.queue_running or s.queue_pending)
+            for s in pool.states()
+        )
+        if busy:
+            cloud.touch()
+        for notice in cloud.enforce():
+            log.warning("cloud: %s", notice)
+
+    return tick

@@ -84,9 +84,11 @@ class Engine:
         tools: ToolExecutor | None = None,
         routing: tuple[Route, ...] = (),
         health_s: float = HEALTH_S,
+        housekeeping: Callable[[], None] | None = None,
     ):
         self.prompts, self.jobs, self.executor, self.pool = prompts, jobs, executor, pool
         self.tools, self.routing, self.health_s = tools, routing, health_s
+        self.housekeeping = housekeeping  # run on each health tick (cloud idle/budget stops)
         self.retry, self.emit, self.default_quality = retry, emit, default_quality
         # How long a job waits for any server to answer before it fails; None: for ever.
         self.offline_grace_s = offline_grace_s
@@ -277,6 +279,8 @@ class Engine:
             last = time.monotonic()
             try:
                 self.pool.refresh()
+                if self.housekeeping is not None:
+                    self.housekeeping()
             except Exception:  # noqa: BLE001 — a failed probe must not stop the monitor
                 log.exception("health refresh failed")
 

@@ -15,13 +15,16 @@ from app import cli_cloud
 from app.cli import Parser
 from core.config import load_config
 from core.errors import PermanentBackendError
+from executors.backends.comfyui import ComfyClient
 from executors.backends.runcomfy import RunComfyClient
 from executors.cloud import (
     CloudManager,
     CloudSettings,
     CloudStartFailed,
     CloudUnavailable,
+    housekeeping,
 )
+from executors.pool import ServerPool
 from tests.runcomfy_server import TOKEN, USER, RunComfyServer
 
 HOUR = 3600.0
@@ -177,6 +180,25 @@ def test_idle_machine_is_stopped_and_work_resets_the_timer(runcomfy, settings, h
     [notice] = cloud.enforce()
     assert "stopped: idle for 10 min" in notice and runcomfy.running() == []
     assert cloud.status().state == "none"
+
+
+def test_the_engines_health_tick_keeps_a_busy_machine_and_stops_an_idle_one(
+    runcomfy, settings, home, clock
+):
+    cloud = manager(settings, home, clock, idle_stop_s=600)
+    cloud.start()
+    [machine] = cloud.ready_servers()
+    pool = ServerPool([machine], lambda server: ComfyClient(server.url, name=server.name))
+    tick = housekeeping(cloud, pool)
+    lease = pool.acquire(None)  # a job on the machine (no request is made)
+    clock.now += 900
+    tick()
+    assert len(runcomfy.running()) == 1  # busy: the idle timer restarted
+    pool.release(lease, ok=True)
+    clock.now += 601
+    tick()
+    assert runcomfy.running() == [] and cloud.status().state == "none"
+    assert housekeeping(cloud, pool) is None  # no machine left to look after
 
 
 def test_session_budget_warns_at_80_percent_then_stops(runcomfy, settings, home, clock):
