@@ -166,6 +166,12 @@ def backends(args: argparse.Namespace, ctx: cli.Context) -> None:
     if args.discover:
         rows = discovered_rows(ctx.config)
         cli.emit(rows, args.json, columns=("kind", "url", "configured", "detail"))
+        if not rows:
+            print(
+                "no server answered on this machine's usual ports or the configured URLs — "
+                "start ComfyUI, WanGP (--mcp), a Gradio app or Ollama, then scan again",
+                file=sys.stderr,
+            )
         return
     rows = backend_rows(_engine(ctx, lambda event: None).pool.refresh())
     cli.emit(rows, args.json, columns=("name", "url", "online", "vram_free_mb", "queue_pending"))
