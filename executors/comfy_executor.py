@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BackendError, InputError, PermanentBackendError
-from core.jobs import JobAccepted, JobEvent, JobPreview, JobProgress, JobStarted
+from core.jobs import JobAccepted, JobEvent, JobPreview
 from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
 from executors.backends import comfyui
 from executors.storage import StoredFile
-from executors.takes import TakeRecorder
+from executors.takes import TakeRecorder, job_started, progress_event
 from executors.templates import (
     Resolution,
     TemplateSet,
@@ -74,15 +74,7 @@ class ComfyExecutor:
         cancel: threading.Event,
     ) -> list[ArtifactRecord]:
         """Submit and follow the prepared workflow, then harvest its files."""
-        emit(
-            JobStarted(
-                job.id,
-                client.name,
-                template_name(submission),
-                submission["tier"],
-                submission["tier_reason"] or "",
-            )
-        )
+        emit(job_started(job.id, client.name, submission))
         labels = ProgressLabels(job.id, emit)
         result = client.run(
             submission["workflow"],
@@ -263,17 +255,11 @@ class ProgressLabels:
         fraction = event.fraction if event else None
         if event is not None and event.max > 1:
             label = f"{self.stage} {event.value}/{event.max}"
-        elapsed = time.monotonic() - self.started
-        eta = elapsed * (1 - fraction) / fraction if fraction and fraction > 0.02 else None
-        self.emit(JobProgress(self.job_id, fraction or 0.0, label, eta))
+        self.emit(progress_event(self.job_id, self.started, fraction, label))
 
 
 def stage_label(class_type: str) -> str:
     return next((words for part, words in STAGES if part in class_type), class_type)
-
-
-def template_name(submission: dict[str, Any]) -> str:
-    return f"{submission['template']['function']}/{submission['template']['quality']}"
 
 
 def _metadata(

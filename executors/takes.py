@@ -1,7 +1,8 @@
 """Recording takes: a stored file becomes an artifact record, then a gallery preview.
 
 Every executor (ComfyUI and the other backend families) records its files through one
-`TakeRecorder`, so artifacts look alike whichever backend made them. Records are written on
+`TakeRecorder`, so artifacts look alike whichever backend made them; `job_started` and
+`progress_event` make their start and progress events alike too. Records are written on
 the job's worker thread; previews are made on one low-priority thumbnail thread and announced
 with PreviewReady.
 """
@@ -11,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from core.jobs import ArtifactSaved, JobEvent, PreviewReady
+from core.jobs import ArtifactSaved, JobEvent, JobProgress, JobStarted, PreviewReady
 from core.models import ArtifactRecord, JobRecord, PromptRecord
 from executors import previews, storage
 from executors.storage import StoredFile
@@ -77,6 +79,26 @@ class TakeRecorder:
         """Wait until every take's preview is made (the CLI does before it reports)."""
         while self._pending:
             self._pending.pop(0).result()
+
+
+def job_started(job_id: int, server: str, submission: dict[str, Any]) -> JobStarted:
+    """The start event of a prepared submission: its template, tier and why that tier."""
+    template = submission["template"]
+    return JobStarted(
+        job_id,
+        server,
+        f"{template['function']}/{template['quality']}",
+        submission["tier"],
+        submission["tier_reason"] or "",
+    )
+
+
+def progress_event(job_id: int, started: float, fraction: float | None, label: str) -> JobProgress:
+    """Progress with an ETA extrapolated from the time since `started` (time.monotonic);
+    no ETA until 2 % is done."""
+    elapsed = time.monotonic() - started
+    eta = elapsed * (1 - fraction) / fraction if fraction and fraction > 0.02 else None
+    return JobProgress(job_id, fraction or 0.0, label, eta)
 
 
 def _lower_priority() -> None:

@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InputError, PermanentBackendError
-from core.jobs import JobEvent, JobPreview, JobProgress, JobStarted
+from core.jobs import JobEvent, JobPreview
 from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
 from executors.backends.base import Event, Preview, Progress, ToolClient
-from executors.comfy_executor import template_name
-from executors.takes import TakeRecorder
+from executors.takes import TakeRecorder, job_started, progress_event
 from executors.templates import Resolution, TemplateSet, render, run_facts
 
 Emit = Callable[[JobEvent], None]
@@ -69,15 +68,7 @@ class ToolExecutor:
         emit: Emit,
         cancel: threading.Event,
     ) -> list[ArtifactRecord]:
-        emit(
-            JobStarted(
-                job.id,
-                client.name,
-                template_name(submission),
-                submission["tier"],
-                submission["tier_reason"] or "",
-            )
-        )
+        emit(job_started(job.id, client.name, submission))
         self.scratch.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix=f"job{job.id}-", dir=self.scratch))
         try:
@@ -144,10 +135,7 @@ class _Reporter:
         if isinstance(event, Preview):
             self.emit(JobPreview(self.job_id, event.data, event.mime))
         elif isinstance(event, Progress):
-            fraction = event.fraction
-            elapsed = time.monotonic() - self.started
-            eta = elapsed * (1 - fraction) / fraction if fraction and fraction > 0.02 else None
-            self.emit(JobProgress(self.job_id, fraction or 0.0, event.label, eta))
+            self.emit(progress_event(self.job_id, self.started, event.fraction, event.label))
 
 
 def _local_files(template: Any, values: dict[str, Any]) -> dict[str, str]:
