@@ -8,11 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = '{"prompt": "a lighthouse at dusk"}'
@@ -55,15 +56,6 @@ def queue_jobs(cli, home: Path, count: int) -> list[int]:
     return json.loads(out)
 
 
-def wait_for(condition, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def jobs(cli) -> dict[int, dict]:
     return {job["id"]: job for job in cli.json("jobs", "list")}
 
@@ -71,10 +63,10 @@ def jobs(cli) -> dict[int, dict]:
 def kill_when_running(cli, process: subprocess.Popen, server=None) -> dict[int, dict]:
     """SIGKILL the worker once a job runs and, given the server, once the server has it."""
     try:
-        running = wait_for(lambda: any(j["status"] == "running" for j in jobs(cli).values()))
+        running = wait_for(lambda: any(j["status"] == "running" for j in jobs(cli).values()), 20)
         assert running, "no job started"
         if server is not None:
-            assert wait_for(lambda: server.state.number >= 1), "the server never got the prompt"
+            assert wait_for(lambda: server.state.number >= 1, 20), "the server never got the prompt"
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(10)
@@ -119,7 +111,7 @@ def test_prompt_finished_while_the_worker_was_dead_is_harvested_not_rerun(cli, h
     (job_id,) = queue_jobs(cli, home, 1)
     kill_when_running(cli, worker(home, server.url), server)
     assert wait_for(
-        lambda: server.state.number == 1 and not server.state.executor.queue.remaining()
+        lambda: server.state.number == 1 and not server.state.executor.queue.remaining(), 20
     )
     history = requests.get(f"{server.url}/history", timeout=5).json()
     assert len(history) == 1

@@ -13,6 +13,7 @@ from core.config import load_config
 from core.models import JobStatus
 from main import build_engine
 from tests.comfyui_server.server import ComfyServer
+from tests.waiting import wait_for
 
 IMAGE = {"prompt": "a lighthouse at dusk"}
 FAST_RETRY = {
@@ -103,9 +104,9 @@ def test_paused_queue_starts_nothing_until_resumed(cli, ctx, servers, fast_home)
     (job,) = engine.queue([prompt_id])
     engine.start()
     try:
-        assert not _wait(lambda: ctx.jobs.get(job.id).status is not JobStatus.QUEUED, 0.8)
+        assert not wait_for(lambda: ctx.jobs.get(job.id).status is not JobStatus.QUEUED, 0.8)
         assert cli("queue", "resume")[0] == 0
-        assert _wait(lambda: ctx.jobs.get(job.id).status is JobStatus.DONE, 20)
+        assert wait_for(lambda: ctx.jobs.get(job.id).status is JobStatus.DONE, 20)
     finally:
         engine.stop()
 
@@ -177,7 +178,7 @@ def test_finished_prompt_is_harvested_not_rerun(ctx, servers, fast_home):
     url = servers[0].url
     body = {"prompt": submission["workflow"], "prompt_id": "again-1", "client_id": "x"}
     requests.post(f"{url}/prompt", json=body, timeout=5).raise_for_status()
-    assert _wait(lambda: requests.get(f"{url}/history/again-1", timeout=5).json(), 10)
+    assert wait_for(lambda: requests.get(f"{url}/history/again-1", timeout=5).json(), 10)
     number_before = requests.get(f"{url}/prompt", timeout=5).json()
     ctx.jobs.update(
         job.id,
@@ -214,14 +215,3 @@ def test_generate_wait_fails_fast_when_no_server_answers(cli, ctx, servers, fast
 def _generate_wait(cli, ids):
     code, out, err = cli("generate", *map(str, ids), "--wait", "--json")
     return code, (json.loads(out) if out.strip() else None), err
-
-
-def _wait(condition, seconds: float) -> bool:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False

@@ -16,6 +16,7 @@ import requests
 from core.config import load_config
 from main import build_engine
 from tests.comfyui_server.server import ComfyServer
+from tests.waiting import wait_for
 
 IMAGE = {"prompt": "a lighthouse at dusk"}
 SONG = {"lyrics": "[verse]\nheave away", "tags": ["folk"], "duration_s": 30}
@@ -80,15 +81,6 @@ def describe(engine) -> str:
     )
 
 
-def wait_for(condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def files_under(folder: Path) -> set[Path]:
     return {p for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
 
@@ -148,7 +140,7 @@ def test_flaky_http_every_job_done_after_retries(ctx, home, tmp_path, server, st
     engine = make_engine(ctx, home, fake)
     jobs = engine.queue(add_prompts(ctx, 10))
     runner, stop = start(engine, [j.id for j in jobs])
-    assert wait_for(lambda: fake.state.number > 0), describe(engine)  # past the first refresh
+    assert wait_for(lambda: fake.state.number > 0, 10), describe(engine)  # past the first refresh
     fake.flaky_http(0.2, statuses, seed=7)
     finish(engine, runner, stop)
     fake.clear_faults()

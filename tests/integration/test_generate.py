@@ -14,6 +14,7 @@ from PIL import Image
 
 from core.jobs import JobFinished, JobProgress
 from main import build_engine
+from tests.waiting import wait_for
 
 IMAGE = '{"prompt": "a lighthouse at dusk \\"quoted\\" {braces}", "aspect_ratio": "16:9"}'
 SONG = (
@@ -300,21 +301,9 @@ def test_cancel_interrupts_the_running_prompt(ctx, server, monkeypatch):
     assert ctx.jobs.get(job.id).status.value == "cancelled"
     assert isinstance(events[-1], JobFinished) and events[-1].status == "cancelled"
     assert ctx.prompts.get(prompt.id).status.value == "cancelled"
-    assert wait_for(
-        lambda: requests.get(f"{server.url}/queue", timeout=5).json()["queue_running"] == []
+    assert wait_for(  # the server stops at its next step, not at once
+        lambda: requests.get(f"{server.url}/queue", timeout=5).json()["queue_running"] == [], 5
     ), "the interrupted prompt is still running on the server"
-
-
-def wait_for(condition, seconds: float = 5.0) -> bool:
-    """Poll `condition` (the server stops at its next step, not at once)."""
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_demo_backend_runs_the_whole_flow_without_a_gpu(cli, home):
