@@ -62,6 +62,17 @@ class Cli:
         assert code == 0, err
         return json.loads(out)
 
+    def configure(self, **config) -> None:
+        """Write the home's config.json (replacing any earlier one)."""
+        (self.home / "config.json").write_text(json.dumps(config))
+
+    def add_prompt(self, kind: str, data: dict, title: str = "t") -> str:
+        """Store a prompt through `prompt add`; its id."""
+        code, out, err = self("prompt", "add", "--kind", kind, "--title", title, "--data",
+                              json.dumps(data))  # fmt: skip
+        assert code == 0, err
+        return out.strip()
+
 
 @pytest.fixture
 def cli(home: Path, capsys: pytest.CaptureFixture[str]) -> Cli:

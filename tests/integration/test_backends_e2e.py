@@ -3,30 +3,16 @@ CLI become artifacts with previews, like ComfyUI takes."""
 
 from __future__ import annotations
 
-import json
-
 import av
 
 from tests.gradio_app import gradio_app  # noqa: F401  (the fixture)
 from tests.wangp_server import wangp_server_fixture  # noqa: F401  (the fixture)
 
 
-def configure(home, **config) -> None:
-    (home / "config.json").write_text(json.dumps(config))
-
-
-def add_prompt(cli, kind: str, data: dict) -> str:
-    code, out, err = cli(
-        "prompt", "add", "--kind", kind, "--title", "t", "--data", json.dumps(data)
-    )
-    assert code == 0, err
-    return out.strip()
-
-
 def test_a_quick_video_preview_runs_on_wangp_and_gets_a_poster_frame(cli, home, wangp_server):
     wangp_server.steps, wangp_server.step_delay_s = 4, 0.01
-    configure(home, backends={"wangp": [{"name": "wangp", "url": wangp_server.url}]})
-    prompt_id = add_prompt(cli, "video", {"prompt": "waves at dusk", "quality": "low"})
+    cli.configure(backends={"wangp": [{"name": "wangp", "url": wangp_server.url}]})
+    prompt_id = cli.add_prompt("video", {"prompt": "waves at dusk", "quality": "low"})
     code, _, err = cli("generate", prompt_id, "--wait")
     assert code == 0, err
     (job,) = cli.json("jobs", "list")
@@ -42,9 +28,9 @@ def test_a_quick_video_preview_runs_on_wangp_and_gets_a_poster_frame(cli, home, 
 
 
 def test_a_sound_effect_prompt_runs_on_the_gradio_app(cli, home, gradio_app):  # noqa: F811
-    configure(home, backends={"gradio": [{"name": "sfx", "url": gradio_app.url}]})
+    cli.configure(backends={"gradio": [{"name": "sfx", "url": gradio_app.url}]})
     data = {"task": "sfx", "prompt": "rain on a tin roof", "duration_s": 1}
-    prompt_id = add_prompt(cli, "audio", data)
+    prompt_id = cli.add_prompt("audio", data)
     code, _, err = cli("generate", prompt_id, "--wait")
     assert code == 0, err
     (job,) = cli.json("jobs", "list")
@@ -56,12 +42,11 @@ def test_a_sound_effect_prompt_runs_on_the_gradio_app(cli, home, gradio_app):  #
 
 
 def test_a_gradio_app_that_is_down_fails_the_job_with_how_to_start_it(cli, home):
-    configure(
-        home,
+    cli.configure(
         retry={"attempts": 1, "initial_s": 0.05, "max_s": 0.2, "jitter_s": 0.01},
         backends={"gradio": [{"name": "sfx", "url": "http://127.0.0.1:9"}]},
     )
-    prompt_id = add_prompt(cli, "audio", {"task": "sfx", "prompt": "thunder"})
+    prompt_id = cli.add_prompt("audio", {"task": "sfx", "prompt": "thunder"})
     code, _, _ = cli("generate", prompt_id, "--wait")
     assert code == 1
     (job,) = cli.json("jobs", "list")

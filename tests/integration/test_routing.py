@@ -42,10 +42,6 @@ def drawer(name: str, program: str = GENERATOR) -> dict:
     }
 
 
-def configure(home: Path, **config) -> None:
-    (home / "config.json").write_text(json.dumps({**FAST, **config}))
-
-
 def add_template(home: Path, function: str, server: str) -> None:
     """A user template for an image-making command backend."""
     folder = home / "workflows" / function / "standard"
@@ -63,14 +59,6 @@ def add_template(home: Path, function: str, server: str) -> None:
     (folder / "template.json").write_text(json.dumps(template))
 
 
-def add_prompt(cli, kind: str, data: dict) -> str:
-    code, out, err = cli(
-        "prompt", "add", "--kind", kind, "--title", "t", "--data", json.dumps(data)
-    )
-    assert code == 0, err
-    return out.strip()
-
-
 def recording(tmp_path: Path) -> Path:
     path = tmp_path / "take.wav"
     with wave.open(str(path), "wb") as out:
@@ -81,10 +69,14 @@ def recording(tmp_path: Path) -> Path:
     return path
 
 
+def voice_prompt(cli, tmp_path: Path) -> str:
+    return cli.add_prompt("audio", {"task": "voice", "source_audio": str(recording(tmp_path))})
+
+
 def test_a_voice_prompt_is_routed_to_the_voice_backend(cli, home, tmp_path):
-    configure(home, backends={"command": [applio()]})
+    cli.configure(**FAST, backends={"command": [applio()]})
     source = recording(tmp_path)
-    prompt_id = add_prompt(cli, "audio", {"task": "voice", "source_audio": str(source)})
+    prompt_id = cli.add_prompt("audio", {"task": "voice", "source_audio": str(source)})
     code, _, err = cli("generate", prompt_id, "--wait", "--json")
     assert code == 0, err
     (job,) = cli.json("jobs", "list")
@@ -103,10 +95,11 @@ def test_an_unavailable_backend_falls_back_to_the_next_in_the_rule(cli, home):
     routing = [{"name": "sketches", "when": {"kind": "image", "tags": ["sketch"]},
                 "use": ["draw_a", "draw_b"]}]  # fmt: skip
     missing = str(home / "no-such-generator.py")
-    configure(home, routing=routing, backends={"command": [drawer("a", missing), drawer("b")]})
+    drawers = [drawer("a", missing), drawer("b")]
+    cli.configure(**FAST, routing=routing, backends={"command": drawers})
     add_template(home, "draw_a", "a")
     add_template(home, "draw_b", "b")
-    prompt_id = add_prompt(cli, "image", {"prompt": "a fox", "style_tags": ["Sketch"]})
+    prompt_id = cli.add_prompt("image", {"prompt": "a fox", "style_tags": ["Sketch"]})
     code, _, err = cli("generate", prompt_id, "--wait")
     assert code == 0, err
     (job,) = cli.json("jobs", "list")
@@ -119,8 +112,8 @@ def test_an_unavailable_backend_falls_back_to_the_next_in_the_rule(cli, home):
 
 
 def test_quick_video_preview_runs_on_comfyui_when_no_wangp_is_set_up(cli, home, comfy_server):
-    configure(home, comfyui={"servers": [{"name": "comfy", "url": comfy_server.url}]})
-    prompt_id = add_prompt(cli, "video", {"prompt": "waves", "frames": 9, "quality": "low"})
+    cli.configure(**FAST, comfyui={"servers": [{"name": "comfy", "url": comfy_server.url}]})
+    prompt_id = cli.add_prompt("video", {"prompt": "waves", "frames": 9, "quality": "low"})
     code, _, err = cli("generate", prompt_id, "--wait")
     assert code == 0, err
     (job,) = cli.json("jobs", "list")
@@ -129,10 +122,8 @@ def test_quick_video_preview_runs_on_comfyui_when_no_wangp_is_set_up(cli, home, 
 
 
 def test_a_backend_that_is_not_set_up_fails_the_job_with_the_fix(cli, home, tmp_path):
-    configure(home)
-    prompt_id = add_prompt(
-        cli, "audio", {"task": "voice", "source_audio": str(recording(tmp_path))}
-    )
+    cli.configure(**FAST)
+    prompt_id = voice_prompt(cli, tmp_path)
     code, _, err = cli("generate", prompt_id, "--wait")
     assert code == 1
     (job,) = cli.json("jobs", "list")
@@ -142,10 +133,8 @@ def test_a_backend_that_is_not_set_up_fails_the_job_with_the_fix(cli, home, tmp_
 
 
 def test_a_failing_command_fails_the_job_with_its_last_words_and_keeps_nothing(cli, home, tmp_path):
-    configure(home, backends={"command": [applio("--mode", "fail")]})
-    prompt_id = add_prompt(
-        cli, "audio", {"task": "voice", "source_audio": str(recording(tmp_path))}
-    )
+    cli.configure(**FAST, backends={"command": [applio("--mode", "fail")]})
+    prompt_id = voice_prompt(cli, tmp_path)
     code, _, _ = cli("generate", prompt_id, "--wait")
     assert code == 1
     (job,) = cli.json("jobs", "list")
@@ -155,10 +144,8 @@ def test_a_failing_command_fails_the_job_with_its_last_words_and_keeps_nothing(c
 
 
 def test_an_out_of_memory_command_drops_nothing_silently(cli, home, tmp_path):
-    configure(home, backends={"command": [applio("--mode", "oom")]})
-    prompt_id = add_prompt(
-        cli, "audio", {"task": "voice", "source_audio": str(recording(tmp_path))}
-    )
+    cli.configure(**FAST, backends={"command": [applio("--mode", "oom")]})
+    prompt_id = voice_prompt(cli, tmp_path)
     code, _, _ = cli("generate", prompt_id, "--wait")
     assert code == 1
     (job,) = cli.json("jobs", "list")
