@@ -115,7 +115,8 @@ def build_engine(
     templates = load_templates(template_dirs(config.home))
     takes = TakeRecorder(ArtifactStore(config.home), artifacts, config.home / "thumbnails")
     cloud = CloudManager(CloudSettings.from_config(config), config.home)
-    servers = (*config.comfyui_servers, *cloud.ready_servers())  # reads the state file only
+    machines = cloud.ready_servers()  # reads the state file only
+    servers = (*config.comfyui_servers, *machines)
     pool = ServerPool(
         servers, lambda server: comfy_client(config, server), tools=tool_clients(config)
     )
@@ -131,7 +132,7 @@ def build_engine(
         tools=ToolExecutor(templates, takes, config.home / "tmp"),
         routing=config.routing,
         health_s=config.health_interval_s,
-        housekeeping=housekeeping(cloud, pool),
+        housekeeping=housekeeping(cloud, pool, machines),
     )
 
 

@@ -600,11 +600,13 @@ __all__ = [
 ]
 
 
-def housekeeping(cloud: CloudManager, pool: Any) -> Callable[[], None] | None:
-    """The engine's health-tick chore for a Ready machine in the pool: while it holds or runs
-    jobs it counts as used (touch), then the idle and budget stops run (enforce). None when
-    there is no such machine."""
-    names = {server.name for server in cloud.ready_servers()}
+def housekeeping(
+    cloud: CloudManager, pool: Any, machines: list[ServerConfig]
+) -> Callable[[], None] | None:
+    """The engine's health-tick chore for the Ready `machines` (from `ready_servers()`) in the
+    pool: while one holds or runs jobs it counts as used (touch), then the idle and budget
+    stops run (enforce). None when there is no such machine."""
+    names = {server.name for server in machines}
     if not names:
         return None
 

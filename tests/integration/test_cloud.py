@@ -189,7 +189,7 @@ def test_the_engines_health_tick_keeps_a_busy_machine_and_stops_an_idle_one(
     cloud.start()
     [machine] = cloud.ready_servers()
     pool = ServerPool([machine], lambda server: ComfyClient(server.url, name=server.name))
-    tick = housekeeping(cloud, pool)
+    tick = housekeeping(cloud, pool, [machine])
     lease = pool.acquire(None)  # a job on the machine (no request is made)
     clock.now += 900
     tick()
@@ -198,7 +198,7 @@ def test_the_engines_health_tick_keeps_a_busy_machine_and_stops_an_idle_one(
     clock.now += 601
     tick()
     assert runcomfy.running() == [] and cloud.status().state == "none"
-    assert housekeeping(cloud, pool) is None  # no machine left to look after
+    assert housekeeping(cloud, pool, cloud.ready_servers()) is None  # no machine left
 
 
 def test_session_budget_warns_at_80_percent_then_stops(runcomfy, settings, home, clock):
