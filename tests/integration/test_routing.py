@@ -157,3 +157,16 @@ def test_a_voice_prompt_without_its_recording_is_refused_before_it_is_stored(cli
                        json.dumps({"task": "voice"}))  # fmt: skip
     assert code == 2 and "data.source_audio" in err and "voice prompt needs" in err
     assert cli.json("prompt", "list") == []
+
+
+def test_a_voice_recording_that_is_gone_fails_the_job_before_the_command_runs(cli, home, tmp_path):
+    record = tmp_path / "argv.json"  # the program writes what it saw here, if it runs
+    watched = {**applio(), "env": {"FAKE_GENERATOR_RECORD": str(record)}}
+    cli.configure(**FAST, backends={"command": [watched]})
+    gone = tmp_path / "deleted.wav"
+    prompt_id = cli.add_prompt("audio", {"task": "voice", "source_audio": str(gone)})
+    code, _, _ = cli("generate", prompt_id, "--wait")
+    assert code == 1
+    (job,) = cli.json("jobs", "list")
+    assert job["status"] == "failed" and f"file {gone} does not exist" in job["error"]
+    assert not record.exists() and cli.json("artifacts", "list") == []
