@@ -2,14 +2,16 @@
 from ConfigError messages, and the text of a "test connection" result.
 
 Field keys are the config key paths the form edits: "retry.attempts", "timeouts.job_s",
-"default_quality", "allow_online", and "servers[N].url" (or name, token_env, verify_tls) for
-row N of the ComfyUI server list.
+"default_quality", "allow_online", the "cloud.runcomfy.*" keys (RunComfy cloud machines), and
+"servers[N].url" (or name, token_env, verify_tls) for row N of the ComfyUI server list.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,11 +24,25 @@ NUMBER_FIELDS: dict[str, type] = {
     "timeouts.connect_s": float,
     "timeouts.read_s": float,
     "timeouts.job_s": float,
+    "cloud.runcomfy.budget_session_usd": float,
+    "cloud.runcomfy.budget_month_usd": float,
+    "cloud.runcomfy.idle_stop_s": float,
 }
+# A number the form shows in a larger unit than its key: the key's value = the text × factor.
+NUMBER_UNITS: dict[str, float] = {"cloud.runcomfy.idle_stop_s": 60.0}  # minutes on the form
+TEXT_FIELDS = (
+    "cloud.runcomfy.user_id",
+    "cloud.runcomfy.token_env",
+    "cloud.runcomfy.machine_type",
+    "cloud.runcomfy.workflow_version",
+)
+FLAG_FIELDS = ("cloud.runcomfy.auto_stop_at_quit",)
+RATES = "cloud.runcomfy.rates_usd_h"
 SERVER_FIELDS = ("name", "url", "token_env", "verify_tls")
 GENERAL = ""  # the field key of an error that names no field on the form
 _ERROR = re.compile(r"^(?P<path>[A-Za-z_][\w.\[\]]*): (?P<text>.*)$", re.DOTALL)
 _SERVER_PATH = re.compile(r"^comfyui\.servers\[(?P<row>\d+)\](?:\.(?P<field>\w+))?")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass
@@ -39,12 +55,16 @@ class ServerRow:
 
 @dataclass
 class SettingsForm:
-    """What the dialog shows; numbers stay text, as typed, until they are saved."""
+    """What the dialog shows; numbers stay text, as typed, until they are saved. `rates_usd_h`
+    (machine type → $/h, shipped defaults merged with the home's) is shown, not edited."""
 
     servers: list[ServerRow] = field(default_factory=list)
     numbers: dict[str, str] = field(default_factory=dict)
     default_quality: str = "standard"
     allow_online: bool = False
+    texts: dict[str, str] = field(default_factory=dict)
+    flags: dict[str, bool] = field(default_factory=dict)
+    rates_usd_h: dict[str, float] = field(default_factory=dict)
 
 
 def form_from(defaults: dict, overrides: dict) -> SettingsForm:
@@ -65,9 +85,14 @@ def form_from(defaults: dict, overrides: dict) -> SettingsForm:
             for s in servers
             if isinstance(s, dict)
         ],
-        numbers={path: _number_text(value(path)) for path in NUMBER_FIELDS},
+        numbers={
+            path: _number_text(value(path), NUMBER_UNITS.get(path, 1)) for path in NUMBER_FIELDS
+        },
         default_quality=str(value("default_quality")),
         allow_online=bool(value("allow_online")),
+        texts={path: str(value(path) or "") for path in TEXT_FIELDS},
+        flags={path: bool(value(path)) for path in FLAG_FIELDS},
+        rates_usd_h={**_mapping(_get(defaults, RATES, {})), **_mapping(_get(overrides, RATES, {}))},
     )
 
 
@@ -76,12 +101,16 @@ def overrides_from(form: SettingsForm, defaults: dict, base: dict) -> dict:
     keys set. A value equal to the shipped default is only written when `base` already has
     the key, so untouched settings keep following the defaults.
 
-    Raises ConfigError naming the key path for a number that does not parse.
+    Raises ConfigError naming the key path for a number that does not parse, or a token
+    variable that is not an environment variable name.
     """
     out = copy.deepcopy(base)
     values: dict[str, Any] = {path: _parse(path, text) for path, text in form.numbers.items()}
+    values |= {path: text.strip() for path, text in form.texts.items()}
+    values |= form.flags
     values["default_quality"] = form.default_quality
     values["allow_online"] = form.allow_online
+    _check_env_name("cloud.runcomfy.token_env", values.get("cloud.runcomfy.token_env", ""))
     values["comfyui.servers"] = [_server_dict(row) for row in form.servers]
     for path, new in values.items():
         if new != _get(defaults, path, _MISSING) or _get(base, path, _MISSING) is not _MISSING:
@@ -100,7 +129,7 @@ def field_error(message: str) -> tuple[str, str]:
     if server:
         name = server["field"] if server["field"] in SERVER_FIELDS else "url"
         return f"servers[{server['row']}].{name}", text
-    if path in NUMBER_FIELDS or path in ("default_quality", "allow_online"):
+    if path in (*NUMBER_FIELDS, *TEXT_FIELDS, *FLAG_FIELDS, "default_quality", "allow_online"):
         return path, text
     return GENERAL, message
 
@@ -119,6 +148,23 @@ def connection_text(state: Any) -> tuple[bool, str]:
     if total and free is not None:
         return True, f"online — {free / 1024:.1f} of {total / 1024:.1f} GB VRAM free"
     return True, "online"
+
+
+def rate_text(rates_usd_h: Mapping[str, float], machine_type: str) -> str:
+    """The hourly rate shown next to the machine type."""
+    rate = rates_usd_h.get(machine_type)
+    if isinstance(rate, int | float) and not isinstance(rate, bool):
+        return f"${rate:.2f} an hour"
+    return f"no rate set ({RATES})"
+
+
+def token_text(token_env: str, env: Mapping[str, str] | None = None) -> str:
+    """Whether the token variable is set — never the token itself."""
+    name = token_env.strip()
+    if not name:
+        return "name the variable that holds the token"
+    env = os.environ if env is None else env
+    return f"{name} is set" if env.get(name) else f"{name} is not set"
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -145,7 +191,13 @@ def _set(data: dict, path: str, value: Any) -> None:
     node[last] = value
 
 
-def _number_text(value: Any) -> str:
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _number_text(value: Any, unit: float = 1) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool) and unit != 1:
+        value = value / unit
     if isinstance(value, float) and value.is_integer():
         return str(int(value)) if abs(value) < 1e15 else str(value)
     return "" if value is None else str(value)
@@ -154,10 +206,19 @@ def _number_text(value: Any) -> str:
 def _parse(path: str, text: str) -> int | float:
     kind = NUMBER_FIELDS[path]
     try:
-        return kind(text.strip())
+        number = kind(text.strip())
     except ValueError:
         wanted = "a whole number" if kind is int else "a number"
         raise ConfigError(f"{path}: expected {wanted}, got {text.strip()!r}") from None
+    unit = NUMBER_UNITS.get(path)
+    return round(number * unit, 6) if unit else number
+
+
+def _check_env_name(path: str, name: str) -> None:
+    if name and not _ENV_NAME.match(name):
+        raise ConfigError(
+            f"{path}: {name!r} is not an environment variable name — use letters, digits and _"
+        )
 
 
 def _server_dict(row: ServerRow) -> dict[str, Any]:

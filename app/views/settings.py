@@ -1,8 +1,9 @@
-"""The Settings dialog: ComfyUI servers, data home, retry and timeouts, default quality and
-the online switch. Save validates through core.config.save_home_config (the same loader as
-start-up) and writes <home>/config.json only when everything is valid; an error is shown next
-to the field it names. "Test connection" runs on a worker thread that reports through a queue
-read on the Tk thread, so the window never blocks and only the Tk thread touches Tk."""
+"""The Settings dialog: ComfyUI servers, data home, retry and timeouts, default quality, the
+online switch and RunComfy cloud GPUs. Save validates through core.config.save_home_config (the
+same loader as start-up) and writes <home>/config.json only when everything is valid; an error
+is shown next to the field it names. "Test connection" and the cloud's Start / Stop run on
+worker threads that report through queues read on the Tk thread, so the window never blocks and
+only the Tk thread touches Tk."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import tkinter as tk
 from collections.abc import Callable
 from pathlib import Path
 from tkinter import ttk
+from typing import TYPE_CHECKING, Any
 
+import app.cli  # noqa: F401 — first: app.cli and app.cli_cloud import each other
+from app.cli_cloud import describe
 from app.settings_state import (
     GENERAL,
     ServerRow,
@@ -20,10 +24,16 @@ from app.settings_state import (
     field_error,
     form_from,
     overrides_from,
+    rate_text,
+    token_text,
 )
 from core.config import Config, read_home_overrides, save_home_config, shipped_defaults
-from core.errors import ConfigError
+from core.errors import AppError, ConfigError
 from core.models import QUALITY_TIERS
+from executors.backends.runcomfy import SERVER_TYPES
+
+if TYPE_CHECKING:  # the dialog only calls what it is given
+    from executors.cloud import CloudMonitor
 
 ERROR_COLOR = "#b00020"
 POLL_MS = 50
@@ -36,6 +46,28 @@ NUMBER_LABELS = {
     "timeouts.job_s": "Per job (s)",
 }
 SERVER_LABELS = {"name": "name", "url": "URL", "token_env": "token variable", "verify_tls": "TLS"}
+TOKEN_ENV, MACHINE = "cloud.runcomfy.token_env", "cloud.runcomfy.machine_type"
+CLOUD_TEXT_LABELS = {
+    "cloud.runcomfy.user_id": "User id",
+    TOKEN_ENV: "Token variable",
+    MACHINE: "Machine type",
+    "cloud.runcomfy.workflow_version": "Workflow version",
+}
+AUTO_STOP, AUTO_STOP_LABEL = (
+    "cloud.runcomfy.auto_stop_at_quit",
+    "Stop the machine when Takeboard quits",
+)
+CLOUD_NUMBER_LABELS = {
+    "cloud.runcomfy.budget_session_usd": "Session budget ($)",
+    "cloud.runcomfy.budget_month_usd": "Month budget ($)",
+    "cloud.runcomfy.idle_stop_s": "Stop when idle (min)",
+}
+CLOUD_HINTS = dict.fromkeys(CLOUD_NUMBER_LABELS, "0 = none")
+NO_CLOUD = "Cloud actions are available in the running window."
+SAVE_FIRST = "Start and Stop use the saved settings: after a change, Save and open Settings again."
+HINT_COLOR = "#555"
+RUNNING = {"start": "starting…", "stop": "stopping…"}
+CLOUD_WRAP = 460
 
 
 class ServerRowView:
@@ -83,6 +115,107 @@ class ServerRowView:
         self.url_entry.state(["!invalid"])
 
 
+class CloudActions:
+    """The running window's cloud: a status line, why an action is unavailable, and Start /
+    Stop / Refresh. Start and Stop block (network, minutes), so they run on a worker thread
+    that holds no widget and reports through a queue read here, on the Tk thread."""
+
+    def __init__(self, parent: tk.Misc, cloud: CloudMonitor):
+        self.cloud = cloud
+        self.busy = False
+        self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._poll_job: str | None = None
+        self.frame = ttk.Frame(parent)
+        self.status = ttk.Label(self.frame, wraplength=CLOUD_WRAP)
+        self.warnings = ttk.Label(self.frame, foreground=ERROR_COLOR, wraplength=CLOUD_WRAP)
+        self.reason = ttk.Label(self.frame, foreground=ERROR_COLOR, wraplength=CLOUD_WRAP)
+        self.message = ttk.Label(self.frame, wraplength=CLOUD_WRAP)
+        for label in (self.status, self.warnings, self.reason, self.message):
+            label.pack(anchor="w")
+        buttons = ttk.Frame(self.frame)
+        buttons.pack(anchor="w", pady=(4, 0))
+        self.start_button = ttk.Button(buttons, text="Start", command=lambda: self.run("start"))
+        self.stop_button = ttk.Button(buttons, text="Stop", command=lambda: self.run("stop"))
+        self.refresh_button = ttk.Button(buttons, text="Refresh", command=self.refresh)
+        for button in (self.start_button, self.stop_button, self.refresh_button):
+            button.pack(side="left", padx=(0, 6))
+        ttk.Label(self.frame, text=SAVE_FIRST, foreground=HINT_COLOR, wraplength=CLOUD_WRAP).pack(
+            anchor="w", pady=(4, 0)
+        )
+        self.refresh()
+
+    def refresh(self) -> None:
+        """The status as the running window knows it (memory only), and which actions apply."""
+        status = self.cloud.snapshot()
+        reason = self.cloud.unavailable_reason()
+        self.status.configure(text=describe(status))
+        self.warnings.configure(text="\n".join(status.warnings))
+        self.reason.configure(text=f"Start is unavailable: {reason}" if reason else "")
+        _enable(self.start_button, not self.busy and reason is None)
+        _enable(self.stop_button, not self.busy and status.state != "none")
+
+    def run(self, action: str) -> None:
+        """Start or stop on a worker thread; progress and the result come back via _poll."""
+        self.busy = True
+        self.message.configure(text=RUNNING[action], foreground="")
+        self.refresh()
+        threading.Thread(
+            target=_cloud_worker,
+            args=(self.cloud, action, self._inbox),
+            name=f"settings-cloud-{action}",
+            daemon=True,
+        ).start()
+        self._poll_job = self.frame.after(POLL_MS, self._poll)
+
+    def _poll(self) -> None:
+        self._poll_job = None
+        while not self._inbox.empty():
+            kind, value = self._inbox.get_nowait()
+            if kind == "progress":
+                self.message.configure(text=value, foreground="")
+                continue
+            self.busy = False
+            if kind == "error":
+                self.message.configure(text=value, foreground=ERROR_COLOR)
+            elif value.notices:  # else the last progress line stays
+                self.message.configure(text="\n".join(value.notices), foreground="")
+            self.refresh()
+        if self.busy:
+            self._poll_job = self.frame.after(POLL_MS, self._poll)
+
+    def close(self) -> None:
+        """Stop reading results: a running worker finishes, and what it reports is dropped."""
+        if self._poll_job is not None:
+            self.frame.after_cancel(self._poll_job)
+            self._poll_job = None
+
+
+def _cloud_worker(cloud: CloudMonitor, action: str, inbox: queue.Queue) -> None:
+    """Worker thread: cloud.start or cloud.stop. No Tk here, no widget held: only the queue."""
+
+    def say(text: str) -> None:
+        inbox.put(("progress", text))
+
+    try:
+        status = cloud.start(say) if action == "start" else cloud.stop()
+    except AppError as exc:  # errors a user can see say what to do
+        inbox.put(("error", str(exc)))
+    except Exception as exc:  # a failing action is a result to show, not a crash
+        inbox.put(("error", f"cloud {action} failed: {exc}"))
+    else:
+        inbox.put(("done", status))
+
+
+def _enable(button: ttk.Button, enabled: bool) -> None:
+    button.state(["!disabled" if enabled else "disabled"])
+
+
+def _follow(var: tk.StringVar, label: ttk.Label, text: Callable[[], str]) -> None:
+    """Keep `label` showing text() as `var` changes."""
+    label.configure(text=text())
+    var.trace_add("write", lambda *_: label.configure(text=text()))
+
+
 class SettingsDialog(tk.Toplevel):
     def __init__(
         self,
@@ -93,12 +226,15 @@ class SettingsDialog(tk.Toplevel):
         *,
         modal: bool = True,
         env: dict[str, str] | None = None,
+        cloud: CloudMonitor | None = None,
     ):
         super().__init__(parent)
         self.home = Path(home)
         self.on_saved = on_saved
         self.test_connection = test_connection
         self.env = env
+        self.cloud = cloud
+        self.cloud_actions: CloudActions | None = None
         self.title("Settings")
         self.transient(parent.winfo_toplevel())
         self._results: queue.Queue[tuple[ServerRowView, bool, str]] = queue.Queue()
@@ -112,6 +248,8 @@ class SettingsDialog(tk.Toplevel):
             self._base, problem = {}, f"{exc} — saving replaces it"
         self.rows: list[ServerRowView] = []
         self.number_vars: dict[str, tk.StringVar] = {}
+        self.text_vars: dict[str, tk.StringVar] = {}
+        self.flag_vars: dict[str, tk.BooleanVar] = {}
         self.errors: dict[str, ttk.Label] = {}
         self._build(form_from(self._defaults, self._base))
         self.errors[GENERAL].configure(text=problem)
@@ -126,14 +264,19 @@ class SettingsDialog(tk.Toplevel):
         body = ttk.Frame(self, padding=10)
         body.pack(fill="both", expand=True)
         body.columnconfigure(0, weight=1)
-        self._build_servers(body, form).grid(row=0, column=0, sticky="nsew", pady=(0, 8))
+        self._build_servers(body, form).grid(
+            row=0, column=0, columnspan=2, sticky="nsew", pady=(0, 8)
+        )
         self._build_home(body).grid(row=1, column=0, sticky="we", pady=(0, 8))
         self._build_numbers(body, form).grid(row=2, column=0, sticky="we", pady=(0, 8))
         self._build_general(body, form).grid(row=3, column=0, sticky="we", pady=(0, 8))
+        self._build_cloud(body, form).grid(
+            row=1, column=1, rowspan=3, sticky="nsew", padx=(8, 0), pady=(0, 8)
+        )
         self.errors[GENERAL] = ttk.Label(body, foreground=ERROR_COLOR, wraplength=640)
-        self.errors[GENERAL].grid(row=4, column=0, sticky="w")
+        self.errors[GENERAL].grid(row=4, column=0, columnspan=2, sticky="w")
         buttons = ttk.Frame(body)
-        buttons.grid(row=5, column=0, sticky="e", pady=(8, 0))
+        buttons.grid(row=5, column=0, columnspan=2, sticky="e", pady=(8, 0))
         ttk.Button(buttons, text="Cancel", command=self.cancel).pack(side="right")
         ttk.Button(buttons, text="Save", command=self.save).pack(side="right", padx=(0, 6))
 
@@ -193,6 +336,55 @@ class SettingsDialog(tk.Toplevel):
         self.errors["allow_online"].grid(row=1, column=2, sticky="w", padx=6)
         return box
 
+    def _build_cloud(self, parent: tk.Misc, form: SettingsForm) -> ttk.LabelFrame:
+        box = ttk.LabelFrame(parent, text="Cloud GPUs (RunComfy)", padding=6)
+        hints = self._build_cloud_fields(box, form)
+        self.token_status, self.rate = hints[TOKEN_ENV], hints[MACHINE]
+        token, machine = self.text_vars[TOKEN_ENV], self.text_vars[MACHINE]
+        _follow(token, self.token_status, lambda: token_text(token.get(), self.env))
+        _follow(machine, self.rate, lambda: rate_text(form.rates_usd_h, machine.get()))
+        ttk.Separator(box).grid(row=20, column=0, columnspan=3, sticky="we", pady=6)
+        if self.cloud is None:
+            actions: ttk.Frame = ttk.Frame(box)
+            ttk.Label(actions, text=NO_CLOUD, foreground=HINT_COLOR).pack(anchor="w")
+        else:
+            self.cloud_actions = CloudActions(box, self.cloud)
+            actions = self.cloud_actions.frame
+        actions.grid(row=21, column=0, columnspan=3, sticky="we")
+        return box
+
+    def _build_cloud_fields(self, box: ttk.LabelFrame, form: SettingsForm) -> dict[str, ttk.Label]:
+        """One grid row per field: label | entry | hint, error. Returns the hint labels."""
+        hints: dict[str, ttk.Label] = {}
+        for n, (path, label) in enumerate({**CLOUD_TEXT_LABELS, **CLOUD_NUMBER_LABELS}.items()):
+            if path in CLOUD_TEXT_LABELS:
+                var = self.text_vars[path] = tk.StringVar(box, form.texts.get(path, ""))
+            else:
+                var = self.number_vars[path] = tk.StringVar(box, form.numbers.get(path, ""))
+            if path == MACHINE:
+                widget: ttk.Entry = ttk.Combobox(
+                    box, textvariable=var, values=SERVER_TYPES, state="readonly", width=12
+                )
+            else:
+                widget = ttk.Entry(
+                    box, textvariable=var, width=22 if path in self.text_vars else 10
+                )
+            ttk.Label(box, text=label).grid(row=n, column=0, sticky="w", padx=(0, 6))
+            widget.grid(row=n, column=1, sticky="w")
+            side = ttk.Frame(box)
+            side.grid(row=n, column=2, sticky="w", padx=6)
+            hints[path] = ttk.Label(side, text=CLOUD_HINTS.get(path, ""), foreground=HINT_COLOR)
+            self.errors[path] = ttk.Label(side, foreground=ERROR_COLOR, wraplength=220)
+            hints[path].pack(side="left")
+            self.errors[path].pack(side="left", padx=(6, 0))
+        self.flag_vars[AUTO_STOP] = tk.BooleanVar(box, form.flags.get(AUTO_STOP, False))
+        ttk.Checkbutton(box, text=AUTO_STOP_LABEL, variable=self.flag_vars[AUTO_STOP]).grid(
+            row=n + 1, column=0, columnspan=2, sticky="w", pady=(4, 0)
+        )
+        self.errors[AUTO_STOP] = ttk.Label(box, foreground=ERROR_COLOR)
+        self.errors[AUTO_STOP].grid(row=n + 1, column=2, sticky="w", padx=6)
+        return hints
+
     # --- servers --------------------------------------------------------------------------------
 
     def add_server(self, row: ServerRow | None = None) -> ServerRowView:
@@ -248,6 +440,8 @@ class SettingsDialog(tk.Toplevel):
             numbers={path: var.get() for path, var in self.number_vars.items()},
             default_quality=self.quality.get(),
             allow_online=self.allow_online.get(),
+            texts={path: var.get() for path, var in self.text_vars.items()},
+            flags={path: var.get() for path, var in self.flag_vars.items()},
         )
 
     def save(self) -> Config | None:
@@ -269,6 +463,8 @@ class SettingsDialog(tk.Toplevel):
     def close(self) -> None:
         if self._poll_job is not None:
             self.after_cancel(self._poll_job)
+        if self.cloud_actions is not None:
+            self.cloud_actions.close()
         self.grab_release()
         self.destroy()
 

@@ -12,6 +12,8 @@ from app.settings_state import (
     field_error,
     form_from,
     overrides_from,
+    rate_text,
+    token_text,
 )
 from core.config import load_config, read_home_overrides, save_home_config, shipped_defaults
 from core.errors import ConfigError
@@ -181,3 +183,105 @@ def test_save_replaces_atomically(home, monkeypatch):
     save_home_config(home, {"allow_online": False}, env={})
     assert len(calls) == 1 and calls[0][1] == str(home / "config.json")
     assert calls[0][0] != calls[0][1]
+
+
+# --- the cloud (RunComfy) fields ----------------------------------------------------------
+
+
+def test_cloud_fields_round_trip(defaults, home):
+    form = form_from(defaults, {"cloud": {"runcomfy": {"rates_usd_h": {"large": 2.0}}}})
+    assert form.texts == {
+        "cloud.runcomfy.user_id": "",
+        "cloud.runcomfy.token_env": "RUNCOMFY_API_TOKEN",
+        "cloud.runcomfy.machine_type": "medium",
+        "cloud.runcomfy.workflow_version": "",
+    }
+    assert form.flags == {"cloud.runcomfy.auto_stop_at_quit": False}
+    assert form.numbers["cloud.runcomfy.budget_month_usd"] == "0"
+    assert form.rates_usd_h["large"] == 2.0 and form.rates_usd_h["medium"] == 0.99
+    assert overrides_from(form, defaults, {}) == {}  # untouched: nothing written
+
+    form.texts["cloud.runcomfy.user_id"] = " user-1 "
+    form.texts["cloud.runcomfy.machine_type"] = "large"
+    form.numbers["cloud.runcomfy.budget_session_usd"] = "5"
+    form.numbers["cloud.runcomfy.idle_stop_s"] = "10"  # minutes on the form
+    form.flags["cloud.runcomfy.auto_stop_at_quit"] = True
+    out = overrides_from(form, defaults, {"cloud": {"runcomfy": {"rates_usd_h": {"large": 2.0}}}})
+    assert out == {
+        "cloud": {
+            "runcomfy": {
+                "rates_usd_h": {"large": 2.0},
+                "user_id": "user-1",
+                "machine_type": "large",
+                "budget_session_usd": 5.0,
+                "idle_stop_s": 600.0,
+                "auto_stop_at_quit": True,
+            }
+        }
+    }
+    back = form_from(defaults, out)
+    assert back.texts["cloud.runcomfy.user_id"] == "user-1"
+    assert back.numbers["cloud.runcomfy.idle_stop_s"] == "10"
+    assert back.flags["cloud.runcomfy.auto_stop_at_quit"] is True
+    assert overrides_from(back, defaults, out) == out
+    config = save_home_config(home, out, env={})  # the same validation as start-up
+    assert (config.runcomfy.user_id, config.runcomfy.machine_type) == ("user-1", "large")
+    assert (config.runcomfy.idle_stop_s, config.runcomfy.auto_stop_at_quit) == (600.0, True)
+
+
+def test_idle_stop_in_odd_seconds_survives_the_minutes_form(defaults):
+    base = {"cloud": {"runcomfy": {"idle_stop_s": 100}}}
+    form = form_from(defaults, base)
+    assert overrides_from(form, defaults, base) == {"cloud": {"runcomfy": {"idle_stop_s": 100.0}}}
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "message"),
+    [
+        ("cloud.runcomfy.budget_month_usd", "abc", "expected a number, got 'abc'"),
+        ("cloud.runcomfy.idle_stop_s", "ten", "expected a number, got 'ten'"),
+    ],
+)
+def test_unparsable_cloud_number_names_its_field(defaults, path, text, message):
+    form = form_from(defaults, {})
+    form.numbers[path] = text
+    with pytest.raises(ConfigError) as error:
+        overrides_from(form, defaults, {})
+    assert field_error(str(error.value)) == (path, message)
+
+
+def test_token_variable_must_be_a_variable_name(defaults):
+    form = form_from(defaults, {})
+    form.texts["cloud.runcomfy.token_env"] = "my token"
+    with pytest.raises(ConfigError) as error:
+        overrides_from(form, defaults, {})
+    key, text = field_error(str(error.value))
+    assert key == "cloud.runcomfy.token_env" and "not an environment variable name" in text
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("cloud.runcomfy.budget_month_usd: must be 0 (none) or more",
+         ("cloud.runcomfy.budget_month_usd", "must be 0 (none) or more")),
+        ("cloud.runcomfy.idle_stop_s: must be 0 (none) or more",
+         ("cloud.runcomfy.idle_stop_s", "must be 0 (none) or more")),
+        ("cloud.runcomfy.user_id: expected a str, got 5",
+         ("cloud.runcomfy.user_id", "expected a str, got 5")),
+        ("cloud.runcomfy.auto_stop_at_quit: expected true or false, got 1",
+         ("cloud.runcomfy.auto_stop_at_quit", "expected true or false, got 1")),
+        ("cloud.runcomfy.rates_usd_h.large: must be above 0, got -1",
+         (GENERAL, "cloud.runcomfy.rates_usd_h.large: must be above 0, got -1")),
+    ],
+)  # fmt: skip
+def test_cloud_error_maps_to_its_field(message, expected):
+    assert field_error(message) == expected
+
+
+def test_rate_and_token_texts():
+    assert rate_text({"large": 1.75}, "large") == "$1.75 an hour"
+    assert "no rate set" in rate_text({"large": 1.75}, "2xl-turbo")
+    assert token_text("RC_TOKEN", {"RC_TOKEN": "s3cret"}) == "RC_TOKEN is set"
+    assert token_text("RC_TOKEN", {"RC_TOKEN": ""}) == "RC_TOKEN is not set"
+    assert token_text("RC_TOKEN", {}) == "RC_TOKEN is not set"
+    assert "name the variable" in token_text("  ", {})
