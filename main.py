@@ -15,7 +15,7 @@ from core.jobs import JobEvent
 from executors.backends.comfyui import ComfyClient
 from executors.backends.gradio import quiet_hub_env
 from executors.backends.llm import LlmProbe, Screenwriter
-from executors.cloud import CloudManager, CloudSettings, housekeeping
+from executors.cloud import CloudManager, CloudMonitor, CloudSettings
 from executors.comfy_executor import ComfyExecutor
 from executors.engine import Engine
 from executors.pool import ServerPool
@@ -114,12 +114,13 @@ def build_engine(
 ) -> Engine:
     templates = load_templates(template_dirs(config.home))
     takes = TakeRecorder(ArtifactStore(config.home), artifacts, config.home / "thumbnails")
-    cloud = CloudManager(CloudSettings.from_config(config), config.home)
-    machines = cloud.ready_servers()  # reads the state file only
-    servers = (*config.comfyui_servers, *machines)
     pool = ServerPool(
-        servers, lambda server: comfy_client(config, server), tools=tool_clients(config)
+        config.comfyui_servers,
+        lambda server: comfy_client(config, server),
+        tools=tool_clients(config),
     )
+    manager = CloudManager(CloudSettings.from_config(config), config.home)
+    cloud = CloudMonitor(manager, pool, lambda server: comfy_client(config, server))
     return Engine(
         prompts,
         jobs,
@@ -132,7 +133,7 @@ def build_engine(
         tools=ToolExecutor(templates, takes, config.home / "tmp"),
         routing=config.routing,
         health_s=config.health_interval_s,
-        housekeeping=housekeeping(cloud, pool, machines),
+        cloud=cloud,
     )
 
 
@@ -176,6 +177,7 @@ def comfy_client(config: Config, server: ServerConfig) -> ComfyClient:
         verify_tls=server.verify_tls,
         connect_timeout=config.timeouts.connect_s,
         read_timeout=config.timeouts.read_s,
+        shown_url=server.shown_url(),
     )
 
 

@@ -8,6 +8,7 @@ in a config file: a server names the environment variable that holds its token (
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import os
 import re
@@ -16,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 from core.errors import ConfigError
 from core.models import QUALITY_TIERS
@@ -58,10 +59,35 @@ class ServerConfig:
     url: str
     token_env: str | None = None
     verify_tls: bool = True
+    secret_url: bool = False  # the URL is the credential (a cloud machine): shown masked
 
     def token(self) -> str | None:
         """The bearer token from the named environment variable, if any."""
         return os.environ.get(self.token_env) if self.token_env else None
+
+    def shown_url(self) -> str:
+        """The URL for messages, logs, the status bar and stored records."""
+        return mask_url(self.url) if self.secret_url else self.url
+
+
+def mask_url(url: str | None) -> str:
+    """`https://abc-comfyui.runcomfy.com/x?y` → `https://****.runcomfy.com`: no host or path."""
+    if not url:
+        return "-"
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    labels = host.split(".")
+    domain = ".".join(labels[-2:]) if len(labels) > 2 and not _is_ip(host) else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme or 'https'}://****{'.' + domain if domain else ''}{port}"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

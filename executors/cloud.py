@@ -31,6 +31,7 @@ override it (see `CloudSettings.from_config`).
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import os
@@ -42,7 +43,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.config import Config, ServerConfig
+from core.config import Config, ServerConfig, mask_url
 from core.errors import (
     BackendError,
     ConfigError,
@@ -55,7 +56,6 @@ from executors.backends.runcomfy import (
     ENDED,
     MachineGone,
     RunComfyClient,
-    mask_url,
     short_id,
 )
 
@@ -219,6 +219,19 @@ class CloudManager:
         self._client: RunComfyClient | None = None
         self._clock, self._sleep = clock, sleep
         self._lock = threading.RLock()
+        self._known: CloudState | None = None  # a copy of the state as last read or written
+
+    def configure(self, settings: CloudSettings) -> None:
+        """New settings (the Settings dialog saved): used from the next request on."""
+        with self._lock:
+            self.settings, self._client = settings, None
+
+    def snapshot(self) -> CloudStatus:
+        """The status from memory — no file, no request, no lock: safe on the Tk thread.
+        The cost is computed for now; the state is the one last read or written."""
+        known = self._known
+        notices = () if known is not None else ("not read yet",)
+        return self._status(known or CloudState(), list(notices))
 
     # --- what a caller uses -----------------------------------------------------------------
 
@@ -301,22 +314,30 @@ class CloudManager:
             return self._status(state, notices)
 
     def enforce(self) -> list[str]:
-        """Idle and budget stops; call it now and then (the engine's health tick). Offline: []."""
-        with self._lock:
-            if self.unavailable_reason() is not None:
-                return []
+        """Idle and budget stops; call it now and then (the engine's health tick). Offline, or
+        while a start or stop holds the manager: [] (the next tick tries again)."""
+        if self.unavailable_reason() is not None or not self._lock.acquire(blocking=False):
+            return []
+        try:
             state, notices = self._load(), []
             if state.machine is not None and state.machine.ready_at is not None:
                 self._enforce(self._get_client(), state, notices)
             return notices
+        finally:
+            self._lock.release()
 
     def touch(self) -> None:
-        """The machine did work now: resets its idle timer."""
-        with self._lock:
+        """The machine did work now: resets its idle timer (skipped while a start or stop
+        holds the manager)."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
             state = self._load()
             if state.machine is not None:
                 state.machine.last_used_at = self._clock()
                 self._save(state)
+        finally:
+            self._lock.release()
 
     def at_quit(self) -> list[str]:
         """At application exit: stop the machine when auto-stop was chosen."""
@@ -328,15 +349,19 @@ class CloudManager:
                 self._stop(self._get_client(), state, "auto-stop at quit", notices)
             return notices
 
-    def ready_servers(self) -> list[ServerConfig]:
-        """The Ready machine as a pool member (no request made); empty while offline."""
+    def ready_servers(self, *, read: bool = True) -> list[ServerConfig]:
+        """The Ready machine as a pool member (no request made); empty while offline.
+        read=False: from the state last read or written — no file, no lock."""
         if not self.settings.allow_online:
             return []
-        with self._lock:
-            machine = self._load().machine
+        if read:
+            with self._lock:
+                self._load()
+        machine = self._known.machine if self._known is not None else None
         if machine is None or machine.ready_at is None or not machine.url:
             return []
-        return [ServerConfig(name=f"runcomfy-{short_id(machine.server_id)}", url=machine.url)]
+        name = f"runcomfy-{short_id(machine.server_id)}"
+        return [ServerConfig(name=name, url=machine.url, secret_url=True)]
 
     # --- lifecycle steps ----------------------------------------------------------------------
 
@@ -533,6 +558,7 @@ class CloudManager:
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
+            self._known = CloudState()
             return CloudState()
         except (OSError, ValueError) as exc:
             aside = self.path.with_name(f"{STATE_FILE}.broken-{int(self._clock())}")
@@ -541,10 +567,12 @@ class CloudManager:
             log.warning("cloud: %s unreadable (%s); moved to %s", self.path, exc, aside.name)
             return CloudState()
         machine = raw.get("machine")
-        return CloudState(
+        state = CloudState(
             machine=MachineState(**machine) if isinstance(machine, dict) else None,
             ledger={str(k): float(v) for k, v in (raw.get("ledger") or {}).items()},
         )
+        self._known = copy.deepcopy(state)
+        return state
 
     def _save(self, state: CloudState) -> None:
         data = {
@@ -558,6 +586,7 @@ class CloudManager:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(data, handle, indent=2)
             os.replace(temp, self.path)
+            self._known = copy.deepcopy(state)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
@@ -593,6 +622,7 @@ def _number(env: Mapping[str, str], name: str) -> float | None:
 
 __all__ = [
     "CloudManager",
+    "CloudMonitor",
     "CloudSettings",
     "CloudStartFailed",
     "CloudStatus",
@@ -600,24 +630,67 @@ __all__ = [
 ]
 
 
-def housekeeping(
-    cloud: CloudManager, pool: Any, machines: list[ServerConfig]
-) -> Callable[[], None] | None:
-    """The engine's health-tick chore for the Ready `machines` (from `ready_servers()`) in the
-    pool: while one holds or runs jobs it counts as used (touch), then the idle and budget
-    stops run (enforce). None when there is no such machine."""
-    names = {server.name for server in machines}
-    if not names:
-        return None
+class CloudMonitor:
+    """The cloud as a running engine sees it. On each health tick (`tick`, engine thread) a
+    Ready machine that holds jobs counts as used, the idle and budget stops run, and the pool's
+    members follow the Ready machine — one started from the window, or by `cloud start` in
+    another process, joins; a stopped one leaves. The window reads `snapshot()` (memory only)
+    and runs `start`/`stop` on worker threads."""
 
-    def tick() -> None:
-        busy = any(
-            s.name in names and (s.slots_used or s.queue_running or s.queue_pending)
-            for s in pool.states()
-        )
-        if busy:
-            cloud.touch()
-        for notice in cloud.enforce():
+    def __init__(
+        self,
+        manager: CloudManager,
+        pool: Any,
+        make_client: Callable[[ServerConfig], Any],
+    ):
+        self.manager, self.pool, self._make_client = manager, pool, make_client
+        self._member: ServerConfig | None = None
+        self._sync(manager.ready_servers())  # reads the state file, no request
+
+    def tick(self) -> None:
+        member = self._member
+        if member is not None and any(
+            s.name == member.name and (s.slots_used or s.queue_running or s.queue_pending)
+            for s in self.pool.states()
+        ):
+            self.manager.touch()
+        for notice in self.manager.enforce():
             log.warning("cloud: %s", notice)
+        self._sync(self.manager.ready_servers(read=False))
 
-    return tick
+    def start(self, on_progress: Callable[[str], None] | None = None) -> CloudStatus:
+        try:
+            return self.manager.start(on_progress)
+        finally:
+            self._sync(self.manager.ready_servers(read=False))
+
+    def stop(self) -> CloudStatus:
+        try:
+            return self.manager.stop()
+        finally:
+            self._sync(self.manager.ready_servers(read=False))
+
+    def at_quit(self) -> list[str]:
+        return self.manager.at_quit()
+
+    def snapshot(self) -> CloudStatus:
+        return self.manager.snapshot()
+
+    def unavailable_reason(self) -> str | None:
+        return self.manager.unavailable_reason()
+
+    def configure(self, settings: CloudSettings) -> None:
+        self.manager.configure(settings)
+        self._sync(self.manager.ready_servers(read=False))
+
+    def _sync(self, machines: list[ServerConfig]) -> None:
+        ready = machines[0] if machines else None
+        if ready == self._member:
+            return
+        if self._member is not None:
+            self.pool.remove(self._member.name)
+            log.info("cloud: %s left the pool", self._member.name)
+        if ready is not None:
+            self.pool.add(ready, self._make_client(ready))
+            log.info("cloud: %s joined the pool (%s)", ready.name, ready.shown_url())
+        self._member = ready

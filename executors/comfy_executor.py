@@ -132,7 +132,7 @@ class ComfyExecutor:
                 f"template {resolution.template.name} cannot run on {client.name}: "
                 + "; ".join(problems),
                 backend=client.name,
-                url=client.url,
+                url=client.shown_url,
             )
         self._checked.add(key)
 
@@ -172,7 +172,7 @@ class ComfyExecutor:
                 f"the workflow finished on {client.name} but produced no output files — check "
                 "the template has a Save node",
                 backend=client.name,
-                url=client.url,
+                url=client.shown_url,
             )
         take_dir = self.store.make_take_dir(prompt.kind.value, prompt.id)
         try:
@@ -268,7 +268,7 @@ def _metadata(
     keys = ("workflow", "template", "tier", "requested_tier", "tier_reason", "seed", "values")
     return {
         **{key: submission[key] for key in keys},
-        "server": {"name": client.name, "url": client.url},
+        "server": {"name": client.name, "url": client.shown_url},
         "remote_prompt_id": submission["remote_id"],
         "cached": result.cached,
         "timings": {**result.timings, "harvested": time.time()},

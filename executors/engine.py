@@ -44,6 +44,7 @@ from core.jobs import (
     JobWaiting,
 )
 from core.models import QUALITY_TIERS, JobRecord, JobStatus, PromptRecord
+from executors.cloud import CloudMonitor
 from executors.comfy_executor import ComfyExecutor, new_remote_id
 from executors.pool import FAMILIES, Lease, Refusal, ServerPool
 from executors.templates import Template
@@ -84,11 +85,11 @@ class Engine:
         tools: ToolExecutor | None = None,
         routing: tuple[Route, ...] = (),
         health_s: float = HEALTH_S,
-        housekeeping: Callable[[], None] | None = None,
+        cloud: CloudMonitor | None = None,
     ):
         self.prompts, self.jobs, self.executor, self.pool = prompts, jobs, executor, pool
         self.tools, self.routing, self.health_s = tools, routing, health_s
-        self.housekeeping = housekeeping  # run on each health tick (cloud idle/budget stops)
+        self.cloud = cloud  # ticked with the health checks: idle/budget stops, pool membership
         self.retry, self.emit, self.default_quality = retry, emit, default_quality
         # How long a job waits for any server to answer before it fails; None: for ever.
         self.offline_grace_s = offline_grace_s
@@ -192,7 +193,8 @@ class Engine:
     def start(self) -> None:
         self.reconcile()
         self._stop.clear()
-        self._workers = ThreadPoolExecutor(max(1, len(self.pool.names()) * 2), "job")
+        members = len(self.pool.names()) + 1  # room for a cloud machine that joins later
+        self._workers = ThreadPoolExecutor(members * 2, "job")
         self._threads = [
             threading.Thread(target=self._dispatch_loop, name="dispatcher", daemon=True),
             threading.Thread(target=self._health_loop, name="health", daemon=True),
@@ -279,8 +281,8 @@ class Engine:
             last = time.monotonic()
             try:
                 self.pool.refresh()
-                if self.housekeeping is not None:
-                    self.housekeeping()
+                if self.cloud is not None:
+                    self.cloud.tick()
             except Exception:  # noqa: BLE001 — a failed probe must not stop the monitor
                 log.exception("health refresh failed")
 

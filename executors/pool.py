@@ -178,11 +178,24 @@ class ServerPool:
         self._lock = threading.Lock()
         self._tokens = itertools.count(1)
 
+    # --- membership (a cloud machine joins when Ready, leaves when stopped) -------------------
+
+    def add(self, config: ServerConfig, client: ComfyClient) -> None:
+        """A new member (or a new client for one of that name)."""
+        with self._lock:
+            self._servers[config.name] = _Server(config, client)
+
+    def remove(self, name: str) -> None:
+        """The member leaves; a job still holding it ends on its own (its release is ignored)."""
+        with self._lock:
+            self._servers.pop(name, None)
+
     # --- looking ---------------------------------------------------------------------------
 
     def names(self, kind: str | None = None) -> list[str]:
         """Every member's name, or those of one backend family."""
-        return [s.name for s in self._servers.values() if kind is None or s.kind == kind]
+        with self._lock:
+            return [s.name for s in self._servers.values() if kind is None or s.kind == kind]
 
     def client(self, name: str) -> ComfyClient | ToolClient:
         """The client of server `name` (to reconcile a job with the server it ran on)."""
@@ -378,7 +391,7 @@ class ServerPool:
         return ServerState(
             name=server.name,
             kind=server.kind,
-            url=server.config.url,
+            url=server.config.shown_url(),
             online=server.online,
             vram_total_mb=server.vram_total_mb,
             vram_free_mb=server.vram_free_mb,

@@ -15,7 +15,7 @@ from repositories.database import Database
 from repositories.jobs import JobRepository
 from repositories.prompts import PromptRepository
 
-pytest_plugins = ["tests.comfyui_server.fixtures"]
+pytest_plugins = ["tests.comfyui_server.fixtures", "tests.runcomfy_server"]
 
 DATA = Path(__file__).parent / "data"
 

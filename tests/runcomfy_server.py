@@ -17,12 +17,18 @@ import asyncio
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import pytest
 from aiohttp import web
+
+from executors.cloud import CloudSettings
 
 TOKEN = "rc-test-token-5f3a9c"
 USER = "user-1234"
+HOUR = 3600.0
+T0 = 1_750_000_000.0  # mid-June 2025 (UTC)
 
 
 @dataclass
@@ -176,3 +182,48 @@ class RunComfyServer:
         if machine.polls < self.ready_after_polls or slow:
             return "Pending" if machine.polls <= 1 else "Initializing"
         return "Ready"
+
+
+# --- fixtures (tests/conftest.py makes them global) -------------------------------------------
+
+
+class Clock:
+    """A hand-moved wall clock; `sleep` advances it (CloudManager's clock= and sleep=)."""
+
+    def __init__(self, now: float = T0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def runcomfy() -> Iterator[RunComfyServer]:
+    server = RunComfyServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def cloud_settings(runcomfy: RunComfyServer, monkeypatch: pytest.MonkeyPatch) -> CloudSettings:
+    """Online settings for the fake: user, token (in the environment), type large at $2/h."""
+    monkeypatch.setenv("RUNCOMFY_API_TOKEN", TOKEN)
+    return CloudSettings(
+        allow_online=True,
+        user_id=USER,
+        api_url=runcomfy.url,
+        machine_type="large",
+        workflow_version="ver-1",
+        rate_usd_h=2.0,
+        ready_timeout_s=60.0,
+        poll_s=5.0,
+    )

@@ -148,9 +148,11 @@ class ComfyClient:
         verify_tls: bool = True,
         connect_timeout: float = 5,
         read_timeout: float = 30,
+        shown_url: str | None = None,
     ):
         self.url = url.rstrip("/")
-        self.name = name or urlsplit(self.url).netloc or self.url
+        self.shown_url = shown_url or self.url  # in messages, logs and records (may be masked)
+        self.name = name or urlsplit(self.shown_url).netloc or self.shown_url
         self.token = token
         self.verify_tls = verify_tls
         self.connect_timeout = connect_timeout
@@ -352,12 +354,14 @@ class ComfyClient:
             return self.session.request(method, self.url + path, timeout=self.timeout, **kwargs)
         except requests.exceptions.SSLError as exc:
             msg = (
-                f"TLS check failed for ComfyUI at {self.url} — fix the certificate or turn off "
-                "TLS verification for this server in Settings"
+                f"TLS check failed for ComfyUI at {self.shown_url} — fix the certificate or turn "
+                "off TLS verification for this server in Settings"
             )
             raise self._error(PermanentBackendError, msg, detail=str(exc)) from exc
         except requests.Timeout as exc:
-            msg = f"ComfyUI at {self.url} did not answer in time — it may be overloaded; retry"
+            msg = (
+                f"ComfyUI at {self.shown_url} did not answer in time — it may be overloaded; retry"
+            )
             raise self._error(TransientBackendError, msg, detail=str(exc)) from exc
         except requests.RequestException as exc:
             raise self._unreachable(str(exc)) from exc
@@ -372,31 +376,35 @@ class ComfyClient:
             # ComfyUI answers 500 to an unhandled exception; the one deterministic cause in the
             # traces is malformed JSON, which this client never sends. So it is a server or
             # proxy hiccup: retried (a bounded number of times, never twice for one prompt_id).
-            msg = f"ComfyUI at {self.url} had an internal error on {path} — retrying"
+            msg = f"ComfyUI at {self.shown_url} had an internal error on {path} — retrying"
             raise self._error(TransientBackendError, msg, status=status)
         if status in (401, 403):
-            raise self._error(PermanentBackendError, _refused(self.url, status), status=status)
-        msg = f"ComfyUI at {self.url} answered {status} to {path}: {response.text[:200]!r}"
+            refused = _refused(self.shown_url, status)
+            raise self._error(PermanentBackendError, refused, status=status)
+        msg = f"ComfyUI at {self.shown_url} answered {status} to {path}: {response.text[:200]!r}"
         raise self._error(PermanentBackendError, msg, status=status)
 
     def _json(self, response: requests.Response, path: str) -> dict[str, Any]:
         try:
             body = response.json()
         except ValueError as exc:
-            msg = f"{self.url}{path} did not answer with JSON — is this the URL of a ComfyUI?"
+            msg = f"{self.shown_url}{path} did not answer with JSON — is this the URL of a ComfyUI?"
             raise self._error(PermanentBackendError, msg, status=response.status_code) from exc
         if not isinstance(body, dict | list):
-            raise self._error(PermanentBackendError, f"unexpected answer from {self.url}{path}")
+            msg = f"unexpected answer from {self.shown_url}{path}"
+            raise self._error(PermanentBackendError, msg)
         return body
 
     def _unreachable(self, detail: str, status: int | None = None) -> TransientBackendError:
-        msg = f"ComfyUI at {self.url} is not answering — start it or change the URL in Settings"
+        msg = (
+            f"ComfyUI at {self.shown_url} is not answering — start it or change the URL in Settings"
+        )
         return self._error(TransientBackendError, msg, status=status, detail=detail)
 
     def _error(
         self, kind: type[BackendError], message: str, *, status: int | None = None, detail=None
     ) -> Any:
-        return kind(message, backend=self.name, url=self.url, status=status, detail=detail)
+        return kind(message, backend=self.name, url=self.shown_url, status=status, detail=detail)
 
     def _cancel_remote(self, prompt_id: str) -> None:
         """Best effort: drop it from the queue, and interrupt it if it already runs."""
@@ -466,7 +474,7 @@ class _Job:
     def _rejected(self, body: dict[str, Any], partial: bool) -> None:
         how = "accepted only part of" if partial else "rejected"
         reasons = _describe_rejection(body, self.workflow)
-        msg = f"ComfyUI at {self.client.url} {how} the workflow: {reasons}"
+        msg = f"ComfyUI at {self.client.shown_url} {how} the workflow: {reasons}"
         raise self.client._error(PermanentBackendError, msg, status=400, detail=body)
 
     # --- follow ----------------------------------------------------------------------------
@@ -596,7 +604,7 @@ class _Job:
             self.socket.send(json.dumps(flags))
             self.socket.settimeout(self.client.recv_timeout)
         except (websocket.WebSocketException, OSError) as exc:
-            log.info("no WebSocket to %s (%r); polling /history", self.client.url, exc)
+            log.info("no WebSocket to %s (%r); polling /history", self.client.shown_url, exc)
             self._disconnect()
             self.next_poll = min(self.next_poll, time.monotonic() + self.client.poll_interval)
 
@@ -610,7 +618,7 @@ class _Job:
         self.socket = None
 
     def _socket_lost(self, why: str) -> None:
-        log.info("WebSocket to %s lost (%s); polling /history", self.client.url, why)
+        log.info("WebSocket to %s lost (%s); polling /history", self.client.shown_url, why)
         self._disconnect()
         self.next_poll = 0.0
         self.next_connect = time.monotonic() + self.client.reconnect_interval

@@ -30,12 +30,10 @@ appears in a message, and server ids are shortened in anything shown.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
@@ -92,26 +90,6 @@ class Machine:
 def short_id(server_id: str) -> str:
     """The first 8 characters: enough to tell machines apart, too few to build the URL."""
     return server_id[:8]
-
-
-def mask_url(url: str | None) -> str:
-    """`https://abc-comfyui.runcomfy.com` → `https://****.runcomfy.com`; no path, no query."""
-    if not url:
-        return "-"
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    labels = host.split(".")
-    domain = ".".join(labels[-2:]) if len(labels) > 2 and not _is_ip(host) else ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme or 'https'}://****{'.' + domain if domain else ''}{port}"
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 class RunComfyClient:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,55 +18,18 @@ from executors.backends.comfyui import ComfyClient
 from executors.backends.runcomfy import RunComfyClient
 from executors.cloud import (
     CloudManager,
+    CloudMonitor,
     CloudSettings,
     CloudStartFailed,
     CloudUnavailable,
-    housekeeping,
 )
 from executors.pool import ServerPool
-from tests.runcomfy_server import TOKEN, USER, RunComfyServer
-
-HOUR = 3600.0
-T0 = 1_750_000_000.0  # mid-June 2025 (UTC)
-
-
-class Clock:
-    def __init__(self, now: float = T0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+from tests.runcomfy_server import HOUR, T0, TOKEN, USER, Clock
 
 
 @pytest.fixture
-def runcomfy() -> Iterator[RunComfyServer]:
-    server = RunComfyServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def settings(runcomfy: RunComfyServer, monkeypatch: pytest.MonkeyPatch) -> CloudSettings:
-    monkeypatch.setenv("RUNCOMFY_API_TOKEN", TOKEN)
-    return CloudSettings(
-        allow_online=True,
-        user_id=USER,
-        api_url=runcomfy.url,
-        machine_type="large",
-        workflow_version="ver-1",
-        rate_usd_h=2.0,
-        ready_timeout_s=60.0,
-        poll_s=5.0,
-    )
+def settings(cloud_settings: CloudSettings) -> CloudSettings:
+    return cloud_settings
 
 
 def manager(settings: CloudSettings, home: Path, clock: Clock, **changes) -> CloudManager:
@@ -182,23 +144,77 @@ def test_idle_machine_is_stopped_and_work_resets_the_timer(runcomfy, settings, h
     assert cloud.status().state == "none"
 
 
+def comfy(server):
+    return ComfyClient(server.url, name=server.name, shown_url=server.shown_url())
+
+
 def test_the_engines_health_tick_keeps_a_busy_machine_and_stops_an_idle_one(
     runcomfy, settings, home, clock
 ):
     cloud = manager(settings, home, clock, idle_stop_s=600)
     cloud.start()
-    [machine] = cloud.ready_servers()
-    pool = ServerPool([machine], lambda server: ComfyClient(server.url, name=server.name))
-    tick = housekeeping(cloud, pool, [machine])
+    pool = ServerPool([], comfy)
+    monitor = CloudMonitor(cloud, pool, comfy)
+    [name] = pool.names()
     lease = pool.acquire(None)  # a job on the machine (no request is made)
     clock.now += 900
-    tick()
+    monitor.tick()
     assert len(runcomfy.running()) == 1  # busy: the idle timer restarted
     pool.release(lease, ok=True)
     clock.now += 601
-    tick()
+    monitor.tick()
     assert runcomfy.running() == [] and cloud.status().state == "none"
-    assert housekeeping(cloud, pool, cloud.ready_servers()) is None  # no machine left
+    assert pool.names() == []  # the stopped machine left the pool
+    assert name.startswith("runcomfy-")
+
+
+def test_a_machine_started_from_the_window_joins_the_pool_masked_and_leaves_on_stop(
+    runcomfy, settings, home, clock
+):
+    pool = ServerPool([], comfy)
+    monitor = CloudMonitor(manager(settings, home, clock), pool, comfy)
+    assert pool.names() == [] and monitor.snapshot().state == "none"
+    said: list[str] = []
+    assert monitor.start(said.append).state == "ready"
+    [state] = pool.states()
+    assert state.url == "https://****.runcomfy.com"  # the secret URL never shows
+    assert pool.client(state.name).url.endswith("-comfyui.runcomfy.com")  # but is used
+    snapshot = monitor.snapshot()
+    assert snapshot.state == "ready" and snapshot.url == "https://****.runcomfy.com"
+    assert any("Ready" in line for line in said)
+    monitor.stop()
+    assert pool.names() == [] and monitor.snapshot().state == "none"
+
+
+def test_a_machine_started_by_another_process_joins_on_the_next_tick(
+    runcomfy, settings, home, clock
+):
+    pool = ServerPool([], comfy)
+    monitor = CloudMonitor(manager(settings, home, clock), pool, comfy)
+    manager(settings, home, clock).start()  # `cloud start` in a terminal
+    assert pool.names() == []
+    monitor.tick()
+    assert len(pool.names()) == 1 and monitor.snapshot().state == "ready"
+
+
+def test_snapshot_counts_the_cost_up_to_now_without_a_request(runcomfy, settings, home, clock):
+    cloud = manager(settings, home, clock)
+    cloud.start()
+    asked = len(runcomfy.requests)
+    clock.now += HOUR / 2
+    assert cloud.snapshot().cost_usd == pytest.approx(1.0)  # $2/h
+    assert len(runcomfy.requests) == asked
+
+
+def test_new_settings_apply_at_once_offline_removes_the_member(runcomfy, settings, home, clock):
+    pool = ServerPool([], comfy)
+    monitor = CloudMonitor(manager(settings, home, clock), pool, comfy)
+    monitor.start()
+    monitor.configure(replace(settings, allow_online=False))
+    assert pool.names() == []
+    assert "online access is off" in (monitor.unavailable_reason() or "")
+    with pytest.raises(CloudUnavailable, match="online access is off"):
+        monitor.start()
 
 
 def test_session_budget_warns_at_80_percent_then_stops(runcomfy, settings, home, clock):

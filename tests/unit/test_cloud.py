@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from app.cli_cloud import describe
-from core.config import load_config
+from core.config import load_config, mask_url
 from core.errors import ConfigError, PermanentBackendError, TransientBackendError
-from executors.backends.runcomfy import MachineGone, RunComfyClient, mask_url, short_id
+from executors.backends.runcomfy import MachineGone, RunComfyClient, short_id
 from executors.cloud import CloudManager, CloudSettings, CloudState, CloudStatus, MachineState
 
 SID = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
