@@ -18,7 +18,7 @@ from typing import Any
 
 from app.bridge import EventBridge
 from app.cli import Context
-from app.live_state import ABOUT_BACKENDS
+from app.live_state import ABOUT_BACKENDS, cloud_meter
 from app.settings_state import connection_text
 from app.views.editor import PromptEditor
 from app.views.gallery import TakesGallery
@@ -30,6 +30,7 @@ from core.config import Config, ServerConfig
 from core.errors import AppError, UserError
 from core.jobs import JobEvent, JobFinished, JobStarted
 from core.models import JobStatus
+from executors.cloud import CloudSettings
 from executors.pool import ServerPool
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,8 @@ class Application:
         running = sum(job.status is JobStatus.RUNNING for job in jobs)
         failed = len(self.ctx.jobs.list(status=JobStatus.FAILED, limit=10_000))
         self.status.update_counts(running, len(jobs) - running, failed)
+        if self.engine.cloud is not None:
+            self.status.update_cloud(cloud_meter(self.engine.cloud.snapshot()))
         self._status_job = self.root.after(STATUS_REFRESH_MS, self._refresh_status)
 
     # --- prompt actions (PromptList, menus) ---------------------------------------------------
@@ -272,14 +275,22 @@ class Application:
     # --- settings -----------------------------------------------------------------------------
 
     def open_settings(self) -> None:
-        SettingsDialog(self.root, self.ctx.config.home, self._settings_saved, self._test_connection)
+        SettingsDialog(
+            self.root,
+            self.ctx.config.home,
+            self._settings_saved,
+            self._test_connection,
+            cloud=self.engine.cloud,
+        )
 
     def _settings_saved(self, config: Config) -> None:
         self.ctx.config = config
+        if self.engine.cloud is not None:  # the online switch and cloud settings apply now
+            self.engine.cloud.configure(CloudSettings.from_config(config))
         messagebox.showinfo(
             "Takeboard",
-            "Settings saved. Server, retry and timeout changes "
-            "apply the next time Takeboard starts.",
+            "Settings saved. The online switch and cloud settings apply now; server, retry "
+            "and timeout changes apply the next time Takeboard starts.",
             parent=self.root,
         )
 
@@ -301,9 +312,16 @@ class Application:
         self._close_when_stopped(stopper)
 
     def stop_engine(self) -> None:
-        """Any thread but Tk's: wait for the engine to have started, then stop it."""
+        """Any thread but Tk's: wait for the engine to have started, then stop it, then stop
+        the cloud machine when the user chose auto-stop at quit."""
         self._starter.join()
         self.engine.stop()
+        if self.engine.cloud is not None:
+            try:
+                for notice in self.engine.cloud.at_quit():
+                    log.info("cloud: %s", notice)
+            except AppError as exc:  # quitting goes on; the machine is still in cloud.json
+                log.warning("cloud: auto-stop at quit failed: %s", exc)
 
     def _close_when_stopped(self, stopper: threading.Thread) -> None:
         if stopper.is_alive():

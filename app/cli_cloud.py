@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app import cli
+from app.live_state import describe_cloud
 from executors.cloud import CloudManager, CloudSettings, CloudStatus
 
 # Tests replace this to inject a clock or a client; the real one reads the environment.
@@ -56,25 +57,8 @@ def _show(status: CloudStatus, as_json: bool) -> int:
     if as_json:
         print(json.dumps(status.as_dict(), indent=2, ensure_ascii=False))
         return 0
-    print(describe(status))
+    print(describe_cloud(status))
     return 0
-
-
-def describe(status: CloudStatus) -> str:
-    online = "online" if status.online else "offline (allow_online is off)"
-    month = f"${status.month_spent_usd:.2f}" + (
-        f" of ${status.month_budget_usd:.2f}" if status.month_budget_usd is not None else ""
-    )
-    if status.state == "none":
-        return f"cloud: no machine  [{online}]  month {month}"
-    uptime = f"{status.uptime_s / 60:.1f} min" if status.uptime_s is not None else "-"
-    session = f"${status.cost_usd:.2f}" + (
-        f" of ${status.session_budget_usd:.2f}" if status.session_budget_usd is not None else ""
-    )
-    return (
-        f"cloud: {status.state}  {status.machine_type}  {status.server}  {status.url}  "
-        f"up {uptime}  cost {session} (${status.rate_usd_h}/h)  month {month}  [{online}]"
-    )
 
 
 CLOUD_HANDLERS = {

@@ -28,6 +28,7 @@ from core.jobs import (
 from core.models import ArtifactRecord
 
 if TYPE_CHECKING:  # the pool pulls in the HTTP clients; the UI only reads its states
+    from executors.cloud import CloudStatus
     from executors.pool import ServerState
 
 ACTIVE = ("running", "retrying", "accepted", "waiting", "queued")  # display order, running first
@@ -263,6 +264,47 @@ def _gb(mb: int) -> str:
 
 
 # --- gallery -------------------------------------------------------------------------------
+
+
+def describe_cloud(status: CloudStatus) -> str:
+    """One line for `cloud status` and the Settings dialog: state, type, masked URL, cost."""
+    online = "online" if status.online else "offline (allow_online is off)"
+    month = f"${status.month_spent_usd:.2f}" + (
+        f" of ${status.month_budget_usd:.2f}" if status.month_budget_usd is not None else ""
+    )
+    if status.state == "none":
+        return f"cloud: no machine  [{online}]  month {month}"
+    uptime = f"{status.uptime_s / 60:.1f} min" if status.uptime_s is not None else "-"
+    session = f"${status.cost_usd:.2f}" + (
+        f" of ${status.session_budget_usd:.2f}" if status.session_budget_usd is not None else ""
+    )
+    return (
+        f"cloud: {status.state}  {status.machine_type}  {status.server}  {status.url}  "
+        f"up {uptime}  cost {session} (${status.rate_usd_h}/h)  month {month}  [{online}]"
+    )
+
+
+@dataclass(frozen=True)
+class Meter:
+    text: str
+    colour: str  # "" for the theme's own
+    tooltip: str
+
+
+def cloud_meter(status: CloudStatus) -> Meter | None:
+    """The status bar's cost meter: text, colour (amber from 80 % of a budget) and tooltip;
+    None when there is nothing to show (no machine, nothing spent this month)."""
+    if status.state == "none" and not status.month_spent_usd and not status.warnings:
+        return None
+    if status.state == "none":
+        text = f"cloud: none · month ${status.month_spent_usd:.2f}"
+    else:
+        text = f"cloud: {status.machine_type} {status.state} ${status.cost_usd:.2f}"
+        if status.session_budget_usd is not None:
+            text += f" of ${status.session_budget_usd:.2f}"
+    lines = [describe_cloud(status), *status.warnings, *status.notices]
+    colour = "#b26a00" if status.warnings else ""
+    return Meter(text, colour, "\n".join(lines))
 
 
 def caption(record: ArtifactRecord) -> str:

@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "cloud.json"
 WARN_AT = 0.8
+QUIT_WAIT_S = 10.0  # at quit, how long auto-stop waits for a start or stop in progress
+STOP_HINT = "python main.py cloud stop"
 DEFAULT_RATES_USD_H = {  # Hobby plan; 2xl-turbo assumed to be the H100 "2X-Large Plus"
     "medium": 0.99,
     "large": 1.75,
@@ -222,9 +224,9 @@ class CloudManager:
         self._known: CloudState | None = None  # a copy of the state as last read or written
 
     def configure(self, settings: CloudSettings) -> None:
-        """New settings (the Settings dialog saved): used from the next request on."""
-        with self._lock:
-            self.settings, self._client = settings, None
+        """New settings (the Settings dialog saved): used from the next request on. No lock:
+        the Tk thread calls this, and a start in progress keeps the client it has."""
+        self.settings, self._client = settings, None
 
     def snapshot(self) -> CloudStatus:
         """The status from memory — no file, no request, no lock: safe on the Tk thread.
@@ -343,20 +345,24 @@ class CloudManager:
         """At application exit: stop the machine when auto-stop was chosen."""
         if not self.settings.auto_stop_at_quit or self.unavailable_reason() is not None:
             return []
-        with self._lock:
+        if not self._lock.acquire(timeout=QUIT_WAIT_S):
+            return [f"a start or stop is still running; the machine was left (`{STOP_HINT}`)"]
+        try:
             state, notices = self._load(), []
             if state.machine is not None:
                 self._stop(self._get_client(), state, "auto-stop at quit", notices)
             return notices
+        finally:
+            self._lock.release()
 
     def ready_servers(self, *, read: bool = True) -> list[ServerConfig]:
         """The Ready machine as a pool member (no request made); empty while offline.
         read=False: from the state last read or written — no file, no lock."""
-        if not self.settings.allow_online:
-            return []
         if read:
             with self._lock:
-                self._load()
+                self._load()  # offline too: snapshot() then shows a recorded machine
+        if not self.settings.allow_online:
+            return []
         machine = self._known.machine if self._known is not None else None
         if machine is None or machine.ready_at is None or not machine.url:
             return []

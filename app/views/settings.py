@@ -15,8 +15,7 @@ from pathlib import Path
 from tkinter import ttk
 from typing import TYPE_CHECKING, Any
 
-import app.cli  # noqa: F401 — first: app.cli and app.cli_cloud import each other
-from app.cli_cloud import describe
+from app.live_state import describe_cloud
 from app.settings_state import (
     GENERAL,
     ServerRow,
@@ -148,7 +147,7 @@ class CloudActions:
         """The status as the running window knows it (memory only), and which actions apply."""
         status = self.cloud.snapshot()
         reason = self.cloud.unavailable_reason()
-        self.status.configure(text=describe(status))
+        self.status.configure(text=describe_cloud(status))
         self.warnings.configure(text="\n".join(status.warnings))
         self.reason.configure(text=f"Start is unavailable: {reason}" if reason else "")
         _enable(self.start_button, not self.busy and reason is None)

@@ -9,7 +9,14 @@ from tkinter import font as tkfont
 from tkinter import ttk
 from typing import TYPE_CHECKING
 
-from app.live_state import JobTable, counts_text, indicator, progress_text, vram_text
+from app.live_state import (
+    JobTable,
+    Meter,
+    counts_text,
+    indicator,
+    progress_text,
+    vram_text,
+)
 from core.jobs import JobEvent
 
 if TYPE_CHECKING:
@@ -66,11 +73,15 @@ class StatusBar(ttk.Frame):
         self.servers.pack(side="left")
         self.vram = ttk.Label(self, text="VRAM –")
         self.counts = ttk.Label(self, text=counts_text(0, 0, 0))
+        self.cloud = ttk.Label(self, text="")
+        self._cloud_tip = ""
+        self.tooltip.attach(self.cloud, lambda: self._cloud_tip)
         self.job = ttk.Label(self, text="", anchor="e")
         self.job_progress = ttk.Progressbar(self, maximum=100, length=120, mode="determinate")
         for widget in (self.vram, self.counts):
             ttk.Separator(self, orient="vertical").pack(side="left", fill="y", padx=8)
             widget.pack(side="left")
+        self._cloud_separator = ttk.Separator(self, orient="vertical")
         self.job_progress.pack(side="right")
         self.job.pack(side="right", padx=6)
 
@@ -87,6 +98,18 @@ class StatusBar(ttk.Frame):
             canvas.itemconfigure("dot", fill=shown.colour)
             self._tooltips[state.name] = shown.tooltip
         self.vram.configure(text=vram_text(states))
+
+    def update_cloud(self, meter: Meter | None) -> None:
+        """The cloud cost meter; hidden while no machine runs and nothing was spent."""
+        if meter is None:
+            self.cloud.pack_forget()
+            self._cloud_separator.pack_forget()
+            return
+        self.cloud.configure(text=meter.text, foreground=meter.colour)
+        self._cloud_tip = meter.tooltip
+        if not self.cloud.winfo_manager():
+            self._cloud_separator.pack(side="left", fill="y", padx=8, after=self.counts)
+            self.cloud.pack(side="left", after=self._cloud_separator)
 
     def update_counts(self, running: int, queued: int, failed: int) -> None:
         self.counts.configure(text=counts_text(running, queued, failed))

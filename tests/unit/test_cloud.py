@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import requests
 
-from app.cli_cloud import describe
+from app.live_state import cloud_meter, describe_cloud
 from core.config import load_config, mask_url
 from core.errors import ConfigError, PermanentBackendError, TransientBackendError
 from executors.backends.runcomfy import MachineGone, RunComfyClient, short_id
@@ -181,8 +182,8 @@ def test_session_headers_carry_the_bearer_token():
 
 
 def test_describe_lines():
-    assert describe(CloudStatus(state="none", online=False)).startswith("cloud: no machine")
-    line = describe(
+    assert describe_cloud(CloudStatus(state="none", online=False)).startswith("cloud: no machine")
+    line = describe_cloud(
         CloudStatus(
             state="ready",
             online=True,
@@ -226,3 +227,26 @@ def test_a_negative_budget_in_the_config_names_the_key(home: Path):
     (home / "config.json").write_text(json.dumps({"cloud": {"runcomfy": runcomfy}}))
     with pytest.raises(ConfigError, match="cloud.runcomfy.budget_month_usd"):
         load_config(home, env={})
+
+
+def test_cloud_meter_hides_when_nothing_runs_or_was_spent():
+    assert cloud_meter(CloudStatus(state="none", online=True)) is None
+    spent = cloud_meter(CloudStatus(state="none", online=True, month_spent_usd=3.5))
+    assert spent is not None and spent.text == "cloud: none · month $3.50"
+
+
+def test_cloud_meter_shows_cost_and_turns_amber_with_a_budget_warning():
+    running = CloudStatus(
+        state="ready",
+        online=True,
+        machine_type="large",
+        url="https://****.runcomfy.com",
+        cost_usd=4.1,
+        session_budget_usd=5.0,
+        warnings=("session budget 82% used ($4.10 of $5.00)",),
+    )
+    meter = cloud_meter(running)
+    assert meter is not None
+    assert meter.text == "cloud: large ready $4.10 of $5.00"
+    assert meter.colour and "82%" in meter.tooltip and "****" in meter.tooltip
+    assert cloud_meter(replace(running, warnings=())).colour == ""
