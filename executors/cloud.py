@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ from core.errors import (
 from executors.backends.runcomfy import (
     DEFAULT_API,
     ENDED,
+    Machine,
     MachineGone,
     RunComfyClient,
     short_id,
@@ -64,6 +65,7 @@ log = logging.getLogger(__name__)
 STATE_FILE = "cloud.json"
 WARN_AT = 0.8
 QUIT_WAIT_S = 10.0  # at quit, how long auto-stop waits for a start or stop in progress
+KEEP_ALIVE_S = 15 * 60  # a busy machine this close to RunComfy's stop time is extended
 STOP_HINT = "python main.py cloud stop"
 DEFAULT_RATES_USD_H = {  # Hobby plan; 2xl-turbo assumed to be the H100 "2X-Large Plus"
     "medium": 0.99,
@@ -164,6 +166,7 @@ class MachineState:
     ready_at: float | None = None
     last_used_at: float | None = None
     status: str = "Pending"
+    stopping_at: float | None = None  # when RunComfy stops it on its own (estimated_duration)
 
     def cost(self, now: float) -> float:
         if self.ready_at is None:
@@ -329,14 +332,15 @@ class CloudManager:
             self._lock.release()
 
     def touch(self) -> None:
-        """The machine did work now: resets its idle timer (skipped while a start or stop
-        holds the manager)."""
+        """The machine did work now: resets its idle timer and, near RunComfy's own stop
+        time, extends it (skipped while a start or stop holds the manager)."""
         if not self._lock.acquire(blocking=False):
             return
         try:
             state = self._load()
             if state.machine is not None:
                 state.machine.last_used_at = self._clock()
+                self._keep_alive(state.machine, state.machine.last_used_at)
                 self._save(state)
         finally:
             self._lock.release()
@@ -386,10 +390,8 @@ class CloudManager:
             self._forget(state, f"RunComfy reports it {remote.status}", notices)
             return None
         machine.status = remote.status
-        if remote.ready and machine.ready_at is None:
-            machine.ready_at, machine.url = self._clock(), remote.url
-        elif remote.ready:
-            machine.url = remote.url
+        if remote.ready:
+            self._mark_ready(machine, remote)
         self._save(state)
         return machine
 
@@ -413,8 +415,8 @@ class CloudManager:
                 last = remote.status
                 say(f"machine {short_id(machine.server_id)}: {last}")
             if remote is not None and remote.ready:
-                machine.status, machine.url = remote.status, remote.url
-                machine.ready_at = self._clock()
+                machine.status = remote.status
+                self._mark_ready(machine, remote)
                 self._save(state)
                 log.info(
                     "cloud: machine %s Ready at %s",
@@ -432,6 +434,33 @@ class CloudManager:
                     f"(last status: {last or 'unknown'})",
                 )
             self._sleep(self.settings.poll_s)
+
+    def _mark_ready(self, machine: MachineState, remote: Machine) -> None:
+        """Billing runs from RunComfy's own Ready time (never later than now: clock skew),
+        which may be before this app saw it — e.g. after a `cloud start` that was cut off."""
+        now = self._clock()
+        if machine.ready_at is None:
+            machine.ready_at = min(remote.ready_at or now, now)
+        machine.url = remote.url
+        machine.stopping_at = remote.stopping_at or (
+            machine.stopping_at or machine.ready_at + self.settings.estimated_duration_s
+        )
+
+    def _keep_alive(self, machine: MachineState, now: float) -> None:
+        """A busy machine close to RunComfy's own stop time gets more time: stopping it
+        would kill the jobs on it. Idle and budget stops still apply."""
+        if machine.ready_at is None or machine.stopping_at is None:
+            return
+        if machine.stopping_at - now > KEEP_ALIVE_S or self.unavailable_reason() is not None:
+            return
+        duration = int(now - machine.ready_at + self.settings.estimated_duration_s)
+        try:
+            remote = self._get_client().set_duration(machine.server_id, duration)
+        except BackendError as exc:
+            log.warning("cloud: could not extend machine %s: %s", short_id(machine.server_id), exc)
+            return
+        machine.stopping_at = remote.stopping_at or machine.ready_at + duration
+        log.info("cloud: machine %s extended: busy near its stop time", short_id(machine.server_id))
 
     def _fail(self, client: RunComfyClient, state: CloudState, why: str) -> None:
         assert state.machine is not None
@@ -573,8 +602,13 @@ class CloudManager:
             log.warning("cloud: %s unreadable (%s); moved to %s", self.path, exc, aside.name)
             return CloudState()
         machine = raw.get("machine")
+        known = {f.name for f in fields(MachineState)}
         state = CloudState(
-            machine=MachineState(**machine) if isinstance(machine, dict) else None,
+            machine=(
+                MachineState(**{k: v for k, v in machine.items() if k in known})
+                if isinstance(machine, dict)
+                else None
+            ),
             ledger={str(k): float(v) for k, v in (raw.get("ledger") or {}).items()},
         )
         self._known = copy.deepcopy(state)

@@ -1,14 +1,17 @@
 """A fake RunComfy Server API on loopback (aiohttp in a background thread), for cloud tests.
 
-Endpoints as documented (executors/backends/runcomfy.py names the sources), under
-``/prod/api/users/{user_id}``: GET workflows, GET servers, POST servers (launch), GET
-servers/{id} (status), POST servers/{id} (duration), DELETE servers/{id} (stop; 404 when gone).
+Endpoints and answers as RunComfy's Postman collection shows them (executors/backends/runcomfy.py
+names the sources), under ``/prod/api/users/{user_id}``: GET workflows, GET servers, POST servers
+(launch), GET servers/{id} (status: Pending, then Starting, then Ready with main_service_url,
+service_ready_at and estimated_stopping_at = ready + estimated_duration), POST
+servers/{id}/update-estimated-duration, DELETE servers/{id} (200 "Deleting"; 404 when gone).
 
-Knobs: `ready_after_polls` / `ready_after_s` (slow starts), `never_ready` (stays Initializing),
+Knobs: `ready_after_polls` / `ready_after_s` (slow starts), `never_ready` (stays Starting),
 `fail_launch` (HTTP status for the next launches), `vanish(id)` (the machine disappears: 404),
-`service_url` (what `main_service_url` says; default the real form
-``https://{id}-comfyui.runcomfy.com``). Every request is recorded in `requests` as
-(method, path, authorization header).
+`rate_limited` (how many of the next requests get 429 rate_limited), `wall_clock` (what the ISO
+times are computed from: a test's hand clock), `service_url` (what `main_service_url` says;
+default the real form ``https://{id}-comfyui.runcomfy.com``). Every request is recorded in
+`requests` as (method, path, authorization header).
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp import web
@@ -40,6 +44,7 @@ class FakeMachine:
     launched: float = field(default_factory=time.monotonic)
     polls: int = 0
     stopped: bool = False
+    ready_at: float | None = None  # wall time it first answered Ready
 
 
 class RunComfyServer:
@@ -52,6 +57,8 @@ class RunComfyServer:
         self.never_ready = False
         self.fail_launch: int | None = None
         self.service_url: str | None = None
+        self.rate_limited = 0
+        self.wall_clock: Callable[[], float] = time.time
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -96,7 +103,7 @@ class RunComfyServer:
         app.router.add_get(base + "/servers", self._list)
         app.router.add_post(base + "/servers", self._launch)
         app.router.add_get(base + "/servers/{sid}", self._status)
-        app.router.add_post(base + "/servers/{sid}", self._duration)
+        app.router.add_post(base + "/servers/{sid}/update-estimated-duration", self._duration)
         app.router.add_delete(base + "/servers/{sid}", self._delete)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -110,6 +117,9 @@ class RunComfyServer:
     async def _record_and_auth(self, request: web.Request, handler):  # type: ignore[no-untyped-def]
         auth = request.headers.get("Authorization")
         self.requests.append((request.method, request.path, auth))
+        if self.rate_limited > 0:
+            self.rate_limited -= 1
+            return web.json_response({"code": "rate_limited"}, status=429)
         if auth != f"Bearer {self.token}":
             return web.json_response({"message": "Unauthorized"}, status=401)
         if request.match_info.get("user") != self.user_id:
@@ -148,7 +158,7 @@ class RunComfyServer:
         machine = self.machines.get(request.match_info["sid"])
         if machine is None or machine.stopped:
             return web.json_response({"message": "server not found"}, status=404)
-        machine.duration_s = int((await request.json())["estimated_duration"])
+        machine.duration_s = int((await request.json())["update_estimated_duration"])
         return web.json_response(self._view(machine))
 
     async def _delete(self, request: web.Request) -> web.Response:
@@ -156,32 +166,43 @@ class RunComfyServer:
         if machine is None or machine.stopped:
             return web.json_response({"message": "server not found"}, status=404)
         machine.stopped = True
-        return web.json_response({"server_id": machine.server_id, "current_status": "Stopping"})
+        return web.json_response({**self._view(machine), "current_status": "Deleting"})
 
     def _view(self, machine: FakeMachine) -> dict:
         status = self._progress(machine)
+        if status == "Ready" and machine.ready_at is None:
+            machine.ready_at = self.wall_clock()
+        ready = machine.ready_at
         return {
             "server_id": machine.server_id,
-            "current_status": status,
-            "server_type": machine.server_type,
-            "workflow_version_id": machine.version_id,
             "estimated_duration": machine.duration_s,
+            "server_type": machine.server_type,
+            "user_id": self.user_id,
             "main_service_url": (
                 (self.service_url or f"https://{machine.server_id}-comfyui.runcomfy.com")
-                if status == "Ready"
+                if ready is not None
                 else None
             ),
+            "current_status": status,
+            "service_ready_at": _iso(ready),
+            "estimated_stopping_at": _iso(None if ready is None else ready + machine.duration_s),
         }
 
     def _progress(self, machine: FakeMachine) -> str:
         if machine.stopped:
-            return "Stopped"
+            return "Deleting"
         if self.never_ready:
-            return "Initializing" if machine.polls > 1 else "Pending"
+            return "Starting" if machine.polls > 1 else "Pending"
         slow = time.monotonic() - machine.launched < self.ready_after_s
         if machine.polls < self.ready_after_polls or slow:
-            return "Pending" if machine.polls <= 1 else "Initializing"
+            return "Pending" if machine.polls <= 1 else "Starting"
         return "Ready"
+
+
+def _iso(moment: float | None) -> str | None:
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- fixtures (tests/conftest.py makes them global) -------------------------------------------

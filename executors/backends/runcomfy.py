@@ -10,14 +10,20 @@ Facts and where they come from:
   duration, stop); launch "returns right away with a server_id"; poll until ``Ready``; "You are NOT
   charged until the machine status is Ready"; ``estimated_duration`` in seconds; ``server_type`` one
   of medium, large, extra-large, 2x-large, 2xl-turbo — the same API reference.
-* The paths ``/prod/api/users/{user_id}/servers[/{server_id}]`` and ``…/workflows``, the launch body
-  ``{server_type, estimated_duration, workflow_version_id}``, the fields ``current_status`` and
-  ``main_service_url``, and DELETE answering 200/202/204 (404 when the machine is already gone) —
-  backends.md §5.1 and two independent public clients (a Python client and an MCP server README,
-  found with `find_string`). The Postman collection could not be read from here; a Blender add-on
-  uses ``/machines`` instead, so the path prefix is the one fact to re-check against the live API.
-* Status values ``Pending``/``Creating``/``Initializing`` → ``Ready``, then ``Stopping``/``Stopped``
-  — backends.md §5.1 (the public client also sees ``Initializing``).
+* The paths, bodies and answers — RunComfy's Postman collection (documenter.getpostman.com/view/
+  5334389/2sAY5191Af; read through a public copy, runcomfy/context/runcomfydocs.txt in
+  github.com/lopezyaoming/CONJURE, since the page needs a browser): ``GET|DELETE
+  /prod/api/users/{user}/servers/{server}`` (``/servers``, not the ``/machines`` one add-on uses),
+  ``POST …/servers/{server}/update-estimated-duration`` with ``{"update_estimated_duration": s}``;
+  a machine answers ``server_id, estimated_duration, server_type, user_id, main_service_url,
+  current_status, service_ready_at, estimated_stopping_at`` (ISO 8601 UTC); a starting machine
+  says ``Starting`` (public clients also saw ``Pending``/``Creating``/``Initializing``), a
+  DELETE answers 200 with ``Deleting``; ``estimated_stopping_at`` = ready + duration. The launch
+  body ``{server_type, estimated_duration, workflow_version_id}`` and 404 for a gone machine —
+  backends.md §5.1 and two independent public clients.
+* Rate limit: one request per second per account with some burst; over it, HTTP 429
+  ``rate_limited`` — the API reference. A 429 is waited out and retried (tenacity).
+* Billing: per second from ``Ready`` "till your DELETE machine call returns 200".
 * ``main_service_url`` has the form ``https://{server_id}-comfyui.runcomfy.com`` and should be used
   "in a trusted environment" — RunComfy guide "working with comfyui backend api"
   (comfyui-guides.runcomfy.com). So the URL, and with it the server id, is treated as a secret:
@@ -33,9 +39,11 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
+import tenacity
 
 from core.errors import PermanentBackendError, TransientBackendError
 
@@ -43,8 +51,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API = "https://api.runcomfy.net"
 READY = "Ready"
-STARTING = ("Pending", "Creating", "Initializing")
-ENDED = ("Stopping", "Stopped")
+STARTING = ("Pending", "Starting", "Creating", "Initializing")
+ENDED = ("Deleting", "Stopping", "Stopped")
+RATE_LIMIT_TRIES = 4
 SERVER_TYPES = ("medium", "large", "extra-large", "2x-large", "2xl-turbo")
 
 
@@ -76,11 +85,17 @@ class MachineGone(PermanentBackendError):
     """RunComfy answered 404 for this machine: it was stopped or never existed."""
 
 
+class RateLimited(TransientBackendError):
+    """HTTP 429: more than about one request a second."""
+
+
 @dataclass(frozen=True)
 class Machine:
     server_id: str
     status: str
     url: str | None  # main_service_url: a secret, show it with mask_url
+    ready_at: float | None = None  # service_ready_at (epoch s): billing starts here
+    stopping_at: float | None = None  # estimated_stopping_at: RunComfy stops it then
 
     @property
     def ready(self) -> bool:
@@ -149,9 +164,12 @@ class RunComfyClient:
             )
         return _machine({"server_id": server_id, **data})
 
-    def set_duration(self, server_id: str, estimated_duration_s: int) -> None:
-        body = {"estimated_duration": int(estimated_duration_s)}
-        self._call("POST", f"/servers/{server_id}", body, server_id=server_id)
+    def set_duration(self, server_id: str, estimated_duration_s: int) -> Machine:
+        """Run until `estimated_duration_s` after Ready (RunComfy then stops the machine)."""
+        body = {"update_estimated_duration": int(estimated_duration_s)}
+        path = f"/servers/{server_id}/update-estimated-duration"
+        data = self._call("POST", path, body, server_id=server_id)
+        return _machine({"server_id": server_id, **(data if isinstance(data, dict) else {})})
 
     def stop(self, server_id: str) -> bool:
         """Stop the machine; False when RunComfy says it is already gone (404)."""
@@ -161,6 +179,12 @@ class RunComfyClient:
             return False
         return True
 
+    @tenacity.retry(
+        retry=tenacity.retry_if_exception_type(RateLimited),
+        wait=tenacity.wait_exponential(multiplier=1, max=8),
+        stop=tenacity.stop_after_attempt(RATE_LIMIT_TRIES),
+        reraise=True,
+    )
     def _call(
         self, method: str, path: str, body: dict | None = None, *, server_id: str = ""
     ) -> Any:
@@ -178,6 +202,14 @@ class RunComfyClient:
                 url=where,
             ) from None
         log.debug("runcomfy %s %s → %s", method, where, response.status_code)
+        if response.status_code == 429:
+            raise RateLimited(
+                f"RunComfy API {method} {shown}: rate limited (about one request a second) — "
+                "wait a moment and try again",
+                backend="runcomfy",
+                url=where,
+                status=429,
+            )
         if response.status_code >= 500:
             raise TransientBackendError(
                 f"RunComfy API {method} {shown}: server error {response.status_code} — try again",
@@ -219,7 +251,20 @@ def _machine(item: dict[str, Any]) -> Machine:
         server_id=str(item.get("server_id") or item.get("id") or ""),
         status=str(item.get("current_status") or item.get("status") or "Unknown"),
         url=(item.get("main_service_url") or None),
+        ready_at=_epoch(item.get("service_ready_at")),
+        stopping_at=_epoch(item.get("estimated_stopping_at")),
     )
+
+
+def _epoch(text: Any) -> float | None:
+    """ISO 8601 ("2024-11-08T05:13:44.100554Z") → epoch seconds; None when absent or odd."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _detail(response: requests.Response) -> str:

@@ -24,11 +24,12 @@ from executors.cloud import (
     CloudUnavailable,
 )
 from executors.pool import ServerPool
-from tests.runcomfy_server import HOUR, T0, TOKEN, USER, Clock
+from tests.runcomfy_server import HOUR, T0, TOKEN, USER, Clock, RunComfyServer
 
 
 @pytest.fixture
-def settings(cloud_settings: CloudSettings) -> CloudSettings:
+def settings(cloud_settings: CloudSettings, runcomfy: RunComfyServer, clock: Clock):
+    runcomfy.wall_clock = clock  # RunComfy's Ready times on the test's clock
     return cloud_settings
 
 
@@ -105,10 +106,57 @@ def test_a_machine_still_starting_is_waited_for_not_launched_again(runcomfy, set
     assert cloud.start().state == "ready" and len(runcomfy.launches()) == 2
 
 
+def test_cost_runs_from_runcomfys_ready_time_not_from_when_the_app_saw_it(
+    runcomfy, settings, home, clock
+):
+    def cut_off(_seconds: float) -> None:
+        raise KeyboardInterrupt  # `cloud start` closed while it waited
+
+    cloud = CloudManager(settings, home, clock=clock, sleep=cut_off)
+    with pytest.raises(KeyboardInterrupt):
+        cloud.start()
+    [machine] = runcomfy.running()
+    clock.now += 60
+    RunComfyClient(USER, TOKEN, runcomfy.url).status(machine.server_id)  # the dashboard looks
+    assert runcomfy.machines[machine.server_id].ready_at == T0 + 60
+    clock.now += 30 * 60
+    shown = manager(settings, home, clock).status()  # the app sees it Ready only now
+    assert shown.state == "ready" and shown.uptime_s == 30 * 60
+    assert shown.cost_usd == pytest.approx(1.0)  # 30 min at $2/h, billed from Ready
+
+
+def test_a_busy_machine_near_runcomfys_stop_time_is_extended(runcomfy, settings, home, clock):
+    cloud = manager(settings, home, clock, estimated_duration_s=3600)
+    cloud.start()
+    [fake] = runcomfy.running()
+    ready = state_file(home)["machine"]["ready_at"]
+    assert state_file(home)["machine"]["stopping_at"] == ready + 3600
+    clock.now = ready + 2000
+    cloud.touch()  # busy, 27 min before the stop: nothing to do
+    assert fake.duration_s == 3600
+    clock.now = ready + 3000
+    cloud.touch()  # busy, 10 min before the stop: extended
+    assert fake.duration_s == 3000 + 3600
+    assert runcomfy.requests[-1][:2] == (
+        "POST",
+        f"/prod/api/users/{USER}/servers/{fake.server_id}/update-estimated-duration",
+    )
+    assert state_file(home)["machine"]["stopping_at"] == ready + 6600
+
+
+def test_rate_limited_requests_are_waited_out(runcomfy, settings, home, clock):
+    cloud = manager(settings, home, clock)
+    cloud.start()
+    asked = len(runcomfy.requests)
+    runcomfy.rate_limited = 1
+    assert cloud.status().state == "ready"  # a 429, a wait, then the answer
+    assert len(runcomfy.requests) == asked + 2
+
+
 def test_never_ready_is_stopped_and_reported(runcomfy, settings, home, clock):
     runcomfy.never_ready = True
     cloud = manager(settings, home, clock, ready_timeout_s=120)
-    with pytest.raises(CloudStartFailed, match="not Ready within 120 s .*Initializing.*stopped it"):
+    with pytest.raises(CloudStartFailed, match="not Ready within 120 s .*Starting.*stopped it"):
         cloud.start()
     assert runcomfy.running() == [] and runcomfy.requests[-1][0] == "DELETE"
     assert state_file(home)["machine"] is None and cloud.status().state == "none"

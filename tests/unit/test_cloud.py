@@ -250,3 +250,10 @@ def test_cloud_meter_shows_cost_and_turns_amber_with_a_budget_warning():
     assert meter.text == "cloud: large ready $4.10 of $5.00"
     assert meter.colour and "82%" in meter.tooltip and "****" in meter.tooltip
     assert cloud_meter(replace(running, warnings=())).colour == ""
+
+
+def test_a_state_file_from_a_newer_version_still_loads(tmp_path: Path):
+    machine = {"server_id": SID, "machine_type": "large", "rate_usd_h": 1.75, "launched_at": 1.0}
+    (tmp_path / "cloud.json").write_text(json.dumps({"machine": {**machine, "gpu": "A10G"}}))
+    cloud = CloudManager(CloudSettings(allow_online=False), tmp_path)
+    assert cloud.status().server == SID[:8]
