@@ -118,6 +118,7 @@ def build_engine(
         config.comfyui_servers,
         lambda server: comfy_client(config, server),
         tools=tool_clients(config),
+        allow_online=config.allow_online,
     )
     manager = CloudManager(CloudSettings.from_config(config), config.home)
     cloud = CloudMonitor(manager, pool, lambda server: comfy_client(config, server))

@@ -285,7 +285,8 @@ class Application:
 
     def _settings_saved(self, config: Config) -> None:
         self.ctx.config = config
-        if self.engine.cloud is not None:  # the online switch and cloud settings apply now
+        self.engine.pool.allow_online = config.allow_online  # the switch applies now
+        if self.engine.cloud is not None:
             self.engine.cloud.configure(CloudSettings.from_config(config))
         messagebox.showinfo(
             "Takeboard",

@@ -12,11 +12,10 @@ from typing import Any
 
 from app import cli
 from app.progress import ProgressPrinter
-from core.config import Config
+from core.config import Config, is_local_url
 from core.errors import InputError
 from core.models import JobStatus
 from executors.backends.discovery import discover
-from executors.backends.llm import is_local_url
 from executors.engine import Engine
 from executors.pool import backend_rows
 

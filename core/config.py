@@ -82,6 +82,21 @@ def mask_url(url: str | None) -> str:
     return f"{parts.scheme or 'https'}://****{'.' + domain if domain else ''}{port}"
 
 
+LOCAL_SUFFIXES = (".local", ".lan", ".home.arpa", ".localhost")
+
+
+def is_local_url(url: str) -> bool:
+    """Loopback, private LAN or link-local address, localhost or a .local/.lan name."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(LOCAL_SUFFIXES):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)

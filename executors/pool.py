@@ -31,8 +31,9 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-from core.config import ServerConfig
+from core.config import ServerConfig, is_local_url
 from core.errors import BackendError, NotFound
 from executors.backends.base import ToolClient
 from executors.backends.comfyui import ComfyClient
@@ -164,6 +165,7 @@ class ServerPool:
         clock: Callable[[], float] = time.monotonic,
         gpu_probe: Callable[[], list[GpuInfo] | None] = nvml_gpus,
         tools: Sequence[ToolClient] = (),
+        allow_online: bool = True,
     ):
         if slots_per_server < 1 or breaker_threshold < 1:
             raise ValueError("slots_per_server and breaker_threshold must be at least 1")
@@ -175,6 +177,7 @@ class ServerPool:
         self.breaker_cooldown_s = breaker_cooldown_s
         self._clock = clock
         self._gpu_probe = gpu_probe
+        self.allow_online = allow_online  # off: members on the internet are never contacted
         self._lock = threading.Lock()
         self._tokens = itertools.count(1)
 
@@ -217,11 +220,20 @@ class ServerPool:
             return []
         gpus = self._local_gpus(servers)
         with ThreadPoolExecutor(len(servers), thread_name_prefix="pool-refresh") as executor:
-            probes = list(executor.map(lambda s: _probe(s.client), servers))
+            probes = list(executor.map(self._probe, servers))
         with self._lock:
             for server, probe in zip(servers, probes, strict=True):
                 _apply(server, probe, gpus)
         return self.states()
+
+    def _probe(self, server: _Server) -> _Probe:
+        if not self.allow_online and _on_internet(server.config.url):
+            error = (
+                f"{server.name} is on the internet and online access is off — allow it in "
+                "Settings (allow_online), or use a local or LAN server"
+            )
+            return _Probe(online=False, error=error)
+        return _probe(server.client)
 
     def _local_gpus(self, servers: list[_Server]) -> list[GpuInfo] | None:
         if not any(is_local(s.config.url) for s in servers):
@@ -365,7 +377,9 @@ class ServerPool:
             )
         if all(s.kind != "comfyui" for s in blocked):  # their probes say how to start them
             return "; ".join(s.last_error or f"{s.name} is not answering" for s in blocked)
-        answers = "; ".join(f"{s.config.url}: {s.last_error or 'no answer'}" for s in blocked)
+        answers = "; ".join(
+            f"{s.config.shown_url()}: {s.last_error or 'no answer'}" for s in blocked
+        )
         return (
             f"no ComfyUI server is answering ({answers}) — start one or change the URL in Settings"
         )
@@ -413,6 +427,11 @@ def backend_rows(states: list[ServerState]) -> list[dict[str, Any]]:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _on_internet(url: str) -> bool:
+    """A URL with a host beyond this machine and the LAN (a command line has none)."""
+    return bool(urlsplit(url).hostname) and not is_local_url(url)
 
 
 def _probe(client: ComfyClient | ToolClient) -> _Probe:

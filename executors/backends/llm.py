@@ -20,7 +20,6 @@ Call `draft`/`enhance`/`check` from a worker thread: the first call pays litellm
 from __future__ import annotations
 
 import inspect
-import ipaddress
 import json
 import logging
 import os
@@ -32,7 +31,7 @@ from urllib.parse import urlsplit
 import requests
 import tenacity
 
-from core.config import LlmConfig
+from core.config import LlmConfig, is_local_url
 from core.errors import (
     BackendError,
     InputError,
@@ -71,7 +70,6 @@ KEY_VARS = {
     "deepseek": "DEEPSEEK_API_KEY",
     "together_ai": "TOGETHERAI_API_KEY",
 }
-LOCAL_SUFFIXES = (".local", ".lan", ".home.arpa", ".localhost")
 LOCAL_KEY = "local"  # the OpenAI client needs some key; local servers ignore it
 ONLINE_OFF = "online access is off — allow it in Settings or use a local model (Ollama, LM Studio)"
 
@@ -173,18 +171,6 @@ def parse_reply(content: str) -> tuple[str, Any]:
         title = obj.get("title")
         return (title if isinstance(title, str) else ""), obj["data"]
     return "", obj
-
-
-def is_local_url(url: str) -> bool:
-    """Loopback, private LAN or link-local address, localhost or a .local/.lan name."""
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(LOCAL_SUFFIXES):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_private or address.is_link_local
 
 
 # --- the screenwriter ---------------------------------------------------------------------------

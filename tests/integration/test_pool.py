@@ -154,3 +154,16 @@ def test_proxy_502_counts_as_transient_and_opens_the_breaker(comfy_server) -> No
     pool.release(probe, ok=True, latency_s=0.1)
     assert not pool.states()[0].breaker_open
     assert isinstance(pool.acquire(4), Lease)
+
+
+def test_offline_switch_keeps_internet_members_unasked_and_lan_ones_working(comfy_server) -> None:
+    remote = ServerConfig("rented", "https://gpu.example.com")
+    local = ServerConfig("desk", comfy_server.url)
+    pool = ServerPool([remote, local], make_client, gpu_probe=lambda: None, allow_online=False)
+    states = {s.name: s for s in pool.refresh()}
+    assert states["desk"].online is True
+    assert states["rented"].online is False
+    assert "online access is off" in (states["rented"].last_error or "")  # never contacted
+    assert lease(pool.acquire(None, only=["desk"])).server == "desk"
+    refusal = pool.acquire(None, only=["rented"])
+    assert isinstance(refusal, Refusal) and "online access is off" in refusal.detail

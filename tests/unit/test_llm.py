@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from core.config import LlmConfig
+from core.config import LlmConfig, is_local_url
 from core.errors import InputError, UserError
 from core.models import SCHEMAS, MediaKind
 from executors.backends import llm
-from executors.backends.llm import Screenwriter, is_local_url, parse_kind, parse_reply
+from executors.backends.llm import Screenwriter, parse_kind, parse_reply
 
 ROOT = Path(__file__).resolve().parents[2]
 
