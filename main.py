@@ -12,6 +12,7 @@ from app.cli import Context, build_parser, run_command
 from core.config import Config, ServerConfig, load_config
 from core.errors import AppError, UserError
 from core.jobs import JobEvent
+from core.redact import RedactingFormatter
 from executors.backends.comfyui import ComfyClient
 from executors.backends.gradio import quiet_hub_env
 from executors.backends.llm import LlmProbe, Screenwriter
@@ -186,7 +187,7 @@ def _setup_logging(config: Config) -> None:
     handler = logging.handlers.RotatingFileHandler(
         config.home / "logs" / "takeboard.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(config.log_level.upper())

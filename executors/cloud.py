@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -685,6 +685,7 @@ class CloudMonitor:
     ):
         self.manager, self.pool, self._make_client = manager, pool, make_client
         self._member: ServerConfig | None = None
+        self._stops: tuple[str, ...] = ()  # what the last automatic stop said, for the window
         self._sync(manager.ready_servers())  # reads the state file, no request
 
     def tick(self) -> None:
@@ -694,8 +695,10 @@ class CloudMonitor:
             for s in self.pool.states()
         ):
             self.manager.touch()
-        for notice in self.manager.enforce():
+        notices = self.manager.enforce()
+        for notice in notices:
             log.warning("cloud: %s", notice)
+        self._stops = tuple(notices) or self._stops
         self._sync(self.manager.ready_servers(read=False))
 
     def start(self, on_progress: Callable[[str], None] | None = None) -> CloudStatus:
@@ -714,7 +717,8 @@ class CloudMonitor:
         return self.manager.at_quit()
 
     def snapshot(self) -> CloudStatus:
-        return self.manager.snapshot()
+        status = self.manager.snapshot()
+        return replace(status, notices=(*self._stops, *status.notices))
 
     def unavailable_reason(self) -> str | None:
         return self.manager.unavailable_reason()

@@ -37,7 +37,6 @@ appears in a message, and server ids are shortened in anything shown.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -55,30 +54,6 @@ STARTING = ("Pending", "Starting", "Creating", "Initializing")
 ENDED = ("Deleting", "Stopping", "Stopped")
 RATE_LIMIT_TRIES = 4
 SERVER_TYPES = ("medium", "large", "extra-large", "2x-large", "2xl-turbo")
-
-
-class _Redact(logging.Filter):
-    """urllib3 logs request paths and host names at DEBUG: hide user/server ids and machine URLs."""
-
-    PATTERNS = (
-        (re.compile(r"/prod/api/users/[^\s\"']+"), "/prod/api/users/…"),
-        (re.compile(r"[\w-]+-comfyui\.runcomfy\.com"), "****.runcomfy.com"),
-    )
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        clean = text
-        for pattern, replacement in self.PATTERNS:
-            clean = pattern.sub(replacement, clean)
-        if clean != text:
-            record.msg, record.args = clean, ()
-        return True
-
-
-_REDACT = _Redact()
-for _name in ("urllib3.connectionpool", "urllib3.connection"):
-    if _REDACT not in logging.getLogger(_name).filters:
-        logging.getLogger(_name).addFilter(_REDACT)
 
 
 class MachineGone(PermanentBackendError):

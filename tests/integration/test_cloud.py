@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import requests
 
 from app import cli_cloud
 from app.cli import Parser
@@ -24,6 +25,7 @@ from executors.cloud import (
     CloudUnavailable,
 )
 from executors.pool import ServerPool
+from main import _setup_logging as setup_logging
 from tests.runcomfy_server import HOUR, T0, TOKEN, USER, Clock, RunComfyServer
 
 
@@ -213,6 +215,7 @@ def test_the_engines_health_tick_keeps_a_busy_machine_and_stops_an_idle_one(
     monitor.tick()
     assert runcomfy.running() == [] and cloud.status().state == "none"
     assert pool.names() == []  # the stopped machine left the pool
+    assert any("idle for 10 min" in line for line in monitor.snapshot().notices)  # says why
     assert name.startswith("runcomfy-")
 
 
@@ -366,13 +369,9 @@ def test_token_and_url_never_logged_or_printed(
     runcomfy, settings, home, clock, capsys, monkeypatch
 ):
     log_path = home / "logs" / "takeboard.log"
-    log_path.parent.mkdir(exist_ok=True)
-    handler = logging.FileHandler(log_path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+    old_level, old_handlers = root.level, root.handlers[:]
+    setup_logging(replace(load_config(home, env={}), log_level="debug"))  # the app's own log
     try:
         cloud = manager(settings, home, clock)
         cli_ctx = _Ctx(home)
@@ -385,17 +384,27 @@ def test_token_and_url_never_logged_or_printed(
         monkeypatch.setenv("RUNCOMFY_API_TOKEN", "wrong-" + TOKEN)
         with pytest.raises(PermanentBackendError, match="401"):
             manager(settings, home, clock).start()
+        machine = f"https://{secrets_of(runcomfy)[-1]}-comfyui.runcomfy.com"
+        try:  # a job's failure logged with its traceback: requests names the host
+            requests.get(machine, timeout=0.001)
+        except requests.RequestException:
+            logging.getLogger("executors.engine").exception("job failed")
     finally:
-        root.removeHandler(handler)
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = old_handlers
         root.setLevel(old_level)
-        handler.close()
     out, err = capsys.readouterr()
     logged = log_path.read_text(encoding="utf-8")
     assert "cloud: launched large machine" in logged and "****" in logged
-    secrets = [TOKEN, USER, *(m.server_id for m in runcomfy.machines.values())]
-    for secret in secrets:
+    assert "Traceback" in logged and "****.runcomfy.com" in logged
+    for secret in [TOKEN, USER, *secrets_of(runcomfy)]:
         assert secret not in logged and secret not in out and secret not in err
     assert "runcomfy.com" in out and "comfyui.runcomfy.com" not in out + err + logged
+
+
+def secrets_of(runcomfy: RunComfyServer) -> list[str]:
+    return [m.server_id for m in runcomfy.machines.values()]
 
 
 class _Ctx:
