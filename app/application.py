@@ -286,14 +286,19 @@ class Application:
     def _settings_saved(self, config: Config) -> None:
         self.ctx.config = config
         self.engine.pool.allow_online = config.allow_online  # the switch applies now
+        text = (
+            "Settings saved. The online switch and cloud settings apply now; server, retry "
+            "and timeout changes apply the next time Takeboard starts."
+        )
         if self.engine.cloud is not None:
             self.engine.cloud.configure(CloudSettings.from_config(config))
-        messagebox.showinfo(
-            "Takeboard",
-            "Settings saved. The online switch and cloud settings apply now; server, retry "
-            "and timeout changes apply the next time Takeboard starts.",
-            parent=self.root,
-        )
+            if not config.allow_online and self.engine.cloud.snapshot().state != "none":
+                text += (
+                    "\n\nA cloud machine is still running and billing. With online access off "
+                    "Takeboard cannot stop it: turn online access on and press Stop, or stop "
+                    "it on runcomfy.com."
+                )
+        messagebox.showinfo("Takeboard", text, parent=self.root)
 
     def _test_connection(self, url: str) -> tuple[bool, str]:
         """Worker thread, no Tk: one probe of one server."""

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from app import application
 from app.application import Application
 from core.config import load_config
 from executors.cloud import CloudManager, CloudSettings
@@ -61,3 +62,24 @@ def test_a_take_made_on_the_cloud_machine_stores_no_url_and_quit_stops_it(
     database = ctx.config.database_path
     library = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
     assert library and comfy_server.url.encode() not in library
+
+
+def test_turning_online_off_drops_the_machine_and_warns_it_still_bills(
+    root, cloud_home, runcomfy, monkeypatch
+):
+    shown: list[str] = []
+    monkeypatch.setattr(
+        application.messagebox, "showinfo", lambda _title, text, parent: shown.append(text)
+    )
+    app = Application(root, cloud_home)
+    pump(root)
+    try:
+        assert any(n.startswith("runcomfy-") for n in app.engine.pool.names())
+        app._settings_saved(replace(cloud_home.config, allow_online=False))
+        assert not any(n.startswith("runcomfy-") for n in app.engine.pool.names())
+        assert "still running and billing" in shown[-1]
+        assert len(runcomfy.running()) == 1  # nothing was sent to stop it
+    finally:
+        app.stop_engine()  # auto-stop at quit is refused offline: the machine stays recorded
+        app.bridge.stop()
+    assert len(runcomfy.running()) == 1
