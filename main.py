@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import logging.handlers
 import sys
@@ -115,14 +116,15 @@ def build_engine(
 ) -> Engine:
     templates = load_templates(template_dirs(config.home))
     takes = TakeRecorder(ArtifactStore(config.home), artifacts, config.home / "thumbnails")
+    make_client = functools.partial(comfy_client, config)
     pool = ServerPool(
         config.comfyui_servers,
-        lambda server: comfy_client(config, server),
+        make_client,
         tools=tool_clients(config),
         allow_online=config.allow_online,
     )
     manager = CloudManager(CloudSettings.from_config(config), config.home)
-    cloud = CloudMonitor(manager, pool, lambda server: comfy_client(config, server))
+    cloud = CloudMonitor(manager, pool, make_client)
     return Engine(
         prompts,
         jobs,

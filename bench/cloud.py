@@ -1,7 +1,7 @@
 """Cloud machine costs here, against the loopback RunComfy API (tests/runcomfy_server.py):
 
 - the window's cost meter: `snapshot()` + `cloud_meter()` on the Tk thread (memory only);
-- the engine's health-tick chore `CloudMonitor.tick()` with a Ready machine in the pool;
+- the engine's health-tick chore `CloudMonitor.tick()` with a Ready machine, idle and busy;
 - a whole `start` (launch, two polls at 50 ms, Ready) → `status` → `stop` round.
 
 Run: .venv/bin/python bench/cloud.py
@@ -55,11 +55,14 @@ def main() -> None:
         monitor = CloudMonitor(manager, ServerPool([], make, gpu_probe=lambda: None), make)
         meter_us = per_call_us(lambda: cloud_meter(monitor.snapshot()), 10_000)
         tick_us = per_call_us(monitor.tick, 1_000)
+        lease = monitor.pool.acquire(None)  # a job holds the machine: the tick marks it used
+        busy_tick_us = per_call_us(monitor.tick, 1_000)
+        monitor.pool.release(lease, ok=True)
         manager.stop()
     finally:
         server.stop()
     print(f"cost meter (snapshot + text), Tk thread: {meter_us:.1f} µs a call")
-    print(f"health-tick chore with a Ready machine: {tick_us:.0f} µs a tick")
+    print(f"health-tick chore, Ready machine idle: {tick_us:.0f} µs, busy: {busy_tick_us:.0f} µs")
     starts = [r[0] * 1000 for r in rounds]
     rest = [r[1] * 1000 for r in rounds]
     print(

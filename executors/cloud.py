@@ -318,30 +318,24 @@ class CloudManager:
             self._stop(client, state, reason, notices)
             return self._status(state, notices)
 
-    def enforce(self) -> list[str]:
-        """Idle and budget stops; call it now and then (the engine's health tick). Offline, or
-        while a start or stop holds the manager: [] (the next tick tries again)."""
+    def enforce(self, *, used: bool = False) -> list[str]:
+        """Idle and budget stops; call it now and then (the engine's health tick). `used`: the
+        machine did work since the last call — its idle timer restarts and, near RunComfy's own
+        stop time, it is extended. Offline, or while a start or stop holds the manager: []
+        (the next tick tries again)."""
         if self.unavailable_reason() is not None or not self._lock.acquire(blocking=False):
             return []
         try:
             state, notices = self._load(), []
-            if state.machine is not None and state.machine.ready_at is not None:
-                self._enforce(self._get_client(), state, notices)
-            return notices
-        finally:
-            self._lock.release()
-
-    def touch(self) -> None:
-        """The machine did work now: resets its idle timer and, near RunComfy's own stop
-        time, extends it (skipped while a start or stop holds the manager)."""
-        if not self._lock.acquire(blocking=False):
-            return
-        try:
-            state = self._load()
-            if state.machine is not None:
-                state.machine.last_used_at = self._clock()
-                self._keep_alive(state.machine, state.machine.last_used_at)
+            machine = state.machine
+            if machine is None or machine.ready_at is None:
+                return notices
+            if used:
+                machine.last_used_at = self._clock()
+                self._keep_alive(machine, machine.last_used_at)
                 self._save(state)
+            self._enforce(self._get_client(), state, notices)
+            return notices
         finally:
             self._lock.release()
 
@@ -451,7 +445,7 @@ class CloudManager:
         would kill the jobs on it. Idle and budget stops still apply."""
         if machine.ready_at is None or machine.stopping_at is None:
             return
-        if machine.stopping_at - now > KEEP_ALIVE_S or self.unavailable_reason() is not None:
+        if machine.stopping_at - now > KEEP_ALIVE_S:
             return
         duration = int(now - machine.ready_at + self.settings.estimated_duration_s)
         try:
@@ -690,12 +684,11 @@ class CloudMonitor:
 
     def tick(self) -> None:
         member = self._member
-        if member is not None and any(
+        busy = member is not None and any(
             s.name == member.name and (s.slots_used or s.queue_running or s.queue_pending)
             for s in self.pool.states()
-        ):
-            self.manager.touch()
-        notices = self.manager.enforce()
+        )
+        notices = self.manager.enforce(used=busy)
         for notice in notices:
             log.warning("cloud: %s", notice)
         self._stops = tuple(notices) or self._stops

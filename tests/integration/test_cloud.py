@@ -134,10 +134,10 @@ def test_a_busy_machine_near_runcomfys_stop_time_is_extended(runcomfy, settings,
     ready = state_file(home)["machine"]["ready_at"]
     assert state_file(home)["machine"]["stopping_at"] == ready + 3600
     clock.now = ready + 2000
-    cloud.touch()  # busy, 27 min before the stop: nothing to do
+    cloud.enforce(used=True)  # busy, 27 min before the stop: nothing to do
     assert fake.duration_s == 3600
     clock.now = ready + 3000
-    cloud.touch()  # busy, 10 min before the stop: extended
+    cloud.enforce(used=True)  # busy, 10 min before the stop: extended
     assert fake.duration_s == 3000 + 3600
     assert runcomfy.requests[-1][:2] == (
         "POST",
@@ -185,7 +185,7 @@ def test_idle_machine_is_stopped_and_work_resets_the_timer(runcomfy, settings, h
     cloud = manager(settings, home, clock, idle_stop_s=600)
     cloud.start()
     clock.now += 500
-    cloud.touch()
+    cloud.enforce(used=True)
     clock.now += 500
     assert cloud.enforce() == [] and len(runcomfy.running()) == 1
     clock.now += 101
