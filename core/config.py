@@ -77,7 +77,7 @@ def mask_url(url: str | None) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     labels = host.split(".")
-    domain = ".".join(labels[-2:]) if len(labels) > 2 and not _is_ip(host) else ""
+    domain = ".".join(labels[-2:]) if len(labels) > 2 and _ip_address(host) is None else ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme or 'https'}://****{'.' + domain if domain else ''}{port}"
 
@@ -90,19 +90,17 @@ def is_local_url(url: str) -> bool:
     host = (urlsplit(url).hostname or "").lower()
     if host == "localhost" or host.endswith(LOCAL_SUFFIXES):
         return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_private or address.is_link_local
+    address = _ip_address(host)
+    return address is not None and (
+        address.is_loopback or address.is_private or address.is_link_local
+    )
 
 
-def _is_ip(host: str) -> bool:
+def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        ipaddress.ip_address(host)
+        return ipaddress.ip_address(host)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 @dataclass(frozen=True)
