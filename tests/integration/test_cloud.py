@@ -14,7 +14,7 @@ import requests
 from app import cli_cloud
 from app.cli import Parser
 from core.config import load_config
-from core.errors import PermanentBackendError
+from core.errors import PermanentBackendError, TransientBackendError
 from executors.backends.comfyui import ComfyClient
 from executors.backends.runcomfy import RunComfyClient
 from executors.cloud import (
@@ -451,3 +451,21 @@ def test_cli_start_offline_is_refused_with_the_reason(runcomfy, ctx, monkeypatch
     with pytest.raises(CloudUnavailable, match="allow_online"):
         cli_cloud.cloud_start(_args("start", "--json"), ctx)
     assert runcomfy.requests == []
+
+
+def test_runcomfy_down_shows_the_last_known_state_and_keeps_the_machine(
+    runcomfy, settings, home, clock
+):
+    cloud = manager(
+        settings, home, clock, idle_stop_s=600, connect_timeout_s=0.5, read_timeout_s=0.5
+    )
+    cloud.start()
+    runcomfy.stop()  # the API goes away; the machine is still billing somewhere
+    shown = cloud.status()
+    assert shown.state == "ready" and shown.server is not None
+    assert any("RunComfy not reachable" in line for line in shown.notices)
+    assert state_file(home)["machine"] is not None  # nothing forgotten
+    clock.now += 601  # an idle stop is due but cannot be sent: it fails, the next tick retries
+    with pytest.raises(TransientBackendError, match="did not answer"):
+        cloud.enforce()
+    assert state_file(home)["machine"] is not None
