@@ -180,6 +180,14 @@ class TimeoutConfig:
 
 
 @dataclass(frozen=True)
+class DownloadConfig:
+    """Limits on one downloaded or copied take file: its size, and how long it may stall."""
+
+    max_bytes: int = 4 * 1024**3
+    stall_s: float = 60.0
+
+
+@dataclass(frozen=True)
 class Config:
     home: Path
     allow_online: bool
@@ -197,6 +205,7 @@ class Config:
     health_interval_s: float = 30.0
     llm: LlmConfig | None = None
     runcomfy: RunComfyConfig = field(default_factory=RunComfyConfig)
+    downloads: DownloadConfig = field(default_factory=DownloadConfig)
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -445,6 +454,7 @@ def _build(raw: dict, home: Path, warnings: tuple[str, ...]) -> Config:
         health_interval_s=raw["health"]["interval_s"],
         llm=LlmConfig(**raw["llm"]),
         runcomfy=RunComfyConfig(**raw["cloud"]["runcomfy"]),
+        downloads=DownloadConfig(**raw["downloads"]),
         warnings=warnings,
     )
     _check_values(config)
@@ -543,6 +553,7 @@ def _check_values(config: Config) -> None:
     numbers |= {f"retry.{k}": v for k, v in vars(config.retry).items() if k != "jitter_s"}
     numbers |= {f"vram_profiles.{k}": v for k, v in config.vram_profiles.items()}
     numbers["health.interval_s"] = config.health_interval_s
+    numbers |= {f"downloads.{k}": v for k, v in vars(config.downloads).items()}
     numbers["cloud.runcomfy.ready_timeout_s"] = config.runcomfy.ready_timeout_s
     numbers |= {
         f"cloud.runcomfy.rates_usd_h.{k}": v for k, v in config.runcomfy.rates_usd_h.items()
