@@ -1,5 +1,6 @@
-"""A faithful fake of the ComfyUI 0.3.64 server, written from recorded traces
-(shared/fixtures/comfyui-real) for tests and the app's demo mode."""
+"""A faithful fake of the ComfyUI server for tests and the app's demo mode: profile "0.3.64"
+written from recorded traces (shared/fixtures/comfyui-real), profile "current" from the newest
+Comfy-Org/ComfyUI sources (see profiles.py)."""
 
 from .server import ComfyServer
 

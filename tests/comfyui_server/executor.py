@@ -172,8 +172,9 @@ class PromptQueue:
         self.heap = []
         self.hub.queue_updated()
 
-    def delete(self, prompt_id: str) -> None:
-        """Drop the first pending item with this id (running items cannot be deleted)."""
+    def delete(self, prompt_id: str) -> bool:
+        """Drop the first pending item with this id (running items cannot be deleted);
+        whether one was there."""
         for index, item in enumerate(self.heap):
             if item[1] == prompt_id:
                 if len(self.heap) == 1:
@@ -182,7 +183,8 @@ class PromptQueue:
                     self.heap.pop(index)
                     heapq.heapify(self.heap)
                 self.hub.queue_updated()
-                return
+                return True
+        return False
 
     def history_page(self, max_items: int | None, offset: int) -> dict[str, Any]:
         if offset < 0 and max_items is not None:

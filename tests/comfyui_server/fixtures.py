@@ -4,6 +4,15 @@ def test_x(comfy_server, comfy_ws):
     ws = comfy_ws("my-client")                  # connected, first `status` consumed
     requests.post(comfy_server.url + "/prompt", json={..., "client_id": "my-client"})
     messages = ws.until_done(prompt_id)         # up to `executing` null
+
+`comfy_server` plays the profile the `comfy_profile` fixture names: "0.3.64" by default. A test
+module runs against every server version by overriding it:
+
+    from tests.comfyui_server.profiles import PROFILES
+
+    @pytest.fixture(params=PROFILES)
+    def comfy_profile(request):
+        return request.param
 """
 
 from __future__ import annotations
@@ -19,9 +28,15 @@ from .server import ComfyServer
 
 
 @pytest.fixture
-def comfy_server(tmp_path: Path) -> Iterator[ComfyServer]:
+def comfy_profile() -> str:
+    """The server version `comfy_server` plays (see profiles.PROFILES)."""
+    return "0.3.64"
+
+
+@pytest.fixture
+def comfy_server(tmp_path: Path, comfy_profile: str) -> Iterator[ComfyServer]:
     """A started fake ComfyUI on a free loopback port, files under tmp_path/comfyui."""
-    server = ComfyServer(tmp_path / "comfyui")
+    server = ComfyServer(tmp_path / "comfyui", profile=comfy_profile)
     server.start()
     yield server
     server.stop()

@@ -1,6 +1,7 @@
-"""`ComfyServer`: the fake ComfyUI 0.3.64 on loopback, in a background thread with its own loop.
+"""`ComfyServer`: the fake ComfyUI on loopback, in a background thread with its own loop.
 
-server = ComfyServer(tmp_path)          # output/, input/, temp/ under tmp_path
+server = ComfyServer(tmp_path)          # output/, input/, temp/ under tmp_path; 0.3.64
+server = ComfyServer(tmp_path, profile="current")   # the newest ComfyUI (see profiles.py)
 url = server.start()                    # a free port (or start(8188))
 server.fail_node("KSampler", exception_type="torch.OutOfMemoryError",
                  message="Allocation on device 0 would exceed allowed memory. (out of memory)")
@@ -24,8 +25,10 @@ from PIL import Image
 from .catalog import DEFAULT_MODELS, Catalog
 from .executor import Executor, Fault, Faults, FlakyHttp, queue_info
 from .hub import DropTrigger, Hub
+from .machine import Config
+from .profiles import profile as profile_named
 from .validation import Validator
-from .web import Api, Config, State
+from .web import Api, State
 
 LOOP_TIMEOUT_S = 10
 
@@ -41,6 +44,9 @@ class ComfyServer:
         device_name: str | None = None,
         vram_total: int | None = None,
         vram_free: int | None = None,
+        device_type: str | None = None,
+        extra_devices: list[dict] | None = None,
+        profile: str = "0.3.64",
     ):
         root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="comfyui-"))
         dirs = {kind: (root / kind).resolve() for kind in ("output", "input", "temp")}
@@ -48,7 +54,14 @@ class ComfyServer:
             path.mkdir(parents=True, exist_ok=True)
         _seed_input(dirs["input"])
         self.config = Config(dirs=dirs, models={**DEFAULT_MODELS, **(models or {})}, host=host)
-        machine = {"device_name": device_name, "vram_total": vram_total, "vram_free": vram_free}
+        self.config.profile = profile_named(profile)
+        self.config.extra_devices = list(extra_devices or [])
+        machine = {
+            "device_name": device_name,
+            "device_type": device_type,
+            "vram_total": vram_total,
+            "vram_free": vram_free,
+        }
         for key, value in machine.items():
             if value is not None:
                 setattr(self.config, key, value)
@@ -64,6 +77,11 @@ class ComfyServer:
     @property
     def url(self) -> str:
         return f"http://{self.config.host}:{self.config.port}"
+
+    @property
+    def profile(self) -> str:
+        """The server version this fake plays: "0.3.64" or "current"."""
+        return self.config.profile.name
 
     @property
     def port(self) -> int:

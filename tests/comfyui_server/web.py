@@ -1,4 +1,9 @@
-"""The HTTP + WebSocket routes of ComfyUI 0.3.64, each under `/x` and `/api/x`."""
+"""The HTTP + WebSocket routes of ComfyUI, each under `/x` and `/api/x`.
+
+The 0.3.64 profile answers as the recorded traces; the "current" profile as
+server.py@002c3fb9 (canonical prompt ids, `create_time`, the Jobs API, the newest
+/system_stats and /features).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,11 @@ import hashlib
 import ipaddress
 import json
 import os
-import sys
+import time
 import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +25,19 @@ from . import media
 from .catalog import MODEL_FOLDERS, Catalog
 from .executor import Executor, Faults, queue_info
 from .hub import Hub
+from .jobs import JobsApi, validate_job_id
+from .machine import Config, system_stats
 from .validation import Validator, error
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SENSITIVE_EXTRA_DATA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
 MAX_UPLOAD_SIZE = 100 * 1024 * 1024
-SERVER_FEATURES = {"supports_preview_metadata": True, "max_upload_size": MAX_UPLOAD_SIZE}
-
-
-@dataclass
-class Config:
-    """What the fake "machine" looks like; kept across restarts."""
-
-    dirs: dict[str, Path]
-    models: dict[str, list[str]]
-    host: str = "127.0.0.1"
-    port: int = 0
-    device_name: str = "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync"
-    vram_total: int = 25_386_352_640
-    vram_free: int = 24_012_111_872
-    ram_total: int = 67_280_031_744
-    ram_free: int = 60_129_542_144
-    argv: list[str] = field(default_factory=list)
+INVALID_PROMPT_ID = error(
+    "invalid_prompt_id",
+    "prompt_id must be a valid UUID",
+    "prompt_id must be a UUID string in canonical lowercase hyphenated form; "
+    "omit it to let the server generate one",
+)  # server.py@002c3fb9 post_prompt
 
 
 @dataclass
@@ -73,6 +69,10 @@ class Api:
         for method, path, handler in self.routes():
             app.router.add_route(method, path, handler)
             app.router.add_route(method, "/api" + path, handler)
+        if self.config.profile.current:
+            jobs = JobsApi(self.queue, self.state.executor.interrupt)
+            for method, path, handler in jobs.routes():
+                app.router.add_route(method, path, handler)
         app.router.add_get("/{tail:.*}", static_not_found)
         return app
 
@@ -145,40 +145,17 @@ class Api:
                 continue
             if first and data.get("type") == "feature_flags":
                 self.state.hub.metadata[sid]["feature_flags"] = data.get("data", {})
-                await self.state.hub.send("feature_flags", SERVER_FEATURES, sid)
+                features = dict(self.config.profile.features)
+                await self.state.hub.send("feature_flags", features, sid)
             first = False
 
     # --- server info ---------------------------------------------------------------------------
 
     async def system_stats(self, request: web.Request) -> web.Response:
-        c = self.config
-        cpu = c.device_name == "cpu"
-        device = {
-            "name": c.device_name,
-            "type": "cpu" if cpu else "cuda",
-            "index": None if cpu else 0,
-            "vram_total": c.vram_total,
-            "vram_free": c.vram_free,
-            "torch_vram_total": c.vram_total,
-            "torch_vram_free": c.vram_free,
-        }
-        system = {
-            "os": os.name,
-            "ram_total": c.ram_total,
-            "ram_free": c.ram_free,
-            "comfyui_version": "0.3.64",
-            "required_frontend_version": "1.27.10",
-            "installed_templates_version": "0.1.95",
-            "required_templates_version": "0.1.95",
-            "python_version": sys.version,
-            "pytorch_version": "2.8.0+cu128",
-            "embedded_python": False,
-            "argv": c.argv or ["main.py", "--listen", c.host, "--port", str(c.port)],
-        }
-        return web.json_response({"system": system, "devices": [device]})
+        return web.json_response(system_stats(self.config))
 
     async def features(self, request: web.Request) -> web.Response:
-        return web.json_response(SERVER_FEATURES)
+        return web.json_response(dict(self.config.profile.features))
 
     async def object_info(self, request: web.Request) -> web.Response:
         return web.json_response(self.state.catalog.object_info())
@@ -217,7 +194,9 @@ class Api:
             err = error("no_prompt", "No prompt provided", "No prompt provided")
             return web.json_response({"error": err, "node_errors": {}}, status=400)
         prompt = json_data["prompt"]
-        prompt_id = str(json_data.get("prompt_id", uuid.uuid4()))
+        prompt_id = self._prompt_id(json_data)
+        if prompt_id is None:
+            return web.json_response({"error": INVALID_PROMPT_ID, "node_errors": {}}, status=400)
         partial = json_data.get("partial_execution_targets")
         valid, err, outputs, node_errors = self.state.validator.validate_prompt(prompt, partial)
         extra_data = json_data.get("extra_data", {})
@@ -226,9 +205,25 @@ class Api:
         if not valid:
             return web.json_response({"error": err, "node_errors": node_errors}, status=400)
         sensitive = {k: extra_data.pop(k) for k in SENSITIVE_EXTRA_DATA_KEYS if k in extra_data}
+        if self.config.profile.current:
+            extra_data["create_time"] = int(time.time() * 1000)
         self.queue.put((number, prompt_id, prompt, extra_data, outputs, sensitive))
         body = {"prompt_id": prompt_id, "number": number, "node_errors": node_errors}
         return web.json_response(body)
+
+    def _prompt_id(self, json_data: Any) -> str | None:
+        """The id to queue under: 0.3.64 takes any value (as str, null too) and makes one when
+        absent; current makes one when absent or null and refuses anything but a canonical
+        UUID (None here; comfy_execution/jobs.py@172be438 validate_job_id)."""
+        if not self.config.profile.current:
+            return str(json_data.get("prompt_id", uuid.uuid4()))
+        client_id = json_data.get("prompt_id")
+        if client_id is None:
+            return str(uuid.uuid4())
+        try:
+            return validate_job_id(client_id)
+        except ValueError:
+            return None
 
     def _number(self, json_data: Any) -> float | int:
         """Explicit `number` is echoed as a float; else the counter (negated with `front`),
