@@ -21,11 +21,21 @@ import json
 import random
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from core.errors import InputError, TemplateError
+from executors.object_info import (
+    combo_options,
+    graph_problems,
+    graph_warnings,
+    is_link,
+    is_number,
+    options_of,
+    server_type,
+)
+from executors.object_info import input_spec as object_info_input
 
 QUALITIES = ("low", "standard", "high", "premium")
 KINDS = ("image", "audio", "video")
@@ -108,6 +118,8 @@ class Template:
     backend: str = "comfyui"
     servers: tuple[str, ...] = ()  # pool members that may run it; () = any of its backend
     call: dict[str, Any] = field(default_factory=dict)  # backend options (api_name, output)
+    fallbacks: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    requires_comfyui: str = ""  # the ComfyUI versions it needs, e.g. ">=0.11.1"
 
     @property
     def name(self) -> str:
@@ -128,6 +140,7 @@ class FunctionInfo:
     description: str
     schema: dict[str, Any]
     backend: str = "comfyui"
+    requires: dict[str, Any] = field(default_factory=dict)  # {"comfyui": ">=…", "models": […]}
 
 
 @dataclass(frozen=True)
@@ -187,6 +200,8 @@ def template_dirs(home: Path) -> list[Path]:
 class TemplateSet:
     templates: dict[tuple[str, str], Template] = field(default_factory=dict)
     errors: list[BrokenTemplate] = field(default_factory=list)
+    # (function, quality) whose last folder is broken: refused, never replaced by another
+    broken: dict[tuple[str, str], BrokenTemplate] = field(default_factory=dict)
 
     def get(self, function: str, quality: str) -> Template | None:
         return self.templates.get((function, quality))
@@ -211,6 +226,10 @@ class TemplateSet:
             raise InputError(
                 f"quality: unknown tier {quality!r} — use one of: {', '.join(QUALITIES)}"
             )
+        if (function, quality) in self.broken:
+            raise TemplateError(
+                f"template {self.broken[(function, quality)]} — fix the file, or remove its folder"
+            )
         tiers = self.tiers(function)
         if quality in tiers:
             return Resolution(self.templates[(function, quality)], quality, quality)
@@ -224,7 +243,11 @@ class TemplateSet:
         """The function registry: one entry per function, sorted by name."""
         return [self.function_info(name) for name in self.names()]
 
-    def function_info(self, function: str) -> FunctionInfo:
+    def function_info(
+        self, function: str, object_info: Mapping[str, Any] | None = None
+    ) -> FunctionInfo:
+        """One function's registry entry; with a server's object_info, its combo inputs list
+        that server's choices."""
         tiers = self.tiers(function)
         main = self.templates[(function, "standard" if "standard" in tiers else tiers[0])]
         return FunctionInfo(
@@ -234,9 +257,38 @@ class TemplateSet:
             tiers=tiers,
             version=main.version,
             description=main.description,
-            schema=parameter_schema(main),
+            schema=parameter_schema(main, object_info),
             backend=main.backend,
+            requires=self._requires(function, main),
         )
+
+    def _requires(self, function: str, main: Template) -> dict[str, Any]:
+        if main.backend != "comfyui":
+            return {}
+        models = {
+            f"{model.folder}/{model.name}"
+            for (name, _), template in self.templates.items()
+            if name == function
+            for model in template.models
+        }
+        return {"comfyui": main.requires_comfyui or None, "models": sorted(models)}
+
+    def warnings(
+        self,
+        function: str,
+        object_infos: Mapping[str, Mapping[str, Any]],
+        replacements: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> list[str]:
+        """Deprecated nodes and node replacements in `function`'s templates on each server
+        (object_info by server name), one line each; not failures."""
+        lines = [
+            f"{server}: {line}"
+            for server, info in object_infos.items()
+            for (name, _), template in self.templates.items()
+            if name == function
+            for line in template_warnings(template, info, (replacements or {}).get(server))
+        ]
+        return list(dict.fromkeys(lines))
 
 
 def load_templates(dirs: Iterable[Path | str]) -> TemplateSet:
@@ -244,11 +296,15 @@ def load_templates(dirs: Iterable[Path | str]) -> TemplateSet:
     result = TemplateSet()
     for directory in dirs:
         for path in sorted(Path(directory).glob(f"*/*/{TEMPLATE_FILE}")):
+            key = (path.parent.parent.name, path.parent.name)
             try:
                 template = load_template(path)
-            except BrokenTemplate as exc:
+            except BrokenTemplate as exc:  # refused: a broken override never falls back
                 result.errors.append(exc)
+                result.broken[key] = exc
+                result.templates.pop(key, None)
                 continue
+            result.broken.pop(key, None)
             result.templates[(template.function, template.quality)] = template
     return result
 
@@ -296,6 +352,9 @@ def _build(path: Path, data: Any) -> Template:
         raw_parameters, raw_quality = _request_targets(raw_parameters, raw_quality)
     parameters = _build_parameters(graph, raw_parameters)
     quality_parameters = _build_quality_parameters(graph, raw_quality)
+    fallbacks = _build_fallbacks(graph, data.get("fallbacks", {}))
+    targets = [spec.target for spec in parameters.values()] + list(quality_parameters)
+    _check_fallback_targets(graph, fallbacks, targets)
     return Template(
         function=function,
         quality=quality,
@@ -313,7 +372,49 @@ def _build(path: Path, data: Any) -> Template:
         backend=backend,
         servers=servers,
         call=call,
+        fallbacks=fallbacks,
+        requires_comfyui=_requires(data.get("requires", {})),
     )
+
+
+def _requires(raw: Any) -> str:
+    if not isinstance(raw, dict) or not isinstance(raw.get("comfyui", ""), str):
+        raise _Invalid('requires must look like {"comfyui": ">=0.11.1"}')
+    unknown = set(raw) - {"comfyui"}
+    if unknown:
+        raise _Invalid(
+            f"requires: unknown key(s) {', '.join(sorted(unknown))} — only 'comfyui' "
+            "(model files go in 'models')"
+        )
+    return raw.get("comfyui", "")
+
+
+def _build_fallbacks(graph: dict[str, Any], raw: Any) -> dict[str, list[dict]]:
+    """`{"<node id>": [node, …]}`: what runs instead of a node the server cannot run."""
+    if not isinstance(raw, dict):
+        raise _Invalid("fallbacks must be an object of node id -> [API-format node, …]")
+    for node_id, nodes in raw.items():
+        if node_id not in graph:
+            raise _Invalid(f"fallbacks: the workflow has no node {node_id!r}")
+        if not isinstance(nodes, list) or not nodes or not all(map(_is_api_node, nodes)):
+            raise _Invalid(
+                f"fallbacks[{node_id!r}] must be a list of API-format nodes "
+                "(objects with class_type and inputs)"
+            )
+    return {node_id: [dict(node) for node in nodes] for node_id, nodes in raw.items()}
+
+
+def _check_fallback_targets(
+    graph: dict[str, Any], fallbacks: dict[str, list[dict]], targets: Iterable[Any]
+) -> None:
+    """A node with fallbacks changes shape per server: no parameter may target it."""
+    for target in targets:
+        node_id, _ = resolve_target(graph, target)
+        if node_id in fallbacks:
+            raise _Invalid(
+                f"target {target!r} is on node {node_id}, which has fallbacks — set that "
+                "node's values in the workflow and in each fallback instead"
+            )
 
 
 def _backend(data: dict) -> tuple[str, tuple[str, ...], dict[str, Any]]:
@@ -396,7 +497,7 @@ def _optional_number(data: dict, key: str) -> float | None:
     value = data.get(key)
     if value is None:
         return None
-    if not _is_number(value) or value <= 0:
+    if not is_number(value) or value <= 0:
         raise _Invalid(f"{key} must be a positive number, got {value!r}")
     return value
 
@@ -438,38 +539,60 @@ def _check_api_format(graph: Any) -> None:
     if not isinstance(graph, dict) or not graph:
         raise _Invalid("is not a ComfyUI API-format workflow (a non-empty object of nodes)")
     for node_id, node in graph.items():
-        ok = isinstance(node, dict) and isinstance(node.get("class_type"), str)
-        if not ok or not isinstance(node.get("inputs"), dict):
+        if not _is_api_node(node):
             raise _Invalid(
                 f"node {node_id} has no class_type/inputs — is this an API-format workflow? "
                 "export it with Save (API)"
             )
 
 
+def _is_api_node(node: Any) -> bool:
+    return (
+        isinstance(node, dict)
+        and isinstance(node.get("class_type"), str)
+        and isinstance(node.get("inputs"), dict)
+    )
+
+
 # --- targets ------------------------------------------------------------------------------------
 
 
 def resolve_target(graph: dict[str, Any], target: Any) -> tuple[str, str]:
-    """(node id, input name) for `<node id or _meta.title>.<input>`; split on the last dot."""
+    """(node id, input name) for `<node id or _meta.title>.<input>`.
+
+    The input may itself be dotted (a V3 dynamic input such as `12.format.codec`), and titles
+    may hold dots: the first split, from the right, whose node has that input wins.
+    """
     if not isinstance(target, str) or "." not in target:
         raise _Invalid(f"target {target!r} must look like '<node id or title>.<input name>'")
-    ref, input_name = target.rsplit(".", 1)
-    node_id = _find_node(graph, ref, target)
-    if input_name not in graph[node_id]["inputs"]:
-        known = ", ".join(graph[node_id]["inputs"]) or "none"
-        raise _Invalid(
-            f"target {target!r}: node {node_id} ({graph[node_id]['class_type']}) has no input "
-            f"{input_name!r} — its inputs: {known}"
-        )
-    return node_id, input_name
+    parts = target.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        ref, input_name = ".".join(parts[:cut]), ".".join(parts[cut:])
+        node_id = _node_ref(graph, ref)
+        if node_id is not None and input_name in graph[node_id]["inputs"]:
+            return node_id, input_name
+    splits = [(".".join(parts[:cut]), ".".join(parts[cut:])) for cut in range(1, len(parts))]
+    found = [(node_id, name) for ref, name in splits if (node_id := _node_ref(graph, ref))]
+    if not found:
+        _no_node(graph, splits[-1][0], target)
+    node_id, input_name = found[-1]
+    known = ", ".join(graph[node_id]["inputs"]) or "none"
+    raise _Invalid(
+        f"target {target!r}: node {node_id} ({graph[node_id]['class_type']}) has no input "
+        f"{input_name!r} — its inputs: {known}"
+    )
 
 
-def _find_node(graph: dict[str, Any], ref: str, target: str) -> str:
+def _node_ref(graph: dict[str, Any], ref: str) -> str | None:
+    """The node with id `ref`, else the one node titled `ref`; None when not exactly one."""
     if ref in graph:
         return ref
     matches = [nid for nid, node in graph.items() if _title(node) == ref]
-    if len(matches) == 1:
-        return matches[0]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _no_node(graph: dict[str, Any], ref: str, target: str) -> NoReturn:
+    matches = [nid for nid, node in graph.items() if _title(node) == ref]
     if matches:
         raise _Invalid(f"target {target!r}: title {ref!r} is used by nodes {', '.join(matches)}")
     raise _Invalid(f"target {target!r}: no node has id or _meta.title {ref!r}")
@@ -478,14 +601,6 @@ def _find_node(graph: dict[str, Any], ref: str, target: str) -> str:
 def _title(node: dict[str, Any]) -> str | None:
     meta = node.get("_meta")
     return meta.get("title") if isinstance(meta, dict) else None
-
-
-def _is_link(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 2 and isinstance(value[1], int)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _type_of(value: Any) -> str | None:
@@ -505,7 +620,7 @@ def _fits(value: Any, value_type: str | None) -> bool:
     if value_type is None:
         return True
     if value_type == "float":
-        return _is_number(value)
+        return is_number(value)
     return _type_of(value) == value_type
 
 
@@ -530,7 +645,7 @@ def _build_param(graph: dict[str, Any], name: str, raw: Any) -> ParamSpec:
         )
     node_id, input_name = resolve_target(graph, raw.get("target"))
     current = graph[node_id]["inputs"][input_name]
-    if _is_link(current):
+    if is_link(current):
         raise _Invalid(
             f"parameter {name!r}: input {input_name!r} of node {node_id} is a link to another "
             "node; a parameter can only set a widget value"
@@ -567,7 +682,7 @@ def _param_text(name: str, value: Any) -> str:
 
 def _bound(name: str, raw: dict, key: str) -> float | None:
     value = raw.get(key)
-    if value is not None and not _is_number(value):
+    if value is not None and not is_number(value):
         raise _Invalid(f"parameter {name!r}: {key} must be a number, got {value!r}")
     return value
 
@@ -644,7 +759,7 @@ def _build_quality_parameters(graph: dict[str, Any], raw: Any) -> dict[str, Any]
     for target, value in raw.items():
         node_id, input_name = resolve_target(graph, target)
         current = graph[node_id]["inputs"][input_name]
-        if _is_link(current) or not _fits(value, _type_of(current)):
+        if is_link(current) or not _fits(value, _type_of(current)):
             raise _Invalid(
                 f"quality_parameters[{target!r}] = {value!r} does not fit the current value "
                 f"{current!r}"
@@ -655,9 +770,14 @@ def _build_quality_parameters(graph: dict[str, Any], raw: Any) -> dict[str, Any]
 # --- JSON Schema --------------------------------------------------------------------------------
 
 
-def parameter_schema(template: Template) -> dict[str, Any]:
-    """A draft 2020-12 JSON Schema of the template's parameters, for GUI controls."""
-    properties = {name: _property(template, spec) for name, spec in template.parameters.items()}
+def parameter_schema(
+    template: Template, object_info: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A draft 2020-12 JSON Schema of the template's parameters, for GUI controls; with a
+    server's object_info, a combo input's choices (either dialect) become its `enum`."""
+    properties = {
+        name: _property(template, spec, object_info) for name, spec in template.parameters.items()
+    }
     required = [name for name, spec in template.parameters.items() if spec.required]
     return {
         "$schema": SCHEMA_DIALECT,
@@ -669,7 +789,9 @@ def parameter_schema(template: Template) -> dict[str, Any]:
     }
 
 
-def _property(template: Template, spec: ParamSpec) -> dict[str, Any]:
+def _property(
+    template: Template, spec: ParamSpec, object_info: Mapping[str, Any] | None
+) -> dict[str, Any]:
     prop: dict[str, Any] = {"title": spec.name}
     if spec.description:
         prop["description"] = spec.description
@@ -680,8 +802,12 @@ def _property(template: Template, spec: ParamSpec) -> dict[str, Any]:
     elif spec.type == "file_upload":
         prop.update(type="string", format="file-path")
     else:
-        current = template.workflow[spec.node_id]["inputs"][spec.input_name]
+        node = template.workflow[spec.node_id]
+        current = node["inputs"][spec.input_name]
         prop["type"] = JSON_TYPES.get(spec.value_type or _type_of(current) or "string")
+        choices = combo_options(_server_input(object_info, node, spec.input_name))
+        if choices:
+            prop["enum"] = list(choices)
     if spec.minimum is not None:
         prop["minimum"] = spec.minimum
     if spec.maximum is not None:
@@ -702,6 +828,7 @@ def render(
     rng: Any = random,
 ) -> Rendered:
     """The exact graph to send, and the parameter values actually used (seed included)."""
+    template = for_server(template, object_info)
     graph = copy.deepcopy(template.workflow)
     overrides = overrides or {}
     quality_targets = _apply_quality_parameters(graph, template.quality_parameters)
@@ -713,7 +840,7 @@ def render(
             used[spec.name] = graph[spec.node_id]["inputs"][spec.input_name]
             continue
         value = spec.default if value is None else value
-        server = _server_input(object_info, graph[spec.node_id]["class_type"], spec.input_name)
+        server = _server_input(object_info, graph[spec.node_id], spec.input_name)
         shown, written = _value_for(template, spec, value, server, rng)
         if written is None:
             continue
@@ -812,7 +939,7 @@ def _coerce(template: Template, spec: ParamSpec, value: Any, server: list | None
 def _convert(value: Any, wanted: str) -> Any:
     """`value` as `wanted` (int, float, string, bool), or None when it cannot be."""
     if wanted == "string":
-        return value if isinstance(value, str) else str(value) if _is_number(value) else None
+        return value if isinstance(value, str) else str(value) if is_number(value) else None
     if wanted == "bool":
         words = {"true": True, "false": False}
         return value if isinstance(value, bool) else words.get(str(value).lower())
@@ -825,7 +952,7 @@ def _convert(value: Any, wanted: str) -> Any:
 
 
 def _number(value: Any) -> float | int | None:
-    if _is_number(value):
+    if is_number(value):
         return value
     if isinstance(value, str):
         try:
@@ -847,111 +974,60 @@ def _check_range(template: Template, spec: ParamSpec, value: float, server: list
         )
 
 
-# --- object_info --------------------------------------------------------------------------------
+# --- object_info ----------------------------------------------------------------------------------
 
 
-def _server_input(object_info: Mapping[str, Any] | None, class_type: str, name: str) -> list | None:
+def _server_input(
+    object_info: Mapping[str, Any] | None, node: Mapping[str, Any], name: str
+) -> list | None:
     """The object_info spec of one input (`[type_or_options, {opts}]`), or None when unknown."""
-    if not object_info or class_type not in object_info:
-        return None
-    return _node_inputs(object_info[class_type]).get(name)
+    return object_info_input(object_info, node["class_type"], name, node["inputs"])
 
 
-def _node_inputs(info: Mapping[str, Any]) -> dict[str, Any]:
-    sections = info.get("input", {}) or {}
-    merged: dict[str, Any] = {}
-    for section in ("required", "optional"):
-        merged.update(sections.get(section, {}) or {})
-    return merged
+def _options(server: Any) -> dict[str, Any]:
+    return options_of(server)
 
 
-def _options(server: list | None) -> dict[str, Any]:
-    if isinstance(server, list | tuple) and len(server) > 1 and isinstance(server[1], dict):
-        return server[1]
-    return {}
+def _server_type(server: Any) -> str | None:
+    return SERVER_TYPES.get(server_type(server) or "")
 
 
-def _server_type(server: list | None) -> str | None:
-    if isinstance(server, list | tuple) and server and isinstance(server[0], str):
-        return SERVER_TYPES.get(server[0])
-    return None
+def for_server(template: Template, object_info: Mapping[str, Any] | None) -> Template:
+    """`template` with each node that this server cannot run as written replaced by the first
+    of its fallbacks that it can (feature detection on object_info); as is without one."""
+    if not object_info or not template.fallbacks:
+        return template
+    graph = dict(template.workflow)
+    for node_id, alternatives in template.fallbacks.items():
+        graph[node_id] = _runnable(node_id, [graph[node_id], *alternatives], object_info)
+    return replace(template, workflow=graph)
 
 
-def combo_options(server: Any) -> list[Any] | None:
-    """The choices of a combo input in either object_info dialect; None if not a combo.
-
-    Legacy: `[["a", "b"], {opts}]`; V3: `["COMBO", {"options": ["a", "b"], …}]`.
-    """
-    if not isinstance(server, list | tuple) or not server:
-        return None
-    if isinstance(server[0], list):
-        return server[0]
-    if server[0] == "COMBO":
-        return list(_options(server).get("options", []))
-    return None
+def _runnable(node_id: str, candidates: list[dict], object_info: Mapping[str, Any]) -> dict:
+    for node in candidates:
+        if not graph_problems({node_id: node}, object_info):
+            return node
+    return candidates[0]
 
 
-def check_against_object_info(template: Template, object_info: Mapping[str, Any]) -> list[str]:
+def check_against_object_info(
+    template: Template,
+    object_info: Mapping[str, Any],
+    replacements: Mapping[str, Any] | None = None,
+) -> list[str]:
     """What keeps `template` from running on a server with this object_info (empty: nothing)."""
-    models = {model.name: model for model in template.models}
-    problems: list[str] = []
-    for node_id, node in template.workflow.items():
-        class_type = node["class_type"]
-        if class_type not in object_info:
-            problems.append(
-                f"node {node_id} needs {class_type}, which this server does not have — "
-                "install the custom node"
-            )
-            continue
-        problems += _node_problems(node_id, node, object_info[class_type], models)
-    return problems
+    folders = {model.name: model.folder for model in template.models}
+    graph = for_server(template, object_info).workflow
+    return graph_problems(graph, object_info, folders, replacements)
 
 
-def _node_problems(
-    node_id: str, node: dict[str, Any], info: Mapping[str, Any], models: dict[str, ModelFile]
+def template_warnings(
+    template: Template,
+    object_info: Mapping[str, Any],
+    replacements: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    known = _node_inputs(info)
-    where = f"node {node_id} ({node['class_type']})"
-    problems = [
-        f"{where} has no input {name!r} on this server — update the template or the server"
-        for name in node["inputs"]
-        if name not in known
-    ]
-    required = (info.get("input", {}) or {}).get("required", {}) or {}
-    problems += [
-        f"{where} is missing its required input {name!r}"
-        for name in required
-        if name not in node["inputs"]
-    ]
-    for name, value in node["inputs"].items():
-        if name in known and not _is_link(value):
-            problems += _value_problems(where, name, value, known[name], models)
-    return problems
-
-
-def _value_problems(
-    where: str, name: str, value: Any, server: Any, models: dict[str, ModelFile]
-) -> list[str]:
-    options = combo_options(server)
-    if options is not None:
-        if value in options:
-            return []
-        if value in models:
-            model = models[value]
-            return [
-                f"{model.folder}/{model.name} is missing on the server — download it into "
-                f"models/{model.folder}"
-            ]
-        shown = ", ".join(map(str, options[:12])) + (" …" if len(options) > 12 else "")
-        return [f"{where} input {name!r}: {value!r} is not one of the server's choices ({shown})"]
-    return _range_problems(where, name, value, server)
-
-
-def _range_problems(where: str, name: str, value: Any, server: Any) -> list[str]:
-    if not _is_number(value) or _server_type(server) not in ("int", "float"):
+    """Deprecated nodes and node replacements in `template` as it would run on this server."""
+    if template.backend != "comfyui":
         return []
-    options = _options(server)
-    low, high = options.get("min"), options.get("max")
-    if (low is not None and value < low) or (high is not None and value > high):
-        return [f"{where} input {name!r}: {value!r} is outside the server's range {low}…{high}"]
-    return []
+    graph = for_server(template, object_info).workflow
+    return [f"{template.name}: {w}" for w in graph_warnings(graph, object_info, replacements)]

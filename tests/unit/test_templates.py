@@ -341,13 +341,21 @@ def test_user_template_overrides_bundled(tmp_path: Path) -> None:
     assert result.get("create_image", "high").display_name == "Bundled high"
 
 
-def test_broken_user_override_keeps_bundled_and_reports(tmp_path: Path) -> None:
+def test_broken_user_override_is_refused_not_replaced_by_bundled(tmp_path: Path) -> None:
+    """Issue 15 item 9: a broken user workflow.json never silently runs the bundled one."""
     bundled, user = tmp_path / "bundled", tmp_path / "user"
     make(bundled, display_name="Bundled")
-    make(user, template_text="{")
+    make(bundled, tier="high", display_name="Bundled high")
+    folder = make(user, workflow_text='{"3": ').parent
     result = load_templates([bundled, user])
-    assert result.get("create_image", "standard").display_name == "Bundled"
-    assert result.errors[0].path.is_relative_to(user)
+    assert result.get("create_image", "standard") is None
+    assert result.errors[0].path == folder / "workflow.json"
+    with pytest.raises(TemplateError) as refused:
+        result.resolve("create_image", "standard")
+    message = str(refused.value)
+    assert "\n" not in message and str(folder / "workflow.json") in message
+    assert "is not valid JSON" in message and "fix the file, or remove its folder" in message
+    assert result.resolve("create_image", "high").template.display_name == "Bundled high"
 
 
 def test_template_dirs_puts_user_last(tmp_path: Path) -> None:
@@ -640,12 +648,14 @@ LEGACY_INFO: dict[str, Any] = {
 def test_check_against_object_info_reports_each_problem(template: tpl.Template) -> None:
     problems = check_against_object_info(template, LEGACY_INFO)
     assert problems == [
-        "checkpoints/model.safetensors is missing on the server — download it into "
-        "models/checkpoints",
+        'node 4 (CheckpointLoaderSimple "Load Checkpoint"): model file \'model.safetensors\' '
+        "(ckpt_name) is not on the server — download it into models/checkpoints; the server "
+        "has: other.safetensors",
         "node 3 (KSampler) input 'steps': 20 is outside the server's range 1…10",
         "node 3 (KSampler) input 'scheduler': 'normal' is not one of the server's choices "
         "(simple, karras)",
-        "node 9 needs SaveImage, which this server does not have — install the custom node",
+        'node 9 (SaveImage "Save") needs node class SaveImage, which this server does not have '
+        "— install the custom node that provides it, or use another server",
     ]
 
 
@@ -655,14 +665,14 @@ def test_check_against_object_info_inputs(template: tpl.Template) -> None:
     info["CLIPTextEncode"]["input"]["required"].pop("clip")
     problems = check_against_object_info(template, info)
     assert (
-        "node 6 (CLIPTextEncode) has no input 'clip' on this server — update the template or "
-        "the server" in problems
+        'node 6 (CLIPTextEncode "Positive v1.2") has no input \'clip\' on this server — '
+        "update the template or the server" in problems
     )
     assert (
-        "node 9 (SaveImage) has no input 'filename_prefix' on this server — update the "
-        "template or the server" in problems
+        'node 9 (SaveImage "Save") has no input \'filename_prefix\' on this server — update '
+        "the template or the server" in problems
     )
-    assert "node 9 (SaveImage) is missing its required input 'prefix'" in problems
+    assert 'node 9 (SaveImage "Save") is missing its required input \'prefix\'' in problems
 
 
 def test_check_against_object_info_v3_model_combo_and_clean_run(template: tpl.Template) -> None:

@@ -1,0 +1,287 @@
+"""The one check of an API-format graph against a ComfyUI server's `/object_info`.
+
+Problems keep a graph from running there (a missing node class, model file, input or combo
+choice); warnings do not (a deprecated node, a node the server replaces). Every message is one
+line naming the node id, its class and title.
+
+Both object_info dialects are read: legacy combos `[["a", "b"], {…}]` and V3 combos
+`["COMBO", {"options": ["a", "b"], "multiselect": …}]`. V3 dynamic inputs are flattened the way
+API graphs name them: a DynamicCombo `format` whose chosen option declares `codec` is filled as
+`format.codec` (comfy_api/latest/_io.py DynamicCombo.Option.as_dict: each option is
+`{"key": …, "inputs": {"required": {…}, "optional": {…}}}`). A remote combo's choices live
+elsewhere and are not checked; a multiselect combo takes a list of choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"
+AUTOGROW = "COMFY_AUTOGROW_V3"
+MODEL_EXTS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".onnx")
+SHOWN_CHOICES = 12
+
+# `GET /node_replacements`: {old class: [{"old_node_id": …, "new_node_id": …, …}]}
+Replacements = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Findings:
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def graph_problems(
+    graph: Mapping[str, Any],
+    object_info: Mapping[str, Any],
+    model_folders: Mapping[str, str] | None = None,
+    replacements: Replacements | None = None,
+) -> list[str]:
+    """What keeps `graph` from running on a server with this object_info (empty: nothing).
+
+    `model_folders` maps model file names to their folder under models/ (for the download
+    hint); `replacements` is the server's `GET /node_replacements`, when it has one.
+    """
+    return list(check_graph(graph, object_info, model_folders, replacements).problems)
+
+
+def graph_warnings(
+    graph: Mapping[str, Any],
+    object_info: Mapping[str, Any],
+    replacements: Replacements | None = None,
+) -> list[str]:
+    """Deprecated nodes and node replacements in `graph`: worth saying, not failures."""
+    return list(check_graph(graph, object_info, None, replacements).warnings)
+
+
+def check_graph(
+    graph: Mapping[str, Any],
+    object_info: Mapping[str, Any],
+    model_folders: Mapping[str, str] | None = None,
+    replacements: Replacements | None = None,
+) -> Findings:
+    problems: list[str] = []
+    warnings: list[str] = []
+    for node_id, node in graph.items():
+        if not isinstance(node, dict) or not isinstance(node.get("class_type"), str):
+            problems.append(f"node {node_id} has no class_type — export the workflow in API format")
+            continue
+        where = describe(node_id, node)
+        class_type = node["class_type"]
+        new_class = replaced_by(class_type, replacements)
+        if new_class:
+            warnings.append(
+                f"{where} is replaced by {new_class} on this server — update the template"
+            )
+        if class_type not in object_info:
+            if not (new_class and new_class in object_info):
+                problems.append(missing_node(where, class_type))
+            continue
+        info = object_info[class_type]
+        if info.get("deprecated"):
+            warnings.append(
+                f"{where} is deprecated on this server — it still runs; update the template"
+            )
+        problems += node_problems(where, node, info, model_folders or {})
+    return Findings(tuple(problems), tuple(warnings))
+
+
+def describe(node_id: str, node: Mapping[str, Any]) -> str:
+    """`node 12 (SaveVideo "Save Video")` — the title only when there is one."""
+    meta = node.get("_meta")
+    title = meta.get("title") if isinstance(meta, dict) else None
+    shown = f' "{title}"' if title and title != node.get("class_type") else ""
+    return f"node {node_id} ({node.get('class_type')}{shown})"
+
+
+def missing_node(where: str, class_type: str) -> str:
+    return (
+        f"{where} needs node class {class_type}, which this server does not have — install the "
+        "custom node that provides it, or use another server"
+    )
+
+
+def replaced_by(class_type: str, replacements: Replacements | None) -> str | None:
+    entries = (replacements or {}).get(class_type) or []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("new_node_id"), str):
+            return entry["new_node_id"]
+    return None
+
+
+# --- one node -----------------------------------------------------------------------------------
+
+
+def node_problems(
+    where: str, node: Mapping[str, Any], info: Mapping[str, Any], model_folders: Mapping[str, str]
+) -> list[str]:
+    inputs = node.get("inputs") if isinstance(node.get("inputs"), dict) else {}
+    known, required, grown = declared_inputs(info, inputs)
+    problems = [
+        f"{where} has no input {name!r} on this server — update the template or the server"
+        for name in inputs
+        if name not in known and not _grows(name, grown)
+    ]
+    problems += [
+        f"{where} is missing its required input {name!r}" for name in required - set(inputs)
+    ]
+    for name, value in inputs.items():
+        if name in known and not is_link(value):
+            problems += value_problems(where, name, value, known[name], model_folders)
+    return problems
+
+
+def declared_inputs(
+    info: Mapping[str, Any], values: Mapping[str, Any]
+) -> tuple[dict[str, Any], set[str], set[str]]:
+    """(input name → spec, required names, Autogrow prefixes) as the graph's values choose
+    them: a DynamicCombo adds the inputs of the option its value picks, under `name.`."""
+    known: dict[str, Any] = {}
+    required: set[str] = set()
+    grown: set[str] = set()
+    sections = info.get("input") or {}
+    _declare(sections, "", True, values, known, required, grown)
+    return known, required, grown
+
+
+def _declare(
+    sections: Mapping[str, Any],
+    prefix: str,
+    parent_required: bool,
+    values: Mapping[str, Any],
+    known: dict[str, Any],
+    required: set[str],
+    grown: set[str],
+) -> None:
+    for section in ("required", "optional"):
+        for name, spec in (sections.get(section) or {}).items():
+            full = prefix + name
+            known[full] = spec
+            if parent_required and section == "required":
+                required.add(full)
+            kind = spec[0] if isinstance(spec, list | tuple) and spec else None
+            if kind == AUTOGROW:
+                grown.add(full + ".")
+            elif kind == DYNAMIC_COMBO:
+                chosen = _chosen_option(spec, values.get(full))
+                if chosen is not None:
+                    is_required = parent_required and section == "required"
+                    _declare(chosen, full + ".", is_required, values, known, required, grown)
+
+
+def _chosen_option(spec: Any, value: Any) -> Mapping[str, Any] | None:
+    for option in options_of(spec).get("options") or []:
+        if isinstance(option, dict) and option.get("key") == value:
+            return option.get("inputs") or {}
+    return None
+
+
+def _grows(name: str, grown: set[str]) -> bool:
+    return any(name.startswith(prefix) for prefix in grown)
+
+
+def input_spec(
+    object_info: Mapping[str, Any] | None,
+    class_type: str,
+    name: str,
+    values: Mapping[str, Any] | None = None,
+) -> Any:
+    """The object_info spec of one (possibly dotted) input, or None when unknown."""
+    if not object_info or class_type not in object_info:
+        return None
+    known, _, _ = declared_inputs(object_info[class_type], values or {})
+    return known.get(name)
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+def value_problems(
+    where: str, name: str, value: Any, spec: Any, model_folders: Mapping[str, str]
+) -> list[str]:
+    options = combo_options(spec)
+    if options is None:
+        return range_problems(where, name, value, spec)
+    if options_of(spec).get("remote") or options_of(spec).get("remote_combo"):
+        return []
+    chosen = value if isinstance(value, list) and options_of(spec).get("multiselect") else [value]
+    return [
+        _not_a_choice(where, name, item, options, model_folders)
+        for item in chosen
+        if item not in options
+    ]
+
+
+def _not_a_choice(
+    where: str, name: str, value: Any, options: list[Any], model_folders: Mapping[str, str]
+) -> str:
+    shown = ", ".join(map(str, options[:SHOWN_CHOICES])) + (
+        " …" if len(options) > SHOWN_CHOICES else ""
+    )
+    if value in model_folders or is_model_file(value):
+        folder = model_folders.get(value)
+        where_to = f"download it into models/{folder}" if folder else "put it in its models folder"
+        has = f"the server has: {shown}" if options else "the server has none"
+        return f"{where}: model file {value!r} ({name}) is not on the server — {where_to}; {has}"
+    return f"{where} input {name!r}: {value!r} is not one of the server's choices ({shown})"
+
+
+def is_model_file(value: Any) -> bool:
+    return isinstance(value, str) and value.lower().endswith(MODEL_EXTS)
+
+
+def range_problems(where: str, name: str, value: Any, spec: Any) -> list[str]:
+    if not is_number(value) or server_type(spec) not in ("INT", "FLOAT"):
+        return []
+    options = options_of(spec)
+    low, high = options.get("min"), options.get("max")
+    if (low is not None and value < low) or (high is not None and value > high):
+        return [f"{where} input {name!r}: {value!r} is outside the server's range {low}…{high}"]
+    return []
+
+
+def combo_options(spec: Any) -> list[Any] | None:
+    """The choices of a combo input in any object_info dialect; None if not a combo.
+
+    Legacy `[["a", "b"], {…}]`; V3 `["COMBO", {"options": ["a", "b"], …}]`; a DynamicCombo's
+    option keys.
+    """
+    if not isinstance(spec, list | tuple) or not spec:
+        return None
+    if isinstance(spec[0], list):
+        return spec[0]
+    if spec[0] == "COMBO":
+        return list(options_of(spec).get("options") or [])
+    if spec[0] == DYNAMIC_COMBO:
+        return [o.get("key") for o in options_of(spec).get("options") or [] if isinstance(o, dict)]
+    return None
+
+
+def options_of(spec: Any) -> dict[str, Any]:
+    """The options dict of an input spec (`{"default": …, "min": …}`), {} when none."""
+    if isinstance(spec, list | tuple) and len(spec) > 1 and isinstance(spec[1], dict):
+        return spec[1]
+    return {}
+
+
+def server_type(spec: Any) -> str | None:
+    """The type name of an input spec ("INT", "COMBO", …); None for a legacy combo."""
+    if isinstance(spec, list | tuple) and spec and isinstance(spec[0], str):
+        return spec[0]
+    return None
+
+
+def is_link(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+        and not isinstance(value[1], bool)
+    )
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
