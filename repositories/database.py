@@ -117,6 +117,12 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE id = new.prompt_id;
     END;
     """,
+    # 4: job ownership: the process running a job (host/pid/token) and until when its lease
+    # holds (renewed while it runs); a running job is taken over only when its owner is gone
+    """
+    ALTER TABLE job ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+    ALTER TABLE job ADD COLUMN lease_until REAL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

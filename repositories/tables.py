@@ -73,6 +73,8 @@ class Job(Base):
     retry_at = peewee.FloatField(null=True)
     cancel_requested = peewee.BooleanField(default=False)
     note = peewee.TextField(default="")
+    owner = peewee.TextField(default="")  # "host/pid/token" of the process running it
+    lease_until = peewee.FloatField(null=True)  # its owner renews this while the job runs
 
     class Meta:
         table_name = "job"
