@@ -2,22 +2,27 @@
 
 Layout: ``<home>/artifacts/<kind>/<prompt id>_<timestamp>/<file>`` with kind image|audio|video.
 Every write goes to a temp file in the same folder, is fsynced and then ``os.replace``d into
-place, so a crash never leaves a partial file under its final name. PyAV is optional and is
-imported lazily (``load_av``); without it, audio/video facts are what the file name tells.
+place, so a crash never leaves a partial file under its final name. A take file is bounded
+(``Limits``: size, stall, time) and must be the media its name says (magic bytes; images also
+pass Pillow's verify) before it is moved into place. PyAV is optional and is imported lazily
+(``load_av``); without it, audio/video facts are what the file name tells.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
+import math
 import mimetypes
 import os
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -25,6 +30,7 @@ from types import ModuleType
 from typing import Any, BinaryIO
 
 from core.errors import StorageError
+from executors.downloads import Limits, bounded
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +97,37 @@ _MAGIC: list[tuple[int, bytes, tuple[str, str]]] = [
 ]
 
 
+# extension -> the sniffed mimes (from _MAGIC) a file of that name may have; others unchecked.
+_EXPECTED: dict[str, frozenset[str]] = {
+    ext: frozenset(mimes.split())
+    for ext, mimes in {
+        ".png": "image/png",
+        ".apng": "image/png",
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
+        ".webp": "image/webp",
+        ".gif": "image/gif",
+        ".bmp": "image/bmp",
+        ".tif": "image/tiff",
+        ".tiff": "image/tiff",
+        ".mp4": "video/mp4 audio/mp4",
+        ".m4v": "video/mp4",
+        ".mov": "video/mp4",
+        ".m4a": "audio/mp4 video/mp4",
+        ".webm": "video/webm",
+        ".mkv": "video/webm",
+        ".avi": "video/x-msvideo",
+        ".flac": "audio/flac",
+        ".mp3": "audio/mpeg",
+        ".aac": "audio/mpeg",
+        ".opus": "audio/ogg",
+        ".ogg": "audio/ogg",
+        ".oga": "audio/ogg",
+        ".wav": "audio/wav",
+    }.items()
+}
+
+
 @dataclass(frozen=True)
 class StoredFile:
     """A file written into place: where it is, its SHA-256 (hex) and its size in bytes."""
@@ -134,8 +171,17 @@ def _parts(path: str) -> list[str]:
 
 
 def _clean_part(part: str) -> str:
-    part = unicodedata.normalize("NFC", part)
+    """NFC, without format characters (bidi overrides such as U+202E, zero-width marks) and
+    with controls and separators replaced."""
+    part = "".join(map(_clean_char, unicodedata.normalize("NFC", part)))
     return _BAD_CHARS.sub("_", part).strip(" .")
+
+
+def _clean_char(char: str) -> str:
+    category = unicodedata.category(char)
+    if category == "Cf":
+        return ""
+    return "_" if category in ("Cc", "Zl", "Zp") else char
 
 
 def _split_ext(name: str) -> tuple[str, str]:
@@ -161,6 +207,11 @@ def _disk(action: str, path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise StorageError(
+                f"Could not {action} {path}: disk full — free some space on the disk that "
+                f"holds {path.parent}, then retry."
+            ) from exc
         reason = exc.strerror or str(exc)
         raise StorageError(
             f"Could not {action} {path}: {reason}. "
@@ -168,11 +219,15 @@ def _disk(action: str, path: Path) -> Iterator[None]:
         ) from exc
 
 
-def write_stream(chunks: Iterable[bytes], dest: Path) -> StoredFile:
-    """Write chunks to dest atomically (temp file, fsync, os.replace) and hash them.
+def write_stream(
+    chunks: Iterable[bytes], dest: Path, check: Callable[[Path, Path], None] | None = None
+) -> StoredFile:
+    """Write chunks to dest atomically (temp file, fsync, os.replace) and hash them; `check`
+    (temp file, dest) may refuse the finished file before it is moved into place.
 
-    Exceptions raised by the chunk iterator propagate unchanged; disk errors become
-    StorageError. Either way no temp file and no partial dest remains.
+    Exceptions raised by the chunk iterator or the check propagate unchanged; disk errors
+    (closing the file included) become StorageError. Either way no temp file and no partial
+    dest remains.
     """
     dest = Path(dest)
     with _disk("create the folder for", dest):
@@ -182,8 +237,10 @@ def write_stream(chunks: Iterable[bytes], dest: Path) -> StoredFile:
         )
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with _disk("write", dest), os.fdopen(fd, "wb") as fh:
             sha256, size = _fill(fh, chunks, dest)
+        if check is not None:
+            check(tmp, dest)
         with _disk("move into place", dest):
             os.replace(tmp, dest)
     except BaseException:
@@ -249,9 +306,10 @@ def _read_chunks(src: Path) -> Iterator[bytes]:
 class ArtifactStore:
     """Artifact files under ``<home>/artifacts``; paths in the database are relative to home."""
 
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, limits: Limits | None = None):
         self.home = Path(os.path.abspath(home))
         self.root = self.home / "artifacts"
+        self.limits = limits or Limits()
 
     def make_take_dir(self, kind: str, prompt_id: int | str, now: datetime | None = None) -> Path:
         """Create and return a new, unique ``artifacts/<kind>/<prompt id>_<timestamp>/``."""
@@ -280,14 +338,20 @@ class ArtifactStore:
             path = path.with_name(f"{stem}_{n}{ext}")
         return path
 
-    def write_stream(self, chunks: Iterable[bytes], dest: Path) -> StoredFile:
-        return write_stream(chunks, self._inside_artifacts(dest))
+    def write_stream(
+        self, chunks: Iterable[bytes], dest: Path, deadline: float | None = None
+    ) -> StoredFile:
+        """Store a take file within the limits (and by `deadline`, time.time() seconds, if
+        given), only if it is the media its name says; else StorageError and nothing stored."""
+        dest = self._inside_artifacts(dest)
+        deadline = min(deadline or math.inf, time.time() + self.limits.total_s)
+        return write_stream(bounded(chunks, self.limits, deadline, dest.name), dest, verify_media)
 
     def store_file(self, src: Path, dest: Path) -> StoredFile:
-        return store_file(src, self._inside_artifacts(dest))
+        return self.write_stream(_read_chunks(Path(src)), dest)
 
     def store_bytes(self, data: bytes, dest: Path) -> StoredFile:
-        return store_bytes(data, self._inside_artifacts(dest))
+        return self.write_stream([bytes(data)], dest)
 
     def relative(self, path: Path | str) -> str:
         """The posix path of path relative to home (a relative path is taken as relative to
@@ -375,6 +439,50 @@ def _sniff(head: bytes) -> tuple[str, str] | None:
     if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
         return ("audio", "audio/mpeg")  # MPEG audio frame sync
     return None
+
+
+def verify_media(path: Path, dest: Path) -> None:
+    """StorageError unless the file at `path` is the media `dest`'s name says (magic bytes;
+    images must also pass Pillow's verify). Names of other types are not checked."""
+    expected = _EXPECTED.get(Path(dest).suffix.lower())
+    if expected is None:
+        return
+    with _disk("read", path), Path(path).open("rb") as fh:
+        head = fh.read(64)
+    sniffed = _sniff(head)
+    if sniffed is None or sniffed[1] not in expected:
+        raise StorageError(
+            f"{dest.name}: the server sent {_describe(head)}, not the {dest.suffix[1:].upper()} "
+            "file its name says — nothing was stored; check the server's address and login (a "
+            "proxy or login page may have answered) and its log"
+        )
+    if sniffed[0] == "image":
+        _verify_image(path, dest)
+
+
+def _describe(head: bytes) -> str:
+    if not head:
+        return "an empty file"
+    sniffed = _sniff(head)
+    if sniffed is not None:
+        return f"{sniffed[1]} data"
+    if head.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+        return "an HTML page"
+    kind = _text_or_other(head)[0]
+    return "text" if kind == "text" else "unrecognised data"
+
+
+def _verify_image(path: Path, dest: Path) -> None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except Exception as exc:  # noqa: BLE001 - any decoder complaint means a broken file
+        raise StorageError(
+            f"{dest.name}: the image is damaged or incomplete ({exc}) — nothing was stored; "
+            "retry the job"
+        ) from exc
 
 
 def _by_extension(path: Path) -> tuple[str, str] | None:

@@ -32,6 +32,7 @@ SAMPLES = Path(__file__).parents[1] / "data" / "samples"
 HAS_AV = importlib.util.find_spec("av") is not None
 needs_av = pytest.mark.skipif(not HAS_AV, reason="PyAV (the 'video' extra) is not installed")
 WHEN = datetime(2026, 11, 21, 15, 30, 12, 123456)
+PNG = (SAMPLES / "b1_fx_basic_no_workflow.png").read_bytes()
 
 EVIL_NAMES = [
     "../../etc/passwd",
@@ -161,7 +162,7 @@ def test_failing_rename_becomes_storage_error_and_cleans_up(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(storage.os, "replace", refuse)
-    with pytest.raises(StorageError, match="No space left on device.*Check free disk space"):
+    with pytest.raises(StorageError, match="disk full — free some space"):
         store_bytes(b"data", tmp_path / "a.png")
     assert os.listdir(tmp_path) == []
 
@@ -244,18 +245,18 @@ def test_file_in_sanitizes_and_does_not_overwrite(store: ArtifactStore):
     take = store.make_take_dir("image", 1, now=WHEN)
     first = store.file_in(take, "../x.png", "fx")
     assert first == take / "fx_x.png"
-    store.store_bytes(b"1", first)
+    store.store_bytes(PNG, first)
     second = store.file_in(take, "x.png", "fx")
     assert second == take / "fx_x_2.png"
-    store.write_stream([b"2"], second)
+    store.write_stream([PNG], second)
     assert store.file_in(take, "x.png", "fx") == take / "fx_x_3.png"
 
 
 def test_store_methods_refuse_files_outside_a_take_folder(store: ArtifactStore, tmp_path: Path):
     take = store.make_take_dir("image", 1, now=WHEN)
     src = tmp_path / "src.png"
-    src.write_bytes(b"png")
-    assert store.store_file(src, take / "a.png").size == 3
+    src.write_bytes(PNG)
+    assert store.store_file(src, take / "a.png").size == len(PNG)
     for dest in (tmp_path / "elsewhere.png", store.root / "loose.png", take / ".." / ".." / "x"):
         with pytest.raises(StorageError, match="Refusing to write"):
             store.store_bytes(b"x", dest)
@@ -263,7 +264,7 @@ def test_store_methods_refuse_files_outside_a_take_folder(store: ArtifactStore, 
 
 def test_relative_absolute_round_trip(store: ArtifactStore):
     take = store.make_take_dir("audio", 5, now=WHEN)
-    path = store.store_bytes(b"x", take / "a b.flac").path
+    path = store.store_bytes(b"fLaC", take / "a b.flac").path
     rel = store.relative(path)
     assert rel == "artifacts/audio/5_20261121-153012-123/a b.flac"
     assert store.absolute(rel) == path
@@ -307,7 +308,7 @@ def test_absolute_refuses_escapes(store: ArtifactStore, rel: str):
 
 def test_discard_removes_a_take_folder(store: ArtifactStore):
     take = store.make_take_dir("video", 9, now=WHEN)
-    store.store_bytes(b"half", take / "a.mp4")
+    store.store_bytes(b"\0\0\0\x18ftypisom", take / "a.mp4")
     (take / "sub").mkdir()
     assert store.discard(take) is True
     assert not take.exists()
