@@ -1,5 +1,11 @@
 """The node catalog of the fake server: recorded `/object_info` entries plus hand-written ones.
 
+Every node of the recorded 0.3.64 server is there (object_info_full.json; nodes the fake has no
+behaviour for pass their inputs through), overlaid by the recorded subset and the hand-written
+extras. The "current" profile reports the newest ComfyUI's view: `deprecated: true` on the old
+audio savers, V3 combos (nodes from comfy_extras) as `["COMBO", {"options": [...]}]`, and the
+entries of object_info_current.json (nodes only current servers have, or that changed shape).
+
 Loader combos (ckpt_name, unet_name, …) list the model files the server was configured with;
 LoadImage/LoadAudio/LoadVideo list the top-level files of the input folder, as the real server.
 """
@@ -7,10 +13,14 @@ LoadImage/LoadAudio/LoadVideo list the top-level files of the input folder, as t
 from __future__ import annotations
 
 import copy
+import functools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .profiles import OLD, Profile
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -54,6 +64,8 @@ MODEL_INPUTS = {
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
 AUDIO_EXTS = (".wav", ".mp3", ".ogg", ".flac", ".opus", ".m4a", ".aac")
 VIDEO_EXTS = (".mp4", ".webm", ".mov", ".mkv", ".avi")
+DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"
+DEPRECATED_ON_CURRENT = ("SaveAudio", "SaveAudioMP3", "SaveAudioOpus")  # nodes_audio.py
 INPUT_FILE_INPUTS = {
     ("LoadImage", "image"): IMAGE_EXTS,
     ("LoadAudio", "audio"): AUDIO_EXTS,
@@ -83,19 +95,64 @@ class InputSpec:
             return self.extra.get("options", [])
         return None
 
+    @property
+    def dynamic_keys(self) -> list[Any] | None:
+        """The option keys of a V3 DynamicCombo, else None."""
+        if self.kind != DYNAMIC_COMBO:
+            return None
+        return [option.get("key") for option in self.extra.get("options", [])]
 
-def load_entries() -> dict[str, dict[str, Any]]:
-    """Recorded entries plus the hand-written ones (their `_source` key stripped)."""
-    entries = json.loads((DATA / "object_info_subset.json").read_text())
-    extra = json.loads((DATA / "object_info_extra.json").read_text())
-    for name, entry in extra.items():
-        entries[name] = {key: value for key, value in entry.items() if key != "_source"}
+
+@functools.cache
+def _read(name: str) -> dict[str, dict[str, Any]]:
+    """A data file, read once per process; its `_source` keys stripped. Never mutate."""
+    entries = json.loads((DATA / name).read_text())
+    return {
+        node: {key: value for key, value in entry.items() if key != "_source"}
+        for node, entry in entries.items()
+    }
+
+
+@functools.cache
+def load_entries(profile_name: str = OLD.name) -> dict[str, dict[str, Any]]:
+    """The /object_info entries a profile serves, built once per process. Never mutate."""
+    entries = {**_read("object_info_full.json"), **_read("object_info_subset.json")}
+    entries.update(_read("object_info_extra.json"))
+    if profile_name == OLD.name:
+        return entries
+    entries = {name: _as_current(name, entry) for name, entry in entries.items()}
+    entries.update(_read("object_info_current.json"))
     return entries
 
 
+def _as_current(name: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry as a current server reports it: V3 nodes (comfy_extras) give combos as
+    `["COMBO", {..., "options": [...]}]` (comfy_api/latest/_io.py Combo.Input) and the old
+    audio savers say `deprecated: true` (server.py@002c3fb9 node_info)."""
+    if name in DEPRECATED_ON_CURRENT:
+        entry = {**entry, "deprecated": True}
+    if not str(entry.get("python_module", "")).startswith("comfy_extras."):
+        return entry
+    sections = {
+        category: {input_name: _v3_combo(spec) for input_name, spec in section.items()}
+        if category in ("required", "optional")
+        else section
+        for category, section in entry["input"].items()
+    }
+    return {**entry, "input": sections}
+
+
+def _v3_combo(spec: Any) -> Any:
+    if not (isinstance(spec, list) and spec and isinstance(spec[0], list)):
+        return spec
+    extra = spec[1] if len(spec) > 1 else {}
+    return ["COMBO", {**extra, "multiselect": False, "options": spec[0]}]
+
+
 class Catalog:
-    def __init__(self, models: dict[str, list[str]], input_dir: Path):
-        self.entries = load_entries()
+    def __init__(self, models: dict[str, list[str]], input_dir: Path, profile: Profile = OLD):
+        self.entries = load_entries(profile.name)
+        self.profile = profile
         self.models = models
         self.input_dir = input_dir
 
@@ -103,7 +160,10 @@ class Catalog:
         return class_type in self.entries
 
     def entry(self, class_type: str) -> dict[str, Any]:
-        """The object_info entry with the live file lists filled into its combos."""
+        """The object_info entry with the live file lists filled into its combos (shared
+        when it has none: never mutate)."""
+        if not any(key[0] == class_type for key in (*MODEL_INPUTS, *INPUT_FILE_INPUTS)):
+            return self.entries[class_type]
         entry = copy.deepcopy(self.entries[class_type])
         for section in entry["input"].values():
             for name, spec in section.items():
@@ -125,15 +185,12 @@ class Catalog:
         hidden = self.entries[class_type]["input"].get("hidden", {})
         return {name: kind[0] if isinstance(kind, list) else kind for name, kind in hidden.items()}
 
-    def input_specs(self, class_type: str) -> list[InputSpec]:
+    def input_specs(self, class_type: str, values: dict | None = None) -> list[InputSpec]:
+        """The inputs in declared order. A DynamicCombo adds the inputs of the option that
+        `values` selects under dotted names (`format`, `format.codec`, …), as
+        comfy_api/latest/_io.py get_finalized_class_inputs flattens them."""
         entry = self.entry(class_type)
-        specs = []
-        for category in ("required", "optional"):
-            for name in entry["input_order"].get(category, []):
-                raw = entry["input"][category][name]
-                extra = raw[1] if len(raw) > 1 else {}
-                specs.append(InputSpec(name, category, raw[0], extra))
-        return specs
+        return list(_specs(entry["input"], entry.get("input_order", {}), values or {}, ""))
 
     def _files_for(self, class_type: str, name: str) -> list[str] | None:
         folder = MODEL_INPUTS.get((class_type, name))
@@ -145,6 +202,24 @@ class Catalog:
         return sorted(
             p.name for p in self.input_dir.iterdir() if p.is_file() and p.suffix.lower() in exts
         )
+
+
+def _specs(inputs: dict, order: dict, values: dict, prefix: str) -> Iterator[InputSpec]:
+    for category in ("required", "optional"):
+        section = inputs.get(category, {})
+        for name in order.get(category, list(section)):
+            raw = section[name]
+            spec = InputSpec(prefix + name, category, raw[0], raw[1] if len(raw) > 1 else {})
+            yield spec
+            if spec.kind == DYNAMIC_COMBO:
+                yield from _selected(spec, values)
+
+
+def _selected(spec: InputSpec, values: dict) -> Iterator[InputSpec]:
+    for option in spec.extra.get("options", []):
+        if option.get("key") == values.get(spec.name):
+            inputs = option.get("inputs", {})
+            yield from _specs(inputs, {}, values, spec.name + ".")
 
 
 def _set_options(spec: list[Any], files: list[str]) -> None:

@@ -220,7 +220,7 @@ class ComfyServer:
         ]
 
     def _new_state(self) -> State:
-        catalog = Catalog(self.config.models, self.config.dirs["input"])
+        catalog = Catalog(self.config.models, self.config.dirs["input"], self.config.profile)
         hub = Hub(lambda: queue_info(executor.queue))
         executor = Executor(hub, catalog, self.config.dirs, self.faults)
         self.state = State(hub, executor, Validator(catalog, self.config.dirs), catalog)

@@ -1,5 +1,11 @@
 """POST /prompt validation, ported from ComfyUI's `validate_prompt` / `validate_inputs`.
 
+The "current" profile follows execution.py@04e2a914: a missing or unknown class_type is
+`missing_node_type` naming the node id, class and title; `value_not_in_list` lists the invalid
+values as reprs (multiselect lists checked item by item, `remote_combo` not checked); V3
+DynamicCombo inputs arrive flattened (`format`, `format.codec`, …) and are validated under
+those names, a key that is no option being `invalid_dynamic_input`.
+
 It keeps the real server's quirks on purpose: values are converted in place (the stored prompt
 holds `16` for `"16"`), every failing node is charged to every failing output, a dangling link
 surfaces as a KeyError/IndexError "exception_during_validation", and custom validators (LoadImage)
@@ -40,22 +46,45 @@ class Validator:
         self.catalog = catalog
         self.dirs = dirs
 
+    @property
+    def current(self) -> bool:
+        return self.catalog.profile.current
+
     def validate_prompt(self, prompt: Any, partial: Any) -> tuple[bool, Reason | None, list, dict]:
         """(valid, error, good output ids, node_errors), as ComfyUI returns them."""
         outputs = []
         for node_id in prompt:
-            if "class_type" not in prompt[node_id]:
-                msg = "Cannot execute because a node is missing the class_type property."
-                return False, error("invalid_prompt", msg, f"Node ID '#{node_id}'"), [], {}
+            reason = self._node_type_error(node_id, prompt[node_id])
+            if reason is not None:
+                return False, reason, [], {}
             class_type = prompt[node_id]["class_type"]
-            if class_type not in self.catalog:
-                msg = f"Cannot execute because node {class_type} does not exist."
-                return False, error("invalid_prompt", msg, f"Node ID '#{node_id}'"), [], {}
             if self.catalog.is_output(class_type) and (partial is None or node_id in partial):
                 outputs.append(node_id)
         if not outputs:
             return False, error("prompt_no_outputs", "Prompt has no outputs", ""), [], {}
         return self._validate_outputs(prompt, outputs)
+
+    def _node_type_error(self, node_id: str, node: dict) -> Reason | None:
+        where = f"Node ID '#{node_id}'"
+        if "class_type" not in node:
+            if not self.current:
+                msg = "Cannot execute because a node is missing the class_type property."
+                return error("invalid_prompt", msg, where)
+            title = node.get("_meta", {}).get("title")
+            msg = f"Node '{title or f'ID #{node_id}'}' has no class_type. The workflow may be "
+            msg += "corrupted or a custom node is missing."
+            extra = {"node_id": node_id, "class_type": None, "node_title": title}
+            return error("missing_node_type", msg, where, extra)
+        class_type = node["class_type"]
+        if class_type in self.catalog:
+            return None
+        if not self.current:
+            msg = f"Cannot execute because node {class_type} does not exist."
+            return error("invalid_prompt", msg, where)
+        title = node.get("_meta", {}).get("title", class_type)
+        msg = f"Node '{title}' not found. The custom node may not be installed."
+        extra = {"node_id": node_id, "class_type": class_type, "node_title": title}
+        return error("missing_node_type", msg, where, extra)
 
     def _validate_outputs(self, prompt: dict, outputs: list[str]) -> tuple:
         good, failures, node_errors, validated = [], [], {}, {}
@@ -92,7 +121,7 @@ class Validator:
         custom = FILE_VALIDATORS.get(class_type)
         errors: list[Reason] = []
         valid = True
-        for spec in self.catalog.input_specs(class_type):
+        for spec in self.catalog.input_specs(class_type, inputs):
             if spec.name not in inputs:
                 if spec.category == "required":
                     errors.append(_missing(spec.name))
@@ -141,7 +170,10 @@ class Validator:
             return
         if skip_checks:
             return
-        reason = _range_error(spec, value) or _combo_error(spec, value)
+        combo_error = _combo_error_current if self.current else _combo_error
+        reason = (
+            _range_error(spec, value) or combo_error(spec, value) or _dynamic_error(spec, value)
+        )
         if reason:
             errors.append(reason)
 
@@ -190,7 +222,11 @@ def _charge(prompt: dict, validated: dict, node_errors: dict, output: str) -> No
 
 
 def _missing(name: str) -> Reason:
-    return error("required_input_missing", "Required input is missing", name, {"input_name": name})
+    """Details name a dynamic input by its last part (`format.codec` → `codec`)."""
+    details = name.split(".")[-1]
+    return error(
+        "required_input_missing", "Required input is missing", details, {"input_name": name}
+    )
 
 
 def _type_mismatch(spec: InputSpec, received_type: str, link: list) -> Reason:
@@ -251,3 +287,34 @@ def _combo_error(spec: InputSpec, value: Any) -> Reason | None:
     extra = {"input_name": spec.name, "input_config": config, "received_value": value}
     details = f"{spec.name}: '{value}' not in {listing}"
     return error("value_not_in_list", "Value not in list", details, extra)
+
+
+def _combo_error_current(spec: InputSpec, value: Any) -> Reason | None:
+    """execution.py@04e2a914 validate_inputs: multiselect lists item by item, remote combos
+    unchecked, the invalid values as reprs."""
+    options = spec.options
+    if options is None or spec.extra.get("remote_combo"):
+        return None
+    multiselect = spec.extra.get("multiselect", False) and isinstance(value, list)
+    invalid = [v for v in value if v not in options] if multiselect else [value]
+    if not multiselect and value in options or not invalid:
+        return None
+    config: Any = spec.config
+    listing = str(options)
+    if len(options) > 20:
+        listing, config = f"(list of length {len(options)})", None
+    extra = {"input_name": spec.name, "input_config": config, "received_value": value}
+    details = f"{spec.name}: {', '.join(repr(v) for v in invalid)} not in {listing}"
+    return error("value_not_in_list", "Value not in list", details, extra)
+
+
+def _dynamic_error(spec: InputSpec, value: Any) -> Reason | None:
+    """A DynamicCombo value that is none of its option keys (the wording is the fake's:
+    the real server words it in get_finalized_class_inputs' DynamicInputError)."""
+    keys = spec.dynamic_keys
+    if keys is None or value in keys:
+        return None
+    details = f"{spec.name}: {value!r} is not one of {keys}"
+    return error(
+        "invalid_dynamic_input", "Invalid dynamic input", details, {"input_name": spec.name}
+    )
