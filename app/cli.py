@@ -20,9 +20,11 @@ from typing import Any
 from app.cli_cloud import CLOUD_HANDLERS, add_cloud_commands
 from app.cli_draft import DRAFT_HANDLERS, add_draft_commands
 from app.cli_jobs import JOB_HANDLERS, add_job_actions, add_job_commands
+from core import jsontext
 from core.config import Config
 from core.errors import InputError
 from core.models import (
+    SEED_MAX,
     ArtifactRecord,
     JobRecord,
     JobStatus,
@@ -56,6 +58,42 @@ class Parser(argparse.ArgumentParser):
         raise InputError(f"{self.prog}: {message} — see '{self.prog} --help'")
 
 
+ID_MAX = 2**63 - 1  # SQLite's largest integer
+
+
+def whole_number(lo: int, hi: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from `lo` to `hi`, else a one-line error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not {what}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is not {what}")
+        return value
+
+    return parse
+
+
+record_id = whole_number(
+    1, ID_MAX, "an id — ids are whole numbers from 1 (see the 'list' commands)"
+)
+seed = whole_number(0, SEED_MAX, f"a seed — give a whole number from 0 to {SEED_MAX}")
+count = whole_number(1, ID_MAX, f"a count — give a whole number from 1 to {ID_MAX}")
+offset = whole_number(0, ID_MAX, f"an offset — give a whole number from 0 to {ID_MAX}")
+
+
+def user_text(text: str) -> str:
+    """An argparse type: text that is valid UTF-8 (argv bytes that were not arrive as lone
+    surrogates, which SQLite and the terminal cannot take)."""
+    try:
+        jsontext.check_text(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} — retype it") from None
+    return text
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="takeboard",
@@ -77,14 +115,14 @@ def build_parser() -> Parser:
     artifacts = commands.add_parser("artifacts", help="list generated files")
     artifacts_cmds = artifacts.add_subparsers(dest="action", required=True, parser_class=Parser)
     listing = artifacts_cmds.add_parser("list", help="list artifacts")
-    listing.add_argument("--prompt", type=int, help="only this prompt's artifacts")
+    listing.add_argument("--prompt", type=record_id, help="only this prompt's artifacts")
     json_flag(listing)
     jobs = commands.add_parser("jobs", help="list generation jobs")
     jobs_cmds = jobs.add_subparsers(dest="action", required=True, parser_class=Parser)
     add_job_actions(jobs_cmds)
     listing = jobs_cmds.add_parser("list", help="list jobs, newest first")
     listing.add_argument("--status", help="queued, running, done, failed or cancelled")
-    listing.add_argument("--prompt", type=int, help="only this prompt's jobs")
+    listing.add_argument("--prompt", type=record_id, help="only this prompt's jobs")
     json_flag(listing)
     add_job_commands(commands)
     add_draft_commands(commands)
@@ -99,25 +137,27 @@ def _prompt_commands(prompt: argparse.ArgumentParser) -> None:
     actions = prompt.add_subparsers(dest="action", required=True, parser_class=Parser)
     add = actions.add_parser("add", help="add a prompt; prints only its id")
     add.add_argument("--kind", required=True, help="image, audio or video")
-    add.add_argument("--title", required=True)
+    add.add_argument("--title", required=True, type=user_text)
     add.add_argument("--data", required=True, help="prompt fields as JSON, or @file.json")
     _record_flags(add)
     listing = actions.add_parser("list", help="list prompts, newest first")
-    listing.add_argument("--search", default="", help="words to find (title, text, lyrics, tags)")
+    listing.add_argument(
+        "--search", default="", type=user_text, help="words to find (title, text, lyrics, tags)"
+    )
     listing.add_argument("--kind")
     listing.add_argument("--status")
-    listing.add_argument("--tag")
+    listing.add_argument("--tag", type=user_text)
     listing.add_argument("--favorite", action="store_true", help="only favorites")
     listing.add_argument("--trash", action="store_true", help="list deleted prompts")
-    listing.add_argument("--limit", type=int, default=100)
-    listing.add_argument("--offset", type=int, default=0)
+    listing.add_argument("--limit", type=count, default=100)
+    listing.add_argument("--offset", type=offset, default=0)
     json_flag(listing)
     show = actions.add_parser("show", help="show one prompt")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=record_id)
     json_flag(show)
     edit = actions.add_parser("edit", help="change a prompt's data, title, tags or favorite")
-    edit.add_argument("id", type=int)
-    edit.add_argument("--title")
+    edit.add_argument("id", type=record_id)
+    edit.add_argument("--title", type=user_text)
     edit.add_argument("--data", help="the full prompt fields as JSON, or @file.json")
     _record_flags(edit)
     edit.add_argument("--no-favorite", dest="favorite", action="store_false")
@@ -125,7 +165,7 @@ def _prompt_commands(prompt: argparse.ArgumentParser) -> None:
         ("delete", "move a prompt to the trash"),
         ("restore", "bring a prompt back from the trash"),
     ):
-        actions.add_parser(name, help=text).add_argument("id", type=int)
+        actions.add_parser(name, help=text).add_argument("id", type=record_id)
     imports = actions.add_parser("import", help="import prompts from a .json array or .jsonl")
     imports.add_argument("file", type=Path)
     json_flag(imports)
@@ -134,7 +174,9 @@ def _prompt_commands(prompt: argparse.ArgumentParser) -> None:
 
 
 def _record_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tag", action="append", dest="tags", help="a tag (repeatable)")
+    parser.add_argument(
+        "--tag", action="append", dest="tags", type=user_text, help="a tag (repeatable)"
+    )
     parser.add_argument("--favorite", action="store_true", default=None)
 
 
@@ -170,9 +212,7 @@ def prompt_list(args: argparse.Namespace, ctx: Context) -> None:
         favorite=True if args.favorite else None,
         trash=args.trash,
     )
-    records = ctx.prompts.page(
-        query, limit=_positive(args.limit, "--limit"), offset=max(args.offset, 0)
-    )
+    records = ctx.prompts.page(query, limit=args.limit, offset=args.offset)
     rows = [prompt_dict(r) for r in records]
     emit(rows, args.json, columns=("id", "kind", "status", "take_count", "title"))
 
@@ -280,7 +320,7 @@ def read_json_arg(value: str, flag: str) -> Any:
         source = value[1:]
         value = _read_text(Path(source))
     try:
-        return json.loads(value)
+        return jsontext.loads(value)
     except ValueError as exc:
         raise InputError(f"{source}: not valid JSON ({exc}) — check quotes and commas") from None
 
@@ -294,7 +334,7 @@ def read_records_file(path: Path) -> list[Any]:
             if line.strip()
         ]
     try:
-        items = json.loads(text)
+        items = jsontext.loads(text)
     except ValueError as exc:
         raise InputError(
             f"{path}: not valid JSON ({exc}) — fix the file and import again"
@@ -306,7 +346,7 @@ def read_records_file(path: Path) -> list[Any]:
 
 def _parse_line(path: Path, number: int, line: str) -> Any:
     try:
-        return json.loads(line)
+        return jsontext.loads(line)
     except ValueError as exc:
         raise InputError(f"{path}:{number}: not valid JSON ({exc}) — fix that line") from None
 
@@ -330,12 +370,6 @@ def write_atomic(path: Path, content: str) -> None:
         raise InputError(
             f"{path}: cannot write it ({exc.strerror}) — check the folder exists and is writable"
         ) from None
-
-
-def _positive(value: int, flag: str) -> int:
-    if value < 1:
-        raise InputError(f"{flag}: must be 1 or more, got {value}")
-    return value
 
 
 def iso(timestamp: float | None) -> str | None:

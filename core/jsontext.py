@@ -1,0 +1,64 @@
+"""The one way user JSON is parsed (--data, @files, import files, config.json).
+
+`loads` is json.loads that raises ValueError — never RecursionError, never a value that cannot be
+stored — for what the rest of the app cannot take: nesting deeper than MAX_DEPTH, NaN and
+Infinity (not JSON, and not numbers any field accepts), and text with lone surrogates (SQLite
+and UTF-8 files cannot hold them). Callers already turn ValueError into a one-line message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+MAX_DEPTH = 64
+
+
+def loads(text: str) -> Any:
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
+    check_value(value)
+    return value
+
+
+def check_value(value: Any) -> None:
+    """ValueError when `value` nests deeper than MAX_DEPTH or holds a lone surrogate."""
+    level = [value]
+    for _ in range(MAX_DEPTH + 1):
+        inner: list[Any] = []
+        for item in level:
+            if isinstance(item, str):
+                check_text(item)
+            elif isinstance(item, dict):
+                inner += [key for key in item if isinstance(key, str)] + list(item.values())
+            elif isinstance(item, list):
+                inner += item
+        if not inner:
+            return
+        level = inner
+    raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+
+
+def check_text(text: str) -> None:
+    """ValueError for a lone surrogate: an escape like \\udc80 or bytes that were not UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"holds {text[exc.start]!r} at character {exc.start + 1}, which is not a valid "
+            "character (not UTF-8)"
+        ) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is too large for a number")
+    return value
