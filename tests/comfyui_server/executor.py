@@ -6,6 +6,11 @@ per node `progress_state` (running) → `executing` → [`progress`/previews] �
 `execution_interrupted`, the history write with its `status` broadcast, and `executing` null.
 Per-prompt messages go to the prompt's client_id only; without one, only `status`,
 `progress_state` and `execution_interrupted` are broadcast.
+
+On the "current" profile a prompt's `extra_data.preview_method` "none" turns its latent previews
+off (latent_preview.py@2d619ed9 set_preview_method; other values and none keep the server's
+default, previews on), and saved images carry `metadata: {kind, width, height}`
+(execution.py@04e2a914 execute → media_enrichment.py enrich_output_with_media_metadata).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from . import hub as frames
 from .catalog import Catalog
 from .graph import ExecutionList, cache_keys, is_link
 from .hub import Hub
-from .media import annotated_path
+from .media import annotated_path, image_metadata
 from .nodes import Result, run_node
 from .validation import full_type_name
 
@@ -35,6 +40,7 @@ log = logging.getLogger(__name__)
 MAXIMUM_HISTORY_SIZE = 10000
 TEMP_LETTERS = "abcdefghijklmnopqrstupvxyz"  # sic, as in ComfyUI
 ALWAYS_CHANGED = {"SaveImageWebsocket"}
+UNENCODED_PREVIEWS = {"SaveImageWebsocket"}  # its frames are outputs, not latent previews
 FILE_HASHED = {"LoadImage": "image", "LoadAudio": "audio", "LoadVideo": "file"}
 
 
@@ -82,6 +88,7 @@ class Faults:
     proxy_status: int | None = None
     flaky: FlakyHttp | None = None
     vanish_history: int = 0  # finished entries to forget on the next reads of /history/{id}
+    history_lag: float = 0.0  # seconds between a prompt's end message and its history entry
     hostile_outputs: list[tuple[str, str]] = field(default_factory=list)  # (filename, subfolder)
     aliases: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
@@ -284,6 +291,7 @@ class NodeContext:
     values: dict[str, Any]
     return_types: tuple[str, ...]
     temp_prefix: str
+    current: bool  # the server plays the "current" profile
 
     @property
     def prompt(self) -> Any:
@@ -315,6 +323,7 @@ class Executor:
     def __init__(self, hub: Hub, catalog: Catalog, dirs: dict[str, Path], faults: Faults):
         self.hub = hub
         self.catalog = catalog
+        self.current = catalog.profile.current
         self.dirs = dirs
         self.faults = faults
         self.queue = PromptQueue(hub)
@@ -341,6 +350,8 @@ class Executor:
         except Exception:  # a bug in the fake must not stop the worker or hang a client
             log.exception("fake ComfyUI: prompt %s crashed the executor", prompt_id)
             success, result, messages = False, {"outputs": {}, "meta": {}}, []
+        if self.faults.history_lag:  # ComfyUI issue #11540: the end message came first
+            await asyncio.sleep(self.faults.history_lag)
         status = {
             "status_str": "success" if success else "error",
             "completed": success,
@@ -428,6 +439,8 @@ class Executor:
 
     def _store(self, run: Run, node_id: str, result: Result) -> None:
         ui = None
+        if result.ui and self.current:
+            result.ui = self._with_media_metadata(result.ui)
         if result.ui:
             meta = {"node_id": node_id, "display_node": node_id, "parent_node": None}
             ui = {"meta": {**meta, "real_node_id": node_id}, "output": result.ui}
@@ -435,6 +448,22 @@ class Executor:
             data = {"node": node_id, "display_node": node_id, "output": result.ui}
             run.send("executed", {**data, "prompt_id": run.prompt_id})
         self.cache.set(node_id, CacheEntry(result.outputs, ui))
+
+    def _with_media_metadata(self, ui: dict[str, Any]) -> dict[str, Any]:
+        """Image entries get `metadata: {kind, width, height}`; others stay as they are."""
+        return {
+            key: [self._enriched(item) for item in items] if isinstance(items, list) else items
+            for key, items in ui.items()
+        }
+
+    def _enriched(self, item: Any) -> Any:
+        if not isinstance(item, dict) or "filename" not in item or "metadata" in item:
+            return item
+        base = self.dirs.get(item.get("type", ""))
+        if base is None:
+            return item
+        metadata = image_metadata(base / item.get("subfolder", "") / item["filename"])
+        return {**item, "metadata": metadata} if metadata else item
 
     def _resolve(self, inputs: dict[str, Any]) -> dict[str, Any]:
         values = {}
@@ -453,7 +482,14 @@ class Executor:
             self.temp_prefixes[key] = f"ComfyUI_temp_{letters}"
         return_types = self.catalog.return_types(class_type)
         return NodeContext(
-            self, run, node_id, class_type, values, return_types, self.temp_prefixes[key]
+            self,
+            run,
+            node_id,
+            class_type,
+            values,
+            return_types,
+            self.temp_prefixes[key],
+            self.current,
         )
 
     def check_interrupt(self) -> None:
@@ -468,6 +504,8 @@ class Executor:
         await asyncio.sleep(self.faults.step_delay)
         self.check_interrupt()
         run.progress.update(node_id, value, total)
+        if self._previews_off(run, node_id):
+            preview = None
         client = self.hub.client_id
         with_metadata = self.hub.supports_preview_metadata(client)
         if preview is not None and with_metadata:
@@ -484,6 +522,11 @@ class Executor:
         self.hub.send_sync("progress", data, client)
         if preview is not None and not with_metadata:
             self.hub.send_sync(frames.PREVIEW_IMAGE, preview, client)
+
+    def _previews_off(self, run: Run, node_id: str) -> bool:
+        if run.prompt[node_id].get("class_type") in UNENCODED_PREVIEWS:
+            return False
+        return self.current and run.extra_data.get("preview_method") == "none"
 
     def _report_failure(self, run: Run, node_id: str, ex: Exception, values: dict) -> None:
         class_type = run.prompt[node_id]["class_type"]

@@ -69,9 +69,13 @@ def save_path(prefix: str, output_dir: Path, width: int = 0, height: int = 0) ->
 
 
 def _next_counter(folder: Path, name: str) -> int:
+    """The counter after the highest `<name>_NNNNN…`; digits end at `_` or `.` (the newest
+    folder_paths.py@1df2885e map_filename, so `x_00001.flac` counts; 0.3.64 only split at `_`,
+    which differs only for the current profile's audio names)."""
     counters = []
     for entry in os.listdir(folder):
-        head, digits = entry[: len(name) + 1], entry[len(name) + 1 :].split("_")[0]
+        head = entry[: len(name) + 1]
+        digits = entry[len(name) + 1 :].split(".")[0].split("_")[0]
         if os.path.normcase(head[:-1]) == os.path.normcase(name) and head[-1:] == "_":
             counters.append(int(digits) if digits.isdigit() else 0)
     return max(counters, default=0) + 1
@@ -116,6 +120,19 @@ def png_metadata(prompt: Any, extra_pnginfo: dict | None) -> PngInfo:
     for key, value in (extra_pnginfo or {}).items():
         info.add_text(key, json.dumps(value))
     return info
+
+
+def image_metadata(path: Path) -> dict[str, Any] | None:
+    """`{kind: "image", width, height}` for an image file, else None (app/assets/services/
+    media_metadata.py as media_enrichment.py@51a38a63 attaches it)."""
+    if path.suffix.lower() not in (".png", ".webp", ".jpg", ".jpeg", ".gif"):
+        return None
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except OSError:
+        return None
+    return {"kind": "image", "width": width, "height": height}
 
 
 def write_png(path: Path, size: tuple[int, int], rgb: tuple[int, ...], info: PngInfo) -> None:

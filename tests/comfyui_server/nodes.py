@@ -87,6 +87,7 @@ class Context(Protocol):
     prompt: Any
     extra_pnginfo: dict | None
     temp_prefix: str
+    current: bool  # the server plays the "current" profile
     output_dir: Path
     temp_dir: Path
 
@@ -341,7 +342,8 @@ async def save_audio(ctx: Context) -> Result:
     kind = {"SaveAudioMP3": "mp3", "SaveAudioOpus": "opus"}.get(ctx.class_type, "flac")
     temp = ctx.class_type == "PreviewAudio"
     prefix = ctx.temp_prefix if temp else ctx.values.get("filename_prefix", "audio/ComfyUI")
-    return Result(ui={"audio": [_save_sample(ctx, prefix, kind, temp=temp)]})
+    entry = _save_sample(ctx, prefix, kind, temp=temp, underscore=not ctx.current)
+    return Result(ui={"audio": [entry]})
 
 
 @behavior("PreviewAny")
@@ -366,12 +368,16 @@ async def save_image_websocket(ctx: Context) -> Result:
     return Result()
 
 
-def _save_sample(ctx: Context, prefix: str, kind: str, temp: bool = False) -> dict[str, str]:
+def _save_sample(
+    ctx: Context, prefix: str, kind: str, temp: bool = False, underscore: bool = True
+) -> dict[str, str]:
+    """A copy of the sample `kind` as `name_00001_.ext`, or `name_00001.ext` without the
+    underscore (current audio savers: comfy_api/latest/_ui.py@255ec426 AudioSaveHelper)."""
     folder, name, counter, subfolder = media.save_path(
         prefix, ctx.temp_dir if temp else ctx.output_dir
     )
     ext = {"apng": "png", "mp4+aac": "mp4"}.get(kind, kind)
-    filename = f"{name}_{counter:05}_.{ext}"
+    filename = f"{name}_{counter:05}{'_' if underscore else ''}.{ext}"
     media.copy_sample(kind, folder / filename)
     return _file(filename, subfolder, "temp" if temp else "output")
 

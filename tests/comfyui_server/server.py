@@ -130,6 +130,12 @@ class ComfyServer:
         self.kill()
         self.start(port)
 
+    @property
+    def preview_methods(self) -> dict[str, object]:
+        """`extra_data.preview_method` of each prompt queued since the last (re)start, by
+        prompt id in arrival order (None: the client sent none)."""
+        return dict(self._require_state().preview_methods)
+
     # --- fault injection ----------------------------------------------------------------------
 
     def fail_node(
@@ -150,6 +156,7 @@ class ComfyServer:
         self.faults.proxy_status = None
         self.faults.flaky = None
         self.faults.vanish_history = 0
+        self.faults.history_lag = 0.0
         self.faults.hostile_outputs = []
         self.faults.aliases.clear()
         if self.state is not None:
@@ -173,6 +180,12 @@ class ComfyServer:
         """Answer a seeded random `rate` of HTTP requests (not the WS handshake) with one of
         `statuses`, before the route runs (nothing is queued or changed); rate 0: off."""
         self.faults.flaky = FlakyHttp(rate, tuple(statuses), random.Random(seed)) if rate else None
+
+    def history_lag(self, seconds: float) -> None:
+        """Write each finished prompt's history `seconds` after its `execution_success` /
+        `execution_error` was sent (ComfyUI issue #11540): meanwhile /history/{id} answers `{}`
+        and /api/jobs/{id} still says in_progress without outputs; 0: off."""
+        self.faults.history_lag = seconds
 
     def vanish_history(self, times: int = 1) -> None:
         """The next `times` finished entries vanish when first read via /history/{id}: the

@@ -15,7 +15,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ class State:
     validator: Validator
     catalog: Catalog
     number: int = 0
+    preview_methods: dict[str, Any] = field(default_factory=dict)  # prompt id → extra_data's
 
 
 class Api:
@@ -207,6 +208,7 @@ class Api:
         sensitive = {k: extra_data.pop(k) for k in SENSITIVE_EXTRA_DATA_KEYS if k in extra_data}
         if self.config.profile.current:
             extra_data["create_time"] = int(time.time() * 1000)
+        self.state.preview_methods[prompt_id] = extra_data.get("preview_method")
         self.queue.put((number, prompt_id, prompt, extra_data, outputs, sensitive))
         body = {"prompt_id": prompt_id, "number": number, "node_errors": node_errors}
         return web.json_response(body)
