@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from app.cli import Context, build_parser, run_command
-from core.config import Config, ServerConfig, load_config
+from core.config import Config, ServerConfig, check_route_functions, load_config
 from core.errors import AppError, UserError
 from core.jobs import JobEvent
 from core.redact import RedactingFormatter
@@ -19,6 +19,7 @@ from executors.backends.gradio import quiet_hub_env
 from executors.backends.llm import LlmProbe, Screenwriter
 from executors.cloud import CloudManager, CloudMonitor, CloudSettings
 from executors.comfy_executor import ComfyExecutor
+from executors.downloads import Limits
 from executors.engine import Engine
 from executors.pool import ServerPool
 from executors.storage import ArtifactStore
@@ -37,22 +38,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(argv)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except AppError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the last line of defence: a message, a log, never a traceback
-        log.exception("unexpected error")
-        print(
-            f"internal error: {exc!r} — details are in the log (logs/takeboard.log in the "
-            "data home); please report it",
-            file=sys.stderr,
-        )
+        detail = "details are in logs/takeboard.log in the data home"
+        if logging.getLogger().handlers:
+            log.exception("unexpected error")
+        else:  # no log yet: logging would print the traceback on stderr
+            detail = "it happened before the log was opened"
+        print(f"internal error: {exc!r} — {detail}; please report it", file=sys.stderr)
         return 1
+
+
+def one_line(message: str) -> str:
+    """The message on one line: line breaks, control and invisible characters escaped (a
+    value echoed from the user cannot start a new line or reorder the text)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)
 
 
 def _run(argv: Sequence[str] | None) -> int:
@@ -64,7 +71,7 @@ def _run(argv: Sequence[str] | None) -> int:
     if demo is not None:
         config = dataclasses.replace(config, comfyui_servers=(ServerConfig("demo", demo.url),))
     for warning in config.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {one_line(warning)}", file=sys.stderr)
     database = Database(config.database_path)
     try:
         ctx = build_context(config, database)
@@ -115,7 +122,10 @@ def build_engine(
     offline_grace_s: float | None = None,
 ) -> Engine:
     templates = load_templates(template_dirs(config.home))
-    takes = TakeRecorder(ArtifactStore(config.home), artifacts, config.home / "thumbnails")
+    check_route_functions(config.routing, templates.names())
+    limits = Limits(config.downloads.max_bytes, config.downloads.stall_s, config.timeouts.job_s)
+    takes = TakeRecorder(ArtifactStore(config.home, limits), artifacts, config.home / "thumbnails")
+    takes.recover_later(emit)  # records of vanished files, previews a crash left unmade
     make_client = functools.partial(comfy_client, config)
     pool = ServerPool(
         config.comfyui_servers,
@@ -179,6 +189,8 @@ def comfy_client(config: Config, server: ServerConfig) -> ComfyClient:
         name=server.name,
         token=server.token(),
         verify_tls=server.verify_tls,
+        preview_method=server.preview_method,
+        keep_history=server.keep_history,
         connect_timeout=config.timeouts.connect_s,
         read_timeout=config.timeouts.read_s,
         shown_url=server.shown_url(),

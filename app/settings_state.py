@@ -51,6 +51,8 @@ class ServerRow:
     url: str = ""
     token_env: str = ""
     verify_tls: bool = True
+    preview_method: str = "auto"  # kept as config.json has it (not on the form yet)
+    keep_history: bool = True
 
 
 @dataclass
@@ -81,6 +83,8 @@ def form_from(defaults: dict, overrides: dict) -> SettingsForm:
                 url=str(s.get("url") or ""),
                 token_env=str(s.get("token_env") or ""),
                 verify_tls=bool(s.get("verify_tls", True)),
+                preview_method=str(s.get("preview_method") or "auto"),
+                keep_history=bool(s.get("keep_history", True)),
             )
             for s in servers
             if isinstance(s, dict)
@@ -227,4 +231,6 @@ def _server_dict(row: ServerRow) -> dict[str, Any]:
         "url": row.url.strip(),
         "token_env": row.token_env.strip() or None,
         "verify_tls": row.verify_tls,
+        "preview_method": row.preview_method,
+        "keep_history": row.keep_history,
     }

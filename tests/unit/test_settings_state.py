@@ -54,9 +54,9 @@ def test_form_to_overrides_keeps_other_keys(defaults):
         "comfyui": {
             "servers": [
                 {"name": "local", "url": "http://127.0.0.1:8188", "token_env": None,
-                 "verify_tls": True},
+                 "verify_tls": True, "preview_method": "auto", "keep_history": True},
                 {"name": "gpu", "url": "http://10.0.0.2:8188", "token_env": "GPU_TOKEN",
-                 "verify_tls": False},
+                 "verify_tls": False, "preview_method": "auto", "keep_history": True},
             ]
         },
     }  # fmt: skip
