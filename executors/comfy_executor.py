@@ -8,6 +8,7 @@ Threads: `run` is called on a worker thread; it reports only through the `emit` 
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -20,8 +21,7 @@ from core.errors import BackendError, InputError, PermanentBackendError
 from core.jobs import JobAccepted, JobEvent, JobPreview
 from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
 from executors.backends import comfyui
-from executors.storage import StoredFile
-from executors.takes import TakeRecorder, job_started, progress_event
+from executors.takes import TakeFile, TakeRecorder, job_started, progress_event
 from executors.templates import (
     Resolution,
     TemplateSet,
@@ -174,30 +174,24 @@ class ComfyExecutor:
                 backend=client.name,
                 url=client.shown_url,
             )
-        take_dir = self.store.make_take_dir(prompt.kind.value, prompt.id)
-        try:
-            records = [
-                self.takes.record(
-                    job,
-                    prompt,
-                    self._fetch(client, output, take_dir),
-                    {**metadata, "output": _output_dict(output)},
-                    emit,
-                )
-                for output in outputs
-            ]
-        except BaseException:
-            self.store.discard(take_dir)
-            raise
-        self.takes.preview_later(job.id, records, emit)
-        return records
+        fetches = [
+            functools.partial(
+                self._fetch, client, output, {**metadata, "output": _output_dict(output)}
+            )
+            for output in outputs
+        ]
+        return self.takes.save_take(job, prompt, fetches, emit)
 
-    def _fetch(self, client: comfyui.ComfyClient, output: Any, take_dir: Path) -> StoredFile:
+    def _fetch(
+        self, client: comfyui.ComfyClient, output: Any, metadata: dict[str, Any], take_dir: Path
+    ) -> TakeFile:
         if output.media == "text":
             name = f"{output.node_id}_text.txt"
-            return self.store.store_bytes((output.text or "").encode(), take_dir / name)
-        dest = self.store.file_in(take_dir, output.filename, output.subfolder)
-        return self.store.write_stream(client.stream(output), dest)
+            stored = self.store.store_bytes((output.text or "").encode(), take_dir / name)
+        else:
+            dest = self.store.file_in(take_dir, output.filename, output.subfolder)
+            stored = self.store.write_stream(client.stream(output), dest)
+        return TakeFile(stored, metadata)
 
     def drain(self) -> None:
         self.takes.drain()

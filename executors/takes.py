@@ -1,29 +1,59 @@
-"""Recording takes: a stored file becomes an artifact record, then a gallery preview.
+"""Recording takes: stored files become artifact records, then gallery previews.
 
-Every executor (ComfyUI and the other backend families) records its files through one
-`TakeRecorder`, so artifacts look alike whichever backend made them; `job_started` and
-`progress_event` make their start and progress events alike too. Records are written on
-the job's worker thread; previews are made on one low-priority thumbnail thread and announced
-with PreviewReady.
+Every executor (ComfyUI and the other backend families) saves its files through one
+`TakeRecorder.save_take`, so artifacts look alike whichever backend made them; `job_started` and
+`progress_event` make their start and progress events alike too. A take is all its files or
+none: every file is stored in a new take folder first, then all its records are written in one
+transaction; any failure removes the folder and writes no record. Records are written on the
+job's worker thread; previews are made on one low-priority thumbnail thread and announced with
+PreviewReady. `recover` (on start, on that thread) forgets records whose files are gone and makes
+the previews a crash left unmade.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.errors import StorageError
 from core.jobs import ArtifactSaved, JobEvent, JobProgress, JobStarted, PreviewReady
 from core.models import ArtifactRecord, JobRecord, PromptRecord
 from executors import previews, storage
 from executors.storage import StoredFile
 
+log = logging.getLogger(__name__)
+
 Emit = Callable[[JobEvent], None]
+
+
+@dataclass(frozen=True)
+class TakeFile:
+    """One file of a take, stored in its take folder, and what to record with it."""
+
+    stored: StoredFile
+    metadata: dict[str, Any]
+
+
+Fetch = Callable[[Path], TakeFile]  # stores one output into the given take folder
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What `recover` found: records whose files are gone (removed unless held back), and
+    previews made for takes that had none."""
+
+    missing: tuple[str, ...] = ()
+    removed: int = 0
+    previews: int = 0
+    held_back: str = ""  # why missing records were kept (every file gone: a moved folder?)
 
 
 class TakeRecorder:
@@ -34,46 +64,103 @@ class TakeRecorder:
         self._thumbnailer = ThreadPoolExecutor(1, "thumbnails", initializer=_lower_priority)
         self._pending: list[Future] = []
 
-    def record(
-        self,
-        job: JobRecord,
-        prompt: PromptRecord,
-        stored: StoredFile,
-        metadata: dict[str, Any],
-        emit: Emit,
-    ) -> ArtifactRecord:
-        """The artifact record of one stored file (media facts read from the file)."""
-        facts = storage.media_facts(stored.path)
-        record = self.artifacts.add(
-            prompt_id=prompt.id,
-            job_id=job.id,
-            kind=prompt.kind,
-            path=self.store.relative(stored.path),
-            sha256=stored.sha256,
-            size=stored.size,
-            width=facts.get("width"),
-            height=facts.get("height"),
-            duration_s=facts.get("duration_s"),
-            metadata={**metadata, "media": facts},
-        )
-        emit(ArtifactSaved(job.id, record.id, record.path))
-        return record
+    def save_take(
+        self, job: JobRecord, prompt: PromptRecord, fetches: Iterable[Fetch], emit: Emit
+    ) -> list[ArtifactRecord]:
+        """Store every file of a take in a new take folder, then write all their records in
+        one transaction; on any failure the folder is removed and no record is written."""
+        take_dir = self.store.make_take_dir(prompt.kind.value, prompt.id)
+        try:
+            files = [fetch(take_dir) for fetch in fetches]
+            records = self.artifacts.add_take([self._row(job, prompt, file) for file in files])
+        except BaseException:
+            self.store.discard(take_dir)
+            raise
+        for record in records:
+            emit(ArtifactSaved(job.id, record.id, record.path))
+        self.preview_later(job.id, records, emit)
+        return records
+
+    def _row(self, job: JobRecord, prompt: PromptRecord, file: TakeFile) -> dict[str, Any]:
+        """The record of one stored file (media facts read from the file)."""
+        facts = storage.media_facts(file.stored.path)
+        return {
+            "prompt_id": prompt.id,
+            "job_id": job.id,
+            "kind": prompt.kind,
+            "path": self.store.relative(file.stored.path),
+            "sha256": file.stored.sha256,
+            "size": file.stored.size,
+            "width": facts.get("width"),
+            "height": facts.get("height"),
+            "duration_s": facts.get("duration_s"),
+            "metadata": {**file.metadata, "media": facts},
+        }
 
     def preview_later(self, job_id: int, records: list[ArtifactRecord], emit: Emit) -> None:
         """Queue the gallery pictures of a take's records on the thumbnail thread."""
         for record in records:
-            take_dir = self.store.absolute(record.path).parent
-            folder = self.thumbnails / take_dir.relative_to(self.store.root)
             self._pending.append(
-                self._thumbnailer.submit(self._make_preview, job_id, record, folder, emit)
+                self._thumbnailer.submit(self._make_preview, job_id, record.id, record.path, emit)
             )
 
-    def _make_preview(self, job_id: int, record: ArtifactRecord, folder: Path, emit: Emit) -> None:
-        preview = previews.make_preview(self.store.absolute(record.path), folder)
-        if preview is not None:
-            relative = self.store.relative(preview)
-            self.artifacts.set_preview(record.id, relative)
-            emit(PreviewReady(job_id, record.id, relative))
+    def _make_preview(self, job_id: int, artifact_id: int, path: str, emit: Emit) -> bool:
+        source = self.store.absolute(path)
+        folder = self.thumbnails / source.parent.relative_to(self.store.root)
+        preview = previews.make_preview(source, folder)
+        if preview is None:
+            return False
+        relative = self.store.relative(preview)
+        self.artifacts.set_preview(artifact_id, relative)
+        emit(PreviewReady(job_id, artifact_id, relative))
+        return True
+
+    def recover_later(self, emit: Emit) -> None:
+        """Run `recover` on the thumbnail thread (at start; `drain` waits for it too)."""
+        self._pending.append(self._thumbnailer.submit(self.recover, emit))
+
+    def recover(self, emit: Emit, *, force: bool = False) -> Recovery:
+        """Forget records whose files are gone (each logged) and make missing previews.
+
+        When every record's file is gone the folder was more likely moved or unmounted than
+        damaged: the records are kept (and the reason returned) unless `force`."""
+        missing, unpreviewed, total = [], [], 0
+        for file in self._all_files():
+            total += 1
+            if not self._exists(file.path):
+                missing.append(file)
+            elif file.preview_path is None:
+                unpreviewed.append(file)
+        made = sum(self._make_preview(f.job_id or 0, f.id, f.path, emit) for f in unpreviewed)
+        held_back = ""
+        if missing and len(missing) == total and total > 1 and not force:
+            held_back = f"none of the {total} take files is in {self.store.root}"
+            log.warning("%s: moved or unmounted? No record changed", held_back)
+        removed = 0 if held_back else self._forget(missing)
+        return Recovery(tuple(f.path for f in missing), removed, made, held_back)
+
+    def _all_files(self) -> Iterable[Any]:
+        after = 0
+        while page := self.artifacts.files(after_id=after):
+            yield from page
+            after = page[-1].id
+
+    def _exists(self, path: str) -> bool:
+        try:
+            return self.store.absolute(path).is_file()
+        except StorageError:
+            return False
+
+    def _forget(self, missing: list[Any]) -> int:
+        for file in missing:
+            log.warning(
+                "take record %s (prompt %s, job %s) removed: its file %s is gone",
+                file.id, file.prompt_id, file.job_id, file.path,
+            )  # fmt: skip
+        removed = self.artifacts.forget([f.id for f in missing]) if missing else 0
+        if removed:
+            log.warning("removed %d take records whose files are gone", removed)
+        return removed
 
     def drain(self) -> None:
         """Wait until every take's preview is made (the CLI does before it reports)."""

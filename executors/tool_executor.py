@@ -10,6 +10,7 @@ Threads: called on a job's worker thread; reports only through `emit`.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 import threading
@@ -22,7 +23,7 @@ from core.errors import InputError, PermanentBackendError
 from core.jobs import JobEvent, JobPreview
 from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
 from executors.backends.base import Event, Preview, Progress, ToolClient
-from executors.takes import TakeRecorder, job_started, progress_event
+from executors.takes import TakeFile, TakeRecorder, job_started, progress_event
 from executors.templates import Resolution, TemplateSet, render, run_facts
 
 Emit = Callable[[JobEvent], None]
@@ -105,20 +106,15 @@ class ToolExecutor:
                 backend=client.name,
                 url=client.url,
             )
-        take_dir = self.store.make_take_dir(prompt.kind.value, prompt.id)
-        try:
-            records = []
-            for path in files:
-                stored = self.store.store_file(path, self.store.file_in(take_dir, path.name))
-                output = {"filename": path.name, "backend": client.kind}
-                records.append(
-                    self.takes.record(job, prompt, stored, {**metadata, "output": output}, emit)
-                )
-        except BaseException:
-            self.store.discard(take_dir)
-            raise
-        self.takes.preview_later(job.id, records, emit)
-        return records
+        fetches = [
+            functools.partial(self._copy, path, {**metadata, "output": _output(path, client)})
+            for path in files
+        ]
+        return self.takes.save_take(job, prompt, fetches, emit)
+
+    def _copy(self, path: Path, metadata: dict[str, Any], take_dir: Path) -> TakeFile:
+        stored = self.store.store_file(path, self.store.file_in(take_dir, path.name))
+        return TakeFile(stored, metadata)
 
     def drain(self) -> None:
         self.takes.drain()
@@ -149,6 +145,10 @@ def _local_files(template: Any, values: dict[str, Any]) -> dict[str, str]:
             raise InputError(f"{spec.name}: file {path} does not exist — fix the path")
         files[spec.name] = str(path)
     return files
+
+
+def _output(path: Path, client: ToolClient) -> dict[str, Any]:
+    return {"filename": path.name, "backend": client.kind}
 
 
 def _metadata(submission: dict[str, Any], client: ToolClient, started: float) -> dict[str, Any]:

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from core.errors import NotFound
 from core.models import ArtifactRecord, MediaKind
 from repositories.database import Database
 from repositories.tables import Artifact
+
+
+@dataclass(frozen=True)
+class ArtifactFile:
+    """Where a take's file and its preview are (paths relative to the home), for checks that
+    must not load every record's metadata."""
+
+    id: int
+    prompt_id: int
+    job_id: int | None
+    path: str
+    preview_path: str | None
 
 
 class ArtifactRepository:
@@ -48,6 +61,12 @@ class ArtifactRepository:
             ).execute()
         return self.get(artifact_id)
 
+    def add_take(self, rows: list[dict[str, Any]]) -> list[ArtifactRecord]:
+        """The records of one take (keyword sets as for add), written in ONE transaction: all
+        of them or, if any insert fails, none."""
+        with self.db.write():
+            return [self.add(**row) for row in rows]
+
     def add_many(self, rows: list[dict[str, Any]]) -> None:
         """Insert many artifacts (keyword sets as for add) in one transaction."""
         now = time.time()
@@ -64,6 +83,21 @@ class ArtifactRepository:
         with self.db.write():
             for start in range(0, len(values), 500):
                 Artifact.insert_many(values[start : start + 500]).execute()
+
+    def files(self, *, after_id: int = 0, limit: int = 5000) -> list[ArtifactFile]:
+        """A page of file locations in id order (no metadata is read)."""
+        columns = (Artifact.id, Artifact.prompt, Artifact.job, Artifact.path, Artifact.preview_path)
+        query = Artifact.select(*columns).where(Artifact.id > after_id)
+        rows = query.order_by(Artifact.id).limit(limit).tuples()
+        return [ArtifactFile(*row) for row in rows]
+
+    def forget(self, artifact_ids: list[int]) -> int:
+        """Remove the records (not the files) in one transaction; how many were removed."""
+        with self.db.write():
+            return sum(
+                Artifact.delete().where(Artifact.id.in_(artifact_ids[n : n + 500])).execute()
+                for n in range(0, len(artifact_ids), 500)
+            )
 
     def set_preview(self, artifact_id: int, preview_path: str) -> None:
         with self.db.write():
