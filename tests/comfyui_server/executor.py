@@ -30,6 +30,7 @@ from typing import Any
 from . import hub as frames
 from .catalog import Catalog
 from .graph import ExecutionList, cache_keys, is_link
+from .hostile import FlakyHttp, Hostile
 from .hub import Hub
 from .media import annotated_path, image_metadata
 from .nodes import Result, run_node
@@ -64,20 +65,6 @@ class Fault:
 
 
 @dataclass
-class FlakyHttp:
-    """Answer a seeded random share of API requests with one of `statuses`."""
-
-    rate: float
-    statuses: tuple[int, ...]
-    rng: random.Random
-
-    def status(self) -> int | None:
-        if self.rng.random() >= self.rate:
-            return None
-        return self.rng.choice(self.statuses)
-
-
-@dataclass
 class Faults:
     """Test-controlled misbehaviour, kept across restarts (like a proxy in front)."""
 
@@ -91,6 +78,7 @@ class Faults:
     history_lag: float = 0.0  # seconds between a prompt's end message and its history entry
     hostile_outputs: list[tuple[str, str]] = field(default_factory=list)  # (filename, subfolder)
     aliases: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    hostile: Hostile = field(default_factory=Hostile)
 
     def raise_for(self, class_type: str) -> None:
         fault = self.node_failures.get(class_type)

@@ -18,6 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .hostile import Hostile, crafted_preview, mangle_progress
+
 PREVIEW_IMAGE = 1
 TEXT = 3
 PREVIEW_IMAGE_WITH_METADATA = 4
@@ -38,8 +40,10 @@ class DropTrigger:
 
 
 class Hub:
-    def __init__(self, queue_info: Callable[[], dict[str, Any]]):
+    def __init__(self, queue_info: Callable[[], dict[str, Any]], hostile: Hostile | None = None):
         self.queue_info = queue_info
+        self.hostile = hostile or Hostile()
+        self.sent: dict[web.WebSocketResponse, int] = {}  # messages sent, per socket
         self.sockets: dict[str, web.WebSocketResponse] = {}
         self.metadata: dict[str, dict[str, Any]] = {}
         self.transports: dict[web.WebSocketResponse, asyncio.BaseTransport] = {}
@@ -64,7 +68,7 @@ class Hub:
             await self.send(event, data, sid)
 
     async def send(self, event: Any, data: Any, sid: str | None = None) -> None:
-        message = encode(event, data)
+        message = self._encode(event, data)
         targets = list(self.sockets.values()) if sid is None else [self.sockets.get(sid)]
         for ws in filter(None, targets):
             with contextlib.suppress(Exception):  # a closing socket must not stop the others
@@ -72,9 +76,20 @@ class Hub:
                     await ws.send_bytes(message)
                 else:
                     await ws.send_str(message)
+            self.sent[ws] = self.sent.get(ws, 0) + 1
+            every = self.hostile.ws_drop_every
+            if every and self.sent[ws] % every == 0:
+                self.abort(ws)
             if self.drop_trigger and self.drop_trigger.matches(event, data):
                 self.drop_trigger = None
                 self.abort(ws)
+
+    def _encode(self, event: Any, data: Any) -> str | bytes:
+        """The frame, garbled as the hostile settings say."""
+        length = self.hostile.preview_metadata_length
+        if event == PREVIEW_IMAGE_WITH_METADATA and length is not None:
+            return crafted_preview(length, data[0])
+        return encode(event, mangle_progress(self.hostile, event, data))
 
     def abort(self, ws: web.WebSocketResponse) -> None:
         transport = self.transports.get(ws)
@@ -88,6 +103,10 @@ class Hub:
         if client_id is None:
             for ws in list(self.transports):
                 self.abort(ws)
+
+    def forget(self, ws: web.WebSocketResponse) -> None:
+        self.transports.pop(ws, None)
+        self.sent.pop(ws, None)
 
 
 def encode(event: Any, data: Any) -> str | bytes:

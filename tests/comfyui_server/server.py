@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import shutil
 import tempfile
@@ -23,7 +24,8 @@ from aiohttp import web
 from PIL import Image
 
 from .catalog import DEFAULT_MODELS, Catalog
-from .executor import Executor, Fault, Faults, FlakyHttp, queue_info
+from .executor import Executor, Fault, Faults, queue_info
+from .hostile import FlakyHttp, ViewFault
 from .hub import DropTrigger, Hub
 from .machine import Config
 from .profiles import profile as profile_named
@@ -159,6 +161,7 @@ class ComfyServer:
         self.faults.history_lag = 0.0
         self.faults.hostile_outputs = []
         self.faults.aliases.clear()
+        self.faults.hostile.clear()
         if self.state is not None:
             self.state.hub.drop_trigger = None
 
@@ -175,11 +178,54 @@ class ComfyServer:
         self.faults.proxy_status = status
 
     def flaky_http(
-        self, rate: float = 0.2, statuses: tuple[int, ...] = (500, 502, 503), seed: int = 0
+        self,
+        rate: float = 0.2,
+        statuses: tuple[int, ...] = (500, 502, 503),
+        seed: int = 0,
+        when: str = "before",
     ) -> None:
         """Answer a seeded random `rate` of HTTP requests (not the WS handshake) with one of
-        `statuses`, before the route runs (nothing is queued or changed); rate 0: off."""
-        self.faults.flaky = FlakyHttp(rate, tuple(statuses), random.Random(seed)) if rate else None
+        `statuses`: `when` "before" the route runs (nothing is queued or changed), "after" it
+        ran (a POST /prompt was queued, its answer is lost), or "both" (either, at random);
+        rate 0: off."""
+        if when not in ("before", "after", "both"):
+            raise ValueError(f"when must be 'before', 'after' or 'both', not {when!r}")
+        rng = random.Random(seed)
+        self.faults.flaky = FlakyHttp(rate, tuple(statuses), rng, when) if rate else None
+
+    def drop_websocket_every(self, n: int) -> None:
+        """Abort each socket (no close frame) right after every `n`-th message sent to it
+        (the first `status` counts); 0: off."""
+        self.faults.hostile.ws_drop_every = n
+
+    def hostile_json(self, route: str, body: object) -> None:
+        """Answer GETs and POSTs of `route` (a path, `*` globs: "/history/*"; the /api twin
+        too) with 200 application/json `body`: a str is sent as it is (hostile.nested_json),
+        anything else JSON-encoded. The route does not run."""
+        text = body if isinstance(body, str) else json.dumps(body)
+        self.faults.hostile.json_routes[route] = text
+
+    def oversized_view(self, size: int, declared: bool = True) -> None:
+        """/view answers 200 image/png with `size` bytes (the file, then zeros), its
+        Content-Length declared or (declared=False) chunked without one."""
+        self.faults.hostile.view = ViewFault("oversized", size=size, declared=declared)
+
+    def slow_view(self, interval: float) -> None:
+        """/view sends the file one byte every `interval` seconds (Content-Length declared)."""
+        self.faults.hostile.view = ViewFault("slow", interval=interval)
+
+    def html_view(self) -> None:
+        """/view answers 200 text/html with a login page (a proxy's sign-in wall)."""
+        self.faults.hostile.view = ViewFault("html")
+
+    def garbage_progress(self, value: object = "abc") -> None:
+        """Every WebSocket `progress` message carries `value` as its value."""
+        self.faults.hostile.progress_value = value
+
+    def crafted_previews(self, metadata_length: int = 0xFFFFFFFF) -> None:
+        """Every metadata preview frame (event 4) claims `metadata_length` bytes of metadata
+        and carries metadata that is not JSON."""
+        self.faults.hostile.preview_metadata_length = metadata_length
 
     def history_lag(self, seconds: float) -> None:
         """Write each finished prompt's history `seconds` after its `execution_success` /
@@ -234,7 +280,7 @@ class ComfyServer:
 
     def _new_state(self) -> State:
         catalog = Catalog(self.config.models, self.config.dirs["input"], self.config.profile)
-        hub = Hub(lambda: queue_info(executor.queue))
+        hub = Hub(lambda: queue_info(executor.queue), self.faults.hostile)
         executor = Executor(hub, catalog, self.config.dirs, self.faults)
         self.state = State(hub, executor, Validator(catalog, self.config.dirs), catalog)
         return self.state

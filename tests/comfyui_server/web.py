@@ -24,6 +24,7 @@ from aiohttp import WSMsgType, web
 from . import media
 from .catalog import MODEL_FOLDERS, Catalog
 from .executor import Executor, Faults, queue_info
+from .hostile import hostile_view
 from .hub import Hub
 from .jobs import JobsApi, validate_job_id
 from .machine import Config, system_stats
@@ -129,7 +130,7 @@ class Api:
         finally:  # keyed by clientId: this also unregisters a newer socket with the same id
             hub.sockets.pop(sid, None)
             hub.metadata.pop(sid, None)
-            hub.transports.pop(ws, None)
+            hub.forget(ws)
         return ws
 
     async def _read_client(self, ws: web.WebSocketResponse, sid: str) -> None:
@@ -338,6 +339,8 @@ class Api:
         path = base / filename
         if not path.is_file():
             return web.Response(status=404)
+        if self.faults.hostile.view is not None:
+            return await hostile_view(request, self.faults.hostile.view, path)
         return _file_response(path, filename, query)
 
     async def upload_image(self, request: web.Request) -> web.Response:
@@ -406,14 +409,19 @@ def auth_middleware(faults: Faults) -> Any:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if faults.proxy_status:
             return web.Response(status=faults.proxy_status, text="proxy error")
-        if faults.flaky and not _is_websocket(request):
-            status = faults.flaky.status()
-            if status:
-                return web.Response(status=status, text="flaky")
+        failure = faults.flaky.draw() if faults.flaky and not _is_websocket(request) else None
+        if failure and failure[1] == "before":
+            return web.Response(status=failure[0], text="flaky")
         wanted = f"Bearer {faults.token}"
         if faults.token and request.headers.get("Authorization") != wanted:
             return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"})
-        return await handler(request)
+        hostile_body = faults.hostile.json_for(request.path)
+        if hostile_body is not None:
+            return web.Response(text=hostile_body, content_type="application/json")
+        response = await handler(request)
+        if failure:  # the route ran (a prompt may be queued); its answer is lost
+            return web.Response(status=failure[0], text="flaky")
+        return response
 
     return middleware
 

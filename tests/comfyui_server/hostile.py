@@ -1,0 +1,120 @@
+"""Hostile answers (both profiles): a flaky proxy, parseable-but-wrong JSON, bad /view bodies and
+garbage WebSocket frames, for the client's fault tests (issue 11 faults, issue 15 items 4 and 7).
+
+None of this is ComfyUI behaviour; each mode is switched on by one ComfyServer method.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+import random
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+CHUNK = 64 * 1024
+LOGIN_PAGE = (
+    "<!DOCTYPE html><html><head><title>Sign in</title></head><body>"
+    "<form method='post' action='/login'><input name='user'><input type='password' "
+    "name='password'><button>Sign in</button></form></body></html>"
+)
+
+
+@dataclass
+class FlakyHttp:
+    """Fail a seeded random share of API requests with one of `statuses`: "before" the route
+    runs (nothing happened), "after" it ran (it acted, its answer is lost) or "both"."""
+
+    rate: float
+    statuses: tuple[int, ...]
+    rng: random.Random
+    when: str = "before"
+
+    def draw(self) -> tuple[int, str] | None:
+        """(status, "before" | "after") for a request that fails, else None."""
+        if self.rng.random() >= self.rate:
+            return None
+        status = self.rng.choice(self.statuses)
+        if self.when == "both":
+            return status, self.rng.choice(("before", "after"))
+        return status, self.when
+
+
+@dataclass
+class ViewFault:
+    """How /view misbehaves: "oversized" (`size` bytes, declared or chunked), "slow" (one byte
+    every `interval` seconds) or "html" (a 200 text/html login page)."""
+
+    mode: str
+    size: int = 0
+    declared: bool = True
+    interval: float = 0.0
+
+
+@dataclass
+class Hostile:
+    json_routes: dict[str, str] = field(default_factory=dict)  # path pattern → raw JSON text
+    view: ViewFault | None = None
+    ws_drop_every: int = 0  # abort each socket after every n messages sent to it
+    progress_value: Any = None  # replaces `value` in every `progress` message
+    preview_metadata_length: int | None = None  # the length field of event-4 preview frames
+
+    def clear(self) -> None:
+        self.json_routes.clear()
+        self.view = None
+        self.ws_drop_every = 0
+        self.progress_value = None
+        self.preview_metadata_length = None
+
+    def json_for(self, path: str) -> str | None:
+        for pattern, body in self.json_routes.items():
+            if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, "/api" + pattern):
+                return body
+        return None
+
+
+def nested_json(depth: int, key: str | None = None) -> str:
+    """JSON text nested `depth` lists deep (inside `{"key": …}` when a key is given), built as
+    text so that no recursion limit is hit making it."""
+    inner = "[" * depth + "]" * depth
+    return inner if key is None else json.dumps({key: None}).replace("null", inner)
+
+
+def mangle_progress(hostile: Hostile, event: Any, data: Any) -> Any:
+    if event == "progress" and hostile.progress_value is not None and isinstance(data, dict):
+        return {**data, "value": hostile.progress_value}
+    return data
+
+
+def crafted_preview(length: int, image: bytes) -> bytes:
+    """An event-4 preview frame whose metadata length field says `length`, followed by
+    metadata that is not JSON."""
+    return struct.pack(">II", 4, length) + b"{not json" + image
+
+
+async def hostile_view(request: web.Request, fault: ViewFault, path: Path) -> web.StreamResponse:
+    if fault.mode == "html":
+        return web.Response(text=LOGIN_PAGE, content_type="text/html")
+    data = path.read_bytes()
+    response = web.StreamResponse(headers={"Content-Type": "image/png"})
+    total = fault.size if fault.mode == "oversized" else len(data)
+    if fault.mode == "slow" or fault.declared:
+        response.content_length = total
+    await response.prepare(request)
+    if fault.mode == "slow":
+        for index in range(len(data)):
+            await response.write(data[index : index + 1])
+            await asyncio.sleep(fault.interval)
+        return response
+    await response.write(data[:total])
+    sent = min(len(data), total)
+    while sent < total:
+        chunk = min(CHUNK, total - sent)
+        await response.write(bytes(chunk))
+        sent += chunk
+    return response
