@@ -17,16 +17,25 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlsplit
+from urllib.parse import urlsplit
 
+from core import jsontext
 from core.errors import ConfigError
-from core.models import QUALITY_TIERS
+from core.models import AUDIO_TASKS, QUALITY_TIERS, SCHEMAS, MediaKind
 
 SHIPPED_CONFIG = Path(__file__).resolve().parent.parent / "config.json"
 HOME_DIRS = ("artifacts", "thumbnails", "workflows", "logs")
 SECRET_KEY = re.compile(r"(token|api_?key|password|secret)$", re.IGNORECASE)
 OPEN_MAPS = ("vram_profiles", "cloud.runcomfy.rates_usd_h")  # the user may add keys here
-SERVER_DEFAULTS = {"name": "", "url": "", "token_env": None, "verify_tls": True}
+SERVER_DEFAULTS = {
+    "name": "",
+    "url": "",
+    "token_env": None,
+    "verify_tls": True,
+    "preview_method": "auto",
+    "keep_history": True,
+}
+PREVIEW_METHODS = ("auto", "latent2rgb", "taesd", "none")  # ComfyUI's extra_data.preview_method
 URL_DEFAULTS = {"name": "", "url": "", "token_env": None}
 COMMAND_DEFAULTS = {
     "name": "",
@@ -60,6 +69,8 @@ class ServerConfig:
     token_env: str | None = None
     verify_tls: bool = True
     secret_url: bool = False  # the URL is the credential (a cloud machine): shown masked
+    preview_method: str = "auto"  # live previews per prompt; "none" turns them off
+    keep_history: bool = True  # False: delete a prompt from the server's history once harvested
 
     def token(self) -> str | None:
         """The bearer token from the named environment variable, if any."""
@@ -306,7 +317,7 @@ def ensure_home(home: Path) -> None:
 
 def _read_json(path: Path, what: str) -> dict:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = jsontext.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{what} {path}: {exc}") from exc
     if not isinstance(data, dict):
@@ -319,14 +330,23 @@ def _home_overrides(path: Path, warnings: list[str]) -> dict:
     if not path.exists():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = jsontext.loads(path.read_text(encoding="utf-8"))
         if isinstance(data, dict):
             return data
         problem = "is not a JSON object"
     except ValueError as exc:
         problem = f"is not valid JSON ({exc})"
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read it ({exc.strerror}) — make it a readable file"
+        ) from None
     aside = path.with_name(f"config.json.broken-{time.strftime('%Y%m%d-%H%M%S')}")
-    path.replace(aside)
+    try:
+        path.replace(aside)
+    except OSError as exc:
+        raise ConfigError(
+            f"{path} {problem}, and it cannot be moved aside ({exc.strerror}) — fix or remove it"
+        ) from None
     warnings.append(
         f"{path} {problem}: moved it to {aside.name} and used the defaults — "
         "fix it and move it back, or edit settings again"
@@ -337,17 +357,11 @@ def _home_overrides(path: Path, warnings: list[str]) -> dict:
 def _env_overrides(env: dict[str, str]) -> dict:
     out: dict[str, Any] = {}
     if env.get(ENV_COMFYUI, "").strip():
-        urls = [u.strip() for u in env[ENV_COMFYUI].split(",") if u.strip()]
-        out["comfyui"] = {
-            "servers": [{"name": _server_name(u, n), "url": u} for n, u in enumerate(urls, 1)]
-        }
+        urls = [_url(u, ENV_COMFYUI) for u in env[ENV_COMFYUI].split(",") if u.strip()]
+        out["comfyui"] = {"servers": [{"name": netloc, "url": url} for url, netloc in urls]}
     if ENV_ONLINE in env:
         out["allow_online"] = env[ENV_ONLINE].strip().lower() in ("1", "true", "yes", "on")
     return out
-
-
-def _server_name(url: str, number: int) -> str:
-    return urlparse(url).netloc or f"comfyui-{number}"
 
 
 def merge(base: Any, override: Any, path: str) -> Any:
@@ -458,26 +472,62 @@ def _build(raw: dict, home: Path, warnings: tuple[str, ...]) -> Config:
         warnings=warnings,
     )
     _check_values(config)
+    _check_service_urls(config)
     _check_unique_names(config)
     return config
 
 
-def _url(raw: str, path: str) -> tuple[str, str]:
-    """(normalised url, host:port) or ConfigError."""
+def _check_service_urls(config: Config) -> None:
+    """The URLs of services that are not pool members are server addresses too."""
+    if config.runcomfy.api_url:
+        _url(config.runcomfy.api_url, "cloud.runcomfy.api_url")
+    if config.llm is not None and config.llm.api_base:
+        _url(config.llm.api_base, "llm.api_base")
+
+
+def _url(raw: str, where: str) -> tuple[str, str]:
+    """(normalised url, host:port), or ConfigError naming `where` (a key path or variable)."""
     url = raw.strip().rstrip("/")
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        parsed = urlsplit(url)
+        valid = bool(parsed.hostname) and parsed.port != 0  # .port: ValueError unless 1–65535
+    except ValueError:
+        valid = False
+    if not valid or parsed.scheme not in ("http", "https") or not _printable(url):
         raise ConfigError(
-            f"{path}.url: {url!r} is not a server address — write it like http://127.0.0.1:8188"
+            f"{where}: {url!r} is not a server address — write it like http://127.0.0.1:8188"
+        )
+    if parsed.username is not None:
+        raise ConfigError(
+            f"{where}: credentials do not belong in a URL — put the token in an environment "
+            "variable and name it with 'token_env'"
         )
     return url, parsed.netloc
+
+
+def _printable(text: str) -> bool:
+    return text.isprintable() and " " not in text
+
+
+def _name(given: str, fallback: str, where: str) -> str:
+    """A backend's name: the given one (trimmed), or `fallback` when none is given."""
+    name = given.strip()
+    if given and not name or not _printable(given.replace(" ", "")):
+        raise ConfigError(
+            f"{where}.name: {given!r} is not a usable name — give a short printable name, "
+            "or leave it out to use the server's host:port"
+        )
+    return name or fallback
 
 
 def _url_backends(items: list[dict], path: str) -> tuple[UrlBackendConfig, ...]:
     out = []
     for n, item in enumerate(items):
-        url, netloc = _url(item["url"], f"{path}[{n}]")
-        out.append(UrlBackendConfig(item["name"] or netloc, url, item["token_env"] or None))
+        where = f"{path}[{n}]"
+        url, netloc = _url(item["url"], f"{where}.url")
+        out.append(
+            UrlBackendConfig(_name(item["name"], netloc, where), url, item["token_env"] or None)
+        )
     return tuple(out)
 
 
@@ -493,7 +543,7 @@ def _command(item: dict, path: str) -> CommandConfig:
         if not isinstance(value, str):
             raise ConfigError(f"{path}.env.{key}: expected a text, got {value!r}")
     return CommandConfig(
-        name=item["name"],
+        name=_name(item["name"], "", path),
         command=tuple(item["command"]),
         python=item["python"],
         cwd=item["cwd"],
@@ -503,18 +553,47 @@ def _command(item: dict, path: str) -> CommandConfig:
     )
 
 
-ROUTE_CONDITIONS = ("kind", "quality", "task", "has", "tags")
+ROUTE_CONDITIONS: dict[str, tuple[str, ...]] = {  # each condition and the values it may name
+    "kind": tuple(MediaKind),
+    "quality": QUALITY_TIERS,
+    "task": AUDIO_TASKS,
+    "has": tuple(sorted({name for fields in SCHEMAS.values() for name in fields})),
+    "tags": (),  # any texts
+}
 
 
 def _route(item: dict, path: str) -> Route:
-    for key in item["when"]:
+    for key, want in item["when"].items():
         if key not in ROUTE_CONDITIONS:
             raise ConfigError(
                 f"{path}.when.{key}: unknown condition — use: {', '.join(ROUTE_CONDITIONS)}"
             )
+        _check_condition(want, ROUTE_CONDITIONS[key], f"{path}.when.{key}")
     if not item["use"]:
         raise ConfigError(f"{path}.use: list the functions to try, best first")
     return Route(item["name"] or f"rule {path}", dict(item["when"]), tuple(item["use"]))
+
+
+def _check_condition(want: Any, allowed: tuple[str, ...], where: str) -> None:
+    """A condition names one text or a list of texts, each one of `allowed` (if given)."""
+    for value in want if isinstance(want, list) else [want]:
+        if not isinstance(value, str) or (allowed and value not in allowed):
+            choices = f"one of: {', '.join(allowed)}" if allowed else "texts"
+            raise ConfigError(f"{where}: {value!r} is not a value it can match — use {choices}")
+
+
+def check_route_functions(routes: tuple[Route, ...], functions: list[str]) -> None:
+    """ConfigError for a routing rule naming a function no template defines. The function
+    list comes from the templates, which the composition root loads."""
+    for rule in routes:
+        for name in rule.use:
+            if name not in functions:
+                close = difflib.get_close_matches(name, functions, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(functions)
+                raise ConfigError(
+                    f"routing: rule {rule.name!r} uses {name!r}, which no template defines — "
+                    f"{hint} (a template that fails to load is skipped: see 'functions')"
+                )
 
 
 def _check_unique_names(config: Config) -> None:
@@ -529,13 +608,24 @@ def _check_unique_names(config: Config) -> None:
 
 
 def _server(item: dict, path: str) -> ServerConfig:
-    url, netloc = _url(item["url"], path)
+    url, netloc = _url(item["url"], f"{path}.url")
     return ServerConfig(
-        name=item["name"] or netloc,
+        name=_name(item["name"], netloc, path),
         url=url,
         token_env=item["token_env"] or None,
         verify_tls=item["verify_tls"],
+        preview_method=_preview_method(item["preview_method"], path),
+        keep_history=item["keep_history"],
     )
+
+
+def _preview_method(value: str, path: str) -> str:
+    if value not in PREVIEW_METHODS:
+        raise ConfigError(
+            f"{path}.preview_method: {value!r} is not a preview method — use one of: "
+            + ", ".join(PREVIEW_METHODS)
+        )
+    return value
 
 
 def _check_values(config: Config) -> None:

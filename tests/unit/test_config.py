@@ -90,7 +90,7 @@ def test_invalid_values_name_the_key_path(home, override, message):
 
 
 def test_env_url_is_validated(home):
-    with pytest.raises(ConfigError, match="servers\\[0\\].url: 'ftp://x' is not a server"):
+    with pytest.raises(ConfigError, match="TAKEBOARD_COMFYUI_URL: 'ftp://x' is not a server"):
         load_config(home, env={"TAKEBOARD_COMFYUI_URL": "ftp://x"})
 
 
