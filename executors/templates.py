@@ -1018,7 +1018,15 @@ def check_against_object_info(
     """What keeps `template` from running on a server with this object_info (empty: nothing)."""
     folders = {model.name: model.folder for model in template.models}
     graph = for_server(template, object_info).workflow
-    return graph_problems(graph, object_info, folders, replacements)
+    problems = graph_problems(graph, object_info, folders, replacements)
+    missing = any(node["class_type"] not in object_info for node in graph.values())
+    if missing and template.requires_comfyui:
+        problems.insert(
+            0,
+            f"template {template.name} needs ComfyUI {template.requires_comfyui} — update "
+            "the server if it is older",
+        )
+    return problems
 
 
 def template_warnings(

@@ -33,13 +33,19 @@ MODEL_FOLDERS = [
 
 DEFAULT_MODELS: dict[str, list[str]] = {
     "checkpoints": [
+        "ace_step_1.5_turbo_aio.safetensors",
         "ace_step_v1_3.5b.safetensors",
         "flux1-dev-fp8.safetensors",
         "sd_v1-5.safetensors",
         "sd_xl_base_1.0.safetensors",
         "v1-5-pruned-emaonly-fp16.safetensors",
     ],
-    "diffusion_models": ["flux1-dev.safetensors", "wan2.1_t2v_1.3B_fp16.safetensors"],
+    "diffusion_models": [
+        "flux1-dev.safetensors",
+        "wan2.1_t2v_1.3B_fp16.safetensors",
+        "wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors",
+        "wan2.2_t2v_low_noise_14B_fp8_scaled.safetensors",
+    ],
     "text_encoders": [
         "clip_l.safetensors",
         "t5xxl_fp16.safetensors",

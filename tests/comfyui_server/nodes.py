@@ -164,7 +164,7 @@ async def empty_video_latent(ctx: Context) -> Result:
     return Result((Latent(v["width"], v["height"], v["batch_size"], frames=v["length"]),))
 
 
-@behavior("EmptyAceStepLatentAudio")
+@behavior("EmptyAceStepLatentAudio", "EmptyAceStep1.5LatentAudio")
 async def empty_audio_latent(ctx: Context) -> Result:
     return Result((Latent(0, 0, ctx.values["batch_size"], seconds=ctx.values["seconds"]),))
 
@@ -175,7 +175,7 @@ async def empty_audio(ctx: Context) -> Result:
     return Result((Audio(v["duration"], v["sample_rate"], v["channels"]),))
 
 
-@behavior("PrimitiveString", "PrimitiveInt")
+@behavior("PrimitiveString", "PrimitiveInt", "PrimitiveFloat")
 async def primitive(ctx: Context) -> Result:
     return Result((ctx.values["value"],))
 
@@ -186,7 +186,7 @@ async def concatenate(ctx: Context) -> Result:
     return Result((f"{v['string_a']}{v.get('delimiter', '')}{v['string_b']}",))
 
 
-@behavior("CLIPTextEncode", "TextEncodeAceStepAudio")
+@behavior("CLIPTextEncode", "TextEncodeAceStepAudio", "TextEncodeAceStepAudio1.5")
 async def text_encode(ctx: Context) -> Result:
     text = ctx.values.get("text", ctx.values.get("tags", ""))
     return Result((Opaque("CONDITIONING", repr(str(text)[:40])),))
@@ -210,13 +210,13 @@ async def wan_image_to_video(ctx: Context) -> Result:
 # --- transforms --------------------------------------------------------------------------------
 
 
-@behavior("KSampler")
+@behavior("KSampler", "KSamplerAdvanced")
 async def ksampler(ctx: Context) -> Result:
     """Progress per step with a JPEG latent preview, like a sampler with --preview-method."""
     v = ctx.values
     latent: Latent = v["latent_image"]
     steps = int(v.get("steps", 4))
-    rgb = tint(v.get("seed"), str(v.get("positive")), steps)
+    rgb = tint(v.get("seed", v.get("noise_seed")), str(v.get("positive")), steps)
     size = (max(latent.width // 8, 8), max(latent.height // 8, 8))
     preview = ("JPEG", media.encoded(size, rgb, "JPEG"))
     for step in range(1, steps + 1):
@@ -344,6 +344,14 @@ async def save_audio(ctx: Context) -> Result:
     prefix = ctx.temp_prefix if temp else ctx.values.get("filename_prefix", "audio/ComfyUI")
     entry = _save_sample(ctx, prefix, kind, temp=temp, underscore=not ctx.current)
     return Result(ui={"audio": [entry]})
+
+
+@behavior("SaveAudioAdvanced")
+async def save_audio_advanced(ctx: Context) -> Result:
+    """The current saver: its `format` (flac | mp3 | opus) picks the file."""
+    prefix = ctx.values.get("filename_prefix", "audio/ComfyUI")
+    entry = _save_sample(ctx, prefix, ctx.values["format"], underscore=False)
+    return Result((ctx.values["audio"],), ui={"audio": [entry]})
 
 
 @behavior("PreviewAny")

@@ -1,14 +1,18 @@
-"""The bundled workflows/ templates load cleanly and match the recorded ComfyUI object_info."""
+"""The bundled workflows/ templates load, match both fake ComfyUI profiles' object_info, and run
+end to end on them: 0.3.64 (recorded) and current (the newest sources)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import random
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from core.models import MediaKind, template_values, validate_data
 from executors.templates import (
@@ -19,7 +23,11 @@ from executors.templates import (
     check_against_object_info,
     load_templates,
     render,
+    template_warnings,
 )
+from tests.comfyui_server.probe import Probe
+from tests.comfyui_server.profiles import PROFILES
+from tests.comfyui_server.server import ComfyServer
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 LOADER_FOLDERS = {
@@ -34,9 +42,11 @@ EXPECTED_TIERS = {
     "create_image": set(QUALITIES),
     "create_image_sd15": set(QUALITIES),
     "create_image_flux": set(QUALITIES),
-    "create_audio": {"standard", "high"},
-    "create_video": {"low", "standard"},
+    "create_audio": set(QUALITIES),
+    "create_video": {"low", "standard", "high"},
 }
+# ACE-Step 1.5 is core from ComfyUI 0.11.1 on: a 0.3.64 server cannot run the songs
+NEEDS_CURRENT = {"create_audio"}
 SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "image": {
         "prompt": 'a "red" fox {in snow}\nwide shot',
@@ -48,9 +58,11 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
         "lyrics": '[verse]\nhello {world}\n[chorus]\n"la la"',
         "tags": ["pop", "female vocals"],
         "duration_s": 30,
+        "tempo": 96,
     },
-    "video": {"prompt": "a fox runs through snow", "duration_s": 2, "fps": 16},
+    "video": {"prompt": "a fox runs through snow", "frames": 33, "fps": 16},
 }
+SAVED = {"image": {".png"}, "audio": {".mp3", ".flac"}, "video": {".mp4"}}
 
 
 @pytest.fixture(scope="module")
@@ -58,18 +70,25 @@ def bundled() -> TemplateSet:
     return load_templates([BUNDLED_DIR])
 
 
+@pytest.fixture(scope="module", params=PROFILES)
+def server(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[ComfyServer]:
+    """One fake ComfyUI per profile for the whole module (a fresh output folder each)."""
+    started = ComfyServer(tmp_path_factory.mktemp("comfyui"), profile=request.param)
+    started.start()
+    yield started
+    started.stop()
+
+
 @pytest.fixture(scope="module")
-def object_info() -> dict[str, Any]:
-    info = json.loads((DATA / "object_info_subset.json").read_text(encoding="utf-8"))
-    extra = DATA / "object_info_extra.json"
-    if extra.exists():
-        info.update(json.loads(extra.read_text(encoding="utf-8")))
-    return info
+def object_info(server: ComfyServer) -> dict[str, Any]:
+    return requests.get(f"{server.url}/object_info", timeout=30).json()
 
 
 @pytest.fixture(scope="module")
 def node_names() -> set[str]:
-    return set(json.loads((DATA / "object_info_node_names.json").read_text("utf-8"))["names"])
+    """Real ComfyUI node classes: the recorded 0.3.64 ones and those of current servers."""
+    names = json.loads((DATA / "object_info_node_names.json").read_text("utf-8"))["names"]
+    return set(names) | set(json.loads((DATA / "object_info_current.json").read_text("utf-8")))
 
 
 def all_templates(backend: str = "comfyui") -> list[Template]:
@@ -78,13 +97,36 @@ def all_templates(backend: str = "comfyui") -> list[Template]:
     return sorted((t for t in templates if t.backend == backend), key=lambda t: t.name)
 
 
-def server_problems(template: Template, object_info: dict[str, Any]) -> list[str]:
-    """Problems other than nodes the recording lacks and model files the server lacked."""
+def rendered(template: Template, object_info: dict[str, Any]) -> Template:
+    """The template as Takeboard sends it to this server, with the sample prompt's values."""
+    kind = MediaKind(template.kind)
+    values = template_values(kind, validate_data(kind, SAMPLE_DATA[template.kind]))
+    result = render(template, values, object_info=object_info, rng=random.Random(0))
+    return dataclasses.replace(template, workflow=result.graph)
+
+
+def run_on(server: ComfyServer, graph: dict[str, Any]) -> dict[str, Any]:
+    """Submit `graph` and wait for it; the history entry of the finished prompt."""
+    probe = Probe(server.url, uuid.uuid4().hex, False)
+    try:
+        prompt_id = str(uuid.uuid4())
+        body = {"prompt": graph, "client_id": probe.client_id, "prompt_id": prompt_id}
+        answer = requests.post(f"{server.url}/prompt", json=body, timeout=10)
+        assert answer.status_code == 200, answer.text
+        probe.until_done(prompt_id, timeout=60)
+    finally:
+        probe.ws.close(timeout=0.2)
+    history = requests.get(f"{server.url}/history/{prompt_id}", timeout=10).json()
+    return history[prompt_id]
+
+
+def saved_files(entry: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        problem
-        for problem in check_against_object_info(template, object_info)
-        if "which this server does not have" not in problem
-        and "is missing on the server — download it" not in problem
+        item
+        for output in entry["outputs"].values()
+        for key in ("images", "audio", "gifs", "video")
+        for item in output.get(key, [])
+        if item.get("type") == "output"
     ]
 
 
@@ -112,12 +154,18 @@ def test_graph_uses_real_nodes(template: Template, node_names: set[str]) -> None
 
 
 @pytest.mark.parametrize("template", all_templates(), ids=lambda t: t.name)
-def test_graph_matches_recorded_object_info(
-    template: Template, object_info: dict[str, Any]
+def test_graph_matches_each_profiles_object_info(
+    template: Template, server: ComfyServer, object_info: dict[str, Any]
 ) -> None:
-    checked = [n for n in template.workflow.values() if n["class_type"] in object_info]
-    assert checked, "no node of this graph is in the recorded object_info"
-    assert server_problems(template, object_info) == []
+    problems = check_against_object_info(template, object_info)
+    if server.profile == "0.3.64" and template.function in NEEDS_CURRENT:
+        assert problems[0] == (
+            f"template {template.name} needs ComfyUI >=0.11.1 — update the server if it is older"
+        )
+        assert any("needs node class TextEncodeAceStepAudio1.5" in p for p in problems)
+        assert all("\n" not in p for p in problems)
+    else:
+        assert problems == []
 
 
 @pytest.mark.parametrize("template", all_templates(), ids=lambda t: t.name)
@@ -145,22 +193,75 @@ def test_outputs_use_a_plain_takeboard_prefix(template: Template) -> None:
 
 
 @pytest.mark.parametrize("template", all_templates(), ids=lambda t: t.name)
-def test_renders_prompt_values_within_server_limits(
-    template: Template, object_info: dict[str, Any]
+def test_runs_end_to_end_on_each_profile(
+    template: Template, server: ComfyServer, object_info: dict[str, Any]
 ) -> None:
+    sent = rendered(template, object_info)
+    if server.profile == "0.3.64" and template.function in NEEDS_CURRENT:
+        answer = requests.post(f"{server.url}/prompt", json={"prompt": sent.workflow}, timeout=10)
+        assert answer.status_code == 400 and "TextEncodeAceStepAudio1.5" in answer.text
+        return
     kind = MediaKind(template.kind)
     values = template_values(kind, validate_data(kind, SAMPLE_DATA[template.kind]))
-    rendered = render(template, values, object_info=object_info, rng=random.Random(0))
-    json.dumps(rendered.graph)
-    used = rendered.values_used
-    for name in ("prompt", "lyrics", "tags", "width", "height", "frames", "duration_s"):
+    for name in ("prompt", "lyrics", "tags", "width", "height", "frames", "duration_s", "tempo"):
         if name in template.parameters and values.get(name) is not None:
-            assert used[name] == values[name], name
-    assert rendered.seed is not None
-    if kind is MediaKind.IMAGE:
-        assert rendered.seed == 1234
-    sent = dataclasses.replace(template, workflow=rendered.graph)
-    assert server_problems(sent, object_info) == []
+            spec = template.parameters[name]
+            assert sent.workflow[spec.node_id]["inputs"][spec.input_name] == values[name], name
+    assert check_against_object_info(sent, object_info) == []
+    entry = run_on(server, sent.workflow)
+    assert entry["status"]["status_str"] == "success"
+    (saved,) = saved_files(entry)
+    assert Path(saved["filename"]).suffix in SAVED[template.kind]
+    view = requests.get(f"{server.url}/view", params=saved, timeout=10)
+    assert view.status_code == 200 and len(view.content) > 100
+
+
+@pytest.fixture(scope="module")
+def current(tmp_path_factory: Any) -> Iterator[ComfyServer]:
+    started = ComfyServer(tmp_path_factory.mktemp("current"), profile="current")
+    started.start()
+    yield started
+    started.stop()
+
+
+@pytest.mark.parametrize("tier", ["standard", "premium"])
+def test_song_saver_follows_the_server(
+    bundled: TemplateSet, current: ComfyServer, tier: str
+) -> None:
+    """SaveAudioAdvanced where the server has it, else the older saver (its fallback)."""
+    server = current
+    object_info = requests.get(f"{server.url}/object_info", timeout=30).json()
+    template = bundled.get("create_audio", tier)
+    assert template is not None
+    newest = rendered(template, object_info).workflow
+    assert {n["class_type"] for n in newest.values()} >= {"SaveAudioAdvanced"}
+    older = {k: v for k, v in object_info.items() if k != "SaveAudioAdvanced"}
+    graph = rendered(template, older).workflow
+    saver = {"standard": "SaveAudioMP3", "premium": "SaveAudio"}[tier]
+    assert saver in {n["class_type"] for n in graph.values()}
+    assert "SaveAudioAdvanced" not in {n["class_type"] for n in graph.values()}
+    (saved,) = saved_files(run_on(server, graph))
+    assert Path(saved["filename"]).suffix == {"standard": ".mp3", "premium": ".flac"}[tier]
+    # the older savers are deprecated on current servers: a warning, not a failure
+    warnings = template_warnings(dataclasses.replace(template, workflow=graph), object_info)
+    assert warnings == [
+        f'create_audio/{tier}: node 104 ({saver} "{graph["104"]["_meta"]["title"]}") is '
+        "deprecated on this server — it still runs; update the template"
+    ]
+    assert template_warnings(template, object_info) == []
+
+
+def test_video_saver_uses_dotted_v3_inputs_where_declared(
+    bundled: TemplateSet, object_info: dict[str, Any], server: ComfyServer
+) -> None:
+    template = bundled.get("create_video", "standard")
+    assert template is not None
+    saver = rendered(template, object_info).workflow["61"]["inputs"]
+    if server.profile == "current":
+        assert (saver["format"], saver["format.codec"]) == ("mp4", "h264")
+    else:
+        assert (saver["format"], saver["codec"]) == ("mp4", "h264")
+        assert "format.codec" not in saver
 
 
 OTHER_BACKENDS = all_templates("wangp") + all_templates("command") + all_templates("gradio")
