@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from core import jsontext
 from core.errors import InputError
 
 SEED_MAX = 2**64 - 1
@@ -74,6 +75,7 @@ def text(*, non_empty: bool = False, max_len: int = 20_000) -> Check:
             raise _fail(path, "is empty", "give a non-empty text")
         if len(value) > max_len:
             raise _fail(path, f"is {len(value)} characters long", f"keep it under {max_len}")
+        _check_characters(path, value)
         return value
 
     return check
@@ -104,7 +106,17 @@ def number(lo: float, hi: float) -> Check:
 def text_list(path: str, value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _fail(path, f"expected a list of texts, got {value!r}", 'give e.g. ["cinematic"]')
+    for n, item in enumerate(value):
+        _check_characters(f"{path}[{n}]", item)
     return [v.strip() for v in value if v.strip()]
+
+
+def _check_characters(path: str, value: Any) -> None:
+    """No lone surrogates (from \\udc80 escapes or bytes that were not UTF-8), at any depth."""
+    try:
+        jsontext.check_value(value)
+    except ValueError as exc:
+        raise _fail(path, str(exc), "remove it, or save the text as UTF-8") from None
 
 
 def one_of(*choices: str) -> Check:
@@ -131,7 +143,21 @@ def pattern(regex: str, example: str) -> Check:
 def free_params(path: str, value: Any) -> dict:
     if not isinstance(value, dict):
         raise _fail(path, f"expected an object, got {value!r}", 'give e.g. {"style": "ink"}')
+    _check_characters(path, value)
     return value
+
+
+def sides(separator: str, digits: str, example: str) -> Check:
+    """Two whole numbers joined by `separator` ("16:9", "832x480"), neither of them zero."""
+    shape = pattern(rf"\d{{{digits}}}{separator}\d{{{digits}}}", example)
+
+    def check(path: str, value: Any) -> str:
+        value = shape(path, value)
+        if 0 in (int(side) for side in value.split(separator)):
+            raise _fail(path, f"{value!r} has a zero side", f"write it like {example!r}")
+        return value
+
+    return check
 
 
 @dataclass(frozen=True)
@@ -141,8 +167,8 @@ class Field:
     default: Any = None
 
 
-ASPECT = pattern(r"\d{1,2}:\d{1,2}", "16:9")
-RESOLUTION = pattern(r"\d{2,4}x\d{2,4}", "832x480")
+ASPECT = sides(":", "1,2", "16:9")
+RESOLUTION = sides("x", "2,4", "832x480")
 SEED = Field(integer(0, SEED_MAX))
 PARAMS = Field(free_params, default={})
 
@@ -356,7 +382,8 @@ def validate_title(title: Any) -> str:
 
 
 def validate_tags(tags: Any) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(text_list("tags", tags)))
+    """Tags given as a list (a tuple from a stored record is one too), duplicates dropped."""
+    return tuple(dict.fromkeys(text_list("tags", list(tags) if isinstance(tags, tuple) else tags)))
 
 
 PROMPT_SORTS = ("updated", "created", "title", "status", "kind", "id")

@@ -6,6 +6,7 @@ thread through Database.write().
 
 from __future__ import annotations
 
+import difflib
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -39,6 +40,7 @@ SORT_COLUMNS = {
 }
 KEYSET_SORTS = ("updated", "created", "id")
 EVERYTHING = PromptQuery()
+IMPORT_KEYS = ("kind", "title", "data", "tags", "favorite")  # what 'prompt export' writes
 
 
 def fts_expression(words: str) -> str:
@@ -70,10 +72,7 @@ class PromptRepository:
 
     def add_many(self, items: Iterable[dict[str, Any]]) -> list[int]:
         """Validate every item first, then insert all in one transaction (all or nothing)."""
-        rows = [
-            (self._validated_item(n, item), bool(item.get("favorite")))
-            for n, item in enumerate(items, 1)
-        ]
+        rows = [self._validated_item(n, item) for n, item in enumerate(items, 1)]
         with self.db.write():
             return [self._insert(fields, favorite) for fields, favorite in rows]
 
@@ -182,7 +181,7 @@ class PromptRepository:
     def _validated(self, kind: Any, title: Any, data: Any, tags: Any) -> dict[str, Any]:
         kind = parse_enum(MediaKind, kind, "kind")
         data = validate_data(kind, data)
-        tags = validate_tags(list(tags))
+        tags = validate_tags(tags)
         return {
             "kind": kind.value,
             "title": validate_title(title),
@@ -191,13 +190,15 @@ class PromptRepository:
             "search_text": search_text(kind, data),
         }
 
-    def _validated_item(self, number: int, item: Any) -> dict[str, Any]:
+    def _validated_item(self, number: int, item: Any) -> tuple[dict[str, Any], bool]:
+        """(the fields to insert, favorite) of an imported record, or InputError naming it."""
         if not isinstance(item, dict):
             raise InputError(f"item {number}: expected an object with kind, title and data")
         try:
-            return self._validated(
-                item.get("kind"), item.get("title"), item.get("data"), item.get("tags") or []
-            )
+            _check_import_keys(item)
+            tags = [] if item.get("tags") is None else item["tags"]
+            fields = self._validated(item.get("kind"), item.get("title"), item.get("data"), tags)
+            return fields, _favorite(item.get("favorite"))
         except InputError as exc:
             raise InputError(f"item {number}: {exc}") from None
 
@@ -243,6 +244,22 @@ class PromptRepository:
     @staticmethod
     def _not_found(prompt_id: int) -> NotFound:
         return NotFound(f"prompt {prompt_id} does not exist — list ids with 'prompt list'")
+
+
+def _check_import_keys(item: dict[str, Any]) -> None:
+    for key in item:
+        if key not in IMPORT_KEYS:
+            close = difflib.get_close_matches(str(key), IMPORT_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "remove it"
+            raise InputError(
+                f"unknown key {key!r} — {hint} (a prompt has: {', '.join(IMPORT_KEYS)})"
+            )
+
+
+def _favorite(value: Any) -> bool:
+    if value is not None and not isinstance(value, bool):
+        raise InputError(f"favorite: expected true or false, got {value!r}")
+    return bool(value)
 
 
 def _matching(words: str) -> peewee.Expression:
