@@ -8,11 +8,11 @@ Threads: `run` is called on a worker thread; it reports only through the `emit` 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -113,13 +113,9 @@ class ComfyExecutor:
         emit: Emit,
     ) -> list[ArtifactRecord]:
         metadata = _metadata(submission, client, result)
-        records = self._harvest(job, prompt, client, result, metadata, emit)
-        try:  # the takes are recorded: a failed clean-up must not fail (and re-run) the job
-            client.delete_history(submission["remote_id"])
-        except BackendError as exc:
-            log.info(
-                "could not delete history %s on %s: %s", submission["remote_id"], client.name, exc
-            )
+        records = self._harvest(job, prompt, client, takes_of(result), metadata, emit)
+        if not client.keep_history:
+            _forget(client, submission["remote_id"])
         return records
 
     def _check_server(self, client: comfyui.ComfyClient, resolution: Resolution) -> None:
@@ -198,8 +194,27 @@ class ComfyExecutor:
 
 
 def new_remote_id(job_id: int) -> str:
-    """A client-chosen ComfyUI prompt_id: unique per attempt, traceable to the job."""
-    return f"takeboard-{job_id}-{uuid.uuid4().hex[:12]}"
+    """A client-chosen ComfyUI prompt_id, unique per attempt: a canonical UUID, the only form
+    current servers accept (the job is traced through the stored submission, not the id)."""
+    return comfyui.new_prompt_id()
+
+
+def takes_of(result: comfyui.RunResult) -> comfyui.RunResult:
+    """The result with only what becomes takes: the media the workflow made. Text displays
+    (PreviewAny, "Show Text") stay in the metadata; a workflow whose only output is text
+    makes text takes."""
+    if not result.files:
+        return result
+    return dataclasses.replace(result, outputs=result.files)
+
+
+def _forget(client: comfyui.ComfyClient, prompt_id: str) -> None:
+    """Delete the prompt from the server's history (a per-server option): the takes are
+    recorded, so a failed clean-up must not fail (and re-run) the job."""
+    try:
+        client.delete_history(prompt_id)
+    except BackendError as exc:
+        log.info("could not delete history %s on %s: %s", prompt_id, client.name, exc)
 
 
 def _given(values: dict[str, Any]) -> dict[str, Any]:
@@ -265,6 +280,7 @@ def _metadata(
         "server": {"name": client.name, "url": client.shown_url},
         "remote_prompt_id": submission["remote_id"],
         "cached": result.cached,
+        "texts": result.texts,
         "timings": {**result.timings, "harvested": time.time()},
     }
 

@@ -9,6 +9,7 @@ import socket
 import struct
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,8 +35,9 @@ from executors.backends.comfyui import (
     Preview,
     Progress,
     RunResult,
-    _Tracker,
 )
+from executors.backends.comfyui.run import TAKEBOARD_WORKFLOW_ID
+from executors.backends.comfyui.tracker import Tracker
 from executors.storage import write_stream
 from tests.comfyui_server import ComfyServer
 from tests.comfyui_server.examples import (
@@ -45,6 +47,15 @@ from tests.comfyui_server.examples import (
     txt2img,
     video_and_animation,
 )
+
+
+# prompt ids are canonical UUIDs: current ComfyUI refuses anything else
+JOB_1_ID = str(uuid.uuid4())
+RUN_ID = str(uuid.uuid4())
+BLOCKER_ID = str(uuid.uuid4())
+WAITING_ID = str(uuid.uuid4())
+STUCK_ID = str(uuid.uuid4())
+KEPT_ID = str(uuid.uuid4())
 
 
 @pytest.fixture
@@ -107,9 +118,9 @@ def running_ids(server: ComfyServer) -> list[str]:
 def test_image_run_end_to_end(comfy_server, client, tmp_path):
     recorder = Recorder()
     result = client.run(
-        txt2img(steps=3), prompt_id="job-1", on_event=recorder, extra_pnginfo={"workflow": {}}
+        txt2img(steps=3), prompt_id=JOB_1_ID, on_event=recorder, extra_pnginfo={"workflow": {}}
     )
-    assert isinstance(result, RunResult) and result.prompt_id == "job-1"
+    assert isinstance(result, RunResult) and result.prompt_id == JOB_1_ID
     [output] = result.outputs
     assert output == OutputFile("9", "image_00001_.png", "takeboard", "output", "image")
     assert result.cached is False
@@ -125,12 +136,14 @@ def test_image_run_end_to_end(comfy_server, client, tmp_path):
     previews = recorder.of(Preview)
     assert len(previews) == 3 and previews[-1].mime == "image/jpeg"
     assert result.preview == previews[-1] and previews[-1].data.startswith(b"\xff\xd8")
-    entry = client.history("job-1")
+    entry = client.history(JOB_1_ID)
     assert entry["prompt"][3]["client_id"]  # gotcha 1: we always send a client_id
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     path = write_stream(client.stream(output), downloads / "image.png").path
-    assert Image.open(path).size == (64, 64) and Image.open(path).text["workflow"] == "{}"
+    assert Image.open(path).size == (64, 64) and json.loads(Image.open(path).text["workflow"]) == {
+        "id": TAKEBOARD_WORKFLOW_ID  # GET /api/jobs?workflow_id=… lists Takeboard's prompts
+    }
     assert [p.name for p in downloads.iterdir()] == ["image.png"]
 
 
@@ -280,27 +293,27 @@ def test_cancel_while_running_interrupts(comfy_server, client):
     comfy_server.set_step_delay(0.02)
     recorder = Recorder(cancel_when=Preview)
     with pytest.raises(JobCancelled):
-        client.run(txt2img(steps=200), prompt_id="run", on_event=recorder, cancel=recorder.cancel)
-    entry = _wait_history(client, "run")
+        client.run(txt2img(steps=200), prompt_id=RUN_ID, on_event=recorder, cancel=recorder.cancel)
+    entry = _wait_history(client, RUN_ID)
     assert entry["status"]["messages"][-1][0] == "execution_interrupted"
 
 
 def test_cancel_while_pending_dequeues(comfy_server, client):
     comfy_server.set_step_delay(0.02)
     blocker = ComfyClient(comfy_server.url)
-    thread, _ = in_thread(blocker.run, txt2img(steps=100), prompt_id="blocker")
-    wait_for(lambda: running_ids(comfy_server) == ["blocker"])
+    thread, _ = in_thread(blocker.run, txt2img(steps=100), prompt_id=BLOCKER_ID)
+    wait_for(lambda: running_ids(comfy_server) == [BLOCKER_ID])
     cancel = threading.Event()
-    waiting, box = in_thread(client.run, txt2img(seed=7), prompt_id="waiting", cancel=cancel)
-    wait_for(lambda: "waiting" in str(client.queue()["queue_pending"]))
-    assert client.history("waiting") is None  # gotcha 5: {} while pending
+    waiting, box = in_thread(client.run, txt2img(seed=7), prompt_id=WAITING_ID, cancel=cancel)
+    wait_for(lambda: WAITING_ID in str(client.queue()["queue_pending"]))
+    assert client.history(WAITING_ID) is None  # gotcha 5: {} while pending
     cancel.set()
     waiting.join(5)
     assert isinstance(box["error"], JobCancelled)
-    assert "waiting" not in str(client.queue())
-    client.interrupt("blocker")
+    assert WAITING_ID not in str(client.queue())
+    client.interrupt(BLOCKER_ID)
     thread.join(5)
-    assert client.history("waiting") is None
+    assert client.history(WAITING_ID) is None
 
 
 def test_interrupted_by_someone_else_is_cancelled(comfy_server, client):
@@ -317,8 +330,8 @@ def test_interrupted_by_someone_else_is_cancelled(comfy_server, client):
 def test_no_progress_for_timeout_interrupts_and_fails(comfy_server, client):
     comfy_server.set_step_delay(0.6)
     with pytest.raises(PermanentBackendError, match="no progress for 0.3 s"):
-        client.run(txt2img(steps=3), prompt_id="stuck", timeout_s=0.3)
-    entry = _wait_history(client, "stuck")
+        client.run(txt2img(steps=3), prompt_id=STUCK_ID, timeout_s=0.3)
+    entry = _wait_history(client, STUCK_ID)
     assert entry["status"]["messages"][-1][0] == "execution_interrupted"
 
 
@@ -411,12 +424,18 @@ def test_proxy_errors_tokens_and_origin(comfy_server):
         wrong.queue()
 
 
-@pytest.mark.parametrize("status", [502, 503, 504])
-def test_gateway_errors_are_transient(comfy_server, client, status):
-    comfy_server.proxy_error(status)  # a proxy whose ComfyUI is down
-    with pytest.raises(TransientBackendError, match="is not answering") as failed:
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_5xx_answers_are_retried_in_place_then_transient(comfy_server, client, status):
+    comfy_server.proxy_error(status)  # a proxy whose ComfyUI is down, or an overloaded server
+    client.http.backoff_s = 0.01
+    with pytest.raises(TransientBackendError) as failed:
         client.queue()
+    message = str(failed.value)
+    assert message.startswith(f"ComfyUI at {comfy_server.url} answered {status} to /queue: ")
+    assert message.endswith("(tried 4 times)") and "not answering" not in message
     assert failed.value.status == status
+    comfy_server.proxy_error(None)
+    assert client.queue() == {"queue_running": [], "queue_pending": []}
 
 
 # --- small endpoints, uploads, downloads ---------------------------------------------------
@@ -426,10 +445,10 @@ def test_queue_history_and_housekeeping_calls(comfy_server, client):
     assert client.system_stats()["devices"][0]["vram_total"] > 0
     assert client.object_info() is client.object_info()
     assert "KSampler" in client.object_info(refresh=True)
-    client.run(basic_image(), prompt_id="kept")
-    assert client.history("kept")["status"]["status_str"] == "success"
-    client.delete_history("kept")
-    assert client.history("kept") is None
+    client.run(basic_image(), prompt_id=KEPT_ID)
+    assert client.history(KEPT_ID)["status"]["status_str"] == "success"
+    client.delete_history(KEPT_ID)
+    assert client.history(KEPT_ID) is None
     client.free()
     client.dequeue("nothing")
     client.interrupt("nothing")
@@ -478,7 +497,7 @@ def test_download_errors_leave_nothing_behind(comfy_server, client, tmp_path):
 def test_frames_from_older_servers_and_other_prompts_are_sorted_out():
     """Frames a server sends when it ignores feature_flags, or about other prompts."""
     binary, text = websocket.ABNF.OPCODE_BINARY, websocket.ABNF.OPCODE_TEXT
-    tracker = _Tracker(txt2img(), "mine")
+    tracker = Tracker(txt2img(), "mine")
     legacy = struct.pack(">II", 1, 2) + b"\x89PNG..."
     assert tracker.on_frame(binary, legacy) == [Preview(b"\x89PNG...", "image/png")]
     meta = json.dumps({"prompt_id": "other", "image_type": "image/png"}).encode()
