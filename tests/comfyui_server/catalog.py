@@ -101,13 +101,6 @@ class InputSpec:
             return self.extra.get("options", [])
         return None
 
-    @property
-    def dynamic_keys(self) -> list[Any] | None:
-        """The option keys of a V3 DynamicCombo, else None."""
-        if self.kind != DYNAMIC_COMBO:
-            return None
-        return [option.get("key") for option in self.extra.get("options", [])]
-
 
 @functools.cache
 def _read(name: str) -> dict[str, dict[str, Any]]:
@@ -192,9 +185,11 @@ class Catalog:
         return {name: kind[0] if isinstance(kind, list) else kind for name, kind in hidden.items()}
 
     def input_specs(self, class_type: str, values: dict | None = None) -> list[InputSpec]:
-        """The inputs in declared order. A DynamicCombo adds the inputs of the option that
-        `values` selects under dotted names (`format`, `format.codec`, …), as
-        comfy_api/latest/_io.py get_finalized_class_inputs flattens them."""
+        """The inputs in declared order. A DynamicCombo is there only when `values` selects
+        one of its options, followed by that option's inputs under dotted names (`format`,
+        `format.codec`, …): comfy_api/latest/_io.py@04e2a914 DynamicCombo.
+        _expand_schema_for_dynamic, so an absent one is never missing and an unknown key
+        passes validation."""
         entry = self.entry(class_type)
         return list(_specs(entry["input"], entry.get("input_order", {}), values or {}, ""))
 
@@ -216,16 +211,19 @@ def _specs(inputs: dict, order: dict, values: dict, prefix: str) -> Iterator[Inp
         for name in order.get(category, list(section)):
             raw = section[name]
             spec = InputSpec(prefix + name, category, raw[0], raw[1] if len(raw) > 1 else {})
-            yield spec
             if spec.kind == DYNAMIC_COMBO:
                 yield from _selected(spec, values)
+            else:
+                yield spec
 
 
 def _selected(spec: InputSpec, values: dict) -> Iterator[InputSpec]:
+    if spec.name not in values:
+        return
     for option in spec.extra.get("options", []):
-        if option.get("key") == values.get(spec.name):
-            inputs = option.get("inputs", {})
-            yield from _specs(inputs, {}, values, spec.name + ".")
+        if option.get("key") == values[spec.name]:
+            yield from _specs(option.get("inputs", {}), {}, values, spec.name + ".")
+            yield spec
 
 
 def _set_options(spec: list[Any], files: list[str]) -> None:

@@ -4,7 +4,7 @@ The "current" profile follows execution.py@04e2a914: a missing or unknown class_
 `missing_node_type` naming the node id, class and title; `value_not_in_list` lists the invalid
 values as reprs (multiselect lists checked item by item, `remote_combo` not checked); V3
 DynamicCombo inputs arrive flattened (`format`, `format.codec`, …) and are validated under
-those names, a key that is no option being `invalid_dynamic_input`.
+those names (catalog.input_specs).
 
 It keeps the real server's quirks on purpose: values are converted in place (the stored prompt
 holds `16` for `"16"`), every failing node is charged to every failing output, a dangling link
@@ -171,9 +171,7 @@ class Validator:
         if skip_checks:
             return
         combo_error = _combo_error_current if self.current else _combo_error
-        reason = (
-            _range_error(spec, value) or combo_error(spec, value) or _dynamic_error(spec, value)
-        )
+        reason = _range_error(spec, value) or combo_error(spec, value)
         if reason:
             errors.append(reason)
 
@@ -306,15 +304,3 @@ def _combo_error_current(spec: InputSpec, value: Any) -> Reason | None:
     extra = {"input_name": spec.name, "input_config": config, "received_value": value}
     details = f"{spec.name}: {', '.join(repr(v) for v in invalid)} not in {listing}"
     return error("value_not_in_list", "Value not in list", details, extra)
-
-
-def _dynamic_error(spec: InputSpec, value: Any) -> Reason | None:
-    """A DynamicCombo value that is none of its option keys (the wording is the fake's:
-    the real server words it in get_finalized_class_inputs' DynamicInputError)."""
-    keys = spec.dynamic_keys
-    if keys is None or value in keys:
-        return None
-    details = f"{spec.name}: {value!r} is not one of {keys}"
-    return error(
-        "invalid_dynamic_input", "Invalid dynamic input", details, {"input_name": spec.name}
-    )
