@@ -1,5 +1,8 @@
 """The library database: one SQLite file in WAL mode, versioned migrations, one writer at a time.
 
+Opening checks the file first (repositories/library.py): a damaged or truncated library is
+refused before anything is written, a healthy one is backed up daily and before migrations.
+
 Threads: any thread may read (peewee keeps one connection per thread; WAL readers never block).
 Every write goes through `Database.write()`: an app-level lock plus BEGIN IMMEDIATE, which the
 measurements in tk-notes.md show is what keeps "database is locked" away under 4 writer threads.
@@ -16,6 +19,7 @@ from pathlib import Path
 import peewee
 
 from core.errors import DatabaseError
+from repositories import library
 from repositories.tables import DB
 
 PRAGMAS = {
@@ -133,26 +137,44 @@ _WRITE_LOCK = threading.RLock()  # re-entrant: nested writes in one thread must 
 class Database:
     """The library file. peewee's deferred database is process-wide, so one process works on one
     library at a time: opening another re-points every repository at the new file.
-    Opening migrates the file to SCHEMA_VERSION."""
+    Opening checks the file (unless `check` is off: `library check|repair` look themselves),
+    migrates it to SCHEMA_VERSION and makes the daily backup."""
 
-    def __init__(self, path: Path, *, migrate_to: int = SCHEMA_VERSION):
+    def __init__(self, path: Path, *, migrate_to: int = SCHEMA_VERSION, check: bool = True):
         self.path = Path(path)
         self.peewee = DB
+        if check:
+            library.refuse_truncated(self.path)
         DB.init(str(self.path), pragmas=PRAGMAS, timeout=5)
         try:
             self.peewee.connect(reuse_if_open=True)
+            if check:
+                self._check()
             self._migrate(migrate_to)
         except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
-            raise DatabaseError(
-                f"cannot open the library database {self.path}: {exc} — "
-                "check the file is a Takeboard database, or start with another --home"
-            ) from exc
+            self.peewee.close()
+            raise library.translate(exc, self.path) from exc
+        except DatabaseError:
+            self.peewee.close()
+            raise
+
+    def _check(self) -> None:
+        problems = library.quick_check(self.peewee.connection())
+        if problems:
+            raise library.damaged(self.path, f"quick_check: {library.first_problem(problems)}")
 
     @contextlib.contextmanager
     def write(self) -> Iterator[None]:
-        """One write transaction (BEGIN IMMEDIATE) at a time across all threads."""
-        with _WRITE_LOCK, self.peewee.atomic():
-            yield
+        """One write transaction (BEGIN IMMEDIATE) at a time across all threads. A full disk
+        or a damaged file is reported as such (DatabaseError), not as SQLite's words."""
+        try:
+            with _WRITE_LOCK, self.peewee.atomic():
+                yield
+        except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
+            translated = library.serious(exc, self.path)
+            if translated is None:
+                raise
+            raise translated from exc
 
     def version(self) -> int:
         self.peewee.execute_sql(
@@ -162,6 +184,10 @@ class Database:
         return row[0] or 0
 
     def _migrate(self, target: int) -> None:
+        current = self.version()
+        if 0 < current < target or (current and library.backup_due(self.path)):
+            reason = f"before-v{target}" if current < target else "daily"
+            library.backup(self.peewee.connection(), self.path, reason)
         with self.write():
             current = self.version()
             if current > SCHEMA_VERSION:
