@@ -22,6 +22,7 @@ DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"
 AUTOGROW = "COMFY_AUTOGROW_V3"
 MODEL_EXTS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".onnx")
 SHOWN_CHOICES = 12
+INSTALL_ADVICE = "install the custom node that provides it, or use another server"
 
 # `GET /node_replacements`: {old class: [{"old_node_id": …, "new_node_id": …, …}]}
 Replacements = Mapping[str, Any]
@@ -38,13 +39,16 @@ def graph_problems(
     object_info: Mapping[str, Any],
     model_folders: Mapping[str, str] | None = None,
     replacements: Replacements | None = None,
+    missing_advice: str = INSTALL_ADVICE,
 ) -> list[str]:
     """What keeps `graph` from running on a server with this object_info (empty: nothing).
 
     `model_folders` maps model file names to their folder under models/ (for the download
-    hint); `replacements` is the server's `GET /node_replacements`, when it has one.
+    hint); `replacements` is the server's `GET /node_replacements`, when it has one;
+    `missing_advice` is what to do about node classes the server lacks.
     """
-    return list(check_graph(graph, object_info, model_folders, replacements).problems)
+    findings = check_graph(graph, object_info, model_folders, replacements, missing_advice)
+    return list(findings.problems)
 
 
 def graph_warnings(
@@ -61,9 +65,11 @@ def check_graph(
     object_info: Mapping[str, Any],
     model_folders: Mapping[str, str] | None = None,
     replacements: Replacements | None = None,
+    missing_advice: str = INSTALL_ADVICE,
 ) -> Findings:
     problems: list[str] = []
     warnings: list[str] = []
+    missing: list[tuple[str, str]] = []
     for node_id, node in graph.items():
         if not isinstance(node, dict) or not isinstance(node.get("class_type"), str):
             problems.append(f"node {node_id} has no class_type — export the workflow in API format")
@@ -77,7 +83,7 @@ def check_graph(
             )
         if class_type not in object_info:
             if not (new_class and new_class in object_info):
-                problems.append(missing_node(where, class_type))
+                missing.append((where, class_type))
             continue
         info = object_info[class_type]
         if info.get("deprecated"):
@@ -85,6 +91,8 @@ def check_graph(
                 f"{where} is deprecated on this server — it still runs; update the template"
             )
         problems += node_problems(where, node, info, model_folders or {})
+    if missing:
+        problems.insert(0, missing_nodes(missing, missing_advice))
     return Findings(tuple(problems), tuple(warnings))
 
 
@@ -96,10 +104,16 @@ def describe(node_id: str, node: Mapping[str, Any]) -> str:
     return f"node {node_id} ({node.get('class_type')}{shown})"
 
 
-def missing_node(where: str, class_type: str) -> str:
+def missing_nodes(missing: list[tuple[str, str]], advice: str) -> str:
+    """One line for every node whose class the server lacks, with the advice once."""
+    nodes = ", ".join(where for where, _ in missing)
+    classes = ", ".join(dict.fromkeys(class_type for _, class_type in missing))
+    plural = len(missing) > 1
+    if plural and advice == INSTALL_ADVICE:
+        advice = "install the custom nodes that provide them, or use another server"
     return (
-        f"{where} needs node class {class_type}, which this server does not have — install the "
-        "custom node that provides it, or use another server"
+        f"{nodes} need{'' if plural else 's'} node class{'es' if plural else ''} {classes}, "
+        f"which this server does not have — {advice}"
     )
 
 

@@ -1018,15 +1018,13 @@ def check_against_object_info(
     """What keeps `template` from running on a server with this object_info (empty: nothing)."""
     folders = {model.name: model.folder for model in template.models}
     graph = for_server(template, object_info).workflow
-    problems = graph_problems(graph, object_info, folders, replacements)
-    missing = any(node["class_type"] not in object_info for node in graph.values())
-    if missing and template.requires_comfyui:
-        problems.insert(
-            0,
-            f"template {template.name} needs ComfyUI {template.requires_comfyui} — update "
-            "the server if it is older",
+    if template.requires_comfyui:
+        advice = (
+            f"template {template.name} needs ComfyUI {template.requires_comfyui}: update the "
+            "server, or use another one"
         )
-    return problems
+        return graph_problems(graph, object_info, folders, replacements, advice)
+    return graph_problems(graph, object_info, folders, replacements)
 
 
 def template_warnings(

@@ -159,11 +159,12 @@ def test_graph_matches_each_profiles_object_info(
 ) -> None:
     problems = check_against_object_info(template, object_info)
     if server.profile == "0.3.64" and template.function in NEEDS_CURRENT:
-        assert problems[0] == (
-            f"template {template.name} needs ComfyUI >=0.11.1 — update the server if it is older"
-        )
-        assert any("needs node class TextEncodeAceStepAudio1.5" in p for p in problems)
-        assert all("\n" not in p for p in problems)
+        assert problems == [
+            'node 94 (TextEncodeAceStepAudio1.5 "Song Text"), node 98 '
+            "(EmptyAceStep1.5LatentAudio) need node classes TextEncodeAceStepAudio1.5, "
+            "EmptyAceStep1.5LatentAudio, which this server does not have — template "
+            f"{template.name} needs ComfyUI >=0.11.1: update the server, or use another one"
+        ]
     else:
         assert problems == []
 

@@ -648,14 +648,14 @@ LEGACY_INFO: dict[str, Any] = {
 def test_check_against_object_info_reports_each_problem(template: tpl.Template) -> None:
     problems = check_against_object_info(template, LEGACY_INFO)
     assert problems == [
-        'node 4 (CheckpointLoaderSimple "Load Checkpoint"): model file \'model.safetensors\' '
+        'node 9 (SaveImage "Save") needs node class SaveImage, which this server does not have '
+        "— install the custom node that provides it, or use another server",
+        "node 4 (CheckpointLoaderSimple \"Load Checkpoint\"): model file 'model.safetensors' "
         "(ckpt_name) is not on the server — download it into models/checkpoints; the server "
         "has: other.safetensors",
         "node 3 (KSampler) input 'steps': 20 is outside the server's range 1…10",
         "node 3 (KSampler) input 'scheduler': 'normal' is not one of the server's choices "
         "(simple, karras)",
-        'node 9 (SaveImage "Save") needs node class SaveImage, which this server does not have '
-        "— install the custom node that provides it, or use another server",
     ]
 
 
@@ -665,14 +665,14 @@ def test_check_against_object_info_inputs(template: tpl.Template) -> None:
     info["CLIPTextEncode"]["input"]["required"].pop("clip")
     problems = check_against_object_info(template, info)
     assert (
-        'node 6 (CLIPTextEncode "Positive v1.2") has no input \'clip\' on this server — '
+        "node 6 (CLIPTextEncode \"Positive v1.2\") has no input 'clip' on this server — "
         "update the template or the server" in problems
     )
     assert (
-        'node 9 (SaveImage "Save") has no input \'filename_prefix\' on this server — update '
+        "node 9 (SaveImage \"Save\") has no input 'filename_prefix' on this server — update "
         "the template or the server" in problems
     )
-    assert 'node 9 (SaveImage "Save") is missing its required input \'prefix\'' in problems
+    assert "node 9 (SaveImage \"Save\") is missing its required input 'prefix'" in problems
 
 
 def test_check_against_object_info_v3_model_combo_and_clean_run(template: tpl.Template) -> None:
