@@ -10,8 +10,9 @@ import sys
 from collections.abc import Callable, Sequence
 
 from app.cli import Context, build_parser, run_command
+from app.cli_library import run_library
 from core.config import Config, ServerConfig, check_route_functions, load_config
-from core.errors import AppError, UserError
+from core.errors import AppError, DatabaseError, UserError
 from core.jobs import JobEvent
 from core.redact import RedactingFormatter
 from executors.backends.comfyui import ComfyClient
@@ -67,12 +68,21 @@ def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     config = load_config(args.home)
     _setup_logging(config)
+    if args.command == "library":  # opens the file itself: it may be damaged
+        return run_library(args, config, functools.partial(build_takes, config))
+    try:
+        database = Database(config.database_path)
+    except DatabaseError as exc:
+        if args.command is not None:
+            raise
+        from app.application import show_library_problem
+
+        return show_library_problem(one_line(str(exc)))
     demo = start_demo_server(config) if args.demo else None
     if demo is not None:
         config = dataclasses.replace(config, comfyui_servers=(ServerConfig("demo", demo.url),))
     for warning in config.warnings:
         print(f"warning: {one_line(warning)}", file=sys.stderr)
-    database = Database(config.database_path)
     try:
         ctx = build_context(config, database)
         if args.command is None:
@@ -123,8 +133,7 @@ def build_engine(
 ) -> Engine:
     templates = load_templates(template_dirs(config.home))
     check_route_functions(config.routing, templates.names())
-    limits = Limits(config.downloads.max_bytes, config.downloads.stall_s, config.timeouts.job_s)
-    takes = TakeRecorder(ArtifactStore(config.home, limits), artifacts, config.home / "thumbnails")
+    takes = build_takes(config, artifacts)
     takes.recover_later(emit)  # records of vanished files, previews a crash left unmade
     make_client = functools.partial(comfy_client, config)
     pool = ServerPool(
@@ -149,6 +158,11 @@ def build_engine(
         health_s=config.health_interval_s,
         cloud=cloud,
     )
+
+
+def build_takes(config: Config, artifacts: ArtifactRepository) -> TakeRecorder:
+    limits = Limits(config.downloads.max_bytes, config.downloads.stall_s, config.timeouts.job_s)
+    return TakeRecorder(ArtifactStore(config.home, limits), artifacts, config.home / "thumbnails")
 
 
 def tool_clients(config: Config) -> list:

@@ -20,6 +20,7 @@ from typing import Any
 from app.cli_cloud import CLOUD_HANDLERS, add_cloud_commands
 from app.cli_draft import DRAFT_HANDLERS, add_draft_commands
 from app.cli_jobs import JOB_HANDLERS, add_job_actions, add_job_commands
+from app.cli_library import add_library_commands
 from core import jsontext
 from core.config import Config
 from core.errors import InputError
@@ -127,6 +128,7 @@ def build_parser() -> Parser:
     add_job_commands(commands)
     add_draft_commands(commands)
     add_cloud_commands(commands)
+    add_library_commands(commands)
     config = commands.add_parser("config", help="show the effective configuration")
     config_cmds = config.add_subparsers(dest="action", required=True, parser_class=Parser)
     json_flag(config_cmds.add_parser("show", help="print the layered configuration"))

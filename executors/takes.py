@@ -119,19 +119,25 @@ class TakeRecorder:
         """Run `recover` on the thumbnail thread (at start; `drain` waits for it too)."""
         self._pending.append(self._thumbnailer.submit(self.recover, emit))
 
+    def scan(self) -> tuple[list[Any], list[Any]]:
+        """(records whose files are gone, records with a file but no preview), read in pages
+        without loading any record's metadata."""
+        missing, unpreviewed = [], []
+        for file in self._all_files():
+            if not self._exists(file.path):
+                missing.append(file)
+            elif file.preview_path is None:
+                unpreviewed.append(file)
+        return missing, unpreviewed
+
     def recover(self, emit: Emit, *, force: bool = False) -> Recovery:
         """Forget records whose files are gone (each logged) and make missing previews.
 
         When every record's file is gone the folder was more likely moved or unmounted than
         damaged: the records are kept (and the reason returned) unless `force`."""
-        missing, unpreviewed, total = [], [], 0
-        for file in self._all_files():
-            total += 1
-            if not self._exists(file.path):
-                missing.append(file)
-            elif file.preview_path is None:
-                unpreviewed.append(file)
+        missing, unpreviewed = self.scan()
         made = sum(self._make_preview(f.job_id or 0, f.id, f.path, emit) for f in unpreviewed)
+        total = self.artifacts.count()
         held_back = ""
         if missing and len(missing) == total and total > 1 and not force:
             held_back = f"none of the {total} take files is in {self.store.root}"

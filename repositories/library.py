@@ -49,6 +49,24 @@ def _has_takes(root: Path) -> bool:
     return root.is_dir() and any(p.is_file() for p in root.rglob("*"))
 
 
+def inspect(path: Path) -> list[str]:
+    """The problems of the library file, read-only: truncation beside takes, then the full
+    PRAGMA integrity_check (empty when the file is sound or does not exist yet)."""
+    if not path.exists():
+        return []
+    try:
+        refuse_truncated(path)
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return integrity_check(connection)
+        finally:
+            connection.close()
+    except DamagedLibrary:
+        return ["the file is empty but artifacts/ holds takes"]
+    except sqlite3.Error as exc:
+        return [str(exc)]
+
+
 def quick_check(connection: sqlite3.Connection) -> list[str]:
     """The problems PRAGMA quick_check reports (empty when the file is sound)."""
     rows = [row[0] for row in connection.execute("PRAGMA quick_check").fetchall()]
@@ -129,6 +147,7 @@ def backup(connection: sqlite3.Connection, library: Path, reason: str) -> Path |
         target = sqlite3.connect(partial)
         try:
             connection.backup(target)
+            target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         finally:
             target.close()
         os.replace(partial, dest)
@@ -157,11 +176,4 @@ def restore_newest_good(library: Path) -> Path | None:
 
 
 def _sound(path: Path) -> bool:
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            return not integrity_check(connection)
-        finally:
-            connection.close()
-    except sqlite3.Error:
-        return False
+    return path.stat().st_size > 0 and not inspect(path)
