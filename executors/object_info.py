@@ -100,14 +100,20 @@ def describe(node_id: str, node: Mapping[str, Any]) -> str:
     """`node 12 (SaveVideo "Save Video")` — the title only when there is one."""
     meta = node.get("_meta")
     title = meta.get("title") if isinstance(meta, dict) else None
-    shown = f' "{title}"' if title and title != node.get("class_type") else ""
-    return f"node {node_id} ({node.get('class_type')}{shown})"
+    shown = f' "{one_line(title)}"' if title and title != node.get("class_type") else ""
+    return f"node {one_line(node_id)} ({one_line(node.get('class_type'))}{shown})"
+
+
+def one_line(text: Any) -> str:
+    """`text` with control characters escaped, so a message stays on one line."""
+    text = str(text)
+    return repr(text)[1:-1] if any(ord(c) < 32 or ord(c) == 127 for c in text) else text
 
 
 def missing_nodes(missing: list[tuple[str, str]], advice: str) -> str:
     """One line for every node whose class the server lacks, with the advice once."""
     nodes = ", ".join(where for where, _ in missing)
-    classes = ", ".join(dict.fromkeys(class_type for _, class_type in missing))
+    classes = ", ".join(dict.fromkeys(one_line(class_type) for _, class_type in missing))
     plural = len(missing) > 1
     if plural and advice == INSTALL_ADVICE:
         advice = "install the custom nodes that provide them, or use another server"

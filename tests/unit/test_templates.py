@@ -702,3 +702,126 @@ def test_long_choice_lists_are_shortened(template: tpl.Template) -> None:
     info["KSampler"]["input"]["required"]["scheduler"] = [[f"s{i}" for i in range(20)], {}]
     problems = check_against_object_info(template, info)
     assert any("s11 …)" in p for p in problems)
+
+
+# --- V3 dynamic inputs, fallbacks, requires -----------------------------------------------------
+
+V3_GRAPH: dict[str, Any] = {
+    **GRAPH,
+    "12": {
+        "class_type": "SaveVideo",
+        "inputs": {"filename_prefix": "takeboard/video", "format": "mp4", "format.codec": "h264"},
+        "_meta": {"title": "Save v2.1"},
+    },
+}
+V3_SAVER_INFO = {
+    "SaveVideo": {
+        "input": {
+            "required": {
+                "filename_prefix": ["STRING", {}],
+                "format": [
+                    "COMFY_DYNAMICCOMBO_V3",
+                    {
+                        "options": [
+                            {"key": "auto", "inputs": {"required": {}}},
+                            {
+                                "key": "mp4",
+                                "inputs": {
+                                    "required": {"codec": ["COMBO", {"options": ["auto", "h264"]}]}
+                                },
+                            },
+                        ]
+                    },
+                ],
+            }
+        }
+    }
+}
+OLD_SAVER_INFO = {
+    "SaveVideo": {
+        "input": {
+            "required": {
+                "filename_prefix": ["STRING", {}],
+                "format": ["COMBO", {"options": ["auto", "mp4"]}],
+                "codec": ["COMBO", {"options": ["auto", "h264"]}],
+            }
+        }
+    }
+}
+
+
+def test_dotted_targets_render_and_resolve_next_to_dotted_titles(tmp_path: Path) -> None:
+    params = {
+        **PARAMS,
+        "codec": {"target": "12.format.codec", "type": "direct"},
+        "container": {"target": "Save v2.1.format", "type": "direct"},
+    }
+    template = load_template(make(tmp_path, graph=V3_GRAPH, parameters=params))
+    assert (template.parameters["codec"].node_id, template.parameters["codec"].input_name) == (
+        "12",
+        "format.codec",
+    )
+    assert template.parameters["container"].input_name == "format"
+    graph = render(template, {"prompt": "p", "codec": "auto"}, rng=random.Random(1)).graph
+    assert graph["12"]["inputs"]["format.codec"] == "auto"
+    assert graph["6"]["inputs"]["text"] == "p"  # "Positive v1.2.text" still resolves
+
+
+def test_dotted_target_on_a_missing_input_names_the_node(tmp_path: Path) -> None:
+    params = {**PARAMS, "crf": {"target": "12.format.codec.crf", "type": "direct"}}
+    missing = r"node 12 \(SaveVideo\) has no input 'format.codec.crf'"
+    with pytest.raises(BrokenTemplate, match=missing):
+        load_template(make(tmp_path, graph=V3_GRAPH, parameters=params))
+
+
+def test_schema_lists_combo_choices_of_either_shape(tmp_path: Path) -> None:
+    params = {
+        **PARAMS,
+        "codec": {"target": "12.format.codec", "type": "direct"},
+        "sampler": {"target": "3.sampler_name", "type": "direct"},
+    }
+    template = load_template(make(tmp_path, graph=V3_GRAPH, parameters=params))
+    info = {**copy.deepcopy(LEGACY_INFO), **V3_SAVER_INFO}
+    schema = tpl.parameter_schema(template, info)["properties"]
+    assert schema["codec"]["enum"] == ["auto", "h264"]  # V3 nested under the chosen option
+    assert schema["sampler"]["enum"] == ["euler", "dpmpp_2m"]  # legacy list
+    assert "enum" not in tpl.parameter_schema(template)["properties"]["codec"]
+
+
+def test_a_fallback_runs_where_the_server_cannot_run_the_node(tmp_path: Path) -> None:
+    flat = {
+        "class_type": "SaveVideo",
+        "inputs": {"filename_prefix": "takeboard/video", "format": "mp4", "codec": "h264"},
+    }
+    template = load_template(make(tmp_path, graph=V3_GRAPH, fallbacks={"12": [flat]}))
+    current = {**LEGACY_INFO, **V3_SAVER_INFO}
+    older = {**LEGACY_INFO, **OLD_SAVER_INFO}
+    values = {"prompt": "p"}
+    assert render(template, values, object_info=current).graph["12"] == V3_GRAPH["12"]
+    assert render(template, values, object_info=older).graph["12"] == flat
+    assert render(template, values).graph["12"] == V3_GRAPH["12"]  # no server: as written
+    assert not any("12" in p for p in check_against_object_info(template, older))
+    neither = {**LEGACY_INFO, "SaveVideo": {"input": {"required": {"x": ["INT", {}]}}}}
+    problems = check_against_object_info(template, neither)
+    assert any("node 12 (SaveVideo \"Save v2.1\") has no input 'format'" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("fallbacks", "error"),
+    [
+        ({"99": [{"class_type": "X", "inputs": {}}]}, "fallbacks: the workflow has no node '99'"),
+        ({"12": {"class_type": "X"}}, r"fallbacks\['12'\] must be a list of API-format nodes"),
+        ({"3": [dict(GRAPH["3"])]}, "target '3.seed' is on node 3, which has fallbacks"),
+    ],
+)
+def test_bad_fallbacks_are_refused(tmp_path: Path, fallbacks: Any, error: str) -> None:
+    with pytest.raises(BrokenTemplate, match=error):
+        load_template(make(tmp_path, graph=V3_GRAPH, fallbacks=fallbacks))
+
+
+def test_requires_shows_in_the_registry(tmp_path: Path) -> None:
+    make(tmp_path, requires={"comfyui": ">=0.11.1"})
+    info = load_templates([tmp_path]).function_info("create_image")
+    assert info.requires == {"comfyui": ">=0.11.1", "models": ["checkpoints/model.safetensors"]}
+    with pytest.raises(BrokenTemplate, match="requires: unknown key"):
+        load_template(make(tmp_path / "b", requires={"comfyui": ">=1", "models": []}))
