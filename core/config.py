@@ -24,7 +24,7 @@ from core.errors import ConfigError
 from core.models import AUDIO_TASKS, QUALITY_TIERS, SCHEMAS, MediaKind
 
 SHIPPED_CONFIG = Path(__file__).resolve().parent.parent / "config.json"
-HOME_DIRS = ("artifacts", "thumbnails", "workflows", "logs")
+HOME_DIRS = ("artifacts", "workflows", "logs")  # thumbnails/ is made by the first preview
 SECRET_KEY = re.compile(r"(token|api_?key|password|secret)$", re.IGNORECASE)
 OPEN_MAPS = ("vram_profiles", "cloud.runcomfy.rates_usd_h")  # the user may add keys here
 SERVER_DEFAULTS = {

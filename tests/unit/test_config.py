@@ -12,7 +12,7 @@ def write_home_config(home, data):
 
 def test_defaults_create_the_home_layout(tmp_path):
     config = load_config(tmp_path / "new home", env={})
-    for name in ("artifacts", "thumbnails", "workflows", "logs"):
+    for name in ("artifacts", "workflows", "logs"):
         assert (tmp_path / "new home" / name).is_dir()
     assert config.database_path == (tmp_path / "new home" / "takeboard.db").resolve()
     assert config.comfyui_servers[0].url == "http://127.0.0.1:8188"
