@@ -223,7 +223,11 @@ class ServerPool:
             probes = list(executor.map(self._probe, servers))
         with self._lock:
             for server, probe in zip(servers, probes, strict=True):
-                _apply(server, probe, gpus)
+                try:
+                    _apply(server, probe, gpus)
+                except Exception as exc:  # noqa: BLE001 — e.g. /queue answered a list
+                    log.warning("health answer of %s unusable", server.name, exc_info=True)
+                    _apply(server, _Probe(online=False, error=_odd_answer(server, exc)), None)
         return self.states()
 
     def _probe(self, server: _Server) -> _Probe:
@@ -233,7 +237,11 @@ class ServerPool:
                 "Settings (allow_online), or use a local or LAN server"
             )
             return _Probe(online=False, error=error)
-        return _probe(server.client)
+        try:
+            return _probe(server.client)
+        except Exception as exc:  # noqa: BLE001 — one server's odd answer must not stop the rest
+            log.warning("health check of %s failed", server.name, exc_info=True)
+            return _Probe(online=False, error=_odd_answer(server, exc))
 
     def _local_gpus(self, servers: list[_Server]) -> list[GpuInfo] | None:
         if not any(is_local(s.config.url) for s in servers):
@@ -321,6 +329,15 @@ class ServerPool:
                 self._failed(server, error, was_probe)
             else:
                 server.last_error = error
+
+    def give_back(self, lease: Lease) -> None:
+        """Free a slot that ran nothing (the job could not be started): no outcome recorded."""
+        with self._lock:
+            server = self._servers.get(lease.server)
+            if server is None or server.leases.pop(lease.token, None) is None:
+                return
+            if server.probe_token == lease.token:
+                server.probe_token = None
 
     def _succeeded(self, server: _Server, latency_s: float | None) -> None:
         server.outcomes.append(True)
@@ -432,6 +449,13 @@ def backend_rows(states: list[ServerState]) -> list[dict[str, Any]]:
 def _on_internet(url: str) -> bool:
     """A URL with a host beyond this machine and the LAN (a command line has none)."""
     return bool(urlsplit(url).hostname) and not is_local_url(url)
+
+
+def _odd_answer(server: _Server, exc: Exception) -> str:
+    return (
+        f"{server.name} ({server.config.shown_url()}) answered its health check with something "
+        f"unexpected ({type(exc).__name__}) — check it is the server the config names"
+    )
 
 
 def _probe(client: ComfyClient | ToolClient) -> _Probe:
