@@ -197,6 +197,7 @@ def configured_urls(config: Config) -> set[str]:
 
 def functions(args: argparse.Namespace, ctx: cli.Context) -> None:
     templates = _engine(ctx, lambda event: None).executor.templates
+    infos = cached_object_infos(ctx)
     rows = [
         {
             "name": f.name,
@@ -207,10 +208,19 @@ def functions(args: argparse.Namespace, ctx: cli.Context) -> None:
             "version": f.version,
             "description": f.description,
             "parameters": f.schema,
+            "requires": f.requires,
+            "warnings": templates.warnings(f.name, infos),
         }
         for f in templates.functions()
     ]
     cli.emit(rows, args.json, columns=("name", "kind", "tiers", "display_name"))
+
+
+def cached_object_infos(ctx: cli.Context) -> dict[str, dict[str, Any]]:
+    """The /object_info last seen of each known ComfyUI server, by name; never probes the
+    network. Empty until servers' object_info is cached on disk."""
+    del ctx
+    return {}
 
 
 def _engine(ctx: cli.Context, emit: Any, **options: Any) -> Engine:

@@ -227,9 +227,7 @@ class TemplateSet:
                 f"quality: unknown tier {quality!r} — use one of: {', '.join(QUALITIES)}"
             )
         if (function, quality) in self.broken:
-            raise TemplateError(
-                f"template {self.broken[(function, quality)]} — fix the file, or remove its folder"
-            )
+            raise TemplateError(_refused(self.broken[(function, quality)]))
         tiers = self.tiers(function)
         if quality in tiers:
             return Resolution(self.templates[(function, quality)], quality, quality)
@@ -279,9 +277,10 @@ class TemplateSet:
         object_infos: Mapping[str, Mapping[str, Any]],
         replacements: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> list[str]:
-        """Deprecated nodes and node replacements in `function`'s templates on each server
-        (object_info by server name), one line each; not failures."""
-        lines = [
+        """What to know about `function`, one line each: its refused (broken) user templates,
+        and deprecated nodes and node replacements on each server (object_info by name)."""
+        lines = [_refused(error) for (name, _), error in self.broken.items() if name == function]
+        lines += [
             f"{server}: {line}"
             for server, info in object_infos.items()
             for (name, _), template in self.templates.items()
@@ -289,6 +288,10 @@ class TemplateSet:
             for line in template_warnings(template, info, (replacements or {}).get(server))
         ]
         return list(dict.fromkeys(lines))
+
+
+def _refused(error: BrokenTemplate) -> str:
+    return f"template {error} — fix the file, or remove its folder"
 
 
 def load_templates(dirs: Iterable[Path | str]) -> TemplateSet:

@@ -299,3 +299,23 @@ def test_readme_documents_every_function_and_model(bundled: TemplateSet) -> None
         assert template.function in readme
         for model in template.models:
             assert model.name in readme, model.name
+
+
+def test_functions_json_shows_requires_and_refused_user_templates(cli: Any, home: Path) -> None:
+    broken = home / "workflows" / "create_video" / "standard"
+    broken.mkdir(parents=True)
+    (broken / "template.json").write_text('{"function": "create_video",', encoding="utf-8")
+    code, out, err = cli("functions", "--json")
+    assert code == 0, err
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert rows["create_audio"]["requires"] == {
+        "comfyui": ">=0.11.1",
+        "models": ["checkpoints/ace_step_1.5_turbo_aio.safetensors"],
+    }
+    assert rows["create_video"]["requires"]["comfyui"] == ">=0.3.46"
+    (warning,) = rows["create_video"]["warnings"]
+    assert warning.startswith(f"template {broken / 'template.json'}: is not valid JSON")
+    assert warning.endswith("— fix the file, or remove its folder")
+    assert "standard" not in rows["create_video"]["tiers"]
+    assert rows["create_image"]["warnings"] == []
+    assert f"{broken / 'template.json'}" in err  # and loudly on stderr

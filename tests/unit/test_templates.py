@@ -825,3 +825,19 @@ def test_requires_shows_in_the_registry(tmp_path: Path) -> None:
     assert info.requires == {"comfyui": ">=0.11.1", "models": ["checkpoints/model.safetensors"]}
     with pytest.raises(BrokenTemplate, match="requires: unknown key"):
         load_template(make(tmp_path / "b", requires={"comfyui": ">=1", "models": []}))
+
+
+def test_warnings_name_the_server_and_never_fail(tmp_path: Path) -> None:
+    make(tmp_path)
+    templates = load_templates([tmp_path])
+    info = copy.deepcopy({**LEGACY_INFO, "SaveImage": {"input": {}}})
+    info["SaveImage"]["deprecated"] = True
+    replaced = {"KSampler": [{"old_node_id": "KSampler", "new_node_id": "KSamplerV2"}]}
+    lines = templates.warnings("create_image", {"gpu1": info}, {"gpu1": replaced})
+    assert lines == [
+        "gpu1: create_image/standard: node 3 (KSampler) is replaced by KSamplerV2 on this "
+        "server — update the template",
+        'gpu1: create_image/standard: node 9 (SaveImage "Save") is deprecated on this server — '
+        "it still runs; update the template",
+    ]
+    assert templates.warnings("create_image", {}) == []
