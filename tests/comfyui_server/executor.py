@@ -338,8 +338,7 @@ class Executor:
         except Exception:  # a bug in the fake must not stop the worker or hang a client
             log.exception("fake ComfyUI: prompt %s crashed the executor", prompt_id)
             success, result, messages = False, {"outputs": {}, "meta": {}}, []
-        if self.faults.history_lag:  # ComfyUI issue #11540: the end message came first
-            await asyncio.sleep(self.faults.history_lag)
+        await self._history_lag()
         status = {
             "status_str": "success" if success else "error",
             "completed": success,
@@ -349,6 +348,13 @@ class Executor:
         if self.hub.client_id is not None:
             data = {"node": None, "prompt_id": prompt_id}
             self.hub.send_sync("executing", data, self.hub.client_id)
+
+    async def _history_lag(self) -> None:
+        """Hold the history write while the `history_lag` fault says (ComfyUI issue #11540:
+        the end message went out first); turning the fault off releases it at once."""
+        started = time.monotonic()
+        while time.monotonic() - started < self.faults.history_lag:
+            await asyncio.sleep(0.01)
 
     def _apply_flags(self) -> None:
         flags, self.queue.flags = self.queue.flags, {}

@@ -230,7 +230,8 @@ class ComfyServer:
     def history_lag(self, seconds: float) -> None:
         """Write each finished prompt's history `seconds` after its `execution_success` /
         `execution_error` was sent (ComfyUI issue #11540): meanwhile /history/{id} answers `{}`
-        and /api/jobs/{id} still says in_progress without outputs; 0: off."""
+        and /api/jobs/{id} still says in_progress without outputs; 0: off (a held write
+        goes through at once)."""
         self.faults.history_lag = seconds
 
     def vanish_history(self, times: int = 1) -> None:
