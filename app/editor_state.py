@@ -236,6 +236,16 @@ def check_form(kind: MediaKind | str, title: str, tags: str, values: dict[str, s
     return Checked(checked_title, checked_tags, data, errors)
 
 
+def warning_line(warnings: list[str]) -> str:
+    """The editor's one-line template warning (deprecated or replaced nodes, a refused user
+    template): the first warning, and how many more; "" when there is none."""
+    if not warnings:
+        return ""
+    first = " ".join(warnings[0].split())
+    more = f" (+{len(warnings) - 1} more in 'functions --json')" if len(warnings) > 1 else ""
+    return f"⚠ {first}{more}"
+
+
 # --- the editor's state -------------------------------------------------------------------------
 
 

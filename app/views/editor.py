@@ -19,6 +19,7 @@ from app.editor_state import (
     form_fields,
     json_to_values,
     values_to_json,
+    warning_line,
 )
 from core.errors import InputError
 from core.models import MediaKind
@@ -26,6 +27,7 @@ from repositories.prompts import PromptRepository
 
 DEBOUNCE_MS = 300
 ERROR_COLOR = "#c0392b"
+WARNING_COLOR = "#b9770e"
 HINT_COLOR = "#777777"
 TEXT_HEIGHTS = {"prompt": 5, "negative_prompt": 2, "lyrics": 14}
 
@@ -95,8 +97,12 @@ class PromptEditor(ttk.Frame):
         *,
         on_deleted: Callable[[int], None] | None = None,
         confirm: Callable[[str], bool] | None = None,
+        template_warnings: Callable[[MediaKind], list[str]] | None = None,
     ) -> None:
+        """`template_warnings(kind)`: warnings about the templates a prompt of `kind` runs,
+        from cached data only (it is called on the Tk thread)."""
         super().__init__(parent, padding=6)
+        self.template_warnings = template_warnings or (lambda kind: [])
         self.prompts = prompts
         self.on_saved = on_saved
         self.on_deleted = on_deleted
@@ -202,6 +208,8 @@ class PromptEditor(ttk.Frame):
         head.columnconfigure(1, weight=1)
         self.kind_label = ttk.Label(head, font=("TkDefaultFont", 11, "bold"))
         self.kind_label.grid(row=0, column=0, columnspan=3, sticky="w", pady=(0, 4))
+        self.warning_label = ttk.Label(head, foreground=WARNING_COLOR)
+        self.warning_label.grid(row=6, column=0, columnspan=3, sticky="w")
         self.title_var = tk.StringVar(self)
         self.tags_var = tk.StringVar(self)
         self.favorite_var = tk.BooleanVar(self)
@@ -307,6 +315,7 @@ class PromptEditor(ttk.Frame):
             self._filling = False
         number = f" #{state.prompt_id}" if state.prompt_id is not None else " (new)"
         self.kind_label.configure(text=f"{state.kind.value.capitalize()} prompt{number}")
+        self.warning_label.configure(text=warning_line(self.template_warnings(state.kind)))
         self.delete_button.state(["disabled" if state.prompt_id is None else "!disabled"])
         self._source = "form"
         self.validate_now()
