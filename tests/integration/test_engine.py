@@ -159,7 +159,7 @@ def test_a_short_outage_at_start_is_waited_out(cli, ctx, servers, fast_home):
     )
     servers[1].kill()
     servers[0].proxy_error(503)
-    threading.Timer(0.6, servers[0].proxy_error, args=(None,)).start()
+    threading.Timer(2.0, servers[0].proxy_error, args=(None,)).start()  # past in-place retries
     code, results, err = _generate_wait(cli, add_prompts(ctx, 1))
     assert code == 0, err
     assert results[0]["status"] == "done" and "waiting" in err

@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -79,9 +80,20 @@ def test_image_end_to_end(cli, server, home):
     assert meta["server"]["url"] == server.url
     shown = cli.json("prompt", "show", prompt_id)
     assert shown["status"] == "ready" and shown["take_count"] == 1
-    # harvested jobs are removed from the server's history
+    # the server's history is left alone (ComfyUI's own queue panel shows the run too), and the
+    # take's remote_prompt_id is the server's own id: a canonical UUID
     remote = meta["remote_prompt_id"]
-    assert requests.get(f"{server.url}/history/{remote}", timeout=5).json() == {}
+    assert str(uuid.UUID(remote)) == remote
+    assert remote in requests.get(f"{server.url}/history/{remote}", timeout=5).json()
+
+
+def test_history_is_deleted_after_harvest_when_the_server_says_so(cli, comfy_server):
+    server = {"name": "tidy", "url": comfy_server.url, "keep_history": False}
+    cli.configure(comfyui={"servers": [server]})
+    code, results, err = generate(cli, add(cli, "image", IMAGE))
+    assert code == 0, err
+    remote = results[0]["artifacts"][0]["metadata"]["remote_prompt_id"]
+    assert requests.get(f"{comfy_server.url}/history/{remote}", timeout=5).json() == {}
 
 
 @pytest.mark.parametrize("comfy_profile", ["current"])  # the song template needs ACE-Step 1.5

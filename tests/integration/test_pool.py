@@ -143,7 +143,7 @@ def test_proxy_502_counts_as_transient_and_opens_the_breaker(comfy_server) -> No
     assert refusal.detail.startswith("gpu failed 3 times in a row; paused until ")
     [state] = pool.refresh()
     assert state.online is False and state.breaker_open
-    assert "is not answering" in (state.last_error or "")
+    assert "answered 502 to /system_stats" in (state.last_error or "")
 
     comfy_server.clear_faults()
     clock.now += 30

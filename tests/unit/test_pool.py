@@ -16,7 +16,7 @@ import pytest
 from core.config import ServerConfig
 from core.errors import NotFound
 from executors import vram
-from executors.backends.comfyui import ComfyClient
+from executors.backends.comfyui import ComfyClient, ServerFeatures
 from executors.pool import Lease, Refusal, ServerPool, ServerState, backend_rows
 from executors.vram import GpuInfo, is_local, nvml_gpus, server_vram
 
@@ -44,6 +44,9 @@ class CannedClient(ComfyClient):
 
     def queue(self) -> dict[str, Any]:
         return self.queue_body
+
+    def features(self) -> ServerFeatures:
+        return ServerFeatures(version="0.3.64", jobs=False, assets=False, node_replacements=False)
 
 
 def cuda_stats(total_gb: float, free_gb: float | None = None, index: int = 0) -> dict[str, Any]:
@@ -465,9 +468,10 @@ def test_backend_rows_have_exactly_the_documented_keys(clock: Clock) -> None:
     assert set(row) == {
         "name", "kind", "url", "online", "vram_free_mb", "vram_total_mb", "queue_running",
         "queue_pending", "success_rate", "median_latency_ms", "vram_source", "breaker_open",
-        "last_error", "reserved_gb",
+        "last_error", "reserved_gb", "api", "version",
     }  # fmt: skip
     assert row["kind"] == "comfyui" and row["vram_total_mb"] == 24576
+    assert row["api"] == {"jobs": False, "assets": False} and row["version"] == "0.3.64"
     assert isinstance(pool.states()[0], ServerState)
 
 
