@@ -7,19 +7,33 @@ shapes (deepbeepmeep/Wan2GP `shared/mcp_server.py` and `shared/api.py`) and the 
 `GET /wangp_api/gallery/download/{token}` route. A job runs on its own thread, emits WanGP's
 events (started, progress, preview, status, output, error, completed) and writes a real small
 MP4 with PyAV. Tool failures read like mcp 1.x FastMCP (WanGP pins mcp 1.10.1) words them:
-"Error executing tool <name>: <message>".
+"Error executing tool <name>: <message>" (argument errors: pydantic's four-line text).
+
+Two version profiles, as `WanGPServer(root, version=...)`:
+* "12.60" (shared/mcp_server.py@8681e9f, wgp.py WanGP_version "12.60", 2026-08-21):
+  `wangp_create_gallery_download(gallery_id)`, answering `{gallery_id, download_url, ...}`;
+  a job's `gallery_items` are full gallery records `{gallery_id, gallery, index, path,
+  media_type, selected, in_gallery, settings}`.
+* "12.641" (the default; shared/mcp_server.py@72fe719, wgp.py@66477ab): the same tool takes
+  `media_id` and answers `{media_id, ...}`; `gallery_items` are compact records
+  `{media_id, gallery, media_type, filename, description, source, ...}`.
 
     server = WanGPServer(tmp_path).start()        # 127.0.0.1, a free port; server.url ends /mcp
+    server = WanGPServer(tmp_path, version="12.60")  # gallery_id instead of media_id
     server.steps, server.step_delay_s = 30, 0.05  # the next jobs' denoising steps
     server.fail_next("Sliding window too long")   # the next job fails with this message
     server.fail_next(CUDA_OOM)                    # ... or runs out of GPU memory
     server.stall_next(at_step=2)                  # the next job goes silent until cancelled
     job_id = server.submit({"model_type": ...})   # a job from "another client" (WanGP is busy)
     server.job(job_id).cancel_requested           # what the client did
+    server.fail_downloads(2)                      # the next 2 download GETs answer 503
+    WanGPServer(tmp_path, http_media_transfer=False)  # no gallery tools (WanGP over stdio)
     server.calls, server.downloads                # every tool call; every download (token, status)
+    server.requests                               # every JSON-RPC request: (method, params)
     server.stop()
 
-Tests use the `wangp_server` fixture: `pytest_plugins = ["tests.wangp_server"]` in the root
+Tests use the `wangp_server` fixture (once per profile: it is parametrized by VERSIONS):
+`pytest_plugins = ["tests.wangp_server"]` in the root
 conftest, or `from tests.wangp_server import wangp_server_fixture` in a test module (the
 fixture's name stays `wangp_server`, so a test's parameter does not shadow the import);
 `python -m tests.wangp_server --port 7866` serves one by hand until Ctrl-C.
@@ -32,6 +46,7 @@ import base64
 import copy
 import functools
 import hashlib
+import json
 import socket
 import threading
 import time
@@ -59,6 +74,8 @@ BUSY = "WanGP session already has a generation in progress"
 TRANSFER_TTL_S = 600
 MAX_STORED_EVENTS = 500
 FRAMES, WIDTH, HEIGHT, FPS = 8, 64, 48, 16
+VERSIONS = {"12.60": "gallery_id", "12.641": "media_id"}  # profile → its gallery id's name
+NEWEST = "12.641"
 DEFAULT_MODELS = (
     ("t2v_1.3B", "Wan2.1 Text2video 1.3B", True),
     ("t2v_2_2", "Wan2.2 Text2video 14B", True),
@@ -105,21 +122,30 @@ class WanGPServer:
         *,
         models: list[tuple[str, str, bool]] | None = None,
         token: str | None = None,
+        version: str = NEWEST,
+        http_media_transfer: bool = True,
     ):
+        if version not in VERSIONS:
+            raise ValueError(f"unknown WanGP profile {version!r}; known: {', '.join(VERSIONS)}")
+        self.version = version
+        self.id_key = VERSIONS[version]  # what this version calls a gallery item's id
+        self.http_media_transfer = http_media_transfer  # False: no gallery tools (stdio WanGP)
         self.root = Path(root)
         self.outputs = self.root / "outputs"
         self.models = list(models if models is not None else DEFAULT_MODELS)
         self.token = token  # when set, /mcp wants "Authorization: Bearer <token>"
         self.steps, self.step_delay_s = 4, 0.02
-        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []  # tool calls that passed validation
+        self.requests: list[tuple[str, dict[str, Any]]] = []  # every JSON-RPC request
         self.downloads: list[tuple[str, int]] = []  # (token, HTTP status) per GET
+        self._failing_downloads = 0  # the next GETs that answer 503
         self.paths_hit: list[tuple[str, str]] = []  # (method, path) of every HTTP request
         self.url = self.base_url = ""
         self._scripts: deque[Script] = deque()
         self._jobs: dict[str, Job] = {}
         self._active: Job | None = None
-        self._gallery: dict[str, dict[str, Any]] = {}  # media_id -> record with "path"
-        self._tickets: dict[str, tuple[float, str]] = {}  # token -> (created, media_id)
+        self._gallery: dict[str, dict[str, Any]] = {}  # gallery id -> record with "path"
+        self._tickets: dict[str, tuple[float, str]] = {}  # token -> (created, gallery id)
         self._lock = threading.Lock()
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -134,6 +160,11 @@ class WanGPServer:
     def stall_next(self, *, at_step: int = 1) -> WanGPServer:
         """The next job stops sending events at `at_step` and ends only when cancelled."""
         self._scripts.append(self._script(stall=True, at_step=at_step))
+        return self
+
+    def fail_downloads(self, count: int) -> WanGPServer:
+        """The next `count` gallery downloads answer 503 (the link is used up all the same)."""
+        self._failing_downloads = count
         return self
 
     def submit(self, source: dict[str, Any]) -> str:
@@ -209,7 +240,8 @@ class WanGPServer:
         mcp = MCPServer("WanGP", log_level="WARNING")
         self._register_model_tools(mcp)
         self._register_job_tools(mcp)
-        self._register_gallery(mcp)
+        if self.http_media_transfer:
+            self._register_gallery(mcp)
         app = mcp.streamable_http_app(
             json_response=True, stateless_http=True, streamable_http_path="/mcp/"
         )
@@ -220,9 +252,34 @@ class WanGPServer:
                 if self.token and scope["path"].startswith("/mcp") and not self._authorized(scope):
                     await JSONResponse({"error": "unauthorized"}, 401)(scope, receive, send)
                     return
+                if scope["method"] == "POST":
+                    receive = self._recording(receive)
             await app(scope, receive, send)
 
         return asgi
+
+    def _recording(self, receive: Any) -> Any:
+        """`receive` that also notes the JSON-RPC requests in the body it passes on."""
+        body = bytearray()
+
+        async def recording_receive() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "http.request":
+                body.extend(message.get("body", b""))
+                if not message.get("more_body"):
+                    self._note_requests(bytes(body))
+            return message
+
+        return recording_receive
+
+    def _note_requests(self, body: bytes) -> None:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return
+        for message in payload if isinstance(payload, list) else [payload]:
+            if isinstance(message, dict) and isinstance(message.get("method"), str):
+                self.requests.append((message["method"], message.get("params") or {}))
 
     def _authorized(self, scope: dict[str, Any]) -> bool:
         headers = dict(scope.get("headers") or [])
@@ -301,23 +358,17 @@ class WanGPServer:
     def _register_gallery(self, mcp: MCPServer) -> None:
         def wangp_create_gallery_download(media_id: str) -> dict[str, Any]:
             """Create a short-lived HTTP GET URL for downloading one Gallery item."""
-            record = self._gallery.get(str(media_id or "").strip().lower())
-            if record is None or not Path(record["path"]).is_file():
-                raise KeyError(f"Unknown WanGP media_id: {media_id}")
-            token = uuid.uuid4().hex
-            with self._lock:
-                self._tickets[token] = (time.time(), record["media_id"])
-            path = Path(record["path"])
-            return {
-                "media_id": record["media_id"],
-                "download_url": f"/wangp_api/gallery/download/{token}",
-                "filename": path.name,
-                "media_type": record["media_type"],
-                "size": path.stat().st_size,
-                "expires_in_seconds": TRANSFER_TTL_S,
-            }
+            return self._create_download(media_id)
 
-        self._tool(mcp, wangp_create_gallery_download)
+        def wangp_create_gallery_download_1260(gallery_id: str) -> dict[str, Any]:
+            """Create a short-lived HTTP GET URL for downloading one Gallery item."""
+            return self._create_download(gallery_id)
+
+        if self.id_key == "gallery_id":
+            wangp_create_gallery_download_1260.__name__ = "wangp_create_gallery_download"
+            self._tool(mcp, wangp_create_gallery_download_1260)
+        else:
+            self._tool(mcp, wangp_create_gallery_download)
 
         @mcp.custom_route("/wangp_api/gallery/download/{token}", methods=["GET"])
         async def download_gallery_media(request: Request) -> Response:
@@ -327,9 +378,31 @@ class WanGPServer:
             if ticket is None or ticket[0] < time.time() - TRANSFER_TTL_S:
                 self.downloads.append((token, 404))
                 return JSONResponse({"error": "Download expired or not found."}, status_code=404)
+            if self._failing_downloads > 0:
+                self._failing_downloads -= 1
+                self.downloads.append((token, 503))
+                return JSONResponse({"error": "scripted failure"}, status_code=503)
             self.downloads.append((token, 200))
             path = self._gallery[ticket[1]]["path"]
             return FileResponse(path, filename=Path(path).name, media_type="video/mp4")
+
+    def _create_download(self, gallery_id: str) -> dict[str, Any]:
+        """`_MediaTransferStore.create_download`, with this version's name for the id."""
+        record = self._gallery.get(str(gallery_id or "").strip().lower())
+        if record is None or not Path(record["path"]).is_file():
+            raise KeyError(f"Unknown WanGP {self.id_key}: {gallery_id}")
+        token = uuid.uuid4().hex
+        with self._lock:
+            self._tickets[token] = (time.time(), record["id"])
+        path = Path(record["path"])
+        return {
+            self.id_key: record["id"],
+            "download_url": f"/wangp_api/gallery/download/{token}",
+            "filename": path.name,
+            "media_type": record["media_type"],
+            "size": path.stat().st_size,
+            "expires_in_seconds": TRANSFER_TTL_S,
+        }
 
     # --- models -----------------------------------------------------------------------------
 
@@ -396,7 +469,9 @@ class WanGPServer:
         if isinstance(result, dict):
             wanted = {str(p).casefold() for p in result["generated_files"]}
             result["gallery_items"] = [
-                self._compact(r) for r in self._gallery.values() if r["path"].casefold() in wanted
+                self._gallery_item(r)
+                for r in self._gallery.values()
+                if r["path"].casefold() in wanted
             ]
         return {
             "job_id": job.job_id,
@@ -466,20 +541,32 @@ class WanGPServer:
         while path.exists():
             path, n = path.with_name(f"{path.stem}_{n}.mp4"), n + 1
         write_mp4(path, seed)
-        media_id = "visual:" + hashlib.sha1(str(path).casefold().encode()).hexdigest()[:12]
-        self._gallery[media_id] = {
-            "media_id": media_id,
+        gallery_id = "visual:" + hashlib.sha1(str(path).casefold().encode()).hexdigest()[:12]
+        self._gallery[gallery_id] = {
+            "id": gallery_id,
+            "index": len(self._gallery),
             "path": str(path),
             "media_type": "video",
             "prompt": str(job.source.get("prompt") or ""),
         }
         return path
 
-    @staticmethod
-    def _compact(record: dict[str, Any]) -> dict[str, Any]:
-        """WanGP's `_compact_gallery_record` for a video."""
+    def _gallery_item(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A job's gallery item as this version lists it: 12.60 the full `_gallery_records`
+        record, later versions `_compact_gallery_record`."""
+        if self.version == "12.60":
+            return {
+                "gallery_id": record["id"],
+                "gallery": "visual",
+                "index": record["index"],
+                "path": record["path"],
+                "media_type": record["media_type"],
+                "selected": True,
+                "in_gallery": True,
+                "settings": {"prompt": record["prompt"]},
+            }
         return {
-            "media_id": record["media_id"],
+            "media_id": record["id"],
             "gallery": "visual",
             "media_type": record["media_type"],
             "filename": Path(record["path"]).name,
@@ -592,10 +679,11 @@ def _error(message: str, stage: str) -> dict[str, Any]:
 # --- pytest fixture and command line ---------------------------------------------------------
 
 
-@pytest.fixture(name="wangp_server")
-def wangp_server_fixture(tmp_path: Path) -> Iterator[WanGPServer]:
-    """A started fake WanGP on a free loopback port, files under tmp_path/wangp."""
-    server = WanGPServer(tmp_path / "wangp").start()
+@pytest.fixture(name="wangp_server", params=list(VERSIONS))
+def wangp_server_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WanGPServer]:
+    """A started fake WanGP on a free loopback port, files under tmp_path/wangp; a test that
+    uses it runs once per version profile."""
+    server = WanGPServer(tmp_path / "wangp", version=request.param).start()
     yield server
     server.stop()
 
@@ -606,8 +694,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", type=Path, default=Path("wangp-fake"))
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--step-delay", type=float, default=0.25)
+    parser.add_argument("--version", choices=list(VERSIONS), default=NEWEST)
     args = parser.parse_args(argv)
-    server = WanGPServer(args.root)
+    server = WanGPServer(args.root, version=args.version)
     server.steps, server.step_delay_s = args.steps, args.step_delay
     server.serve_forever(args.port)
 

@@ -16,29 +16,31 @@ with the argument names and result shapes of WanGP's source:
   are `{kind, timestamp, data}`; `progress` data is WanGP's ProgressUpdate (phase, status,
   progress 0-100, current_step, total_steps), `preview` data its PreviewUpdate, optionally with
   `media` (base64 `data`, `mime_type`); `result` is `{success, cancelled, generated_files,
-  errors[{message, stage, cancelled, ...}], ..., gallery_items[{media_id, filename, ...}]}`;
-* `wangp_create_gallery_download(media_id)` → `{download_url: "/wangp_api/gallery/download/
+  errors[{message, stage, cancelled, ...}], ..., gallery_items[...]}`;
+* `wangp_create_gallery_download(<id>)` → `{download_url: "/wangp_api/gallery/download/
   <token>", filename, size, expires_in_seconds: 600}`: a relative URL that works once.
+
+Two generations of that last tool: WanGP 12.60 (shared/mcp_server.py@8681e9f, August 2026)
+names the argument `gallery_id` and its gallery items are full records `{gallery_id, path,
+...}`; later versions (shared/mcp_server.py@72fe719, WanGP 12.641) call both `media_id` and
+list compact items `{media_id, filename, ...}`. The argument name is read from the server's
+`tools/list` (cached per client, i.e. per server; see wangp_mcp.ToolCatalog), never assumed.
 
 Needs mcp >= 2 on this side (`mcp.Client`, httpx2); it speaks the handshake protocol that
 WanGP's pinned mcp 1.10.1 server answers.
 
 Threads: every public method runs on the calling thread (a pool worker, or the health thread)
-and drives its own short-lived event loop with `anyio.run`; nothing is shared between calls, so
-several threads may use one client at once. Only core errors leave this module.
+and drives its own short-lived event loop with `anyio.run`; only the tool catalog (locked) is
+shared between calls, so several threads may use one client at once. Only core errors leave
+this module.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import math
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,9 +50,8 @@ import anyio
 import httpx2
 import requests
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_types import CONNECTION_CLOSED, METHOD_NOT_FOUND, REQUEST_TIMEOUT, TextContent
+from mcp_types import CONNECTION_CLOSED, METHOD_NOT_FOUND, REQUEST_TIMEOUT
 
 from core.config import UrlBackendConfig
 from core.errors import (
@@ -61,7 +62,9 @@ from core.errors import (
     PermanentBackendError,
     TransientBackendError,
 )
-from executors.backends.base import Event, Health, Preview, Progress, looks_like_oom
+from executors.backends import wangp_mcp as mcp
+from executors.backends.base import Event, Health, looks_like_oom
+from executors.backends.wangp_events import EventCursor, convert_event, events_of
 
 START_HINT = "python wgp.py --mcp --mcp-transport streamable-http --mcp-port 7866"
 EVENT_LIMIT = 50  # events asked for per poll: WanGP keeps the last 500 of a job
@@ -70,26 +73,12 @@ MAX_MODEL_PAGES = 100
 POLL_FAILURES_TOLERATED = 3  # consecutive poll timeouts before giving up on a job
 CANCEL_GRACE_S = 3.0  # how long a cancel waits for WanGP to stop the job
 CHUNK = 1 << 20
+DOWNLOAD_TOOL = "wangp_create_gallery_download"
+ID_ARGUMENTS = ("media_id", "gallery_id")  # its argument's names, newest first
+AVAILABILITY_TOOL = "wangp_get_model_availability"
+DOWNLOAD_TRIES = 3  # transfers of one made file before the job fails (retryable)
+RETRY_PAUSE_S = 0.5  # times the try number, between download tries
 BUSY_TEXT = "already has a generation in progress"
-PHASE_WORDS = {
-    "loading_model": "Loading model",
-    "encoding_text": "Encoding prompt",
-    "inference": "Denoising",
-    "inference_stage_1": "Denoising (pass 1)",
-    "inference_stage_2": "Denoising (pass 2)",
-    "inference_stage_3": "Denoising (pass 3)",
-    "decoding": "Decoding video",
-    "downloading_output": "Saving video",
-    "cancelled": "Cancelling",
-}
-
-
-class _ToolFailed(Exception):
-    """A tool answered with isError; `text` is WanGP's message (internal, never leaves)."""
-
-    def __init__(self, tool: str, text: str):
-        super().__init__(text)
-        self.tool, self.text = tool, text
 
 
 class _CallbackFailed(Exception):
@@ -101,52 +90,27 @@ class _CallbackFailed(Exception):
 
 
 @dataclass(frozen=True)
+class _Item:
+    """One file WanGP made: its gallery id and the name it had on the server."""
+
+    gallery_id: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class _Made:
+    """A finished WanGP job: its id and the gallery items of its files."""
+
+    job_id: str
+    items: list[_Item]
+
+
+@dataclass(frozen=True)
 class _Ticket:
     """A one-use download URL (absolute) for one output file."""
 
     url: str
-    filename: str
     size: int | None
-
-
-class _HttpStatus:
-    """Remembers the last HTTP error status seen on the MCP connection (the mcp transport
-    turns them into generic JSON-RPC errors; 401/403/5xx need their own messages)."""
-
-    def __init__(self) -> None:
-        self.last_error: int | None = None
-
-    async def hook(self, response: httpx2.Response) -> None:
-        if response.request.method == "POST" and response.status_code >= 400:
-            self.last_error = response.status_code
-
-
-class _EventCursor:
-    """Hands out each job event once. WanGP's snapshots carry only the newest `event_limit`
-    events (a sliding window), so an index into the window drifts once older events fall out;
-    events are ordered by their timestamps instead, ties counted."""
-
-    def __init__(self) -> None:
-        self._last_ts = -math.inf
-        self._seen_at_last = 0
-
-    def take_new(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        new: list[dict[str, Any]] = []
-        same = 0
-        for event in events:
-            ts = _number(event.get("timestamp"), 0.0)
-            if ts < self._last_ts:
-                continue
-            if ts == self._last_ts:
-                same += 1
-                if same <= self._seen_at_last:
-                    continue
-            new.append(event)
-        if new:
-            last = _number(new[-1].get("timestamp"), 0.0)
-            ties = sum(1 for e in events if _number(e.get("timestamp"), 0.0) == last)
-            self._last_ts, self._seen_at_last = last, ties
-        return new
 
 
 class WanGPClient:
@@ -166,6 +130,7 @@ class WanGPClient:
         self.name = config.name
         self.url = config.url
         self.connect_s, self.read_s, self.poll_s = connect_s, read_s, poll_s
+        self.catalog = mcp.ToolCatalog()  # this server's tools and their argument names
 
     # --- public API (worker threads) ---------------------------------------------------------
 
@@ -203,35 +168,20 @@ class WanGPClient:
         settings = self._settings(request)
         if cancel.is_set():
             raise JobCancelled("The job was cancelled before it was sent to WanGP.")
-        tickets = self._sync(self._generate, settings, on_event, cancel, timeout_s)
-        return [self._download(t, workdir, cancel) for t in _unique_names(tickets)]
+        made = self._sync(self._generate, settings, on_event, cancel, timeout_s)
+        names = _unique_names([item.filename for item in made.items])
+        return [
+            self._fetch(made.job_id, item, workdir / name, cancel)
+            for item, name in zip(made.items, names, strict=True)
+        ]
 
     # --- the async side (runs inside anyio.run on the calling thread) ------------------------
 
-    @asynccontextmanager
-    async def _session(self) -> Any:
-        """One MCP connection (initialize handshake, WanGP's mcp 1.x is a legacy server)."""
-        status = _HttpStatus()
-        timeout = httpx2.Timeout(self.read_s, connect=self.connect_s)
-        http = httpx2.AsyncClient(
-            timeout=timeout, headers=self._auth_headers(), event_hooks={"response": [status.hook]}
+    def _session(self) -> Any:
+        """One MCP connection to WanGP (see wangp_mcp.connect)."""
+        return mcp.connect(
+            self.url, self._auth_headers(), connect_s=self.connect_s, read_s=self.read_s
         )
-        async with http:
-            transport = streamable_http_client(self.url, http_client=http, terminate_on_close=False)
-            client = Client(transport, mode="legacy", read_timeout_seconds=self.read_s, cache=None)
-            try:
-                async with client:
-                    yield client
-            except Exception as exc:
-                exc.add_note(f"wangp-http-status={status.last_error}")
-                raise
-
-    async def _call(self, client: Client, tool: str, **arguments: Any) -> Any:
-        """Calls one tool; returns its JSON value, raises _ToolFailed with WanGP's message."""
-        result = await client.call_tool(tool, arguments)
-        if result.is_error:
-            raise _ToolFailed(tool, _result_text(result))
-        return _result_value(result)
 
     async def _list_models(self) -> list[dict[str, Any]]:
         async with self._session() as client:
@@ -242,7 +192,7 @@ class WanGPClient:
         everything at once, which ends the walk too."""
         records: dict[str, dict[str, Any]] = {}
         for page_no in range(MAX_MODEL_PAGES):
-            page = await self._call(
+            page = await mcp.call(
                 client,
                 "wangp_list_models",
                 limit=MODEL_PAGE,
@@ -264,9 +214,10 @@ class WanGPClient:
         on_event: Callable[[Event], None],
         cancel: threading.Event,
         timeout_s: float | None,
-    ) -> list[_Ticket]:
+    ) -> _Made:
         async with self._session() as client:
             await self._check_model(client, settings.get("model_type"))
+            id_argument = await self._download_argument(client)  # before any GPU time is spent
             snapshot = await self._submit(client, settings)
             job_id = str(snapshot.get("job_id") or "")
             if not job_id:
@@ -274,19 +225,36 @@ class WanGPClient:
                     "WanGP accepted the job but gave no job id; update WanGP.", **self._where()
                 )
             result = await self._follow(client, job_id, snapshot, on_event, cancel, timeout_s)
-            return await self._tickets(client, result)
+            return _Made(job_id, self._gallery_items(result, id_argument))
+
+    async def _download_argument(self, client: Client) -> str:
+        """The name WanGP gives the gallery id argument of its download tool, from its tool
+        list: `gallery_id` in WanGP 12.60 (shared/mcp_server.py@8681e9f), `media_id` later
+        (@72fe719). A server without the tool (not the HTTP transport) cannot hand files
+        over: refused before the job runs."""
+        names = await self.catalog.arguments(client, DOWNLOAD_TOOL)
+        if names is None:
+            raise PermanentBackendError(
+                f"WanGP at {self.url} offers no file downloads ({DOWNLOAD_TOOL} is missing, "
+                f"which needs the HTTP transport): start it with {START_HINT}",
+                **self._where(),
+            )
+        known = [n for n in ID_ARGUMENTS if n in names]
+        if known or len(names) == 1:
+            return (known or list(names))[0]
+        raise PermanentBackendError(
+            f"WanGP's {DOWNLOAD_TOOL} asks for ({', '.join(names)}), which this Takeboard "
+            "does not know how to fill: update Takeboard.",
+            **self._where(),
+        )
 
     async def _check_model(self, client: Client, model_type: Any) -> None:
         """Refuses a model whose weights are not on disk before WanGP starts a download."""
-        if not model_type:
-            return
+        if not model_type or not await self.catalog.arguments(client, AVAILABILITY_TOOL):
+            return  # no model named, or a WanGP without the availability tool
         try:
-            record = await self._call(
-                client, "wangp_get_model_availability", model_type=str(model_type)
-            )
-        except _ToolFailed as exc:
-            if "unknown tool" in exc.text.lower():
-                return  # a WanGP without the availability tool: let generation decide
+            record = await mcp.call(client, AVAILABILITY_TOOL, model_type=str(model_type))
+        except mcp.ToolFailed as exc:
             if "unknown model_type" in exc.text.lower():
                 raise PermanentBackendError(
                     f"WanGP does not know the model '{model_type}'. Pick one of the models "
@@ -306,10 +274,10 @@ class WanGPClient:
 
     async def _submit(self, client: Client, settings: dict[str, Any]) -> dict[str, Any]:
         try:
-            snapshot = await self._call(
+            snapshot = await mcp.call(
                 client, "wangp_generate", source=settings, wait=False, event_limit=EVENT_LIMIT
             )
-        except _ToolFailed as exc:
+        except mcp.ToolFailed as exc:
             if BUSY_TEXT in exc.text:
                 raise TransientBackendError(
                     f"WanGP at {self.url} is busy with another generation (it runs one at a "
@@ -329,12 +297,12 @@ class WanGPClient:
         timeout_s: float | None,
     ) -> dict[str, Any]:
         """Polls one job until WanGP reports its result; returns that result dict."""
-        cursor = _EventCursor()
+        cursor = EventCursor()
         last_news = time.monotonic()
         failures = 0
         while True:
             try:
-                if self._report(cursor.take_new(_events(snapshot)), on_event):
+                if self._report(cursor.take_new(events_of(snapshot)), on_event):
                     last_news = time.monotonic()
             except _CallbackFailed:
                 await self._stop(client, job_id)  # nobody is listening any more
@@ -364,10 +332,10 @@ class WanGPClient:
 
     async def _poll(self, client: Client, job_id: str) -> dict[str, Any]:
         try:
-            snapshot = await self._call(
+            snapshot = await mcp.call(
                 client, "wangp_get_job", job_id=job_id, event_limit=EVENT_LIMIT
             )
-        except _ToolFailed as exc:
+        except mcp.ToolFailed as exc:
             if "unknown wangp job_id" not in exc.text.lower():
                 raise
             raise TransientBackendError(
@@ -380,7 +348,7 @@ class WanGPClient:
     def _report(events: list[dict[str, Any]], on_event: Callable[[Event], None]) -> bool:
         """Turns new WanGP events into Progress/Preview; True when there were any."""
         for event in events:
-            converted = _convert_event(event)
+            converted = convert_event(event)
             if converted is None:
                 continue
             try:
@@ -394,15 +362,13 @@ class WanGPClient:
         next job does not find WanGP busy. Never raises: the job is being abandoned anyway."""
         try:
             with anyio.fail_after(CANCEL_GRACE_S + self.read_s):
-                snapshot = await self._call(client, "wangp_cancel_job", job_id=job_id)
+                snapshot = await mcp.call(client, "wangp_cancel_job", job_id=job_id)
                 deadline = time.monotonic() + CANCEL_GRACE_S
                 while not (isinstance(snapshot, dict) and snapshot.get("done")):
                     if time.monotonic() > deadline:
                         return
                     await anyio.sleep(min(self.poll_s, 0.1))
-                    snapshot = await self._call(
-                        client, "wangp_get_job", job_id=job_id, event_limit=0
-                    )
+                    snapshot = await mcp.call(client, "wangp_get_job", job_id=job_id, event_limit=0)
         except Exception:  # includes the fail_after timeout; cancellation still propagates
             return
 
@@ -430,40 +396,49 @@ class WanGPClient:
             )
         return result
 
-    async def _tickets(self, client: Client, result: dict[str, Any]) -> list[_Ticket]:
-        """One-use download URLs for the job's gallery items."""
-        items = [i for i in result.get("gallery_items") or [] if isinstance(i, dict)]
-        files = list(result.get("generated_files") or [])
-        if not items:
-            if files:
-                raise PermanentBackendError(
-                    f"WanGP made {len(files)} file(s) but offered none for download (its gallery "
-                    "downloads need the HTTP transport): start it with " + START_HINT + ".",
-                    **self._where(),
-                )
+    def _gallery_items(self, result: dict[str, Any], id_argument: str) -> list[_Item]:
+        """The gallery items of a finished job's files. WanGP 12.60 lists full records
+        ({gallery_id, path, ...}); later versions compact ones ({media_id, filename, ...})."""
+        records = [i for i in result.get("gallery_items") or [] if isinstance(i, dict)]
+        items = [_item(record, id_argument) for record in records]
+        if all(items) and items:
+            return [item for item in items if item]
+        made = len(result.get("generated_files") or [])
+        if made:
             raise PermanentBackendError(
-                "WanGP finished the job without producing a file; look at WanGP's console.",
+                f"WanGP made {made} file(s) but offered none for download (its gallery "
+                f"items carry no {id_argument}); they are in WanGP's output folder — update "
+                "WanGP, or start it with " + START_HINT + ".",
                 **self._where(),
             )
-        tickets = []
-        for item in items:
-            answer = await self._call(
-                client, "wangp_create_gallery_download", media_id=str(item.get("media_id"))
+        raise PermanentBackendError(
+            "WanGP finished the job without producing a file; look at WanGP's console.",
+            **self._where(),
+        )
+
+    async def _ticket(self, item: _Item) -> _Ticket:
+        """A fresh one-use download URL for one gallery item. A refusal of the arguments
+        means WanGP changed since its tool list was read: read it again, ask once more."""
+        async with self._session() as client:
+            try:
+                answer = await self._ask_ticket(client, item)
+            except mcp.ToolFailed as exc:
+                if not exc.bad_arguments:
+                    raise
+                self.catalog.forget()
+                answer = await self._ask_ticket(client, item)
+        if not isinstance(answer, dict) or not answer.get("download_url"):
+            raise PermanentBackendError(
+                "WanGP gave no download URL for a finished file; update WanGP.", **self._where()
             )
-            if not isinstance(answer, dict) or not answer.get("download_url"):
-                raise PermanentBackendError(
-                    "WanGP gave no download URL for a finished file; update WanGP.",
-                    **self._where(),
-                )
-            size = answer.get("size")
-            tickets.append(
-                _Ticket(
-                    url=urljoin(self.url, str(answer["download_url"])),
-                    filename=str(answer.get("filename") or item.get("filename") or ""),
-                    size=size if isinstance(size, int) else None,
-                )
-            )
-        return tickets
+        size = answer.get("size")
+        return _Ticket(
+            urljoin(self.url, str(answer["download_url"])), size if isinstance(size, int) else None
+        )
+
+    async def _ask_ticket(self, client: Client, item: _Item) -> Any:
+        argument = await self._download_argument(client)
+        return await mcp.call(client, DOWNLOAD_TOOL, **{argument: item.gallery_id})
 
     # --- sync helpers (calling thread) -------------------------------------------------------
 
@@ -476,14 +451,14 @@ class WanGPClient:
 
     def _translate(self, exc: BaseException) -> BaseException:
         """The one core error (or the caller's own exception) for whatever escaped."""
-        leaves = list(_leaves(exc))
+        leaves = list(mcp.leaves(exc))
         for leaf in leaves:
             if isinstance(leaf, _CallbackFailed):
                 return leaf.original
         for leaf in leaves:
             if isinstance(leaf, AppError):
                 return leaf
-        status = _noted_status(exc)
+        status = mcp.noted_status(exc)
         leaf = next((x for x in leaves if isinstance(x, Exception)), exc)  # not cancellation
         if status in (401, 403):
             return PermanentBackendError(
@@ -492,13 +467,8 @@ class WanGPClient:
                 status=status,
                 **self._where(),
             )
-        if isinstance(leaf, _ToolFailed):
-            if looks_like_oom(leaf.text):
-                return OutOfMemory(f"WanGP ran out of GPU memory: {leaf.text}", **self._where())
-            return PermanentBackendError(
-                f"WanGP refused {leaf.tool}: {leaf.text}. Check the settings and WanGP's version.",
-                **self._where(),
-            )
+        if isinstance(leaf, mcp.ToolFailed):
+            return self._refused(leaf)
         if isinstance(leaf, httpx2.TransportError | OSError) or status in (502, 503, 504):
             return self._not_answering(status)
         if isinstance(leaf, MCPError):
@@ -530,6 +500,21 @@ class WanGPClient:
             **self._where(),
         )
 
+    def _refused(self, failure: mcp.ToolFailed) -> BackendError:
+        """A tool call WanGP refused, in one line with advice that fits."""
+        if looks_like_oom(failure.text):
+            return OutOfMemory(f"WanGP ran out of GPU memory: {failure.summary}", **self._where())
+        advice = (
+            "Takeboard and this WanGP version disagree on the tool's arguments: update "
+            "Takeboard or WanGP."
+            if failure.bad_arguments
+            else "Check the settings it names, or WanGP's console."
+        )
+        return PermanentBackendError(
+            f"WanGP at {self.url} refused {failure.tool} ({failure.summary}). {advice}",
+            **self._where(),
+        )
+
     def _not_answering(self, status: int | None) -> TransientBackendError:
         return TransientBackendError(
             f"WanGP's MCP server at {self.url} is not answering"
@@ -539,22 +524,41 @@ class WanGPClient:
             **self._where(),
         )
 
-    def _download(self, ticket: _Ticket, workdir: Path, cancel: threading.Event) -> Path:
-        """Streams one output into workdir (via a .part file); the URL is used exactly once."""
-        target = workdir / ticket.filename
+    def _fetch(self, job_id: str, item: _Item, target: Path, cancel: threading.Event) -> Path:
+        """Downloads one file WanGP made over a fresh one-use URL, up to DOWNLOAD_TRIES times
+        while the failures are transient. A file that cannot be fetched fails the job with
+        one line saying WanGP made it (retryable): never a job done without its take."""
+        for attempt in range(1, DOWNLOAD_TRIES + 1):
+            try:
+                return self._download(self._sync(self._ticket, item), target, cancel)
+            except BackendError as exc:
+                failure = exc
+            if not isinstance(failure, TransientBackendError) or attempt == DOWNLOAD_TRIES:
+                break
+            if cancel.wait(RETRY_PAUSE_S * attempt):
+                raise JobCancelled("The job was cancelled while its video was downloading.")
+        raise type(failure)(
+            f"WanGP made {target.name} (job {job_id}) but it could not be downloaded "
+            f"({attempt} {'try' if attempt == 1 else 'tries'}): {failure}",
+            status=failure.status,
+            **self._where(),
+        ) from failure
+
+    def _download(self, ticket: _Ticket, target: Path, cancel: threading.Event) -> Path:
+        """Streams one file into `target` (via a .part file); the URL is used exactly once."""
         partial = target.with_name(target.name + ".part")
         headers = self._auth_headers() if _same_origin(ticket.url, self.url) else {}
         try:
             with requests.get(
                 ticket.url, stream=True, headers=headers, timeout=(self.connect_s, self.read_s)
             ) as response:
-                self._check_download_status(response.status_code, ticket)
+                self._check_download_status(response.status_code)
                 written = self._write_stream(response.iter_content(CHUNK), partial, cancel)
         except requests.RequestException as exc:
             partial.unlink(missing_ok=True)
             raise TransientBackendError(
-                f"Downloading {ticket.filename} from WanGP at {self.url} failed ({exc}); "
-                "the job will be retried.",
+                f"the transfer from {self.url} broke off ({type(exc).__name__}); check the "
+                "network to WanGP.",
                 **self._where(),
             ) from exc
         except BaseException:
@@ -563,27 +567,25 @@ class WanGPClient:
         if ticket.size is not None and written != ticket.size:
             partial.unlink(missing_ok=True)
             raise TransientBackendError(
-                f"The download of {ticket.filename} from WanGP stopped after {written} of "
-                f"{ticket.size} bytes; the job will be retried.",
+                f"the transfer stopped after {written} of {ticket.size} bytes; check the "
+                "network to WanGP.",
                 **self._where(),
             )
         partial.replace(target)
         return target
 
-    def _check_download_status(self, status: int, ticket: _Ticket) -> None:
+    def _check_download_status(self, status: int) -> None:
         if status < 400:
             return
-        if status == 404:
-            raise PermanentBackendError(
-                f"WanGP no longer offers {ticket.filename} (its download links work once and "
-                "expire after 10 minutes); run the job again.",
+        if status == 404:  # a link is used once and lasts 10 minutes: the next try gets a new one
+            raise TransientBackendError(
+                "its download link had expired (HTTP 404); look at WanGP's console.",
                 status=404,
                 **self._where(),
             )
         error = TransientBackendError if status >= 500 else PermanentBackendError
         raise error(
-            f"WanGP answered HTTP {status} to the download of {ticket.filename}; look at "
-            "WanGP's console.",
+            f"WanGP answered HTTP {status} to the download; look at WanGP's console.",
             status=status,
             **self._where(),
         )
@@ -620,77 +622,6 @@ class WanGPClient:
 # --- pure helpers ---------------------------------------------------------------------------
 
 
-def _convert_event(event: dict[str, Any]) -> Event | None:
-    """A WanGP job event as a Takeboard Progress/Preview; None for the kinds not shown."""
-    kind, data = event.get("kind"), event.get("data")
-    if kind == "progress" and isinstance(data, dict):
-        return Progress(_fraction(data.get("progress")), _label(data))
-    if kind == "preview" and isinstance(data, dict):
-        return _preview(data.get("media"))
-    return None
-
-
-def _fraction(progress: Any) -> float | None:
-    if isinstance(progress, bool) or not isinstance(progress, int | float):
-        return None
-    return max(0.0, min(1.0, float(progress) / 100.0))
-
-
-def _label(data: dict[str, Any]) -> str:
-    """Words from WanGP's phase: "Denoising 12/30", "Loading model"."""
-    phase = str(data.get("phase") or "")
-    words = PHASE_WORDS.get(phase) or str(data.get("raw_phase") or data.get("status") or phase)
-    words = words or "Working"
-    step, total = data.get("current_step"), data.get("total_steps")
-    if isinstance(step, int) and isinstance(total, int) and total > 0:
-        return f"{words} {step}/{total}"
-    return words
-
-
-def _preview(media: Any) -> Preview | None:
-    """The image in a preview event's `media` (WanGP's PreviewMedia.to_dict: base64 `data`
-    and `mime_type`). WanGP versions without it only say `has_image_preview`: no image."""
-    if not isinstance(media, dict):
-        return None
-    mime = str(media.get("mime_type") or "")
-    if not mime.startswith("image/") or not isinstance(media.get("data"), str):
-        return None
-    try:
-        data = base64.b64decode(media["data"], validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return Preview(data, mime) if data else None
-
-
-def _events(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e for e in snapshot.get("events") or [] if isinstance(e, dict)]
-
-
-def _result_text(result: Any) -> str:
-    texts = [c.text for c in result.content if isinstance(c, TextContent)]
-    return " ".join(texts).strip() or "no message"
-
-
-def _result_value(result: Any) -> Any:
-    """A tool's JSON value: FastMCP puts a dict in structuredContent as is and wraps anything
-    else as {"result": value}; without structured content each item is one JSON text block."""
-    structured = result.structured_content
-    if isinstance(structured, dict):
-        if set(structured) == {"result"}:
-            return structured["result"]
-        return structured
-    if structured is not None:
-        return structured
-    values = []
-    for block in result.content:
-        if isinstance(block, TextContent):
-            try:
-                values.append(json.loads(block.text))
-            except ValueError:
-                values.append(block.text)
-    return values[0] if len(values) == 1 else values
-
-
 def _model_entry(record: dict[str, Any]) -> dict[str, Any]:
     availability = record.get("availability")
     available = availability.get("available") if isinstance(availability, dict) else None
@@ -702,12 +633,21 @@ def _model_entry(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _unique_names(tickets: list[_Ticket]) -> list[_Ticket]:
+def _item(record: dict[str, Any], id_argument: str) -> _Item | None:
+    """A gallery record as an _Item; None when it carries no id (never the text 'None')."""
+    gallery_id = next((record[k] for k in (id_argument, *ID_ARGUMENTS) if record.get(k)), None)
+    if not isinstance(gallery_id, str):
+        return None
+    name = record.get("filename") or Path(str(record.get("path") or "")).name
+    return _Item(gallery_id, str(name or ""))
+
+
+def _unique_names(filenames: list[str]) -> list[str]:
     """Safe, distinct file names (a bare name; a counter for repeats)."""
     seen: set[str] = set()
     out = []
-    for n, ticket in enumerate(tickets, start=1):
-        name = re.sub(r"[^\w.\- ]", "_", Path(ticket.filename.replace("\\", "/")).name).strip()
+    for n, filename in enumerate(filenames, start=1):
+        name = re.sub(r"[^\w.\- ]", "_", Path(filename.replace("\\", "/")).name).strip()
         if not name or name.startswith("."):
             name = f"wangp_{n}.mp4"
         stem, suffix = Path(name).stem, Path(name).suffix
@@ -715,38 +655,10 @@ def _unique_names(tickets: list[_Ticket]) -> list[_Ticket]:
         while candidate.lower() in seen:
             candidate, k = f"{stem}_{k}{suffix}", k + 1
         seen.add(candidate.lower())
-        out.append(_Ticket(ticket.url, candidate, ticket.size))
+        out.append(candidate)
     return out
 
 
 def _same_origin(a: str, b: str) -> bool:
     pa, pb = urlsplit(a), urlsplit(b)
     return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
-
-
-def _leaves(exc: BaseException) -> Iterator[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            yield from _leaves(inner)
-    else:
-        yield exc
-
-
-def _noted_status(exc: BaseException) -> int | None:
-    """The HTTP error status _session noted on the exception (or an enclosing group)."""
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        for note in getattr(current, "__notes__", ()):
-            match = re.fullmatch(r"wangp-http-status=(\d+)", note)
-            if match:
-                return int(match.group(1))
-        if isinstance(current, BaseExceptionGroup):
-            stack.extend(current.exceptions)
-    return None
-
-
-def _number(value: Any, default: float) -> float:
-    return (
-        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
-    )

@@ -52,3 +52,29 @@ def test_a_gradio_app_that_is_down_fails_the_job_with_how_to_start_it(cli, home)
     (job,) = cli.json("jobs", "list")
     assert job["status"] == "failed" and "http://127.0.0.1:9" in job["error"]
     assert cli.json("artifacts", "list") == []
+
+
+def test_a_wangp_video_that_cannot_be_downloaded_fails_its_job_in_one_line_and_retries(
+    cli, home, wangp_server
+):
+    wangp_server.steps, wangp_server.step_delay_s = 2, 0.01
+    wangp_server.fail_downloads(3)  # every try of the first job
+    cli.configure(
+        retry={"attempts": 1, "initial_s": 0.05, "max_s": 0.2, "jitter_s": 0.01},
+        backends={"wangp": [{"name": "wangp", "url": wangp_server.url}]},
+    )
+    prompt_id = cli.add_prompt("video", {"prompt": "waves at dusk", "quality": "low"})
+    code, _, _ = cli("generate", prompt_id, "--wait")
+    assert code == 1
+    (job,) = cli.json("jobs", "list")
+    assert job["status"] == "failed" and cli.json("artifacts", "list") == []  # never done
+    assert "WanGP made " in job["error"] and "\n" not in job["error"]
+    assert "could not be downloaded (3 tries)" in job["error"]
+
+    code, _, err = cli("jobs", "retry", str(job["id"]))
+    assert code == 0, err
+    code, _, err = cli("worker", "--until-idle")
+    assert code == 0, err
+    (job,) = cli.json("jobs", "list")
+    (artifact,) = cli.json("artifacts", "list")
+    assert job["status"] == "done" and artifact["metadata"]["backend"] == "wangp"

@@ -3,6 +3,7 @@ WanGP's tools and result shapes; nothing leaves 127.0.0.1."""
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import threading
 from pathlib import Path
@@ -17,6 +18,7 @@ from core.config import UrlBackendConfig
 from core.errors import JobCancelled, OutOfMemory, PermanentBackendError, TransientBackendError
 from executors.backends.base import Event, Preview, Progress
 from executors.backends.wangp import WanGPClient
+from executors.backends.wangp_mcp import ToolFailed
 from tests.wangp_server import (
     CUDA_OOM,
     WanGPServer,
@@ -225,16 +227,13 @@ def test_an_unknown_model_is_permanent(wangp_server: WanGPServer, tmp_path: Path
 def test_a_download_url_works_only_once(wangp_server: WanGPServer, tmp_path: Path):
     run(client_for(wangp_server), tmp_path / "work")
     (job,) = wangp_server.jobs
-    media_id = (
-        "visual:"
-        + __import__("hashlib")
-        .sha1(job.result["generated_files"][0].casefold().encode())
-        .hexdigest()[:12]
-    )
+    key = wangp_server.id_key
+    path = job.result["generated_files"][0]
+    gallery_id = "visual:" + hashlib.sha1(path.casefold().encode()).hexdigest()[:12]
 
     async def ticket() -> dict:
         async with Client(wangp_server.url, mode="legacy", cache=None) as mcp:
-            result = await mcp.call_tool("wangp_create_gallery_download", {"media_id": media_id})
+            result = await mcp.call_tool("wangp_create_gallery_download", {key: gallery_id})
             return result.structured_content
 
     answer = anyio.run(ticket)
@@ -297,3 +296,115 @@ def test_an_on_event_error_propagates_and_stops_the_job(wangp_server: WanGPServe
 
     (job,) = wangp_server.jobs
     assert job.cancel_requested and job.done.wait(5)
+
+
+# --- WanGP of either generation (gallery_id in 12.60, media_id later) ------------------------
+
+
+def test_the_download_argument_is_named_as_the_servers_tool_list_says(
+    wangp_server: WanGPServer, tmp_path: Path
+):
+    paths, _ = run(client_for(wangp_server), tmp_path / "work")
+
+    (call,) = wangp_server.tool_calls("wangp_create_gallery_download")
+    assert list(call) == [wangp_server.id_key]
+    assert call[wangp_server.id_key].startswith("visual:")
+    assert paths[0].name == Path(wangp_server.jobs[0].result["generated_files"][0]).name
+
+
+def test_a_client_that_read_an_older_tool_list_reads_it_again_when_refused(tmp_path: Path):
+    old = WanGPServer(tmp_path / "old", version="12.60").start()
+    port = int(old.base_url.rsplit(":", 1)[1])
+    client = client_for(old)
+    run(client, tmp_path / "one")  # the client now knows gallery_id
+    old.stop()
+    new = WanGPServer(tmp_path / "new", version="12.641").start(port)  # WanGP was updated
+    try:
+        paths, _ = run(client, tmp_path / "two")
+    finally:
+        new.stop()
+
+    assert len(paths) == 1 and paths[0].stat().st_size > 0
+    assert [list(args) for args in download_requests(new)] == [
+        ["gallery_id"],  # the cached name, refused by the updated WanGP ...
+        ["media_id"],  # ... then asked as its tool list, read again, now says
+    ]
+
+
+def download_requests(server: WanGPServer) -> list[dict]:
+    """The arguments of every wangp_create_gallery_download request, refused ones too."""
+    return [
+        params["arguments"]
+        for method, params in server.requests
+        if method == "tools/call" and params.get("name") == "wangp_create_gallery_download"
+    ]
+
+
+def test_a_wangp_without_gallery_downloads_is_refused_before_any_gpu_time(tmp_path: Path):
+    server = WanGPServer(tmp_path, http_media_transfer=False).start()
+    try:
+        with pytest.raises(PermanentBackendError) as caught:
+            run(client_for(server), tmp_path / "work")
+    finally:
+        server.stop()
+
+    message = str(caught.value)
+    assert "\n" not in message and server.url in message
+    assert "wangp_create_gallery_download" in message and "streamable-http" in message
+    assert server.tool_calls("wangp_generate") == []
+
+
+def test_a_failed_download_is_tried_again_with_a_fresh_link(
+    wangp_server: WanGPServer, tmp_path: Path
+):
+    wangp_server.fail_downloads(2)
+
+    paths, _ = run(client_for(wangp_server), tmp_path / "work")
+
+    assert [status for _, status in wangp_server.downloads] == [503, 503, 200]
+    assert len({token for token, _ in wangp_server.downloads}) == 3  # each link used once
+    with av.open(str(paths[0])) as container:
+        assert container.streams.video[0].frames > 0
+    assert [p.name for p in (tmp_path / "work").iterdir()] == [paths[0].name]  # no .part left
+
+
+def test_a_video_that_cannot_be_downloaded_fails_in_one_line_saying_it_was_made(
+    wangp_server: WanGPServer, tmp_path: Path
+):
+    wangp_server.fail_downloads(10)
+
+    with pytest.raises(TransientBackendError) as caught:
+        run(client_for(wangp_server), tmp_path / "work")
+
+    message = str(caught.value)
+    (job,) = wangp_server.jobs
+    assert "\n" not in message and message.startswith("WanGP made ")
+    assert job.job_id in message and "3 tries" in message and "HTTP 503" in message
+    assert [status for _, status in wangp_server.downloads] == [503, 503, 503]
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_a_refused_tool_call_reads_as_one_line_naming_server_tool_and_fix(
+    wangp_server: WanGPServer,
+):
+    """The four-line pydantic text WanGP's FastMCP sends for a wrong argument (as Takeboard
+    got from 12.60 before it read the tool list) becomes one line."""
+    wrong = "media_id" if wangp_server.id_key == "gallery_id" else "gallery_id"
+
+    async def refused() -> str:
+        async with Client(wangp_server.url, mode="legacy", cache=None) as mcp:
+            answer = await mcp.call_tool("wangp_create_gallery_download", {wrong: "None"})
+            return answer.content[0].text
+
+    text = anyio.run(refused)
+    failure = ToolFailed("wangp_create_gallery_download", text)
+    error = client_for(wangp_server)._refused(failure)
+
+    assert len(text.splitlines()) == 4  # what users saw
+    assert failure.bad_arguments
+    assert failure.summary == f"argument {wangp_server.id_key}: Field required"
+    assert str(error) == (
+        f"WanGP at {wangp_server.url} refused wangp_create_gallery_download (argument "
+        f"{wangp_server.id_key}: Field required). Takeboard and this WanGP version disagree on "
+        "the tool's arguments: update Takeboard or WanGP."
+    )
