@@ -344,7 +344,9 @@ class ArtifactStore:
         """Store a take file within the limits (and by `deadline`, time.time() seconds, if
         given), only if it is the media its name says; else StorageError and nothing stored."""
         dest = self._inside_artifacts(dest)
-        deadline = min(deadline or math.inf, time.time() + self.limits.total_s)
+        deadline = min(
+            math.inf if deadline is None else deadline, time.time() + self.limits.total_s
+        )
         return write_stream(bounded(chunks, self.limits, deadline, dest.name), dest, verify_media)
 
     def store_file(self, src: Path, dest: Path) -> StoredFile:
