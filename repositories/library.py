@@ -15,6 +15,7 @@ import os
 import shutil
 import sqlite3
 import time
+from datetime import datetime
 from pathlib import Path
 
 from core.errors import DatabaseError
@@ -140,7 +141,7 @@ def backup(connection: sqlite3.Connection, library: Path, reason: str) -> Path |
     """Copy the open library into backups/ (SQLite backup API: a consistent copy even while
     others write) and keep the newest BACKUPS_KEPT; None, logged, when it cannot be written."""
     folder = backup_folder(library)
-    dest = folder / f"{library.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{reason}.db"
+    dest = folder / f"{library.stem}-{datetime.now():%Y%m%d-%H%M%S-%f}-{reason}.db"
     partial = dest.with_suffix(".part")
     try:
         folder.mkdir(exist_ok=True)
