@@ -902,7 +902,7 @@ def _seed(template: Template, spec: ParamSpec, value: Any, server: list | None, 
 
 
 def _seed_range(server: list | None) -> tuple[int, int]:
-    options = _options(server)
+    options = options_of(server)
     low = max(0, int(options.get("min", 0)))
     high = min(SEED_MAX, int(options.get("max", SEED_MAX)))
     return (low, high) if low <= high else (0, SEED_MAX)
@@ -966,7 +966,7 @@ def _number(value: Any) -> float | int | None:
 
 
 def _check_range(template: Template, spec: ParamSpec, value: float, server: list | None) -> None:
-    options = _options(server)
+    options = options_of(server)
     low = _pick(spec.minimum, options.get("min"))
     high = _pick(spec.maximum, options.get("max"))
     if (low is not None and value < low) or (high is not None and value > high):
@@ -985,10 +985,6 @@ def _server_input(
 ) -> list | None:
     """The object_info spec of one input (`[type_or_options, {opts}]`), or None when unknown."""
     return object_info_input(object_info, node["class_type"], name, node["inputs"])
-
-
-def _options(server: Any) -> dict[str, Any]:
-    return options_of(server)
 
 
 def _server_type(server: Any) -> str | None:

@@ -319,3 +319,26 @@ def test_functions_json_shows_requires_and_refused_user_templates(cli: Any, home
     assert "standard" not in rows["create_video"]["tiers"]
     assert rows["create_image"]["warnings"] == []
     assert f"{broken / 'template.json'}" in err  # and loudly on stderr
+
+
+def test_a_broken_user_workflow_is_refused_when_its_tier_runs(
+    cli: Any, home: Path, comfy_server: ComfyServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15 item 9: never the bundled graph in its place, and one line saying why."""
+    monkeypatch.setenv("TAKEBOARD_COMFYUI_URL", comfy_server.url)
+    folder = home / "workflows" / "create_image" / "standard"
+    folder.mkdir(parents=True)
+    bundled = BUNDLED_DIR / "create_image" / "standard"
+    (folder / "template.json").write_text((bundled / "template.json").read_text("utf-8"))
+    (folder / "workflow.json").write_text('{"3": {"class_type": ', encoding="utf-8")
+    code, out, err = cli("prompt", "add", "--kind", "image", "--title", "t", "--data",
+                         '{"prompt": "a fox"}')  # fmt: skip
+    assert code == 0, err
+    code, out, err = cli("generate", out.strip(), "--wait", "--json")
+    (result,) = json.loads(out)
+    assert code == 1 and result["status"] == "failed"
+    assert result["error"] == (
+        f"template {folder / 'workflow.json'}: is not valid JSON: Expecting value at line 1 "
+        "column 22 — fix the file, or remove its folder"
+    )
+    assert requests.get(f"{comfy_server.url}/history", timeout=10).json() == {}  # nothing ran
