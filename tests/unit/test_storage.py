@@ -102,6 +102,9 @@ def test_safe_filename_stays_inside_the_take_folder(tmp_path: Path, name: str, s
         ("..", "fx", "fx_file"),
         ("Photo.JPG", "", "Photo.JPG"),
         ("archive.tar.gz", "", "archive.tar.gz"),
+        ("invoice\u202egnp.exe", "", "invoicegnp.exe"),  # right-to-left override: "exe.png"
+        ("a\u2066b\u2069\u200b\ufeffc.png", "\u202dfx", "fx_abc.png"),  # isolates, zero-width
+        ("line\u2028break\x85.png", "", "line_break_.png"),  # separators and C1 controls
     ],
 )
 def test_safe_filename_examples(name: str, subfolder: str, expected: str):
