@@ -113,13 +113,13 @@ def one_line(text: Any) -> str:
 def missing_nodes(missing: list[tuple[str, str]], advice: str) -> str:
     """One line for every node whose class the server lacks, with the advice once."""
     nodes = ", ".join(where for where, _ in missing)
-    classes = ", ".join(dict.fromkeys(one_line(class_type) for _, class_type in missing))
-    plural = len(missing) > 1
-    if plural and advice == INSTALL_ADVICE:
+    classes = list(dict.fromkeys(one_line(class_type) for _, class_type in missing))
+    several = len(classes) > 1
+    if several and advice == INSTALL_ADVICE:
         advice = "install the custom nodes that provide them, or use another server"
     return (
-        f"{nodes} need{'' if plural else 's'} node class{'es' if plural else ''} {classes}, "
-        f"which this server does not have — {advice}"
+        f"{nodes} need{'' if len(missing) > 1 else 's'} node class{'es' if several else ''} "
+        f"{', '.join(classes)}, which this server does not have — {advice}"
     )
 
 

@@ -150,6 +150,9 @@ def test_missing_node_names_id_class_title_and_what_to_do() -> None:
         "OtherNode, which this server does not have — install the custom nodes that provide "
         "them, or use another server"
     ]
+    (twice,) = graph_problems({"1": node("CoolNode"), "2": node("CoolNode")}, INFO)
+    assert twice.startswith("node 1 (CoolNode), node 2 (CoolNode) need node class CoolNode, ")
+    assert twice.endswith("install the custom node that provides it, or use another server")
     (one,) = graph_problems({"12": node("CoolNode")}, INFO)
     assert one == (
         "node 12 (CoolNode) needs node class CoolNode, which this server does not have — "
