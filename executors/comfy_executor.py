@@ -248,22 +248,20 @@ class ProgressLabels:
         self.started = time.monotonic()
         self.stage = "Starting"
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: comfyui.Event) -> None:
         if isinstance(event, comfyui.Accepted):
             self.emit(JobAccepted(self.job_id, event.prompt_id))
         elif isinstance(event, comfyui.NodeStarted):
             self.stage = stage_label(event.class_type)
-            self._progress(None)
+            self._progress(event.fraction, self.stage)
         elif isinstance(event, comfyui.Progress):
-            self._progress(event)
+            steps = f" {event.value}/{event.max}" if event.max > 1 else ""
+            self._progress(event.fraction, self.stage + steps)
         elif isinstance(event, comfyui.Preview):
             self.emit(JobPreview(self.job_id, event.data, event.mime))
 
-    def _progress(self, event: comfyui.Progress | None) -> None:
-        label = self.stage
-        fraction = event.fraction if event else None
-        if event is not None and event.max > 1:
-            label = f"{self.stage} {event.value}/{event.max}"
+    def _progress(self, fraction: float, label: str) -> None:
+        """The client's fractions never go backwards, so neither does the job's progress."""
         self.emit(progress_event(self.job_id, self.started, fraction, label))
 
 

@@ -40,6 +40,7 @@ from executors.backends.comfyui.run import TAKEBOARD_WORKFLOW_ID
 from executors.backends.comfyui.tracker import Tracker
 from executors.storage import write_stream
 from tests.comfyui_server import ComfyServer
+from tests.comfyui_server.profiles import PROFILES
 from tests.comfyui_server.examples import (
     audio_outputs,
     basic_image,
@@ -47,6 +48,12 @@ from tests.comfyui_server.examples import (
     txt2img,
     video_and_animation,
 )
+
+
+@pytest.fixture(params=PROFILES)
+def comfy_profile(request: pytest.FixtureRequest) -> str:
+    """Every test here runs against the recorded 0.3.64 server and a current one."""
+    return request.param
 
 
 # prompt ids are canonical UUIDs: current ComfyUI refuses anything else
@@ -408,7 +415,9 @@ def test_proxy_errors_tokens_and_origin(comfy_server):
     trusted = ComfyClient(comfy_server.url + "/", token="sesame")
     trusted.poll_interval = 0.05
     assert trusted.url == comfy_server.url
-    assert trusted.system_stats()["system"]["comfyui_version"] == "0.3.64"
+    version = {"0.3.64": "0.3.64", "current": "0.38.1"}[comfy_server.profile]
+    assert trusted.system_stats()["system"]["comfyui_version"] == version
+    assert trusted.features().version == version
     result = trusted.run(basic_image())  # the token goes on the WebSocket too
     assert result.outputs[0].filename == "fx_basic_00001_.png"
     not_api = ComfyClient(

@@ -8,12 +8,16 @@ received_value}`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from core.errors import BackendError, OutOfMemory, PermanentBackendError
 
 from .http import Http
 
+OLD_MISSING_NODE = re.compile(
+    r"node (?P<class_type>.+) does not exist\. Node ID '#(?P<node>[^']+)'"
+)
 MODEL_EXTS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".onnx")
 SHOWN_CHOICES = 8
 
@@ -80,6 +84,11 @@ def _prompt_error(error: Any, workflow: dict[str, Any], server: str) -> str:
     if error.get("type") == "missing_node_type" and extra.get("class_type"):
         node_id = str(extra.get("node_id"))
         return missing_node(node_id, extra["class_type"], extra.get("node_title"), server)
+    missing = OLD_MISSING_NODE.search(f"{error.get('message')} {error.get('details')}")
+    if error.get("type") == "invalid_prompt" and missing:  # 0.3.64's words for it
+        node_id, class_type = missing.group("node"), missing.group("class_type")
+        title = (workflow.get(node_id, {}).get("_meta") or {}).get("title")
+        return missing_node(node_id, class_type, title, server)
     details = f" ({error['details']})" if error.get("details") else ""
     return f"{error.get('message', 'invalid prompt')}{details}"
 
