@@ -40,6 +40,7 @@ CHUNK = 1024 * 1024
 TEMP_SUFFIX = ".part"
 
 _BAD_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_ANCHORED = re.compile(r"/|[A-Za-z]:")  # a stored path that is not relative to the home
 _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
     f"{dev}{n}" for dev in ("COM", "LPT") for n in [*"123456789", "¹", "²", "³"]
 }
@@ -379,6 +380,14 @@ class ArtifactStore:
                 "— re-import or delete it."
             )
         return path
+
+    def exists(self, rel: str) -> bool:
+        """Whether the stored relative path names a file (one stat for an ordinary path; a
+        path that escapes the home raises StorageError, as for `absolute`)."""
+        posix = rel.replace("\\", "/")
+        plain = rel and not _ANCHORED.match(posix) and "/../" not in f"/{posix}/"
+        path = os.path.join(self.home, rel) if plain else self.absolute(rel)
+        return os.path.isfile(path)
 
     def discard(self, take_dir: Path) -> bool:
         """Remove a half-finished take folder; True if something was removed.

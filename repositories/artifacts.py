@@ -84,10 +84,15 @@ class ArtifactRepository:
             for start in range(0, len(values), 500):
                 Artifact.insert_many(values[start : start + 500]).execute()
 
-    def files(self, *, after_id: int = 0, limit: int = 5000) -> list[ArtifactFile]:
-        """A page of file locations in id order (no metadata is read)."""
+    def files(
+        self, *, after_id: int = 0, limit: int = 5000, without_preview: bool = False
+    ) -> list[ArtifactFile]:
+        """A page of file locations in id order (no metadata is read); only those without a
+        preview if asked."""
         columns = (Artifact.id, Artifact.prompt, Artifact.job, Artifact.path, Artifact.preview_path)
         query = Artifact.select(*columns).where(Artifact.id > after_id)
+        if without_preview:
+            query = query.where(Artifact.preview_path.is_null())
         rows = query.order_by(Artifact.id).limit(limit).tuples()
         return [ArtifactFile(*row) for row in rows]
 

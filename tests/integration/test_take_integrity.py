@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -141,3 +142,27 @@ def test_recover_keeps_the_records_when_every_file_is_gone(recorder, ctx, home):
     assert recovery.removed == 0 and "none of the 2 take files" in recovery.held_back
     assert ctx.artifacts.count() == 2
     assert recorder.recover([].append, force=True).removed == 2
+
+
+def test_on_start_previews_always_and_the_file_sweep_once_a_day(recorder, ctx, home):
+    prompt = ctx.prompts.add("image", "t", {"prompt": "x"})
+    job = job_for(ctx, prompt)
+    gone, unpreviewed, kept = (
+        recorder.save_take(job, prompt, [copy_png(recorder.store, f"{n}.png")], [].append)[0]
+        for n in ("gone", "unpreviewed", "kept")
+    )
+    recorder.drain()
+    (home / gone.path).unlink()
+    with ctx.artifacts.db.write():
+        ctx.artifacts.db.peewee.execute_sql(
+            "UPDATE artifact SET preview_path = NULL WHERE id = ?", (unpreviewed.id,)
+        )
+    (home / ".takes-checked").touch()  # swept today: only the previews are made
+    recorder.recover_later([].append)
+    recorder.drain()
+    assert ctx.artifacts.get(unpreviewed.id).preview_path
+    assert ctx.artifacts.count() == 3
+    os.utime(home / ".takes-checked", (0, 0))  # a day later: the sweep runs too
+    recorder.recover_later([].append)
+    recorder.drain()
+    assert [a.id for a in ctx.artifacts.page()] == [unpreviewed.id, kept.id]
