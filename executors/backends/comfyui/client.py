@@ -217,10 +217,8 @@ class ComfyClient:
         if output.media == "text":
             yield (output.text or "").encode()
             return
-        params = {"filename": output.filename, "subfolder": output.subfolder, "type": output.type}
-        response = self.http.send("GET", "/view", params=params, stream=True)
+        response = self.http.retried(self._open_view, output)
         with response:
-            self._check_view(response, output)
             try:
                 yield from response.iter_content(chunk_size)
             except requests.RequestException as exc:
@@ -299,6 +297,16 @@ class ComfyClient:
             ahead = queue.pending.index(prompt_id) if prompt_id in queue.pending else 0
             return JobState("pending", None, ahead + len(queue.running))
         return state
+
+    def _open_view(self, output: OutputFile) -> requests.Response:
+        params = {"filename": output.filename, "subfolder": output.subfolder, "type": output.type}
+        response = self.http.send("GET", "/view", params=params, stream=True)
+        try:
+            self._check_view(response, output)
+        except BaseException:
+            response.close()
+            raise
+        return response
 
     def _check_view(self, response: requests.Response, output: OutputFile) -> None:
         if response.status_code == 404:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import requests
 import tenacity
@@ -26,6 +27,7 @@ from urllib3.exceptions import NewConnectionError
 from core.errors import BackendError, PermanentBackendError, TransientBackendError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STATUS_HINTS = {
     500: "an internal error — see the server's console",
@@ -73,6 +75,10 @@ class Http:
         `retry` (the request is idempotent)."""
         if not retry:
             return self._once(method, path, parse, kwargs)
+        return self.retried(self._once, method, path, parse, kwargs)
+
+    def retried(self, attempt: Callable[..., T], *args: Any) -> T:
+        """`attempt(*args)`, again after a passing failure (an idempotent request)."""
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.attempts),
             wait=tenacity.wait_exponential_jitter(
@@ -83,7 +89,7 @@ class Http:
             reraise=True,
         )
         try:
-            return retrying(self._once, method, path, parse, kwargs)
+            return retrying(attempt, *args)
         except PassingFailure as exc:
             raise self.error(
                 TransientBackendError,
