@@ -119,7 +119,7 @@ class TakeRecorder:
 
     def recover_later(self, emit: Emit) -> None:
         """At start, on the thumbnail thread (`drain` waits for it too): make the previews a
-        crash left unmade, and once a day `recover` (300k stats take ~0.5 s: bench/RESULTS.md)."""
+        crash left unmade, and once a day `recover` (~2 s at 300k records: bench/RESULTS.md)."""
         self._pending.append(self._thumbnailer.submit(self._recover_on_start, emit))
 
     def _recover_on_start(self, emit: Emit) -> None:

@@ -137,8 +137,8 @@ _WRITE_LOCK = threading.RLock()  # re-entrant: nested writes in one thread must 
 class Database:
     """The library file. peewee's deferred database is process-wide, so one process works on one
     library at a time: opening another re-points every repository at the new file.
-    Opening checks the file (unless `check` is off: `library check|repair` look themselves),
-    migrates it to SCHEMA_VERSION and makes the daily backup."""
+    Opening checks the file (`check=False` skips that, for bench/library_check.py), migrates
+    it to SCHEMA_VERSION and makes the daily backup."""
 
     def __init__(self, path: Path, *, migrate_to: int = SCHEMA_VERSION, check: bool = True):
         self.path = Path(path)

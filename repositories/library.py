@@ -168,11 +168,19 @@ def restore_newest_good(library: Path) -> Path | None:
     if good is None:
         return None
     aside = backup_folder(library) / f"damaged-{library.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    for suffix in ("", "-wal", "-shm"):
-        source = Path(f"{library}{suffix}")
-        if source.exists():
-            os.replace(source, f"{aside}.db{suffix}")
-    shutil.copy2(good, library)
+    partial = library.with_name(f".{library.name}.restoring")
+    try:
+        shutil.copy2(good, partial)  # first, so a full disk leaves everything as it was
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{library}{suffix}").exists():
+                os.replace(f"{library}{suffix}", f"{aside}.db{suffix}")
+        os.replace(partial, library)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise DatabaseError(
+            f"could not restore {good} ({exc.strerror or exc}) — free some space on the disk, "
+            "then run 'python main.py library repair' again"
+        ) from exc
     return good
 
 
