@@ -4,9 +4,12 @@ pause/resume, backends, functions. They share the engine with the window."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -85,7 +88,7 @@ def generate(args: argparse.Namespace, ctx: cli.Context) -> int:
     if not args.wait:
         print(json.dumps(ids) if args.json else "\n".join(map(str, ids)))
         return 0
-    _run(engine, ids)
+    _run(engine, ids, stall_s=_stall_s(ctx))
     finished = [ctx.jobs.get(job_id) for job_id in ids]
     if args.json:
         print(json.dumps([_job_result(job, ctx) for job in finished], indent=2, ensure_ascii=False))
@@ -95,31 +98,74 @@ def generate(args: argparse.Namespace, ctx: cli.Context) -> int:
 def worker(args: argparse.Namespace, ctx: cli.Context) -> int:
     if not args.until_idle:
         print("running queued jobs; Ctrl+C stops (queued jobs stay queued)", file=sys.stderr)
-    _run(_engine(ctx, ProgressPrinter()), None, forever=not args.until_idle)
+        _run(_engine(ctx, ProgressPrinter()), None, forever=True)
+    else:
+        _run(_engine(ctx, ProgressPrinter()), None, stall_s=_stall_s(ctx))
     return 0
 
 
-def _run(engine: Engine, ids: list[int] | None, forever: bool = False) -> None:
-    """Run on this thread until done; Ctrl+C cancels what runs here and returns."""
-    stop = threading.Event()
-    runner = threading.Thread(
-        target=_until_done, args=(engine, ids, stop, forever), name="engine", daemon=True
-    )
-    runner.start()
-    try:
-        while runner.is_alive():
-            runner.join(0.2)
-    except KeyboardInterrupt:
-        print("stopping: cancelling running jobs…", file=sys.stderr)
+def _stall_s(ctx: cli.Context) -> float:
+    """How long `generate --wait` and `worker --until-idle` let the engine make no progress
+    before they give up: twice the longest retry wait, so an offline server's jobs fail with
+    their own message first (--wait gives servers retry.max_s)."""
+    return 2 * ctx.config.retry.max_s
+
+
+def _run(
+    engine: Engine, ids: list[int] | None, *, forever: bool = False, stall_s: float | None = None
+) -> None:
+    """Run the engine on a thread until done. Ctrl+C only sets an event the engine acts on
+    (it cancels what runs here); this thread waits for the engine to finish either way, so
+    no job is cut off by the interpreter shutting down. EngineStuck comes back to the caller."""
+    stop, done = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            _until_done(engine, ids, stop, forever, stall_s)
+        except BaseException as exc:  # noqa: BLE001 — raised again on the calling thread
+            failures.append(exc)
+        finally:
+            done.set()
+
+    runner = threading.Thread(target=run, name="engine", daemon=True)
+    with _ctrl_c_sets(stop):
+        runner.start()
+        done.wait()
+    runner.join()
+    if failures:
+        raise failures[0]
+
+
+@contextlib.contextmanager
+def _ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
+    """While inside, SIGINT sets `stop` instead of raising KeyboardInterrupt (a
+    KeyboardInterrupt inside Thread.join marks a live thread stopped on Python 3.11)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupted(signum: int, frame: object) -> None:
+        if not stop.is_set():
+            print("stopping: cancelling running jobs…", file=sys.stderr)
         stop.set()
-        runner.join()
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _until_done(
-    engine: Engine, ids: list[int] | None, stop: threading.Event, forever: bool
+    engine: Engine,
+    ids: list[int] | None,
+    stop: threading.Event,
+    forever: bool,
+    stall_s: float | None,
 ) -> None:
     while True:
-        engine.run_until_done(ids, stop)
+        engine.run_until_done(ids, stop, stall_s)
         if not forever or stop.wait(1.0):
             return
 

@@ -3,6 +3,9 @@ the Tk thread or the CLI's printer. A job never touches the UI; it only emits th
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 
 
@@ -77,3 +80,54 @@ class JobFinished(JobEvent):
     status: str  # done, failed or cancelled
     error: str = ""
     artifact_ids: tuple[int, ...] = ()
+
+
+# --- who runs a job (several processes may share one library) ------------------------------
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The engine that claimed a job: its host, process id and a token of its own (two engines
+    in one process, or a process that got a dead one's pid, differ by it). Stored on the job
+    as "host/pid/token"."""
+
+    host: str
+    pid: int
+    token: str
+
+    @classmethod
+    def new(cls) -> Owner:
+        return cls(socket.gethostname(), os.getpid(), uuid.uuid4().hex[:12])
+
+    @classmethod
+    def parse(cls, text: str) -> Owner | None:
+        """None for a job claimed before owners were recorded (or a damaged value)."""
+        host, _, rest = text.partition("/")
+        pid, _, token = rest.partition("/")
+        return cls(host, int(pid), token) if host and pid.isdigit() and token else None
+
+    def __str__(self) -> str:
+        return f"{self.host}/{self.pid}/{self.token}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A running job, who runs it and until when its lease holds (epoch seconds)."""
+
+    job_id: int
+    owner: str
+    lease_until: float | None
+
+
+def pid_alive(pid: int) -> bool:
+    """Is process `pid` alive on this machine? Without a cheap check (Windows, where signal 0
+    would be a Ctrl+C) it counts as alive, and the lease alone decides."""
+    if os.name == "nt":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True

@@ -6,16 +6,26 @@ functions from the first matching routing rule (config.json "routing"): it runs 
 whose backend is online, falls back to the next when that one is offline or paused, and its
 note says which ran.
 
-Threads: `start()` runs one dispatcher thread; each admitted job runs on a worker thread. Jobs
-report only through `emit` (frozen events). Everything a job needs to survive a crash is in
-SQLite before it is submitted: the workflow sent and its client-chosen prompt_id, so after a
-crash, a dropped connection or a retry the engine first asks that server whether the prompt is
-queued, running or finished, and harvests it instead of running it twice.
+Threads: `start()` runs one dispatcher thread, a health thread and a lease thread; each admitted
+job runs on a worker thread. Jobs report only through `emit` (frozen events).
+
+Several processes may run one library's queue (the window, `worker`, `generate --wait`): a job
+is claimed by one conditional UPDATE in a write transaction that records the claiming engine
+(`Owner`: host/pid/token) and a lease, renewed every LEASE_S / 3 while the job runs. A `running`
+job is taken over (queued again) only when its owner is gone: its lease ran out, or it was on
+this host and its process (or, in this process, its engine) has ended.
+
+Everything a job needs to survive a crash is in SQLite before it is submitted: the workflow
+sent and its client-chosen prompt_id, so after a crash, a dropped connection or a retry the
+engine first asks that server whether the prompt is queued, running or finished, and harvests
+it instead of running it twice.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -36,12 +46,15 @@ from core.errors import (
     TransientBackendError,
 )
 from core.jobs import (
+    Claim,
     JobAccepted,
     JobEvent,
     JobFinished,
     JobQueued,
     JobRetrying,
     JobWaiting,
+    Owner,
+    pid_alive,
 )
 from core.models import QUALITY_TIERS, JobRecord, JobStatus, PromptRecord
 from executors.cloud import CloudMonitor
@@ -56,6 +69,11 @@ Emit = Callable[[JobEvent], None]
 TICK_S = 0.1
 HEALTH_S = 30.0  # seconds between server health refreshes (config: health.interval_s)
 LOST_LIMIT = 2  # a job whose prompt vanished from its server this often is parked as suspect
+LEASE_S = 30.0  # a claim lasts this long unless renewed (every LEASE_S / 3) by its owner
+TAKEN_OVER = "picked up again: the process running it had stopped"
+PAUSED = "the queue is paused — run 'queue resume' (or Resume queue in the window)"
+RETRYING = re.compile(r"\s*—\s*retrying\b.*$")  # the tail of a transient error's message
+_LIVE_TOKENS: set[str] = set()  # the tokens of this process's started engines
 STOPPERS = ("busy", "offline", "breaker", "no_servers")  # refusals that hold for every job
 UNAVAILABLE = ("offline", "breaker", "no_servers")  # a routed job tries its next function
 
@@ -86,6 +104,7 @@ class Engine:
         routing: tuple[Route, ...] = (),
         health_s: float = HEALTH_S,
         cloud: CloudMonitor | None = None,
+        lease_s: float = LEASE_S,
     ):
         self.prompts, self.jobs, self.executor, self.pool = prompts, jobs, executor, pool
         self.tools, self.routing, self.health_s = tools, routing, health_s
@@ -106,6 +125,13 @@ class Engine:
         self._wake = threading.Event()
         self._finished = threading.Event()  # wakes run_until_done when a job ends
         self._threads: list[threading.Thread] = []
+        self.owner, self.lease_s = Owner.new(), lease_s
+        self._claiming = threading.Lock()  # a claim and its registration vs. renew/reconcile
+        self._unsettled: dict[int, Callable[[], None]] = {}  # job id → its end, to write again
+        self._taken_over: set[int] = set()  # jobs another process took over while they ran here
+        self._only: frozenset[int] | None = None  # run_until_done(ids): start only these
+        self._progress_at = time.monotonic()  # last time a job ran here or waited on a timer
+        self._stall_reason = ""  # why nothing could start, for EngineStuck
 
     # --- queueing (any thread) ----------------------------------------------------------------
 
@@ -191,84 +217,167 @@ class Engine:
     # --- running ------------------------------------------------------------------------------
 
     def start(self) -> None:
+        _LIVE_TOKENS.add(self.owner.token)
         self.reconcile()
         self._stop.clear()
+        self._progress_at = time.monotonic()
         members = len(self.pool.names()) + 1  # room for a cloud machine that joins later
         self._workers = ThreadPoolExecutor(members * 2, "job")
         self._threads = [
             threading.Thread(target=self._dispatch_loop, name="dispatcher", daemon=True),
             threading.Thread(target=self._health_loop, name="health", daemon=True),
+            threading.Thread(target=self._lease_loop, name="leases", daemon=True),
         ]
         for thread in self._threads:
             thread.start()
 
     def stop(self) -> None:
-        """Stop dispatching and let running jobs finish (queued ones stay queued)."""
+        """Stop dispatching and let running jobs finish (queued ones stay queued). A job whose
+        end still cannot be written stays claimed; the next engine takes it over."""
         self._stop.set()
         self._wake.set()
         for thread in self._threads:
             thread.join()
         if self._workers is not None:
             self._workers.shutdown(wait=True)
+        self._settle_pending()
         self.executor.drain()
+        _LIVE_TOKENS.discard(self.owner.token)
 
     def idle(self, job_ids: Iterable[int] | None = None) -> bool:
         """No job left to run (among `job_ids`, or at all) and no worker busy."""
         with self._lock:
-            if self._running:
+            if self._running or self._unsettled:
                 return False
         unfinished = {job.id for job in self.jobs.unfinished()}
         return not (unfinished & set(job_ids) if job_ids is not None else unfinished)
 
     def run_until_done(
-        self, job_ids: Iterable[int] | None = None, stop: threading.Event | None = None
+        self,
+        job_ids: Iterable[int] | None = None,
+        stop: threading.Event | None = None,
+        stall_s: float | None = None,
     ) -> None:
-        """Run until the jobs (or the whole queue) are finished. `stop` set (Ctrl+C) cancels
-        the jobs running here; queued ones stay queued for the next run."""
+        """Run until the jobs (only these are started here) or the whole queue are finished.
+        `stop` set (Ctrl+C) cancels the jobs running here; queued ones stay queued. With
+        `stall_s`, raise EngineStuck when the engine cannot make progress for that long."""
         ids = None if job_ids is None else list(job_ids)
+        self._only = None if ids is None else frozenset(ids)
         self.start()
         try:
             while not self.idle(ids):
                 if stop is not None and stop.is_set():
-                    self._stop.set()
-                    with self._lock:
-                        running = list(self._running)
-                    for job_id in set(running) | set(ids or []):
-                        self.cancel(job_id)
-                    while self._running:
-                        time.sleep(TICK_S)
-                    return
+                    return self._cancel_here(ids)
+                if stall_s is not None:
+                    self._check_progress(stall_s)
                 self._finished.wait(TICK_S)  # set when a job ends: no polling delay
                 self._finished.clear()
         finally:
             self.stop()
+            self._only = None
+
+    def _cancel_here(self, ids: list[int] | None) -> None:
+        self._stop.set()
+        with self._lock:
+            running = list(self._running)
+        for job_id in set(running) | set(ids or []):
+            self.cancel(job_id)
+        while self._running:
+            time.sleep(TICK_S)
+
+    def _check_progress(self, stall_s: float) -> None:
+        """The engine cannot make progress when, for `stall_s`, no job ran here, none was
+        started, and the dispatcher had jobs it could start now but could not: every server
+        refused them (for any reason but an open breaker, which reopens by itself), the queue
+        was paused, or a job's end could not be written. Jobs that wait for a retry time, or
+        that run in another process, are progress."""
+        with self._lock:
+            if self._running:
+                self._progress_at = time.monotonic()
+        if time.monotonic() - self._progress_at > stall_s:
+            raise EngineStuck(
+                f"no progress for {stall_s:g} s: {self._stall_reason or 'nothing could start'}"
+            )
+
+    def _note_progress(self) -> None:
+        self._progress_at = time.monotonic()
 
     def reconcile(self) -> None:
-        """After a crash: jobs left `running` go back to the queue; their stored submission
-        lets the next dispatch find the prompt on its server instead of running it twice."""
-        for job in self.jobs.unfinished():
-            if job.status is JobStatus.RUNNING:
-                self.jobs.update(
-                    job.id,
-                    status=JobStatus.QUEUED,
-                    cancel_requested=False,
-                    note="picked up again after a restart",
-                )
+        """Running jobs whose owner is gone (a crash, a kill) go back to the queue; their
+        stored submission lets the next dispatch find the prompt on its server instead of
+        running it twice. Jobs a live process runs are left to it."""
+        now = time.time()
+        with self._claiming:
+            taken = [
+                claim
+                for claim in self.jobs.claims()
+                if self._owner_gone(claim, now) and self.jobs.take_over(claim, TAKEN_OVER)
+            ]
+        for claim in taken:
+            log.info("job %s: its owner %s is gone; queued again", claim.job_id, claim.owner)
+            self._wake.set()
+
+    def _owner_gone(self, claim: Claim, now: float) -> bool:
+        if claim.owner == str(self.owner):  # ours: gone only if no thread here holds it
+            with self._lock:
+                return claim.job_id not in self._running and claim.job_id not in self._unsettled
+        owner = Owner.parse(claim.owner)
+        if owner is None or claim.lease_until is None or claim.lease_until < now:
+            return True
+        if owner.host != self.owner.host:
+            return False
+        if owner.pid == self.owner.pid:
+            return owner.token not in _LIVE_TOKENS
+        return not pid_alive(owner.pid)
 
     # --- the dispatcher thread ----------------------------------------------------------------
 
     def _dispatch_loop(self) -> None:
-        self.pool.refresh()  # know which servers answer before placing the first job
+        try:
+            self.pool.refresh()  # know which servers answer before placing the first job
+        except Exception:  # noqa: BLE001 — the health thread tries again
+            log.exception("first health refresh failed")
         while not self._stop.is_set():
             try:
+                self._settle_pending()
                 self._forward_cancel_requests()
-                if not self.jobs.paused():
+                if self.jobs.paused():
+                    self._stall_reason = PAUSED
+                else:
                     self._dispatch_round()
-            except Exception:  # noqa: BLE001 — the dispatcher must outlive any one bad job
+            except Exception as exc:  # noqa: BLE001 — the dispatcher must outlive any one bad job
                 log.exception("dispatch round failed")
+                self._stall_reason = (
+                    f"starting jobs failed ({exc}) — details are in logs/takeboard.log"
+                )
             self._wake.wait(TICK_S)
             self._wake.clear()
         self.prompts.db.close()
+
+    def _lease_loop(self) -> None:
+        """Renew the leases of the jobs held here; take over jobs whose owner is gone."""
+        while not self._stop.wait(self.lease_s / 3):
+            try:
+                self._renew_leases()
+                self.reconcile()
+            except Exception:  # noqa: BLE001 — a failed write is tried again next beat
+                log.exception("lease renewal failed")
+        self.prompts.db.close()
+
+    def _renew_leases(self) -> None:
+        with self._claiming, self._lock:
+            held = {*self._running, *self._unsettled}
+        if not held:
+            return
+        with self._claiming:
+            lost = self.jobs.renew(str(self.owner), held, time.time() + self.lease_s)
+        with self._lock:
+            for job_id in lost:
+                self._unsettled.pop(job_id, None)
+                if job_id in self._running:  # another process took it over: stop ours
+                    log.warning("job %s was taken over by another process; stopping it", job_id)
+                    self._taken_over.add(job_id)
+                    self._running[job_id].set()
 
     def _health_loop(self) -> None:
         """Keep each server's online state, VRAM and queue depth fresh for admission: every
@@ -295,7 +404,10 @@ class Engine:
 
     def _dispatch_round(self) -> None:
         stopped: set[tuple[str, ...]] = set()  # routes every member of which refused for all
-        for job in self.jobs.eligible(time.time()):
+        jobs = self.jobs.eligible(time.time(), only=self._only)
+        if not jobs:
+            self._note_progress()  # nothing to start now: done, or waiting for a retry time
+        for job in jobs:
             route = tuple(job.params.get("route") or [job.function])
             if route in stopped:
                 continue
@@ -305,10 +417,8 @@ class Engine:
                 if lease.reason in STOPPERS:
                     stopped.add(route)
                 continue
-            note = None
-            if function != job.function:
-                job, note = self._rerouted(job, function, why)
-            self._launch(job, lease, note)
+            note = self._rerouted(job, function, why) if function != job.function else None
+            self._launch(job, lease, function, note)
 
     def _acquire_routed(
         self, job: JobRecord, route: tuple[str, ...]
@@ -325,10 +435,10 @@ class Engine:
             passed.append(f"{function}: {lease.detail}")
         return first, job.function, ""
 
-    def _rerouted(self, job: JobRecord, function: str, why: str) -> tuple[JobRecord, str]:
+    def _rerouted(self, job: JobRecord, function: str, why: str) -> str:
         note = f"routed to {function} ({why})"
         log.info("job %s %s", job.id, note)
-        return self.jobs.update(job.id, function=function), note
+        return note
 
     def _acquire(self, job: JobRecord, function: str) -> Lease | Refusal:
         """A slot for the job's `function`: back on the server that has its earlier submission
@@ -361,6 +471,10 @@ class Engine:
         return [n for n in family if not template.servers or n in template.servers]
 
     def _refused(self, job: JobRecord, refusal: Refusal) -> None:
+        if refusal.reason == "breaker":
+            self._note_progress()  # it reopens by itself
+        else:
+            self._stall_reason = f"no job could start ({refusal.detail}); they stay queued"
         if refusal.reason == "too_big" and self._drop_tier(job, refusal.detail):
             return
         if refusal.reason == "too_big":
@@ -377,41 +491,97 @@ class Engine:
         since = self._offline_since.setdefault(job.id, time.monotonic())
         return time.monotonic() - since > self.offline_grace_s
 
-    def _launch(self, job: JobRecord, lease: Lease, note: str | None = None) -> None:
+    def _launch(self, job: JobRecord, lease: Lease, function: str, note: str | None) -> None:
+        """Claim the job and hand it to a worker thread. The slot goes back when it does not
+        start: another process claimed it first, or the claim could not be written."""
         self._offline_since.pop(job.id, None)
         if note is None:  # keep why the tier dropped
             note = job.note if job.params.get("dropped_from") else ""
-        cancel = threading.Event()
-        job = self.jobs.update(
-            job.id,
-            status=JobStatus.RUNNING,
-            backend=lease.server,
-            attempts=job.attempts + 1,
-            retry_at=None,
-            note=note,
-        )
-        with self._lock:
-            self._running[job.id] = cancel
-        self._workers.submit(self._work, job, lease, cancel)
+        cancel, started = threading.Event(), False
+        try:
+            with self._claiming:
+                claimed = self.jobs.claim(
+                    job.id,
+                    str(self.owner),
+                    time.time() + self.lease_s,
+                    function=function,
+                    backend=lease.server,
+                    note=note,
+                )
+                if claimed is not None:
+                    with self._lock:
+                        self._running[job.id] = cancel
+                        self._taken_over.discard(job.id)
+            started = claimed is not None and self._submit(claimed, lease, cancel)
+        finally:
+            if not started:
+                self.pool.give_back(lease)
+        if started:
+            self._note_progress()
+
+    def _submit(self, job: JobRecord, lease: Lease, cancel: threading.Event) -> bool:
+        try:
+            self._workers.submit(self._work, job, lease, cancel)
+            return True
+        except RuntimeError:  # the interpreter is shutting down: undo the claim
+            log.warning("job %s not started: shutting down", job.id)
+            with self._lock:
+                self._running.pop(job.id, None)
+            self.jobs.update(job.id, status=JobStatus.QUEUED)
+            return False
 
     # --- worker threads -----------------------------------------------------------------------
 
     def _work(self, job: JobRecord, lease: Lease, cancel: threading.Event) -> None:
-        started, outcome = time.monotonic(), None
+        started, outcome, records = time.monotonic(), None, []
         try:
             records = self._attempt(job, lease, cancel)
             outcome = "ok"
-            self._end(job, JobStatus.DONE, "", artifact_ids=tuple(r.id for r in records))
-        except Exception as exc:  # noqa: BLE001 — sorted into retry / degrade / fail below
+        except BaseException as exc:  # noqa: BLE001 — sorted into retry / degrade / fail
             outcome = exc
-            self._after_failure(job, lease, exc)
         finally:
-            self._release(lease, outcome, time.monotonic() - started)
+            self._release(lease, outcome, time.monotonic() - started)  # free whatever follows
+            self._settle(job.id, functools.partial(self._record, job, lease, outcome, records))
+
+    def _record(self, job: JobRecord, lease: Lease, outcome: Any, records: list) -> None:
+        if outcome == "ok":
+            self._end(job, JobStatus.DONE, "", artifact_ids=tuple(r.id for r in records))
+        else:
+            self._after_failure(job, lease, outcome)
+
+    def _settle(self, job_id: int, record: Callable[[], None]) -> None:
+        """Write how the job ended. When that fails (disk full, library locked) the job stays
+        held here and the dispatcher writes it again every tick: it never stays `running`."""
+        try:
+            if job_id not in self._taken_over:  # else its new owner records it
+                record()
+        except Exception as exc:  # noqa: BLE001 — any write failure
+            log.warning("job %s: its end could not be recorded (%s); trying again", job_id, exc)
             with self._lock:
-                self._running.pop(job.id, None)
+                self._unsettled[job_id] = record
+        finally:
+            with self._lock:
+                self._running.pop(job_id, None)
             self._wake.set()
             self._finished.set()
             self.prompts.db.close()
+
+    def _settle_pending(self) -> None:
+        """Write again the ends that could not be written."""
+        with self._lock:
+            pending = dict(self._unsettled)
+        for job_id, record in pending.items():
+            try:
+                record()
+            except Exception as exc:  # noqa: BLE001 — still failing: next tick
+                self._stall_reason = (
+                    f"job {job_id} ended, but that could not be recorded ({exc}) — free disk "
+                    "space or close what holds the library; it is picked up again next run"
+                )
+                continue
+            with self._lock:
+                self._unsettled.pop(job_id, None)
+            self._finished.set()
 
     def _attempt(self, job: JobRecord, lease: Lease, cancel: threading.Event) -> list:
         prompt = self._frozen_prompt(job)
@@ -477,6 +647,8 @@ class Engine:
                 self._end(job, JobStatus.FAILED, _oom_message(job), "out_of_memory")
         elif isinstance(exc, TransientBackendError) and job.attempts < self.retry.attempts:
             self._retry_later(job, lease, exc)
+        elif isinstance(exc, TransientBackendError):
+            self._end(job, JobStatus.FAILED, _gave_up(job, exc), "transient")
         else:
             self._fail(job, exc)
 
@@ -582,6 +754,17 @@ def _no_member(template: Template) -> str:
 
 class SuspectJob(AppError):
     """A job that keeps taking its server down: parked instead of retried."""
+
+
+class EngineStuck(AppError):
+    """run_until_done(stall_s=…) found that no job could make progress for that long."""
+
+
+def _gave_up(job: JobRecord, exc: Exception) -> str:
+    """A transient error's message once the retries are used up: no "— retrying" left in it."""
+    reason = RETRYING.sub("", str(exc))
+    advice = " — check the server and its log, then 'jobs retry'" if reason != str(exc) else ""
+    return f"gave up after {job.attempts} attempts: {reason}{advice}"
 
 
 def _oom_message(job: JobRecord) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Collection
 from typing import Any
 
 from core.errors import NotFound
+from core.jobs import Claim
 from core.models import JobRecord, JobStatus
 from repositories.database import Database
 from repositories.tables import Job, Setting
@@ -73,19 +75,81 @@ class JobRepository:
             query = query.where(Job.prompt == prompt_id)
         return [_record(row) for row in query]
 
-    def eligible(self, now: float, limit: int = 50) -> list[JobRecord]:
-        """Jobs the dispatcher may start now: front of queue (priority) first, then oldest."""
-        rows = (
-            Job.select()
-            .where(
-                Job.status.in_(PENDING),
-                (Job.retry_at.is_null()) | (Job.retry_at <= now),
-                Job.cancel_requested == False,  # noqa: E712 — SQL comparison
+    def eligible(
+        self, now: float, limit: int = 50, only: Collection[int] | None = None
+    ) -> list[JobRecord]:
+        """Jobs the dispatcher may start now (of `only`, when given): front of queue (priority)
+        first, then oldest."""
+        query = Job.select().where(_startable(now)).order_by(Job.priority.desc(), Job.id)
+        if only is not None:
+            query = query.where(Job.id.in_(list(only)))
+        return [_record(row) for row in query.limit(limit)]
+
+    # --- claims: several processes may run one library's queue ---------------------------------
+
+    def claim(
+        self, job_id: int, owner: str, lease_until: float, **changes: Any
+    ) -> JobRecord | None:
+        """Start a pending job for `owner`, atomically (one conditional UPDATE in a write
+        transaction): None when another process took it first or it changed meanwhile."""
+        now = time.time()
+        with self.db.write():
+            taken = (
+                Job.update(
+                    **_columns(changes),
+                    status=JobStatus.RUNNING.value,
+                    owner=owner,
+                    lease_until=lease_until,
+                    attempts=Job.attempts + 1,
+                    retry_at=None,
+                    started_at=now,
+                    updated_at=now,
+                )
+                .where(Job.id == job_id, _startable(now))
+                .execute()
             )
-            .order_by(Job.priority.desc(), Job.id)
-            .limit(limit)
+        return self.get(job_id) if taken else None
+
+    def renew(self, owner: str, job_ids: Collection[int], lease_until: float) -> set[int]:
+        """Extend `owner`'s lease on its running jobs; the ids it no longer holds (another
+        process took them over, or they ended)."""
+        ids = list(job_ids)
+        with self.db.write():
+            Job.update(lease_until=lease_until).where(
+                Job.id.in_(ids), Job.owner == owner, Job.status == JobStatus.RUNNING.value
+            ).execute()
+            held = Job.select(Job.id).where(
+                Job.id.in_(ids), Job.owner == owner, Job.status == JobStatus.RUNNING.value
+            )
+            return set(ids) - {row.id for row in held}
+
+    def claims(self) -> list[Claim]:
+        """Every running job with its owner and lease."""
+        rows = Job.select(Job.id, Job.owner, Job.lease_until).where(
+            Job.status == JobStatus.RUNNING.value
         )
-        return [_record(row) for row in rows]
+        return [Claim(row.id, row.owner, row.lease_until) for row in rows]
+
+    def take_over(self, claim: Claim, note: str) -> bool:
+        """Put a running job whose owner is gone back in the queue; False when it changed
+        meanwhile (its owner ended it, or another process took it over first)."""
+        with self.db.write():
+            changed = (
+                Job.update(
+                    status=JobStatus.QUEUED.value,
+                    cancel_requested=False,
+                    note=note,
+                    lease_until=None,
+                    updated_at=time.time(),
+                )
+                .where(
+                    Job.id == claim.job_id,
+                    Job.status == JobStatus.RUNNING.value,
+                    Job.owner == claim.owner,
+                )
+                .execute()
+            )
+        return bool(changed)
 
     def unfinished(self) -> list[JobRecord]:
         """Queued, waiting and running jobs (what an idle check and a restart look at)."""
@@ -127,6 +191,15 @@ class JobRepository:
     def set_paused(self, paused: bool) -> None:
         with self.db.write():
             Setting.replace(key=PAUSED_KEY, value="1" if paused else "0").execute()
+
+
+def _startable(now: float) -> Any:
+    """The SQL condition of a job a dispatcher may start now."""
+    return (
+        Job.status.in_(PENDING)
+        & (Job.retry_at.is_null() | (Job.retry_at <= now))
+        & (Job.cancel_requested == False)  # noqa: E712 — SQL comparison
+    )
 
 
 def _columns(changes: dict[str, Any]) -> dict[str, Any]:
