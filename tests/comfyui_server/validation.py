@@ -170,8 +170,7 @@ class Validator:
             return
         if skip_checks:
             return
-        combo_error = _combo_error_current if self.current else _combo_error
-        reason = _range_error(spec, value) or combo_error(spec, value)
+        reason = _range_error(spec, value) or _combo_error(spec, value, self.current)
         if reason:
             errors.append(reason)
 
@@ -274,33 +273,21 @@ def _range_error(spec: InputSpec, value: Any) -> Reason | None:
     return None
 
 
-def _combo_error(spec: InputSpec, value: Any) -> Reason | None:
+def _combo_error(spec: InputSpec, value: Any, current: bool) -> Reason | None:
+    """0.3.64 quotes the value; current (execution.py@04e2a914 validate_inputs) lists the
+    invalid values as reprs, checks multiselect lists item by item and skips remote combos."""
     options = spec.options
-    if options is None or value in options:
+    if options is None or current and spec.extra.get("remote_combo"):
+        return None
+    multiselect = current and spec.extra.get("multiselect", False) and isinstance(value, list)
+    invalid = [v for v in value if v not in options] if multiselect else [value]
+    if not invalid or not multiselect and value in options:
         return None
     config: Any = spec.config
     listing = str(options)
     if len(options) > 20:  # the real server does not echo long model lists
         listing, config = f"(list of length {len(options)})", None
     extra = {"input_name": spec.name, "input_config": config, "received_value": value}
-    details = f"{spec.name}: '{value}' not in {listing}"
-    return error("value_not_in_list", "Value not in list", details, extra)
-
-
-def _combo_error_current(spec: InputSpec, value: Any) -> Reason | None:
-    """execution.py@04e2a914 validate_inputs: multiselect lists item by item, remote combos
-    unchecked, the invalid values as reprs."""
-    options = spec.options
-    if options is None or spec.extra.get("remote_combo"):
-        return None
-    multiselect = spec.extra.get("multiselect", False) and isinstance(value, list)
-    invalid = [v for v in value if v not in options] if multiselect else [value]
-    if not multiselect and value in options or not invalid:
-        return None
-    config: Any = spec.config
-    listing = str(options)
-    if len(options) > 20:
-        listing, config = f"(list of length {len(options)})", None
-    extra = {"input_name": spec.name, "input_config": config, "received_value": value}
-    details = f"{spec.name}: {', '.join(repr(v) for v in invalid)} not in {listing}"
+    shown = ", ".join(repr(v) for v in invalid) if current else f"'{value}'"
+    details = f"{spec.name}: {shown} not in {listing}"
     return error("value_not_in_list", "Value not in list", details, extra)

@@ -28,11 +28,11 @@ from .hostile import hostile_view
 from .hub import Hub
 from .jobs import JobsApi, validate_job_id
 from .machine import Config, system_stats
+from .profiles import MAX_UPLOAD_SIZE
 from .validation import Validator, error
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SENSITIVE_EXTRA_DATA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
-MAX_UPLOAD_SIZE = 100 * 1024 * 1024
 INVALID_PROMPT_ID = error(
     "invalid_prompt_id",
     "prompt_id must be a valid UUID",
