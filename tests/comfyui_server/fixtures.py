@@ -17,6 +17,7 @@ module runs against every server version by overriding it:
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from .probe import Probe
+from .real import real_server
 from .server import ComfyServer
 
 
@@ -36,10 +38,30 @@ def comfy_profile() -> str:
 @pytest.fixture
 def comfy_server(tmp_path: Path, comfy_profile: str) -> Iterator[ComfyServer]:
     """A started fake ComfyUI on a free loopback port, files under tmp_path/comfyui."""
-    server = ComfyServer(tmp_path / "comfyui", profile=comfy_profile)
+    with _started(tmp_path, comfy_profile) as server:
+        yield server
+
+
+@pytest.fixture
+def comfy_server_or_real(tmp_path: Path, comfy_profile: str) -> Iterator[ComfyServer]:
+    """`comfy_server`, or the real ComfyUI that TAKEBOARD_TEST_COMFYUI_URL names (real.py):
+    the ComfyUI client test modules use it as their `comfy_server`."""
+    real = real_server(comfy_profile)
+    if real is not None:
+        yield real  # type: ignore[misc]  # skips what only the fake has
+        return
+    with _started(tmp_path, comfy_profile) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def _started(tmp_path: Path, profile: str) -> Iterator[ComfyServer]:
+    server = ComfyServer(tmp_path / "comfyui", profile=profile)
     server.start()
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -40,7 +40,6 @@ from executors.backends.comfyui.run import TAKEBOARD_WORKFLOW_ID
 from executors.backends.comfyui.tracker import Tracker
 from executors.storage import write_stream
 from tests.comfyui_server import ComfyServer
-from tests.comfyui_server.profiles import PROFILES
 from tests.comfyui_server.examples import (
     audio_outputs,
     basic_image,
@@ -48,12 +47,19 @@ from tests.comfyui_server.examples import (
     txt2img,
     video_and_animation,
 )
+from tests.comfyui_server.profiles import PROFILES
 
 
 @pytest.fixture(params=PROFILES)
 def comfy_profile(request: pytest.FixtureRequest) -> str:
     """Every test here runs against the recorded 0.3.64 server and a current one."""
     return request.param
+
+
+@pytest.fixture
+def comfy_server(comfy_server_or_real: ComfyServer) -> ComfyServer:
+    """The fake, or a real ComfyUI with TAKEBOARD_TEST_COMFYUI_URL (comfyui_server/real.py)."""
+    return comfy_server_or_real
 
 
 # prompt ids are canonical UUIDs: current ComfyUI refuses anything else
@@ -225,12 +231,13 @@ def test_a_deaf_socket_is_covered_by_history_polls(comfy_server, client):
 
 
 def test_client_side_validation_names_node_class_and_file(comfy_server, client):
+    history = requests.get(comfy_server.url + "/history", timeout=5).json()
     with pytest.raises(PermanentBackendError) as missing:
         client.run(txt2img(ckpt="x.safetensors"))
     message = str(missing.value)
     assert "node 4 (CheckpointLoaderSimple): model file 'x.safetensors' (ckpt_name)" in message
     assert "sd_v1-5.safetensors" in message
-    assert requests.get(comfy_server.url + "/history", timeout=5).json() == {}
+    assert requests.get(comfy_server.url + "/history", timeout=5).json() == history  # not sent
     graph = {**basic_image(), "5": {"class_type": "NoSuchNode", "inputs": {}}, "6": "junk"}
     with pytest.raises(PermanentBackendError) as unknown:
         client.validate(graph)

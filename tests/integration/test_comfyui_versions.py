@@ -32,6 +32,12 @@ def comfy_profile(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def comfy_server(comfy_server_or_real: ComfyServer) -> ComfyServer:
+    """The fake, or a real ComfyUI with TAKEBOARD_TEST_COMFYUI_URL (comfyui_server/real.py)."""
+    return comfy_server_or_real
+
+
+@pytest.fixture
 def client(comfy_server: ComfyServer) -> Iterator[ComfyClient]:
     client = ComfyClient(comfy_server.url, name="fake")
     client.poll_interval = 0.05
@@ -100,7 +106,9 @@ def test_takeboard_prompts_are_stamped_for_the_jobs_list(comfy_server, client):
         return
     query = {"workflow_id": TAKEBOARD_WORKFLOW_ID}
     jobs = requests.get(f"{comfy_server.url}/api/jobs", params=query, timeout=5).json()["jobs"]
-    assert [job["id"] for job in jobs] == [result.prompt_id]
+    assert result.prompt_id in [job["id"] for job in jobs]
+    others = requests.get(f"{comfy_server.url}/api/jobs", params={"workflow_id": "x"}, timeout=5)
+    assert result.prompt_id not in [job["id"] for job in others.json()["jobs"]]
 
 
 def test_preview_method_is_sent_with_every_prompt(comfy_server):
