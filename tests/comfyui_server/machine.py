@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .profiles import OLD, Profile
+from .replacements import NodeReplace
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Config:
     extra_devices: list[dict[str, Any]] = field(default_factory=list)  # current profile only
     argv: list[str] = field(default_factory=list)
     profile: Profile = OLD
+    replacements: dict[str, list[NodeReplace]] = field(default_factory=dict)  # current only
 
 
 def primary_device(c: Config) -> dict[str, Any]:

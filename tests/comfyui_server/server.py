@@ -29,6 +29,7 @@ from .hostile import FlakyHttp, ViewFault
 from .hub import DropTrigger, Hub
 from .machine import Config
 from .profiles import profile as profile_named
+from .replacements import NodeReplace
 from .validation import Validator
 from .web import Api, State
 
@@ -226,6 +227,24 @@ class ComfyServer:
         """Every metadata preview frame (event 4) claims `metadata_length` bytes of metadata
         and carries metadata that is not JSON."""
         self.faults.hostile.preview_metadata_length = metadata_length
+
+    def replace_node(
+        self,
+        old: str,
+        new: str,
+        input_mapping: list[dict] | None = None,
+        output_mapping: list[dict] | None = None,
+    ) -> None:
+        """Register a node replacement (current profile): prompts naming `old`, a class the
+        server does not have, run as `new`; inputs mapped by `{"new_id", "old_id"}` or
+        `{"new_id", "set_value"}`, outputs by `{"new_idx", "old_idx"}`; listed at
+        GET /node_replacements."""
+        entry = NodeReplace(
+            old, new, None, tuple(input_mapping or ()) or None, tuple(output_mapping or ()) or None
+        )
+        entries = self.config.replacements.setdefault(old, [])
+        if all(e.new_node_id != new for e in entries):
+            entries.append(entry)
 
     def history_lag(self, seconds: float) -> None:
         """Write each finished prompt's history `seconds` after its `execution_success` /

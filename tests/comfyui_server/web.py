@@ -29,6 +29,7 @@ from .hub import Hub
 from .jobs import JobsApi, validate_job_id
 from .machine import Config, system_stats
 from .profiles import MAX_UPLOAD_SIZE
+from .replacements import apply, listing
 from .validation import Validator, error
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -75,6 +76,8 @@ class Api:
             jobs = JobsApi(self.queue, self.state.executor.interrupt)
             for method, path, handler in jobs.routes():
                 app.router.add_route(method, path, handler)
+            for path in ("/node_replacements", "/api/node_replacements"):
+                app.router.add_get(path, self.node_replacements)
         app.router.add_get("/{tail:.*}", static_not_found)
         return app
 
@@ -159,6 +162,9 @@ class Api:
     async def features(self, request: web.Request) -> web.Response:
         return web.json_response(dict(self.config.profile.features))
 
+    async def node_replacements(self, request: web.Request) -> web.Response:
+        return web.json_response(listing(self.config.replacements))
+
     async def object_info(self, request: web.Request) -> web.Response:
         return web.json_response(self.state.catalog.object_info())
 
@@ -200,10 +206,15 @@ class Api:
         if prompt_id is None:
             return web.json_response({"error": INVALID_PROMPT_ID, "node_errors": {}}, status=400)
         partial = json_data.get("partial_execution_targets")
+        if self.config.profile.current:
+            apply(prompt, self.config.replacements, self.state.catalog)
         valid, err, outputs, node_errors = self.state.validator.validate_prompt(prompt, partial)
         extra_data = json_data.get("extra_data", {})
         if "client_id" in json_data:
             extra_data["client_id"] = json_data["client_id"]
+        usage_source = request.headers.get("Comfy-Usage-Source")
+        if self.config.profile.current and usage_source and "comfy_usage_source" not in extra_data:
+            extra_data["comfy_usage_source"] = usage_source
         if not valid:
             return web.json_response({"error": err, "node_errors": node_errors}, status=400)
         sensitive = {k: extra_data.pop(k) for k in SENSITIVE_EXTRA_DATA_KEYS if k in extra_data}

@@ -268,6 +268,7 @@ def test_only_the_current_profile_has_the_jobs_api(comfy_server, tmp_path):
         assert get(old, f"/api/jobs/{uuid.uuid4()}").status_code == 404
         assert post(old, "/api/jobs/cancel", {"job_ids": []}).status_code == 405
         assert post(old, f"/api/jobs/{uuid.uuid4()}/cancel").status_code == 405
+        assert get(old, "/node_replacements").status_code == 404
     finally:
         old.stop()
 
@@ -501,3 +502,47 @@ def test_history_lag_leaves_a_gap_after_execution_success(comfy_server, comfy_ws
     done = finished(comfy_server, prompt_id)
     assert done["status"] == "completed" and done["outputs"]["9"]["images"]
     assert get(comfy_server, f"/history/{prompt_id}").json()[prompt_id]["outputs"]
+
+
+# --- node replacements (app/node_replace_manager.py@b5d74ccb) ----------------------------------
+
+
+def test_node_replacements_rewrite_unknown_classes_before_validation(comfy_server, comfy_ws):
+    assert get(comfy_server, "/node_replacements").json() == {}
+    comfy_server.replace_node(
+        "OldInvert",
+        "ImageInvert",
+        input_mapping=[{"new_id": "image", "old_id": "pixels"}],
+        output_mapping=[{"new_idx": 0, "old_idx": 1}],
+    )
+    assert get(comfy_server, "/api/node_replacements").json() == {
+        "OldInvert": [
+            {
+                "new_node_id": "ImageInvert",
+                "old_node_id": "OldInvert",
+                "old_widget_ids": None,
+                "input_mapping": [{"new_id": "image", "old_id": "pixels"}],
+                "output_mapping": [{"new_idx": 0, "old_idx": 1}],
+            }
+        ]
+    }
+    workflow = basic_image(prefix="replaced")
+    workflow["5"] = {"class_type": "OldInvert", "inputs": {"pixels": ["3", 0]}}
+    workflow["9"]["inputs"]["images"] = ["5", 1]
+    probe = comfy_ws()
+    prompt_id = submit(comfy_server, workflow, probe)
+    assert "execution_success" in [m["type"] for m in probe.until_done(prompt_id)]
+    queued = job(comfy_server, prompt_id)["workflow"]["prompt"]
+    assert queued["5"]["class_type"] == "ImageInvert" and queued["9"]["inputs"]["images"] == [
+        "5",
+        0,
+    ]
+
+
+def test_usage_source_header_is_recorded(comfy_server):
+    headers = {"Comfy-Usage-Source": "takeboard"}
+    body = {"prompt": basic_image(prefix="usage")}
+    prompt_id = post(comfy_server, "/prompt", body, headers=headers).json()["prompt_id"]
+    assert (
+        job(comfy_server, prompt_id)["workflow"]["extra_data"]["comfy_usage_source"] == "takeboard"
+    )
