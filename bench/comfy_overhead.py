@@ -9,8 +9,10 @@ per job:
   WebSocket progress, streamed download with sha256, media facts, preview, artifact records,
   history deletion.
 
-Run: .venv/bin/python bench/comfy_overhead.py [--jobs 30]. Aim: takeboard within 1.5x of the
-baseline. Results: RESULTS.md.
+Run: .venv/bin/python bench/comfy_overhead.py [--jobs 30] [--profile current|0.3.64]
+[--breakdown]. Aim: takeboard within 1.5x of the baseline. `--breakdown` profiles one batch
+and prints where its time goes (SQLite writes, fsyncs, file writes, previews). Results:
+RESULTS.md.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -48,7 +51,7 @@ def baseline_job(url: str, graph: dict, out_dir: Path) -> None:
     client_id = uuid.uuid4().hex
     ws = websocket.create_connection(f"ws{url[4:]}/ws?clientId={client_id}", timeout=30)
     try:
-        body = {"prompt": graph, "client_id": client_id, "prompt_id": uuid.uuid4().hex}
+        body = {"prompt": graph, "client_id": client_id, "prompt_id": str(uuid.uuid4())}
         prompt_id = requests.post(f"{url}/prompt", json=body, timeout=30).json()["prompt_id"]
         while True:
             message = ws.recv()
@@ -122,11 +125,71 @@ def summary(label: str, times: list[float]) -> float:
     return median
 
 
+class Meter:
+    """Wall time spent inside some functions, from every thread (wrapped while it runs)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.undo: list[tuple[object, str, object]] = []
+
+    def wrap(self, label: str, owner: object, name: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                with self.lock:
+                    self.spent[label] = self.spent.get(label, 0.0) + time.perf_counter() - start
+
+        setattr(owner, name, timed)
+        self.undo.append((owner, name, original))
+
+    def restore(self) -> None:
+        for owner, name, original in reversed(self.undo):
+            setattr(owner, name, original)
+
+
+def breakdown(url: str, count: int) -> None:
+    """Where a batch's time goes: wall time inside the parts named below, summed over threads
+    (the job threads overlap, so the parts can add up to more than the batch)."""
+    import os
+
+    import peewee
+
+    from executors import previews, storage
+    from executors.backends.comfyui import ComfyClient
+
+    meter = Meter()
+    meter.wrap("SQLite statements (incl. commits)", peewee.SqliteDatabase, "execute_sql")
+    meter.wrap("fsync (files and folders)", os, "fsync")
+    meter.wrap("download + write + hash", storage, "write_stream")
+    meter.wrap("previews (background thread)", previews, "make_preview")
+    meter.wrap("ComfyUI run (submit → ended)", ComfyClient, "run")
+    try:
+        per_job = batch_takeboard(url, count)
+    finally:
+        meter.restore()
+    print(f"batch of {count}: {per_job * 1000:.1f} ms a job (wall)")
+    for label, spent in meter.spent.items():
+        print(f"  {label:<36} {spent * 1000 / count:6.1f} ms a job")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=30)
+    parser.add_argument("--profile", default="current", help="the fake server's version")
+    parser.add_argument("--breakdown", action="store_true", help="where a batch's time goes")
     args = parser.parse_args()
-    server, url = start_server(step_delay=0.0)
+    server, url = start_server(step_delay=0.0, profile=args.profile)
+    if args.breakdown:
+        try:
+            breakdown(url, args.jobs)
+        finally:
+            stop_servers([server])
+        return
     try:
         run_baseline(url, 3)  # warm both paths (imports, server caches) before measuring
         run_takeboard(url, 3)

@@ -19,7 +19,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(step_delay: float) -> tuple[subprocess.Popen, str]:
+def start_server(step_delay: float, profile: str = "current") -> tuple[subprocess.Popen, str]:
     """Start `python -m tests.comfyui_server` on a free loopback port; wait until it answers."""
     port = free_port()
     command = [
@@ -30,6 +30,8 @@ def start_server(step_delay: float) -> tuple[subprocess.Popen, str]:
         str(port),
         "--step-delay",
         str(step_delay),
+        "--profile",
+        profile,
     ]
     server = subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
