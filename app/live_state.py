@@ -308,10 +308,11 @@ def cloud_meter(status: CloudStatus) -> Meter | None:
 
 
 def caption(record: ArtifactRecord) -> str:
-    """'tier · seed' over the date, from the take's metadata (missing parts are left out).
-    Two lines at most, so captions never run into the next row of tiles."""
+    """'tier · seed' over the date, from the take's metadata (missing parts are left out;
+    a text take says so first). Two lines at most, so captions never run into the next row."""
     meta = record.metadata
-    parts = [str(meta["tier"]) if meta.get("tier") else ""]
+    parts = ["text" if is_text_take(record) else ""]
+    parts.append(str(meta["tier"]) if meta.get("tier") else "")
     parts.append(f"seed {meta['seed']}" if meta.get("seed") is not None else "")
     first = " · ".join(p for p in parts if p)
     when = (
@@ -320,6 +321,33 @@ def caption(record: ArtifactRecord) -> str:
         else ""
     )
     return "\n".join(line for line in (first, when) if line)
+
+
+def is_text_take(record: ArtifactRecord) -> bool:
+    """A take of a workflow whose only output is text (a text display, not media)."""
+    output = record.metadata.get("output")
+    return isinstance(output, dict) and output.get("media") == "text"
+
+
+DETAIL_FIELDS = (("template", "template"), ("tier", "tier"), ("seed", "seed"))
+
+
+def take_details(record: ArtifactRecord) -> str:
+    """The take's details as plain lines: file, settings, server and the texts its workflow
+    displayed (PreviewAny / "Show Text" nodes), which are kept with the take, not as takes."""
+    meta = record.metadata
+    lines = [f"file: {record.path}"]
+    lines += [f"{label}: {meta[key]}" for key, label in DETAIL_FIELDS if meta.get(key) is not None]
+    server = meta.get("server")
+    if isinstance(server, dict) and server.get("name"):
+        lines.append(f"server: {server['name']} ({server.get('url', '')})")
+    if meta.get("remote_prompt_id"):
+        lines.append(f"prompt id on the server: {meta['remote_prompt_id']}")
+    texts = meta.get("texts")
+    for node, values in texts.items() if isinstance(texts, dict) else ():
+        for value in values if isinstance(values, list) else [values]:
+            lines.append(f"text from node {node}: {value}")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from PIL import Image, ImageTk
 
-from app.live_state import GridLayout, caption
+from app.live_state import GridLayout, caption, take_details
 from core.errors import NotFound
 from core.jobs import ArtifactSaved, JobEvent, PreviewReady
 from core.models import ArtifactRecord
@@ -275,6 +275,7 @@ class TakesGallery(ttk.Frame):
             ("Open", lambda r: self.actions.open_file(self.path_of(r))),
             ("Show in folder", lambda r: self.actions.show_in_folder(self.path_of(r))),
             ("Copy path", lambda r: self.actions.copy_path(self.path_of(r))),
+            ("Details…", self.show_details),
             (None, None),
             ("Regenerate same seed", lambda r: self.actions.regenerate_same_seed(r.id)),
             (None, None),
@@ -286,6 +287,17 @@ class TakesGallery(ttk.Frame):
             else:
                 menu.add_command(label=label, command=lambda a=action: self._menu_command(a))
         return menu
+
+    def show_details(self, record: ArtifactRecord) -> tk.Toplevel:
+        """A small window with the take's details and the texts its workflow displayed."""
+        window = tk.Toplevel(self)
+        window.title(f"Take {record.id}")
+        text = tk.Text(window, wrap="word", width=72, height=14)
+        text.insert("1.0", take_details(record))
+        text.configure(state="disabled")
+        text.pack(fill="both", expand=True, padx=8, pady=8)
+        window.bind("<Escape>", lambda event: window.destroy())
+        return window
 
     def _menu_command(self, action: Callable[[ArtifactRecord], None]) -> None:
         if self._menu_record is not None:

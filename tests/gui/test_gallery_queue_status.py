@@ -132,6 +132,35 @@ def test_gallery_shows_thumbnails_and_acts_on_takes(root, ctx, home, takes):
     wait_for(root, lambda: len(canvas.find_withtag("thumb")) == 4)
 
 
+def test_take_details_show_the_texts_the_workflow_displayed(root, ctx, home):
+    prompt = ctx.prompts.add("audio", "Shanty", {"lyrics": "yo ho", "tags": ["folk"]})
+    png(home / "takes/song.png", "red")
+    meta = {"tier": "standard", "seed": 5, "texts": {"12": ["folk, sea shanty"]}}
+    take = ctx.artifacts.add(
+        prompt_id=prompt.id, kind="audio", path="takes/song.png", sha256="s", size=1,
+        metadata=meta,
+    )  # fmt: skip
+    gallery = TakesGallery(root, ctx.artifacts, home, Recorder())
+    gallery.pack(fill="both", expand=True)
+    pump(root)
+    gallery.show_prompt(prompt.id)
+    wait_for(root, lambda: len(gallery.records) == 1)
+    gallery.post_menu = lambda x_root, y_root: None
+    x, y = tile_centre(gallery, take.id)
+    gallery.canvas.event_generate("<Button-3>", x=x, y=y)
+    gallery.menu.invoke("Details…")
+    pump(root)
+    [window] = [w for w in gallery.winfo_children() if w.winfo_class() == "Toplevel"]
+    [text] = window.winfo_children()
+    shown = text.get("1.0", "end")
+    assert "text from node 12: folk, sea shanty" in shown and "seed: 5" in shown
+    text.focus_force()
+    pump(root)
+    text.event_generate("<Escape>")
+    pump(root)
+    assert not window.winfo_exists()
+
+
 def test_gallery_loads_only_tiles_near_the_view(root, ctx, home):
     prompt = ctx.prompts.add("image", "Many", {"prompt": "many"})
     rows = []

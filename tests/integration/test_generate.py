@@ -227,6 +227,35 @@ def user_template(home: Path, function: str, mutate) -> Path:
     return target
 
 
+def test_texts_a_workflow_shows_are_kept_with_the_take_not_made_takes(cli, server, home):
+    def mutate(template, workflow):  # a "Show Text" of the prompt beside the saved image
+        workflow["20"] = {"class_type": "PreviewAny", "inputs": {"source": ["15", 0]}}
+
+    user_template(home, "create_image_shown", mutate)
+    prompt_id = add(cli, "image", IMAGE)
+    code, (result,), err = generate(cli, prompt_id, "--function", "create_image_shown")
+    assert code == 0, err
+    (take,) = result["artifacts"]  # the image only: no .txt take beside it
+    assert Path(take["path"]).suffix == ".png"
+    [[shown]] = take["metadata"]["texts"].values()
+    assert 'a lighthouse at dusk "quoted" {braces}' in shown
+    assert take["metadata"]["output"]["media"] == "image"
+
+
+def test_a_workflow_whose_only_output_is_text_makes_a_text_take(cli, server, home):
+    def mutate(template, workflow):
+        workflow["20"] = {"class_type": "PreviewAny", "inputs": {"source": ["15", 0]}}
+        del workflow["9"]  # no SaveImage: the text display is the only output
+
+    user_template(home, "create_image_text", mutate)
+    prompt_id = add(cli, "image", IMAGE)
+    code, (result,), err = generate(cli, prompt_id, "--function", "create_image_text")
+    assert code == 0, err
+    (take,) = result["artifacts"]
+    assert take["metadata"]["output"]["media"] == "text"
+    assert "a lighthouse at dusk" in Path(take["path"]).read_text(encoding="utf-8")
+
+
 def test_missing_node_type_is_reported_before_anything_runs(cli, server, home):
     def mutate(template, workflow):
         workflow["8"]["class_type"] = "FancyUpscaleDecode"

@@ -18,6 +18,7 @@ from app.live_state import (
     eta_text,
     indicator,
     progress_text,
+    take_details,
     vram_text,
 )
 from core.jobs import (
@@ -185,3 +186,20 @@ def test_grid_layout():
     assert grid.visible(10, 3, 135, 271) == range(3, 9)
     assert grid.visible(10, 3, 0, 10_000) == range(0, 10)
     assert grid.visible(0, 3, 0, 500) == range(0, 0)
+
+
+def test_a_text_take_says_so_and_details_list_the_shown_texts():
+    meta = {
+        "tier": "standard",
+        "seed": 7,
+        "template": "create_audio/standard",
+        "server": {"name": "gpu", "url": "http://gpu:8188"},
+        "texts": {"12": ["verse one", "chorus"]},
+        "output": {"media": "text"},
+    }
+    record = ArtifactRecord(3, 1, MediaKind.AUDIO, "a/12_text.txt", None, "x", 1, metadata=meta)
+    assert caption(record).startswith("text · standard · seed 7")
+    details = take_details(record).splitlines()
+    assert details[0] == "file: a/12_text.txt"
+    assert "server: gpu (http://gpu:8188)" in details
+    assert details[-2:] == ["text from node 12: verse one", "text from node 12: chorus"]
