@@ -318,9 +318,12 @@ async def save_image(ctx: Context) -> Result:
 
 @behavior("SaveAnimatedWEBP", "SaveAnimatedPNG")
 async def save_animated(ctx: Context) -> Result:
+    """Current servers leave `animated` out for a single frame (_ui.py@255ec426 SavedImages)."""
     images: Images = ctx.values["images"]
     webp = ctx.class_type == "SaveAnimatedWEBP"
     entry = _save_sample(ctx, ctx.values["filename_prefix"], "webp" if webp else "apng")
+    if ctx.current:
+        return Result(ui={"images": [entry], **({"animated": [True]} if images.count > 1 else {})})
     return Result(ui={"images": [entry], "animated": [images.count != 1 or not webp]})
 
 

@@ -352,7 +352,7 @@ class Api:
             return web.Response(status=404)
         if self.faults.hostile.view is not None:
             return await hostile_view(request, self.faults.hostile.view, path)
-        return _file_response(path, filename, query)
+        return _file_response(path, filename, query, self.config.profile.current)
 
     async def upload_image(self, request: web.Request) -> web.Response:
         post = await request.post()
@@ -394,7 +394,7 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _file_response(path: Path, filename: str, query: Any) -> web.StreamResponse:
+def _file_response(path: Path, filename: str, query: Any, current: bool) -> web.StreamResponse:
     disposition = {"Content-Disposition": f'filename="{filename}"'}
     channel = query.get("channel", "rgba")
     if "preview" in query:
@@ -404,6 +404,8 @@ def _file_response(path: Path, filename: str, query: Any) -> web.StreamResponse:
         body = media.channel_png(path, channel)
         return web.Response(body=body, content_type="image/png", headers=disposition)
     headers = {**disposition, "Content-Type": media.content_type(filename)}
+    if current:  # server.py@002c3fb9 view_image
+        headers["X-Content-Type-Options"] = "nosniff"
     return web.FileResponse(path, headers=headers)
 
 

@@ -546,3 +546,21 @@ def test_usage_source_header_is_recorded(comfy_server):
     assert (
         job(comfy_server, prompt_id)["workflow"]["extra_data"]["comfy_usage_source"] == "takeboard"
     )
+
+
+def test_single_frame_animations_and_view_headers(comfy_server, comfy_ws):
+    still = {"width": 16, "height": 16, "batch_size": 1, "color": 0}
+    workflow = {
+        "1": {"class_type": "EmptyImage", "inputs": still},
+        "2": {
+            "class_type": "SaveAnimatedWEBP",
+            "inputs": {"images": ["1", 0], "filename_prefix": "one", "fps": 6.0,
+                       "lossless": False, "quality": 80, "method": "default"},
+        },
+    }  # fmt: skip
+    probe = comfy_ws()
+    prompt_id = submit(comfy_server, workflow, probe)
+    (executed,) = [m for m in probe.until_done(prompt_id) if m["type"] == "executed"]
+    assert "animated" not in executed["data"]["output"]  # _ui.py SavedImages: only for > 1
+    view = get(comfy_server, "/view", filename="one_00001_.webp")
+    assert view.headers["X-Content-Type-Options"] == "nosniff"
