@@ -104,6 +104,11 @@ def serious(exc: Exception, path: Path) -> DatabaseError | None:
         )
     if any(word in text for word in _DAMAGE_WORDS):
         return damaged(path, str(exc))
+    if "database is locked" in text:  # another connection kept its write lock past busy_timeout
+        return DatabaseError(
+            f"the library {path} stayed locked by another program — close it (or wait for "
+            "it), then try again"
+        )
     return None
 
 
