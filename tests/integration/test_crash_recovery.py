@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.comfyui_server.profiles import PROFILES
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +22,12 @@ CONFIG = {
     "retry": {"attempts": 6, "initial_s": 0.05, "max_s": 0.2, "jitter_s": 0.01},
     "timeouts": {"connect_s": 1.0, "read_s": 5.0},
 }
+
+
+@pytest.fixture(params=PROFILES)
+def comfy_profile(request: pytest.FixtureRequest) -> str:
+    """Against the recorded ComfyUI 0.3.64 and a current one."""
+    return request.param
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from PIL import Image
 
 from core.jobs import JobFinished, JobProgress
 from main import build_engine
+from tests.comfyui_server.profiles import PROFILES
 from tests.waiting import wait_for
 
 IMAGE = '{"prompt": "a lighthouse at dusk \\"quoted\\" {braces}", "aspect_ratio": "16:9"}'
@@ -23,6 +24,12 @@ SONG = (
     '"duration_s": 30}'
 )
 VIDEO = '{"prompt": "waves at night", "frames": 33, "resolution": "480x320"}'
+
+
+@pytest.fixture(params=PROFILES)
+def comfy_profile(request: pytest.FixtureRequest) -> str:
+    """Against the recorded ComfyUI 0.3.64 and a current one."""
+    return request.param
 
 
 @pytest.fixture
