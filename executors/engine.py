@@ -37,6 +37,7 @@ import tenacity
 from core.config import RetryConfig, Route
 from core.errors import (
     AppError,
+    DatabaseError,
     InputError,
     JobCancelled,
     OutOfMemory,
@@ -76,6 +77,10 @@ RETRYING = re.compile(r"\s*—\s*retrying\b.*$")  # the tail of a transient erro
 _LIVE_TOKENS: set[str] = set()  # the tokens of this process's started engines
 STOPPERS = ("busy", "offline", "breaker", "no_servers")  # refusals that hold for every job
 UNAVAILABLE = ("offline", "breaker", "no_servers")  # a routed job tries its next function
+
+# Worth another attempt: the server did not answer, or the library could not record the take
+# (disk full, locked) — the next attempt finds the prompt on its server and harvests it.
+RETRIED = (TransientBackendError, DatabaseError)
 
 ERROR_KINDS: tuple[tuple[type[BaseException], str], ...] = (
     (InputError, "input"),
@@ -645,7 +650,7 @@ class Engine:
         elif isinstance(exc, OutOfMemory):
             if not self._drop_tier(job, f"out of GPU memory on {lease.server}"):
                 self._end(job, JobStatus.FAILED, _oom_message(job), "out_of_memory")
-        elif isinstance(exc, TransientBackendError) and job.attempts < self.retry.attempts:
+        elif isinstance(exc, RETRIED) and job.attempts < self.retry.attempts:
             self._retry_later(job, lease, exc)
         elif isinstance(exc, TransientBackendError):
             self._end(job, JobStatus.FAILED, _gave_up(job, exc), "transient")
