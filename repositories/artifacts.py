@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from peewee import SQL
+
 from core.errors import NotFound
 from core.models import ArtifactRecord, MediaKind
 from repositories.database import Database
@@ -103,6 +105,21 @@ class ArtifactRepository:
                 Artifact.delete().where(Artifact.id.in_(artifact_ids[n : n + 500])).execute()
                 for n in range(0, len(artifact_ids), 500)
             )
+
+    def known_sha256(self, digests: list[str]) -> set[str]:
+        """Which of these SHA-256 digests a stored file already has (index artifact_sha256)."""
+        found: set[str] = set()
+        for n in range(0, len(digests), 500):
+            page = Artifact.sha256.in_(digests[n : n + 500])
+            found.update(row[0] for row in Artifact.select(Artifact.sha256).where(page).tuples())
+        return found
+
+    def prompt_for_settings(self, settings: str) -> int | None:
+        """The prompt of an imported take made with these settings (metadata import.settings,
+        index artifact_import_settings), or None."""
+        key = SQL("json_extract(metadata, '$.import.settings')")  # literal: as the index reads
+        row = Artifact.select(Artifact.prompt).where(key == settings).limit(1).tuples().first()
+        return row[0] if row else None
 
     def set_preview(self, artifact_id: int, preview_path: str) -> None:
         with self.db.write():

@@ -127,6 +127,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE job ADD COLUMN owner TEXT NOT NULL DEFAULT '';
     ALTER TABLE job ADD COLUMN lease_until REAL;
     """,
+    # 5: library import (issue 12): a file already in the library is found by its SHA-256, and
+    # an imported take's prompt by the settings its graph was made with (seeds left out)
+    """
+    CREATE INDEX artifact_sha256 ON artifact (sha256);
+    CREATE INDEX artifact_import_settings ON artifact (json_extract(metadata, '$.import.settings'))
+        WHERE json_extract(metadata, '$.import.settings') IS NOT NULL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
