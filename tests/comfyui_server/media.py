@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+import av
+from PIL import Image, ImageSequence
 from PIL.PngImagePlugin import PngInfo
 
 from .catalog import DATA
@@ -139,8 +140,50 @@ def write_png(path: Path, size: tuple[int, int], rgb: tuple[int, ...], info: Png
     Image.new("RGB", size, rgb).save(path, pnginfo=info, compress_level=4)
 
 
-def copy_sample(kind: str, path: Path) -> None:
-    shutil.copyfile(SAMPLES / SAMPLE_FILES[kind], path)
+def copy_sample(kind: str, path: Path, prompt: Any = None, extra: dict | None = None) -> None:
+    """The sample `kind` at `path`, carrying the graph as ComfyUI embeds it (when given): EXIF
+    0x0110 `prompt:…` and 0x010f, 0x010e… `key:…` in an animated WEBP, `comf` chunks after IDAT
+    in an APNG (comfy_api/latest/_ui.py@255ec426 ImageSaveHelper), container metadata (JSON
+    text) in audio (_ui.py@255ec426 AudioSaveHelper) and video (comfy_api/latest/_input_impl/
+    video_types.py@2802bf95 save_to; comfy_extras/nodes_video.py SaveWEBM)."""
+    source = SAMPLES / SAMPLE_FILES[kind]
+    metadata = ({"prompt": prompt} if prompt is not None else {}) | (extra or {})
+    if not metadata:
+        shutil.copyfile(source, path)
+    elif kind in ("webp", "apng"):
+        _resave_animation(source, path, metadata)
+    else:
+        _remux(source, path, {key: json.dumps(value) for key, value in metadata.items()})
+
+
+def _resave_animation(source: Path, path: Path, metadata: dict[str, Any]) -> None:
+    with Image.open(source) as img:
+        frames = [frame.convert("RGBA") for frame in ImageSequence.Iterator(img)]
+    pairs = [(key, json.dumps(value)) for key, value in metadata.items()]
+    if path.suffix == ".webp":
+        exif = frames[0].getexif()
+        for tag, (key, text) in zip((0x0110, *range(0x010F, 0x0100, -1)), pairs, strict=False):
+            exif[tag] = f"{key}:{text}"
+        options: dict[str, Any] = {"exif": exif, "quality": 80}
+    else:
+        info = PngInfo()
+        for key, text in pairs:
+            info.add(b"comf", f"{key}\0{text}".encode("latin-1"), after_idat=True)
+        options = {"pnginfo": info}
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, **options)
+
+
+def _remux(source: Path, path: Path, metadata: dict[str, str]) -> None:
+    """The sample's packets, unchanged, in a container that carries `metadata`."""
+    options = {"movflags": "use_metadata_tags"} if path.suffix == ".mp4" else {}
+    form = "opus" if path.suffix == ".opus" else None
+    with av.open(str(source)) as src, av.open(str(path), "w", form, options=options) as out:
+        out.metadata.update(metadata)
+        streams = {stream.index: out.add_stream_from_template(stream) for stream in src.streams}
+        for packet in src.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
 
 
 def encoded(size: tuple[int, int], rgb: tuple[int, ...], fmt: str) -> bytes:

@@ -389,7 +389,7 @@ def _save_sample(
     )
     ext = {"apng": "png", "mp4+aac": "mp4"}.get(kind, kind)
     filename = f"{name}_{counter:05}{'_' if underscore else ''}.{ext}"
-    media.copy_sample(kind, folder / filename)
+    media.copy_sample(kind, folder / filename, ctx.prompt, ctx.extra_pnginfo)
     return _file(filename, subfolder, "temp" if temp else "output")
 
 
