@@ -241,7 +241,7 @@ def test_client_side_validation_names_node_class_and_file(comfy_server, client):
     graph = {**basic_image(), "5": {"class_type": "NoSuchNode", "inputs": {}}, "6": "junk"}
     with pytest.raises(PermanentBackendError) as unknown:
         client.validate(graph)
-    assert "node 5 (NoSuchNode): node type NoSuchNode is not installed" in str(unknown.value)
+    assert "node 5 (NoSuchNode) needs node class NoSuchNode" in str(unknown.value)
     assert "node 6 has no class_type" in str(unknown.value)
 
 

@@ -182,7 +182,7 @@ def test_a_missing_node_type_names_node_class_title_and_the_fix(comfy_server, cl
         client.run(graph)
     for error in (caught.value, refused.value):
         message = str(error)
-        assert 'node 5 (NoSuchNode, "Magic"): node type NoSuchNode is not installed' in message
+        assert 'node 5 (NoSuchNode "Magic") needs node class NoSuchNode, which this' in message
         assert "install the custom node that provides it, or use another server" in message
         assert "\n" not in message
 
@@ -192,8 +192,9 @@ def test_a_missing_model_names_the_file_and_what_the_server_has(comfy_server, cl
     with pytest.raises(PermanentBackendError) as refused:
         client.run(txt2img(ckpt="dreamshaper_8.safetensors"))
     message = str(refused.value)
-    assert "model file 'dreamshaper_8.safetensors' (ckpt_name) is not on fake" in message
-    assert "it has: " in message and "sd_v1-5.safetensors" in message
+    assert "node 4 (CheckpointLoaderSimple): model file 'dreamshaper_8.safetensors'" in message
+    assert "(ckpt_name) is not on the server" in message
+    assert "the server has: " in message and "sd_v1-5.safetensors" in message
 
 
 def test_progress_never_goes_backwards_on_a_long_graph(comfy_server, client):

@@ -32,6 +32,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from core.errors import InputError, PermanentBackendError, TransientBackendError
+from executors.object_info import missing_parts
 
 from .answers import (
     JobState,
@@ -44,7 +45,6 @@ from .answers import (
 from .events import Event, OutputFile, RunResult
 from .features import ServerFeatures, detect
 from .http import Http
-from .messages import combo_options, is_model_file, missing_model, missing_node
 from .run import Job, new_prompt_id
 
 MEDIA_MIME_PREFIXES = ("image/", "video/", "audio/", "application/octet-stream")
@@ -229,12 +229,7 @@ class ComfyClient:
 
     def validate(self, workflow: dict[str, Any]) -> None:
         """Check node types and model files against object_info before submitting."""
-        info = self.object_info()
-        problems = [
-            problem
-            for node_id, node in workflow.items()
-            for problem in _node_problems(node_id, node, info, self.name)
-        ]
+        problems = missing_parts(workflow, self.object_info())
         if problems:
             msg = f"the workflow cannot run on {self.name}: " + "; ".join(problems)
             raise self.http.error(PermanentBackendError, msg, detail=problems)
@@ -330,21 +325,3 @@ def _ended(outcome: Outcome) -> JobState:
     if not outcome.failed:
         return JobState("completed", outcome)
     return JobState("cancelled" if outcome.interrupted else "failed", outcome)
-
-
-def _node_problems(node_id: str, node: Any, info: dict[str, Any], server: str) -> list[str]:
-    if not isinstance(node, dict) or "class_type" not in node:
-        return [f"node {node_id} has no class_type"]
-    class_type = node["class_type"]
-    if class_type not in info:
-        title = (node.get("_meta") or {}).get("title") if isinstance(node, dict) else None
-        return [missing_node(node_id, class_type, title, server)]
-    inputs = node.get("inputs") if isinstance(node.get("inputs"), dict) else {}
-    sections = info[class_type].get("input", {})
-    problems = []
-    for name, value in inputs.items():
-        spec = sections.get("required", {}).get(name) or sections.get("optional", {}).get(name)
-        options = combo_options(spec)
-        if options is not None and is_model_file(value) and value not in options:
-            problems.append(missing_model(node_id, class_type, name, value, server, options))
-    return problems

@@ -156,7 +156,7 @@ class Job:
 
     def _rejected(self, body: Any, partial: bool) -> None:
         how = "accepted only part of" if partial else "rejected"
-        reasons = describe_rejection(body, self.workflow, self.client.name)
+        reasons = describe_rejection(body, self.workflow)
         msg = f"ComfyUI at {self.client.shown_url} {how} the workflow: {reasons}"
         raise self.client.http.error(PermanentBackendError, msg, status=400, detail=body)
 
