@@ -17,6 +17,7 @@ from executors.object_info import (
     graph_problems,
     graph_warnings,
     input_spec,
+    missing_parts,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -186,3 +187,19 @@ def test_every_message_is_one_line() -> None:
     }
     for line in graph_problems(graph, INFO):
         assert "\n" not in line
+
+
+def test_missing_parts_are_only_what_certainly_fails_before_sending():
+    graph = {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "gone.safetensors"}},
+        "2": {"class_type": "V3Loader", "inputs": {"ckpt_name": "a.safetensors"}},
+        "3": {"class_type": "KSampler", "inputs": {"steps": 0, "sampler_name": "new_one"}},
+        "4": {"class_type": "Custom", "inputs": {}, "_meta": {"title": "Magic"}},
+        "5": "junk",
+    }
+    problems = missing_parts(graph, INFO)
+    assert problems[0].startswith('node 4 (Custom "Magic") needs node class Custom')
+    assert problems[1].startswith("node 1 (CheckpointLoaderSimple): model file 'gone.safetensors'")
+    assert problems[2].startswith("node 5 has no class_type")
+    assert len(problems) == 3  # the range and the choice are the server's to judge
+    assert graph_problems(graph, INFO)[3:]  # … which the full check does report
