@@ -40,8 +40,7 @@ class ProgressPrinter:
         elif isinstance(event, ArtifactSaved):
             self._line(f"job {event.job_id}: saved {event.path}")
         elif isinstance(event, JobFinished):
-            suffix = f": {event.error}" if event.error else ""
-            self._line(f"job {event.job_id}: {event.status}{suffix}")
+            self._line(f"job {event.job_id}: {outcome_text(event)}")
 
     def _progress(self, event: JobProgress) -> None:
         percent = int(max(0.0, min(1.0, event.fraction)) * 100)
@@ -60,3 +59,12 @@ class ProgressPrinter:
         prefix = "\r\x1b[K" if self.tty else ""
         self.stream.write(f"{prefix}{text}\n")
         self.stream.flush()
+
+
+def outcome_text(event: JobFinished) -> str:
+    """"failed: node 3 …", but "cancelled" — never "cancelled: cancelled" — when the error
+    already says the status."""
+    error = (event.error or "").strip()
+    if not error or error == event.status:
+        return event.status
+    return error if error.startswith(event.status) else f"{event.status}: {error}"
