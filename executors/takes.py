@@ -67,10 +67,11 @@ class TakeRecorder:
         self._pending: list[Future] = []
 
     def save_take(
-        self, job: JobRecord, prompt: PromptRecord, fetches: Iterable[Fetch], emit: Emit
+        self, job: JobRecord | None, prompt: PromptRecord, fetches: Iterable[Fetch], emit: Emit
     ) -> list[ArtifactRecord]:
         """Store every file of a take in a new take folder, then write all their records in
-        one transaction; on any failure the folder is removed and no record is written."""
+        one transaction; on any failure the folder is removed and no record is written. `job`
+        is None for a take no job made (library import); its events carry job id 0."""
         take_dir = self.store.make_take_dir(prompt.kind.value, prompt.id)
         try:
             files = [fetch(take_dir) for fetch in fetches]
@@ -79,16 +80,16 @@ class TakeRecorder:
             self.store.discard(take_dir)
             raise
         for record in records:
-            emit(ArtifactSaved(job.id, record.id, record.path))
-        self.preview_later(job.id, records, emit)
+            emit(ArtifactSaved(job.id if job else 0, record.id, record.path))
+        self.preview_later(job.id if job else 0, records, emit)
         return records
 
-    def _row(self, job: JobRecord, prompt: PromptRecord, file: TakeFile) -> dict[str, Any]:
+    def _row(self, job: JobRecord | None, prompt: PromptRecord, file: TakeFile) -> dict[str, Any]:
         """The record of one stored file (media facts read from the file)."""
         facts = storage.media_facts(file.stored.path)
         return {
             "prompt_id": prompt.id,
-            "job_id": job.id,
+            "job_id": job.id if job else None,
             "kind": prompt.kind,
             "path": self.store.relative(file.stored.path),
             "sha256": file.stored.sha256,
