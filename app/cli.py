@@ -21,6 +21,7 @@ from app.cli_cloud import CLOUD_HANDLERS, add_cloud_commands
 from app.cli_draft import DRAFT_HANDLERS, add_draft_commands
 from app.cli_jobs import JOB_HANDLERS, add_job_actions, add_job_commands
 from app.cli_library import add_library_commands
+from app.cli_workflows import WORKFLOW_HANDLERS, add_workflow_commands
 from core import jsontext
 from core.config import Config
 from core.errors import InputError
@@ -129,6 +130,7 @@ def build_parser() -> Parser:
     add_draft_commands(commands)
     add_cloud_commands(commands)
     add_library_commands(commands)
+    add_workflow_commands(commands)
     config = commands.add_parser("config", help="show the effective configuration")
     config_cmds = config.add_subparsers(dest="action", required=True, parser_class=Parser)
     json_flag(config_cmds.add_parser("show", help="print the layered configuration"))
@@ -309,6 +311,7 @@ HANDLERS: dict[tuple[str, str], Callable[[argparse.Namespace, Context], Any]] = 
     **JOB_HANDLERS,
     **DRAFT_HANDLERS,
     **CLOUD_HANDLERS,
+    **WORKFLOW_HANDLERS,
 }
 
 

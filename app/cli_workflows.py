@@ -1,0 +1,67 @@
+"""`workflows import FILE`: any ComfyUI workflow (API or UI format, or a file ComfyUI saved)
+becomes an ordinary template in `<home>/workflows/<function>/<quality>/`.
+
+Offline: the /object_info comes from the named (or first configured) server's cache in the
+home, else from the shipped catalog of core nodes, and the output says which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from core.config import Config
+from executors.templates import KINDS, QUALITIES
+from executors.workflow_import.catalog import ObjectInfoCache, choose
+from executors.workflow_import.importer import ImportOptions, ImportResult, import_workflow
+
+
+def add_workflow_commands(commands: Any) -> None:
+    parser = commands.add_parser("workflows", help="import ComfyUI workflows as functions")
+    actions = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
+    imp = actions.add_parser(
+        "import",
+        help="turn a ComfyUI workflow (.json, API or UI format) or a file ComfyUI saved "
+        "(PNG, WEBP, FLAC, MP3, Opus, MP4, WEBM) into a template",
+    )
+    imp.add_argument("file", type=Path, help="the workflow or output file")
+    imp.add_argument("--function", help="function name (default: from the file name)")
+    imp.add_argument("--kind", choices=KINDS, help="image, audio or video (default: from outputs)")
+    imp.add_argument("--quality", choices=QUALITIES, default="standard", help="the tier")
+    imp.add_argument("--server", help="check nodes and models against this server's cache")
+    imp.add_argument("--replace", action="store_true", help="overwrite another workflow there")
+    imp.add_argument("--json", action="store_true", help="print JSON")
+
+
+def import_file(config: Config, path: Path, options: ImportOptions) -> ImportResult:
+    """Import with the best object_info the home has (no network); used by the window too."""
+    servers = [server.name for server in config.comfyui_servers]
+    info = choose(ObjectInfoCache(config.home), servers, options.server)
+    return import_workflow(path, config.home, options, info)
+
+
+def workflows_import(args: argparse.Namespace, ctx: Any) -> int:
+    options = ImportOptions(args.function, args.kind, args.quality, args.server, args.replace)
+    result = import_file(ctx.config, args.file, options)
+    if args.json:
+        print(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+    else:
+        print(describe(result))
+    return 0
+
+
+def describe(result: ImportResult) -> str:
+    """A few lines for people: what was made, where, and what keeps it from running."""
+    names = ", ".join(n for n, p in result.parameters.items() if not p.get("advanced"))
+    advanced = sum(1 for p in result.parameters.values() if p.get("advanced"))
+    lines = [
+        f"imported {result.function}/{result.quality} ({result.kind}) into {result.path}",
+        f"  parameters: {names or 'none'} (+{advanced} advanced)",
+    ]
+    lines += [f"  warning: {warning}" for warning in result.warnings]
+    return "\n".join(lines)
+
+
+WORKFLOW_HANDLERS = {("workflows", "import"): workflows_import}

@@ -1,0 +1,110 @@
+"""Where an import gets its /object_info: the named (or a known) server's cached copy, else
+the shipped catalog of core nodes (ComfyUI 0.3.64, recorded from a real server).
+
+The cache holds the /object_info each ComfyUI server last sent, one file per server name under
+`<home>/cache/object_info/`, so a UI-format workflow imports with no server running. The job
+executor writes it when a client first fetches a server's object_info (on the worker thread);
+`functions --json` reads it for its per-server warnings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CORE_CATALOG = "object_info_core.json"
+CORE_WARNING = (
+    "no cached /object_info of a server — used the shipped catalog of core nodes (ComfyUI "
+    "0.3.64); run a job on your server once, then import again to check its nodes and models"
+)
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """An /object_info and whose it is (server None: the shipped core catalog)."""
+
+    nodes: Mapping[str, Any]
+    server: str | None
+    warning: str = ""
+
+
+class ObjectInfoCache:
+    def __init__(self, home: Path | str):
+        self.folder = Path(home) / "cache" / "object_info"
+
+    def path(self, server: str) -> Path:
+        return self.folder / f"{_file_name(server)}.json"
+
+    def save(self, server: str, object_info: Mapping[str, Any]) -> None:
+        """Replace the server's cached copy atomically (a crash leaves the old one)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(object_info, out)
+            os.replace(temp, self.path(server))
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+    def load(self, server: str) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.path(server).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def load_all(self, servers: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The cached object_info of each of `servers` that has one, by name."""
+        found = {name: self.load(name) for name in servers}
+        return {name: info for name, info in found.items() if info is not None}
+
+
+class SeenObjectInfo:
+    """Called by the job executor with each server's object_info: caches it once per fetch
+    (the client refetches after a server comes back, which may be another version)."""
+
+    def __init__(self, cache: ObjectInfoCache):
+        self.cache = cache
+        self._seen: dict[str, Mapping[str, Any]] = {}  # the copy last cached, by server
+
+    def __call__(self, server: str, object_info: Mapping[str, Any]) -> None:
+        if self._seen.get(server) is object_info:
+            return
+        self._seen[server] = object_info
+        try:
+            self.cache.save(server, object_info)
+        except OSError as exc:  # a cache, not a record: the job goes on
+            log.warning("could not cache the object_info of %s: %s", server, exc)
+
+
+def core_catalog() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("data", CORE_CATALOG).read_text("utf-8")
+    return json.loads(text)
+
+
+def choose(cache: ObjectInfoCache, servers: list[str], wanted: str | None) -> ObjectInfo:
+    """The object_info to import with: `wanted`'s cache, else the first configured server's
+    that has one, else the core catalog (with a warning saying so)."""
+    for name in [wanted] if wanted else servers:
+        info = cache.load(name)
+        if info is not None:
+            return ObjectInfo(info, name)
+    warning = CORE_WARNING
+    if wanted:
+        warning = f"no cached /object_info of server {wanted!r} — " + CORE_WARNING.split(" — ")[1]
+    return ObjectInfo(core_catalog(), None, warning)
+
+
+def _file_name(server: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", server).lstrip(".") or "server"

@@ -1,0 +1,305 @@
+"""Turn any ComfyUI workflow file into an ordinary template in `<home>/workflows/<function>/
+<quality>/` (workflow.json, template.json, and the UI workflow kept as workflow.ui.json),
+validated by the same loader as every other template.
+
+Importing the same workflow again (same UI workflow `id`, else the same file name) updates it;
+a different workflow under that function and tier is refused unless `replace`. Nodes and model
+files the chosen server lacks do not stop an import: the template is written, marked not
+runnable there with the reasons.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError
+from executors.object_info import combo_options, input_spec, is_link, is_model_file
+from executors.templates import (
+    BUNDLED_DIR,
+    KINDS,
+    QUALITIES,
+    TEMPLATE_FILE,
+    BrokenTemplate,
+    load_template,
+)
+from executors.workflow_import.catalog import ObjectInfo
+from executors.workflow_import.markers import replace_markers, slug
+from executors.workflow_import.parameters import claim
+from executors.workflow_import.sources import Source, read_source
+from executors.workflow_import.ui_format import to_api
+
+UI_FILE = "workflow.ui.json"
+OUTPUT_HINT = re.compile(r"save|preview", re.I)
+AUDIO_HINT, VIDEO_HINT = re.compile(r"audio", re.I), re.compile(r"video|webm|animated|gif", re.I)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    function: str | None = None
+    kind: str | None = None
+    quality: str = "standard"
+    server: str | None = None
+    replace: bool = False
+
+
+@dataclass(frozen=True)
+class MissingModel:
+    node: str
+    input: str
+    file: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    function: str
+    quality: str
+    kind: str
+    path: str
+    parameters: dict[str, dict[str, Any]]
+    outputs: list[str]
+    missing_nodes: list[str]
+    missing_models: list[MissingModel]
+    warnings: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def import_workflow(
+    path: Path, home: Path, options: ImportOptions, info: ObjectInfo
+) -> ImportResult:
+    _check_options(options)
+    source = read_source(Path(path))
+    graph, marked = replace_markers(_api_graph(source, info.nodes))
+    outputs = output_nodes(graph, info.nodes)
+    if not outputs:
+        raise InputError(
+            f"{source.path}: the workflow has no output node (such as SaveImage, SaveAudio or "
+            "SaveVideo) — add one in ComfyUI, save, and import again"
+        )
+    kind = options.kind or infer_kind(graph, outputs)
+    app_inputs = _app_inputs(source.ui)
+    parameters = claim(graph, info.nodes, kind, app_inputs, marked)
+    missing_nodes = sorted({n["class_type"] for n in graph.values()} - set(info.nodes))
+    models = _model_urls(source.ui)
+    missing_models = _missing_models(graph, info.nodes, models)
+    function = options.function or slug(Path(path).stem)
+    reasons = _not_runnable(missing_nodes, missing_models, info.server)
+    warnings = [info.warning] if info.warning else []
+    result = ImportResult(
+        function, options.quality, kind, "", parameters, outputs, missing_nodes,
+        missing_models, warnings + reasons,
+    )  # fmt: skip
+    folder = Path(home) / "workflows" / function / options.quality
+    template = _template(source, result, info.server, reasons, models)
+    _check_identity(folder, function, options, template["imported"]["workflow_id"])
+    _write(folder, template, graph, source.ui, result.warnings)
+    return replace(result, path=str(folder), parameters=template["parameters"])
+
+
+def _check_options(options: ImportOptions) -> None:
+    if options.quality not in QUALITIES:
+        raise InputError(f"--quality: {options.quality!r} — use one of: {', '.join(QUALITIES)}")
+    if options.kind is not None and options.kind not in KINDS:
+        raise InputError(f"--kind: {options.kind!r} — use one of: {', '.join(KINDS)}")
+    if options.function is not None and not re.fullmatch(r"[a-z][a-z0-9_]*", options.function):
+        raise InputError(
+            f"--function: {options.function!r} must be a lower-case name like 'my_portraits'"
+        )
+
+
+def _api_graph(source: Source, object_info: Any) -> dict[str, Any]:
+    if source.api is not None:
+        graph = copy.deepcopy(source.api)
+    else:
+        graph = to_api(source.ui or {}, object_info)
+    if not graph:
+        raise InputError(f"{source.path}: the workflow has no nodes that run — nothing to import")
+    return graph
+
+
+def output_nodes(graph: dict[str, Any], object_info: Any) -> list[str]:
+    """Ids of the nodes that save or show results (a class the server lacks counts when its
+    name says Save or Preview)."""
+    return [
+        node_id
+        for node_id, node in graph.items()
+        if (object_info.get(node["class_type"]) or {}).get("output_node")
+        or (node["class_type"] not in object_info and OUTPUT_HINT.search(node["class_type"]))
+    ]
+
+
+def infer_kind(graph: dict[str, Any], outputs: list[str]) -> str:
+    classes = " ".join(graph[node_id]["class_type"] for node_id in outputs)
+    if AUDIO_HINT.search(classes) and not VIDEO_HINT.search(classes):
+        return "audio"
+    return "video" if VIDEO_HINT.search(classes) else "image"
+
+
+def _app_inputs(ui: dict[str, Any] | None) -> list[Any]:
+    linear = ((ui or {}).get("extra") or {}).get("linearData") or {}
+    inputs = linear.get("inputs") if isinstance(linear, dict) else None
+    return inputs if isinstance(inputs, list) else []
+
+
+def _model_urls(ui: dict[str, Any] | None) -> dict[str, dict[str, str]]:
+    """File name → {url, directory} from nodes' `properties.models` (subgraphs included)."""
+    found: dict[str, dict[str, str]] = {}
+    graphs = [ui or {}, *(((ui or {}).get("definitions") or {}).get("subgraphs") or [])]
+    for graph in graphs:
+        for node in graph.get("nodes") or [] if isinstance(graph, dict) else []:
+            models = (node.get("properties") or {}).get("models") if isinstance(node, dict) else 0
+            for model in models if isinstance(models, list) else []:
+                if isinstance(model, dict) and isinstance(model.get("name"), str):
+                    found.setdefault(model["name"], model)
+    return found
+
+
+def _missing_models(
+    graph: dict[str, Any], object_info: Any, models: dict[str, dict[str, str]]
+) -> list[MissingModel]:
+    missing = []
+    for node_id, node in graph.items():
+        for name, value in node["inputs"].items():
+            if is_link(value) or not (is_model_file(value) or value in models):
+                continue
+            options = combo_options(input_spec(object_info, node["class_type"], name))
+            if options is not None and value not in options:
+                url = (models.get(value) or {}).get("url")
+                missing.append(MissingModel(node_id, name, value, url))
+    return missing
+
+
+def _template(
+    source: Source,
+    result: ImportResult,
+    server: str | None,
+    reasons: list[str],
+    models: dict[str, dict[str, str]],
+) -> dict[str, Any]:
+    return {
+        "function": result.function,
+        "quality": result.quality,
+        "kind": result.kind,
+        "workflow": "workflow.json",
+        "display_name": source.path.stem,
+        "version": 1,
+        "description": f"Imported from {source.path.name}",
+        "parameters": result.parameters,
+        "models": [
+            {"folder": m.get("directory", ""), "name": name, "url_hint": m.get("url", "")}
+            for name, m in models.items()
+            if m.get("directory")
+        ],
+        "imported": {
+            "source": source.path.name,
+            "workflow_id": _workflow_id(source),
+            "server": server,
+            "runnable": not reasons,
+            "reasons": reasons,
+        },
+    }
+
+
+def _not_runnable(
+    missing_nodes: list[str], missing_models: list[MissingModel], server: str | None
+) -> list[str]:
+    where = f"server {server}" if server else "a server with only the core nodes"
+    reasons = []
+    if missing_nodes:
+        reasons.append(
+            f"not runnable on {where}: it lacks node class(es) {', '.join(missing_nodes)}"
+            " — install the custom nodes that provide them, or update ComfyUI"
+        )
+    for model in missing_models:
+        get = f"download it from {model.url}" if model.url else "put it in its models folder"
+        reasons.append(
+            f"not runnable on {where}: model file {model.file} (node {model.node} "
+            f"{model.input}) is missing — {get}"
+        )
+    return reasons
+
+
+def _workflow_id(source: Source) -> str:
+    ui_id = (source.ui or {}).get("id")
+    return ui_id if isinstance(ui_id, str) and ui_id else source.path.name
+
+
+def _check_identity(folder: Path, function: str, options: ImportOptions, workflow_id: str) -> None:
+    existing = folder / TEMPLATE_FILE
+    if options.replace:
+        return
+    if existing.is_file():
+        imported = _read(existing).get("imported") or {}
+        if imported.get("workflow_id") == workflow_id:
+            return
+        held = imported.get("source") or "a template you wrote"
+    elif (BUNDLED_DIR / function / options.quality / TEMPLATE_FILE).is_file():
+        held = "a bundled template"
+    else:
+        return
+    raise InputError(
+        f"{function}/{options.quality} already holds another workflow ({held}) — add --replace "
+        "to overwrite it, or --function NAME to import under another name"
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write(
+    folder: Path,
+    template: dict[str, Any],
+    graph: dict[str, Any],
+    ui: dict[str, Any] | None,
+    warnings: list[str],
+) -> None:
+    """Write the template beside `folder`, validate it with the template loader (dropping a
+    parameter the loader refuses, with a warning), then put it in place."""
+    old = _read(folder / TEMPLATE_FILE)
+    template["version"] = int(old.get("version", 0)) + 1 if old.get("imported") else 1
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".import-", dir=folder.parent.parent))
+    try:
+        staged = staging / folder.parent.name / folder.name
+        staged.mkdir(parents=True)
+        _dump(staged / "workflow.json", graph)
+        if ui is not None:
+            _dump(staged / UI_FILE, ui)
+        _validate(staged, template, warnings)
+        if folder.exists():
+            shutil.rmtree(folder)
+        staged.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _validate(staged: Path, template: dict[str, Any], warnings: list[str]) -> None:
+    for _ in range(len(template["parameters"]) + 1):
+        _dump(staged / TEMPLATE_FILE, template)
+        try:
+            load_template(staged / TEMPLATE_FILE)
+            return
+        except BrokenTemplate as exc:
+            name = re.search(r"parameter '([^']+)'", exc.reason)
+            if name is None or name.group(1) not in template["parameters"]:
+                raise InputError(f"the imported template is not valid: {exc.reason}") from None
+            del template["parameters"][name.group(1)]
+            warnings.append(f"parameter {name.group(1)} left out: {exc.reason}")
+
+
+def _dump(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

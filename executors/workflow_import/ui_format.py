@@ -1,0 +1,312 @@
+"""A UI-format workflow (what ComfyUI's "Save" writes) → the API-format graph it queues.
+
+Follows the frontend's graphToPrompt (Comfy-Org/ComfyUI_frontend src/utils/executionUtil.ts and
+the litegraph ExecutableNodeDTO that resolves links, docs/WIDGET_SERIALIZATION.md): virtual nodes
+(Reroute, PrimitiveNode, Note, MarkdownNote) are not sent; muted nodes (mode 2) are left out
+and links from them dropped; a bypassed node (mode 4) passes the input of the output's type
+through (the same slot index first, then the first input of that type); a PrimitiveNode's value
+is written into the inputs it feeds; widget values come from `widgets_values` in the order the
+node's inputs are declared in /object_info, skipping the `control_after_generate` value after
+seed-like widgets; a V3 DynamicCombo's chosen option adds its widgets under dotted names.
+Subgraphs (`definitions.subgraphs`) are flattened: an inner node's id is `<instance>:<inner>`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from executors.object_info import DYNAMIC_COMBO, options_of
+from executors.workflow_import.markers import WIDGETS as MARKER_WIDGETS
+
+NEVER, BYPASS = 2, 4
+VIRTUAL = {"Reroute", "PrimitiveNode", "Note", "MarkdownNote", "SetNode", "GetNode"}
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", DYNAMIC_COMBO}
+CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
+SUBGRAPH_INPUT, SUBGRAPH_OUTPUT = -10, -20
+
+
+@dataclass(frozen=True)
+class Link:
+    origin_id: Any
+    origin_slot: int
+    target_id: Any
+    target_slot: int
+    type: str = "*"
+
+
+@dataclass(frozen=True)
+class Value:
+    """A literal that stands where a link was (a PrimitiveNode's or a widget's value)."""
+
+    value: Any
+
+
+@dataclass
+class Scope:
+    """One level of the graph: the top, or the inside of one subgraph instance."""
+
+    nodes: dict[str, dict[str, Any]]
+    links: dict[int, Link]
+    prefix: str = ""
+    parent: Scope | None = None
+    instance: dict[str, Any] | None = None
+    definition: dict[str, Any] = field(default_factory=dict)
+
+
+def is_ui_workflow(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("nodes"), list) and "links" in data
+
+
+def to_api(workflow: Mapping[str, Any], object_info: Mapping[str, Any]) -> dict[str, Any]:
+    """The API-format graph the frontend would queue for `workflow`."""
+    return Converter(workflow, object_info).convert()
+
+
+class Converter:
+    def __init__(self, workflow: Mapping[str, Any], object_info: Mapping[str, Any]):
+        self.object_info = object_info
+        definitions = workflow.get("definitions") or {}
+        self.subgraphs = {
+            sub["id"]: sub for sub in definitions.get("subgraphs") or [] if isinstance(sub, dict)
+        }
+        self.top = Scope(_nodes(workflow.get("nodes")), _links(workflow.get("links")))
+        self.graph: dict[str, Any] = {}
+
+    def convert(self) -> dict[str, Any]:
+        self._convert_scope(self.top)
+        return self.graph
+
+    def _convert_scope(self, scope: Scope) -> None:
+        for node in scope.nodes.values():
+            mode = node.get("mode", 0)
+            if mode in (NEVER, BYPASS) or node.get("type") in VIRTUAL:
+                continue
+            if node.get("type") in self.subgraphs:
+                self._convert_scope(self._inner(scope, node))
+            else:
+                self.graph[scope.prefix + str(node["id"])] = self._api_node(scope, node)
+
+    def _inner(self, scope: Scope, instance: dict[str, Any]) -> Scope:
+        definition = self.subgraphs[instance["type"]]
+        prefix = f"{scope.prefix}{instance['id']}:"
+        nodes, links = _nodes(definition.get("nodes")), _links(definition.get("links"))
+        return Scope(nodes, links, prefix, scope, instance, definition)
+
+    def _api_node(self, scope: Scope, node: dict[str, Any]) -> dict[str, Any]:
+        class_type = node["type"]
+        inputs = widget_values(node, self.object_info.get(class_type))
+        for index, socket in enumerate(node.get("inputs") or []):
+            if not isinstance(socket, dict) or socket.get("link") is None:
+                continue
+            source = self._input_source(scope, node, index)
+            name = (socket.get("widget") or {}).get("name") or socket.get("name")
+            if isinstance(source, Value):
+                inputs[name] = source.value
+            elif source is not None:
+                inputs[name] = [source[0], source[1]]
+        title = node.get("title") or class_type
+        return {"inputs": inputs, "class_type": class_type, "_meta": {"title": title}}
+
+    # --- following links ------------------------------------------------------------------------
+
+    def _input_source(self, scope: Scope, node: dict[str, Any], index: int) -> Any:
+        """What feeds input `index` of `node`: (api id, slot), a Value, or None (nothing)."""
+        sockets = node.get("inputs") or []
+        if index >= len(sockets) or not isinstance(sockets[index], dict):
+            return None
+        link = scope.links.get(sockets[index].get("link"))
+        if link is None:
+            return None
+        return self._output_source(scope, link.origin_id, link.origin_slot, link.type)
+
+    def _output_source(self, scope: Scope, node_id: Any, slot: int, type_: str) -> Any:
+        if node_id == SUBGRAPH_INPUT:
+            return self._instance_input(scope, slot)
+        node = scope.nodes.get(str(node_id))
+        if node is None or node.get("mode", 0) == NEVER:
+            return None
+        kind = node.get("type")
+        if node.get("mode", 0) == BYPASS:
+            return self._bypassed(scope, node, slot, type_)
+        if kind == "Reroute":
+            return self._input_source(scope, node, 0)
+        if kind == "PrimitiveNode":
+            return Value(_first_widget(node))
+        if kind == "GetNode":
+            return self._get_node(scope, node)
+        if kind in self.subgraphs:
+            return self._subgraph_output(scope, node, slot)
+        return (scope.prefix + str(node_id), slot)
+
+    def _bypassed(self, scope: Scope, node: dict[str, Any], slot: int, type_: str) -> Any:
+        outputs = node.get("outputs") or []
+        wanted = outputs[slot].get("type", type_) if slot < len(outputs) else type_
+        sockets = node.get("inputs") or []
+        for index in [slot, *range(len(sockets))]:
+            if index < len(sockets) and _same_type(sockets[index].get("type"), wanted):
+                return self._input_source(scope, node, index)
+        return None
+
+    def _get_node(self, scope: Scope, node: dict[str, Any]) -> Any:
+        """KJNodes' GetNode reads the input of the SetNode with the same name."""
+        name = _first_widget(node)
+        for other in scope.nodes.values():
+            if other.get("type") == "SetNode" and _first_widget(other) == name:
+                return self._input_source(scope, other, 0)
+        return None
+
+    def _subgraph_output(self, scope: Scope, instance: dict[str, Any], slot: int) -> Any:
+        inner = self._inner(scope, instance)
+        outputs = inner.definition.get("outputs") or []
+        if slot >= len(outputs):
+            return None
+        for link_id in outputs[slot].get("linkIds") or []:
+            link = inner.links.get(link_id)
+            if link is not None:
+                return self._output_source(inner, link.origin_id, link.origin_slot, link.type)
+        return None
+
+    def _instance_input(self, scope: Scope, slot: int) -> Any:
+        """Input `slot` of the subgraph, seen from inside: what feeds the instance's socket of
+        the same name outside, or the instance's widget value for it."""
+        if scope.parent is None or scope.instance is None:
+            return None
+        declared = scope.definition.get("inputs") or []
+        name = declared[slot].get("name") if slot < len(declared) else None
+        sockets = scope.instance.get("inputs") or []
+        for index, socket in enumerate(sockets):
+            if isinstance(socket, dict) and socket.get("name") == name:
+                if socket.get("link") is not None:
+                    return self._input_source(scope.parent, scope.instance, index)
+                return _promoted_value(scope.instance, index)
+        return None
+
+
+def _promoted_value(instance: dict[str, Any], index: int) -> Value | None:
+    """The instance's own value for a widget socket, when it stores one per widget socket;
+    None leaves the inner node's own widget value in place."""
+    sockets = instance.get("inputs") or []
+    widget_sockets = [i for i, s in enumerate(sockets) if isinstance(s, dict) and s.get("widget")]
+    values = instance.get("widgets_values")
+    if index in widget_sockets and isinstance(values, list) and len(values) == len(widget_sockets):
+        return Value(values[widget_sockets.index(index)])
+    return None
+
+
+def _first_widget(node: Mapping[str, Any]) -> Any:
+    values = node.get("widgets_values")
+    return values[0] if isinstance(values, list) and values else None
+
+
+def _same_type(have: Any, wanted: Any) -> bool:
+    return have == wanted or "*" in (have, wanted)
+
+
+def _nodes(raw: Any) -> dict[str, dict[str, Any]]:
+    nodes = raw if isinstance(raw, list) else []
+    return {str(n["id"]): n for n in nodes if isinstance(n, dict) and "id" in n and "type" in n}
+
+
+def _links(raw: Any) -> dict[int, Link]:
+    """Links as arrays `[id, origin, slot, target, slot, type]` or as objects."""
+    links: dict[int, Link] = {}
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, list) and len(item) >= 5:
+            links[item[0]] = Link(*item[1:5], *(item[5:6] or ["*"]))
+        elif isinstance(item, dict) and "id" in item:
+            links[item["id"]] = Link(
+                item.get("origin_id"),
+                item.get("origin_slot", 0),
+                item.get("target_id"),
+                item.get("target_slot", 0),
+                item.get("type", "*"),
+            )
+    return links
+
+
+# --- widget values --------------------------------------------------------------------------------
+
+
+def widget_values(node: Mapping[str, Any], info: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Input name → value of the node's widgets, from `widgets_values`."""
+    raw = node.get("widgets_values")
+    if isinstance(raw, dict):  # some custom nodes store widgets by name
+        return {k: v for k, v in raw.items() if isinstance(k, str) and not k.startswith("_")}
+    values = list(raw) if isinstance(raw, list) else []
+    if info:
+        names = _declared_widgets(info)
+    elif node.get("type") in MARKER_WIDGETS:
+        names = ((name, ["STRING"]) for name in MARKER_WIDGETS[node["type"]])
+    else:
+        names = _socket_widgets(node)
+    result: dict[str, Any] = {}
+    _fill(names, values, result, 0)
+    return result
+
+
+def _fill(names: Iterator[tuple[str, Any]], values: list[Any], out: dict, at: int) -> int:
+    for name, spec in names:
+        if at >= len(values):
+            break
+        value = values[at]
+        at += 1
+        out[name] = {"__value__": value} if isinstance(value, list) else value  # as the frontend
+        if _has_control(spec) and at < len(values) and _is_control(values[at]):
+            at += 1
+        if isinstance(spec, list) and spec and spec[0] == DYNAMIC_COMBO:
+            chosen = _option_inputs(spec, value)
+            at = _fill(_section_widgets(chosen, f"{name}."), values, out, at)
+    return at
+
+
+def _declared_widgets(info: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    sections = info.get("input") or {}
+    order = info.get("input_order") or {}
+    for section in ("required", "optional"):
+        declared = sections.get(section) or {}
+        for name in order.get(section) or list(declared):
+            if name in declared and is_widget(declared[name]):
+                yield name, declared[name]
+
+
+def _section_widgets(sections: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+    for section in ("required", "optional"):
+        for name, spec in (sections.get(section) or {}).items():
+            if is_widget(spec):
+                yield prefix + name, spec
+
+
+def _socket_widgets(node: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Without /object_info: the widget sockets the frontend lists, in their order."""
+    for socket in node.get("inputs") or []:
+        if isinstance(socket, dict) and isinstance(socket.get("widget"), dict):
+            yield socket["widget"].get("name") or socket.get("name"), [socket.get("type")]
+
+
+def _option_inputs(spec: Any, value: Any) -> Mapping[str, Any]:
+    for option in options_of(spec).get("options") or []:
+        if isinstance(option, dict) and option.get("key") == value:
+            return option.get("inputs") or {}
+    return {}
+
+
+def is_widget(spec: Any) -> bool:
+    if not isinstance(spec, list | tuple) or not spec:
+        return False
+    if options_of(spec).get("forceInput"):
+        return False
+    return isinstance(spec[0], list) or spec[0] in WIDGET_TYPES
+
+
+def _has_control(spec: Any) -> bool:
+    """Whether the frontend may store a `control_after_generate` value after this widget
+    (numbers and combos; it is skipped only when the next value is one of CONTROL_VALUES)."""
+    kind = spec[0] if isinstance(spec, list | tuple) and spec else None
+    flagged = bool(options_of(spec).get("control_after_generate"))
+    return flagged or kind in ("INT", "COMBO") or isinstance(kind, list)
+
+
+def _is_control(value: Any) -> bool:
+    return isinstance(value, str) and value in CONTROL_VALUES
