@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.cli_import import add_import_command, run_import
 from core.config import Config
 from core.errors import DatabaseError
 from repositories import library
@@ -31,11 +32,14 @@ def add_library_commands(commands: Any) -> None:
     check.add_argument("--json", action="store_true", help="print JSON")
     actions.add_parser("repair", help="restore the newest sound backup if the file is damaged, "
                        "then forget records of vanished take files")  # fmt: skip
+    add_import_command(actions)
 
 
 def run_library(args: argparse.Namespace, config: Config, takes_for: TakesFor) -> int:
     if args.action == "check":
         return check(config.database_path, takes_for, as_json=args.json)
+    if args.action == "import":
+        return run_import(args, config, takes_for)
     return repair(config.database_path, takes_for)
 
 

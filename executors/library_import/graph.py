@@ -52,7 +52,7 @@ def trace(graph: Graph) -> Traced:
     return Traced(
         positive=_text(graph, positive),
         negative=_text(graph, inputs.get("negative")),
-        seed=_first_value(graph, order, SEED_INPUTS, int),
+        seed=_first_value(graph, [n for n in order if _adds_noise(graph[n])], SEED_INPUTS, int),
         width=width,
         height=height,
         model=_first_value(graph, _upstream(graph, sampler, "model"), MODEL_INPUTS, str)
@@ -125,6 +125,11 @@ def _from_output(graph: Graph) -> list[str]:
     node when there is none."""
     outputs = [n for n in _nodes(graph) if str(graph[n].get("class_type", "")).startswith("Save")]
     return list(_upstream(graph, outputs[0])) if outputs else _nodes(graph)
+
+
+def _adds_noise(node: dict[str, Any]) -> bool:
+    """False for a KSamplerAdvanced pass with add_noise off (its seed is not used)."""
+    return _inputs(node).get("add_noise") != "disable"
 
 
 def _is_sampler(inputs: dict[str, Any]) -> bool:
