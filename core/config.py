@@ -495,7 +495,7 @@ def _url(raw: str, where: str) -> tuple[str, str]:
         valid = False
     if not valid or parsed.scheme not in ("http", "https") or not _printable(url):
         raise ConfigError(
-            f"{where}: {url!r} is not a server address — write it like http://127.0.0.1:8188"
+            f"{where}: {raw.strip()!r} is not a server address — write it like http://127.0.0.1:8188"
         )
     if parsed.username is not None:
         raise ConfigError(

@@ -44,8 +44,9 @@ IMPORT_KEYS = ("kind", "title", "data", "tags", "favorite")  # what 'prompt expo
 
 
 def fts_expression(words: str) -> str:
-    """User words as a safe FTS5 query: each token quoted, the last one a prefix."""
-    tokens = ['"' + token.replace('"', '""') + '"' for token in words.split()]
+    """User words as a safe FTS5 query: each token quoted, the last one a prefix. A NUL would
+    end SQLite's string early ("unterminated string"): it separates words instead."""
+    tokens = ['"' + token.replace('"', '""') + '"' for token in words.replace("\0", " ").split()]
     if tokens:
         tokens[-1] += "*"
     return " ".join(tokens)
@@ -249,7 +250,7 @@ class PromptRepository:
 def _check_import_keys(item: dict[str, Any]) -> None:
     for key in item:
         if key not in IMPORT_KEYS:
-            close = difflib.get_close_matches(str(key), IMPORT_KEYS, n=1)
+            close = difflib.get_close_matches(str(key), IMPORT_KEYS, n=1, cutoff=0.7)
             hint = f"did you mean {close[0]!r}?" if close else "remove it"
             raise InputError(
                 f"unknown key {key!r} — {hint} (a prompt has: {', '.join(IMPORT_KEYS)})"
