@@ -36,7 +36,7 @@ from executors.workflow_import.sources import Source, read_source
 from executors.workflow_import.ui_format import to_api
 
 UI_FILE = "workflow.ui.json"
-OUTPUT_HINT = re.compile(r"save|preview", re.I)
+OUTPUT_HINT = re.compile(r"save|preview|output", re.I)
 AUDIO_HINT, VIDEO_HINT = re.compile(r"audio", re.I), re.compile(r"video|webm|animated|gif", re.I)
 
 
@@ -169,7 +169,7 @@ def _missing_models(
     missing = []
     for node_id, node in graph.items():
         for name, value in node["inputs"].items():
-            if is_link(value) or not (is_model_file(value) or value in models):
+            if not isinstance(value, str) or not (is_model_file(value) or value in models):
                 continue
             options = combo_options(input_spec(object_info, node["class_type"], name))
             if options is not None and value not in options:

@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from executors.object_info import combo_options, input_spec, is_link, is_model_file, options_of
+from executors.object_info import (
+    combo_options,
+    input_spec,
+    is_link,
+    is_model_file,
+    options_of,
+    server_type,
+)
 from executors.workflow_import.markers import Marked, slug
 
 Graph = dict[str, Any]
@@ -179,7 +186,7 @@ def _lookup(target: str, value: str, options: list[Any]) -> dict[str, Any]:
 
 def _direct(target: str, value: Any, spec: Any) -> dict[str, Any]:
     result: dict[str, Any] = {"target": target, "type": "direct"}
-    value_type = SERVER_TYPES.get(spec[0]) if isinstance(spec, list) and spec else None
+    value_type = SERVER_TYPES.get(server_type(spec) or "")
     if value_type == "float" and isinstance(value, int) and not isinstance(value, bool):
         result["value_type"] = "float"
     if value_type in ("int", "float"):

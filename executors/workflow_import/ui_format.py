@@ -253,7 +253,7 @@ def _fill(names: Iterator[tuple[str, Any]], values: list[Any], out: dict, at: in
         value = values[at]
         at += 1
         out[name] = {"__value__": value} if isinstance(value, list) else value  # as the frontend
-        if _has_control(spec) and at < len(values) and _is_control(values[at]):
+        if _has_control(spec) and at < len(values) and _is_control(name, values[at]):
             at += 1
         if isinstance(spec, list) and spec and spec[0] == DYNAMIC_COMBO:
             chosen = _option_inputs(spec, value)
@@ -308,5 +308,8 @@ def _has_control(spec: Any) -> bool:
     return flagged or kind in ("INT", "COMBO") or isinstance(kind, list)
 
 
-def _is_control(value: Any) -> bool:
+def _is_control(name: str, value: Any) -> bool:
+    """A stored control_after_generate value; 2023 workflows stored a seed's as a boolean."""
+    if isinstance(value, bool):
+        return name in ("seed", "noise_seed")
     return isinstance(value, str) and value in CONTROL_VALUES
