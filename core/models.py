@@ -128,14 +128,17 @@ def one_of(*choices: str) -> Check:
     return check
 
 
-def pattern(regex: str, example: str) -> Check:
+def pattern(regex: str, example: str, sides: str = "") -> Check:
+    """Text matching `regex` (trimmed); with `sides`, the numbers it separates may not be 0."""
     compiled = re.compile(regex)
 
     def check(path: str, value: Any) -> str:
-        text()(path, value)
-        if not compiled.fullmatch(value.strip()):
+        value = text()(path, value).strip()
+        if not compiled.fullmatch(value):
             raise _fail(path, f"{value!r} is not valid", f"write it like {example!r}")
-        return value.strip()
+        if sides and 0 in (int(side) for side in value.split(sides)):
+            raise _fail(path, f"{value!r} has a zero side", f"write it like {example!r}")
+        return value
 
     return check
 
@@ -147,19 +150,6 @@ def free_params(path: str, value: Any) -> dict:
     return value
 
 
-def sides(separator: str, digits: str, example: str) -> Check:
-    """Two whole numbers joined by `separator` ("16:9", "832x480"), neither of them zero."""
-    shape = pattern(rf"\d{{{digits}}}{separator}\d{{{digits}}}", example)
-
-    def check(path: str, value: Any) -> str:
-        value = shape(path, value)
-        if 0 in (int(side) for side in value.split(separator)):
-            raise _fail(path, f"{value!r} has a zero side", f"write it like {example!r}")
-        return value
-
-    return check
-
-
 @dataclass(frozen=True)
 class Field:
     check: Check
@@ -167,8 +157,8 @@ class Field:
     default: Any = None
 
 
-ASPECT = sides(":", "1,2", "16:9")
-RESOLUTION = sides("x", "2,4", "832x480")
+ASPECT = pattern(r"\d{1,2}:\d{1,2}", "16:9", sides=":")
+RESOLUTION = pattern(r"\d{2,4}x\d{2,4}", "832x480", sides="x")
 SEED = Field(integer(0, SEED_MAX))
 PARAMS = Field(free_params, default={})
 
@@ -192,7 +182,7 @@ SCHEMAS: dict[MediaKind, dict[str, Field]] = {
         "tags": Field(text_list, default=[]),
         "tempo": Field(integer(20, 300)),
         "key": Field(pattern(r"[A-Ga-g][#b]?( ?(major|minor|maj|min|m))?", "F# minor")),
-        "time_signature": Field(pattern(r"\d{1,2}/\d{1,2}", "4/4"), default="4/4"),
+        "time_signature": Field(pattern(r"\d{1,2}/\d{1,2}", "4/4", sides="/"), default="4/4"),
         "duration_s": Field(number(1, 600), default=60),
         "quality": Field(one_of(*QUALITY_TIERS), default="standard"),
         "seed": SEED,

@@ -200,6 +200,7 @@ def test_deep_home_config_in_a_real_process_prints_no_traceback(tmp_path):
         ("image", "aspect_ratio", "0:9"),
         ("image", "aspect_ratio", "16:0"),
         ("video", "resolution", "0000x480"),
+        ("audio", "time_signature", "4/0"),
     ],
 )
 def test_a_size_with_a_zero_side_is_refused(cli, kind, field, value):
