@@ -9,11 +9,8 @@ note says which ran.
 Threads: `start()` runs one dispatcher thread, a health thread and a lease thread; each admitted
 job runs on a worker thread. Jobs report only through `emit` (frozen events).
 
-Several processes may run one library's queue (the window, `worker`, `generate --wait`): a job
-is claimed by one conditional UPDATE in a write transaction that records the claiming engine
-(`Owner`: host/pid/token) and a lease, renewed every LEASE_S / 3 while the job runs. A `running`
-job is taken over (queued again) only when its owner is gone: its lease ran out, or it was on
-this host and its process (or, in this process, its engine) has ended.
+Several processes may run one library's queue (the window, `worker`, `generate --wait`): jobs
+are claimed atomically and held under a lease (executors/leases.py), so each runs once.
 
 Everything a job needs to survive a crash is in SQLite before it is submitted: the workflow
 sent and its client-chosen prompt_id, so after a crash, a dropped connection or a retry the
@@ -25,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 import threading
 import time
@@ -47,19 +45,17 @@ from core.errors import (
     TransientBackendError,
 )
 from core.jobs import (
-    Claim,
     JobAccepted,
     JobEvent,
     JobFinished,
     JobQueued,
     JobRetrying,
     JobWaiting,
-    Owner,
-    pid_alive,
 )
 from core.models import QUALITY_TIERS, JobRecord, JobStatus, PromptRecord
 from executors.cloud import CloudMonitor
 from executors.comfy_executor import ComfyExecutor, new_remote_id
+from executors.leases import LEASE_S, Leases
 from executors.pool import FAMILIES, Lease, Refusal, ServerPool
 from executors.templates import Template
 from executors.tool_executor import ToolExecutor
@@ -70,11 +66,8 @@ Emit = Callable[[JobEvent], None]
 TICK_S = 0.1
 HEALTH_S = 30.0  # seconds between server health refreshes (config: health.interval_s)
 LOST_LIMIT = 2  # a job whose prompt vanished from its server this often is parked as suspect
-LEASE_S = 30.0  # a claim lasts this long unless renewed (every LEASE_S / 3) by its owner
-TAKEN_OVER = "picked up again: the process running it had stopped"
 PAUSED = "the queue is paused — run 'queue resume' (or Resume queue in the window)"
 RETRYING = re.compile(r"\s*—\s*retrying\b.*$")  # the tail of a transient error's message
-_LIVE_TOKENS: set[str] = set()  # the tokens of this process's started engines
 STOPPERS = ("busy", "offline", "breaker", "no_servers")  # refusals that hold for every job
 UNAVAILABLE = ("offline", "breaker", "no_servers")  # a routed job tries its next function
 
@@ -130,8 +123,7 @@ class Engine:
         self._wake = threading.Event()
         self._finished = threading.Event()  # wakes run_until_done when a job ends
         self._threads: list[threading.Thread] = []
-        self.owner, self.lease_s = Owner.new(), lease_s
-        self._claiming = threading.Lock()  # a claim and its registration vs. renew/reconcile
+        self.leases = Leases(jobs, self._holds, lease_s)
         self._unsettled: dict[int, Callable[[], None]] = {}  # job id → its end, to write again
         self._taken_over: set[int] = set()  # jobs another process took over while they ran here
         self._only: frozenset[int] | None = None  # run_until_done(ids): start only these
@@ -222,10 +214,10 @@ class Engine:
     # --- running ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        _LIVE_TOKENS.add(self.owner.token)
+        self.leases.live(True)
         self.reconcile()
         self._stop.clear()
-        self._progress_at = time.monotonic()
+        self._progress_at = math.inf  # the clock starts once the first health check is done
         members = len(self.pool.names()) + 1  # room for a cloud machine that joins later
         self._workers = ThreadPoolExecutor(members * 2, "job")
         self._threads = [
@@ -247,7 +239,7 @@ class Engine:
             self._workers.shutdown(wait=True)
         self._settle_pending()
         self.executor.drain()
-        _LIVE_TOKENS.discard(self.owner.token)
+        self.leases.live(False)
 
     def idle(self, job_ids: Iterable[int] | None = None) -> bool:
         """No job left to run (among `job_ids`, or at all) and no worker busy."""
@@ -311,29 +303,13 @@ class Engine:
         """Running jobs whose owner is gone (a crash, a kill) go back to the queue; their
         stored submission lets the next dispatch find the prompt on its server instead of
         running it twice. Jobs a live process runs are left to it."""
-        now = time.time()
-        with self._claiming:
-            taken = [
-                claim
-                for claim in self.jobs.claims()
-                if self._owner_gone(claim, now) and self.jobs.take_over(claim, TAKEN_OVER)
-            ]
-        for claim in taken:
+        for claim in self.leases.take_over():
             log.info("job %s: its owner %s is gone; queued again", claim.job_id, claim.owner)
             self._wake.set()
 
-    def _owner_gone(self, claim: Claim, now: float) -> bool:
-        if claim.owner == str(self.owner):  # ours: gone only if no thread here holds it
-            with self._lock:
-                return claim.job_id not in self._running and claim.job_id not in self._unsettled
-        owner = Owner.parse(claim.owner)
-        if owner is None or claim.lease_until is None or claim.lease_until < now:
-            return True
-        if owner.host != self.owner.host:
-            return False
-        if owner.pid == self.owner.pid:
-            return owner.token not in _LIVE_TOKENS
-        return not pid_alive(owner.pid)
+    def _holds(self, job_id: int) -> bool:
+        with self._lock:
+            return job_id in self._running or job_id in self._unsettled
 
     # --- the dispatcher thread ----------------------------------------------------------------
 
@@ -342,6 +318,7 @@ class Engine:
             self.pool.refresh()  # know which servers answer before placing the first job
         except Exception:  # noqa: BLE001 — the health thread tries again
             log.exception("first health refresh failed")
+        self._note_progress()
         while not self._stop.is_set():
             try:
                 self._settle_pending()
@@ -361,7 +338,7 @@ class Engine:
 
     def _lease_loop(self) -> None:
         """Renew the leases of the jobs held here; take over jobs whose owner is gone."""
-        while not self._stop.wait(self.lease_s / 3):
+        while not self._stop.wait(self.leases.lease_s / 3):
             try:
                 self._renew_leases()
                 self.reconcile()
@@ -370,12 +347,9 @@ class Engine:
         self.prompts.db.close()
 
     def _renew_leases(self) -> None:
-        with self._claiming, self._lock:
+        with self._lock:
             held = {*self._running, *self._unsettled}
-        if not held:
-            return
-        with self._claiming:
-            lost = self.jobs.renew(str(self.owner), held, time.time() + self.lease_s)
+        lost = self.leases.renew(held)
         with self._lock:
             for job_id in lost:
                 self._unsettled.pop(job_id, None)
@@ -504,14 +478,9 @@ class Engine:
             note = job.note if job.params.get("dropped_from") else ""
         cancel, started = threading.Event(), False
         try:
-            with self._claiming:
-                claimed = self.jobs.claim(
-                    job.id,
-                    str(self.owner),
-                    time.time() + self.lease_s,
-                    function=function,
-                    backend=lease.server,
-                    note=note,
+            with self.leases.lock:
+                claimed = self.leases.claim(
+                    job.id, function=function, backend=lease.server, note=note
                 )
                 if claimed is not None:
                     with self._lock:

@@ -161,7 +161,7 @@ def test_a_starting_engine_takes_over_only_jobs_whose_owner_is_gone(ctx, home):
         "another host, lease over": (f"elsewhere/{os.getpid()}/a2", now - 1, True),
         "this host, process alive": (f"{here}/{os.getppid()}/b1", now + 60, False),
         "this host, process dead": (f"{here}/{dead_pid()}/b2", now + 60, True),
-        "this process, engine stopped": (str(stopped.owner), now + 60, True),
+        "this process, engine stopped": (str(stopped.leases.owner), now + 60, True),
         "before owners were recorded": ("", None, True),
     }
     prompt = ctx.prompts.add("image", "p", {"prompt": "a lighthouse"})
