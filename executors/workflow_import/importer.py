@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InputError
-from executors.object_info import combo_options, input_spec, is_link, is_model_file
+from executors.object_info import combo_options, input_spec, is_model_file
 from executors.templates import (
     BUNDLED_DIR,
     KINDS,

@@ -99,7 +99,7 @@ def _roles(graph: Graph, kind: str) -> Iterator[tuple[Spot, str]]:
         for side, name in (("positive", "prompt"), ("negative", "negative_prompt")):
             spot = trace_text(graph, graph[node_id]["inputs"].get(side), side)
             if spot is not None:
-                yield spot, name
+                yield spot, SONG_SETTINGS.get(spot[1], name)  # a song's text is its tags
     for node_id, node in graph.items():
         for input_name, value in node["inputs"].items():
             name = _setting_name(node, input_name, value)
@@ -206,7 +206,7 @@ def _widget_spots(graph: Graph) -> Iterator[Spot]:
 
 def _app_spots(graph: Graph, app_inputs: list[Any]) -> Iterator[Spot]:
     """App Mode's `[node id, widget name, …]` entries as (node id, input) of the API graph;
-    a widget promoted from a subgraph is found on the inner node that holds it."""
+    a widget promoted from a subgraph, or one inside it, is found on the inner node."""
     for item in app_inputs:
         if not (isinstance(item, list) and len(item) >= 2 and isinstance(item[1], str)):
             continue
@@ -214,7 +214,7 @@ def _app_spots(graph: Graph, app_inputs: list[Any]) -> Iterator[Spot]:
         if node_id in graph and name in graph[node_id]["inputs"]:
             yield node_id, name
             continue
-        inner = [nid for nid in graph if nid.startswith(f"{node_id}:")]
+        inner = [n for n in graph if n.startswith(f"{node_id}:") or n.endswith(f":{node_id}")]
         yield from [(nid, name) for nid in inner if name in graph[nid]["inputs"]][:1]
 
 
