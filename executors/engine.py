@@ -286,8 +286,8 @@ class Engine:
         """The engine cannot make progress when, for `stall_s`, no job ran here, none was
         started, and the dispatcher had jobs it could start now but could not: every server
         refused them (for any reason but an open breaker, which reopens by itself), the queue
-        was paused, or a job's end could not be written. Jobs that wait for a retry time, or
-        that run in another process, are progress."""
+        was paused, or a job's end could not be written. Having nothing to start now (jobs
+        wait for a retry time, or run in another process) counts as progress."""
         with self._lock:
             if self._running:
                 self._progress_at = time.monotonic()
