@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
+from core import jsontext
 from core.errors import InputError, TemplateError
 from executors.object_info import (
     combo_options,
@@ -329,12 +330,16 @@ def _read_json(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise _Invalid(f"cannot be read ({exc.strerror or exc})", path) from None
+    except UnicodeDecodeError as exc:
+        raise _Invalid(f"is not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
     try:
-        return json.loads(text)
+        return jsontext.loads(text)
     except json.JSONDecodeError as exc:
         raise _Invalid(
             f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", path
         ) from None
+    except ValueError as exc:  # nested too deep, NaN, a lone surrogate (core.jsontext)
+        raise _Invalid(f"is not valid JSON: {exc}", path) from None
 
 
 def _build(path: Path, data: Any) -> Template:

@@ -352,3 +352,25 @@ def run_main(home: Path, *args: bytes, **env: str) -> subprocess.CompletedProces
         capture_output=True,
         timeout=60,
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (DEEP.encode(), "is not valid JSON: nested deeper than 64 levels"),
+        (b'{"1": {"inputs": {"text": "caf\xe9"}}}', "is not UTF-8 text (invalid continuation byte"),
+    ],
+)
+def test_a_user_workflow_that_is_too_deep_or_not_utf8_is_skipped_with_a_warning(
+    cli, home, content, reason
+):
+    folder = home / "workflows" / "create_image" / "standard"
+    folder.mkdir(parents=True)
+    (folder / "template.json").write_bytes(
+        (ROOT / "workflows" / "create_image" / "standard" / "template.json").read_bytes()
+    )
+    (folder / "workflow.json").write_bytes(content)
+    code, out, err = cli("functions", "--json")
+    assert code == 0 and "internal error" not in err
+    assert f"warning: template {folder / 'workflow.json'}: {reason}" in err
+    assert "create_image" in {row["name"] for row in json.loads(out)}
