@@ -27,6 +27,7 @@ from executors.storage import ArtifactStore
 from executors.takes import TakeRecorder
 from executors.templates import load_templates, template_dirs
 from executors.tool_executor import ToolExecutor
+from executors.workflow_import.catalog import ObjectInfoCache, SeenObjectInfo
 from repositories.artifacts import ArtifactRepository
 from repositories.database import Database
 from repositories.jobs import JobRepository
@@ -147,7 +148,7 @@ def build_engine(
     return Engine(
         prompts,
         jobs,
-        ComfyExecutor(templates, takes),
+        ComfyExecutor(templates, takes, SeenObjectInfo(ObjectInfoCache(config.home))),
         pool,
         config.retry,
         emit,

@@ -21,6 +21,7 @@ from core.models import JobStatus
 from executors.backends.discovery import discover
 from executors.engine import Engine
 from executors.pool import backend_rows
+from executors.workflow_import.catalog import ObjectInfoCache
 
 
 def add_job_commands(commands: Any) -> None:
@@ -263,10 +264,10 @@ def functions(args: argparse.Namespace, ctx: cli.Context) -> None:
 
 
 def cached_object_infos(ctx: cli.Context) -> dict[str, dict[str, Any]]:
-    """The /object_info last seen of each known ComfyUI server, by name; never probes the
-    network. Empty until servers' object_info is cached on disk."""
-    del ctx
-    return {}
+    """The /object_info last seen of each known ComfyUI server, by name (the cache the job
+    executor writes in the home); never probes the network."""
+    servers = [server.name for server in ctx.config.comfyui_servers]
+    return ObjectInfoCache(ctx.config.home).load_all(servers)
 
 
 def _engine(ctx: cli.Context, emit: Any, **options: Any) -> Engine:

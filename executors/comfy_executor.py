@@ -36,10 +36,16 @@ Emit = Callable[[JobEvent], None]
 
 
 class ComfyExecutor:
-    def __init__(self, templates: TemplateSet, takes: TakeRecorder):
+    def __init__(
+        self,
+        templates: TemplateSet,
+        takes: TakeRecorder,
+        on_object_info: Callable[[str, dict[str, Any]], None] | None = None,
+    ):
         self.templates = templates
         self.takes = takes
         self.store = takes.store
+        self.on_object_info = on_object_info  # told each server's object_info (worker thread)
         self._checked: set[tuple[str, str]] = set()  # (server, template) pairs found runnable
 
     def plan(self, job: JobRecord) -> Resolution:
@@ -54,6 +60,8 @@ class ComfyExecutor:
         resolution = self.plan(job)
         template = resolution.template
         self._check_server(client, resolution)
+        if self.on_object_info is not None:
+            self.on_object_info(client.name, client.object_info())
         values = template_values(prompt.kind, prompt.data)
         overrides = self._uploads(client, template, values, job.params.get("overrides", {}))
         rendered = render(template, _given(values), overrides, client.object_info())
