@@ -120,6 +120,7 @@ def build_context(config: Config, database: Database) -> Context:
         artifacts,
         jobs,
         engine=lambda emit, **kw: build_engine(config, prompts, jobs, artifacts, emit, **kw),
+        takes=functools.partial(build_takes, config),
     )
 
 

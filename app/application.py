@@ -13,7 +13,7 @@ import sys
 import threading
 import tkinter as tk
 from pathlib import Path
-from tkinter import messagebox, ttk
+from tkinter import filedialog, messagebox, ttk
 from typing import Any
 
 from app.bridge import EventBridge
@@ -22,6 +22,7 @@ from app.live_state import ABOUT_BACKENDS, cloud_meter
 from app.settings_state import connection_text
 from app.views.editor import PromptEditor
 from app.views.gallery import TakesGallery
+from app.views.import_dialog import ImportDialog
 from app.views.prompt_list import PromptList
 from app.views.queue_panel import QueuePanel
 from app.views.settings import SettingsDialog
@@ -31,6 +32,7 @@ from core.errors import AppError, UserError
 from core.jobs import JobEvent, JobFinished, JobStarted
 from core.models import JobStatus
 from executors.cloud import CloudSettings
+from executors.library_import.importer import LibraryImport
 from executors.pool import ServerPool
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ class Application:
         file = tk.Menu(bar, tearoff=False)
         for kind in ("image", "audio", "video"):
             file.add_command(label=f"New {kind} prompt", command=lambda k=kind: self.new(k))
+        file.add_command(label="Import takes…", command=self.import_takes)
         file.add_command(label="Settings…", command=self.open_settings)
         file.add_separator()
         file.add_command(label="Quit", accelerator="Ctrl+Q", command=self.quit)
@@ -142,6 +145,14 @@ class Application:
         if self.engine.cloud is not None:
             self.status.update_cloud(cloud_meter(self.engine.cloud.snapshot()))
         self._status_job = self.root.after(STATUS_REFRESH_MS, self._refresh_status)
+
+    def import_takes(self) -> None:
+        """File → Import takes…: a folder of ComfyUI outputs becomes prompts and takes."""
+        folder = filedialog.askdirectory(parent=self.root, title="Import ComfyUI outputs")
+        if folder:
+            takes = self.ctx.takes(self.ctx.artifacts)
+            importer = LibraryImport(self.ctx.prompts, self.ctx.artifacts, takes)
+            ImportDialog(self.root, importer, Path(folder), on_done=self.prompts.refresh)
 
     # --- prompt actions (PromptList, menus) ---------------------------------------------------
 

@@ -51,6 +51,7 @@ class Context:
     artifacts: ArtifactRepository
     jobs: JobRepository
     engine: Callable[..., Engine] | None = None  # engine(emit, **options), built on demand
+    takes: Callable[[ArtifactRepository], Any] | None = None  # main.build_takes: a TakeRecorder
 
 
 class Parser(argparse.ArgumentParser):
