@@ -114,14 +114,10 @@ class JobRepository:
         """Extend `owner`'s lease on its running jobs; the ids it no longer holds (another
         process took them over, or they ended)."""
         ids = list(job_ids)
+        mine = Job.id.in_(ids) & (Job.owner == owner) & (Job.status == JobStatus.RUNNING.value)
         with self.db.write():
-            Job.update(lease_until=lease_until).where(
-                Job.id.in_(ids), Job.owner == owner, Job.status == JobStatus.RUNNING.value
-            ).execute()
-            held = Job.select(Job.id).where(
-                Job.id.in_(ids), Job.owner == owner, Job.status == JobStatus.RUNNING.value
-            )
-            return set(ids) - {row.id for row in held}
+            Job.update(lease_until=lease_until).where(mine).execute()
+            return set(ids) - {row.id for row in Job.select(Job.id).where(mine)}
 
     def claims(self) -> list[Claim]:
         """Every running job with its owner and lease."""
