@@ -1,7 +1,8 @@
 """Plain-Python state behind the gallery, queue panel and status bar (no tkinter here).
 
 - JobTable folds the engine's events into one JobView per job (what a queue row shows).
-- indicator() turns a ServerState into a colour and tooltip; vram_text() sums GPU memory.
+- indicator() turns a ServerState into a colour and tooltip (every device the server lists);
+  vram_text() sums GPU memory, and apart from it the RAM of servers that compute on the CPU.
 - GridLayout places gallery tiles in a width and says which ones a scrolled window shows.
 """
 
@@ -231,10 +232,7 @@ def indicator(state: ServerState) -> Indicator:
         colour, status = AMBER, f"busy ({running} running, {pending} pending)"
     else:
         colour, status = GREEN, "online"
-    lines = [f"{state.name} — {state.url}", status.capitalize()]
-    if state.vram_total_mb and state.vram_free_mb is not None:
-        used = state.vram_total_mb - state.vram_free_mb
-        lines.append(f"VRAM {_gb(used)}/{_gb(state.vram_total_mb)} GB")
+    lines = [f"{state.name} — {state.url}", status.capitalize(), *_memory_lines(state)]
     if state.last_error:
         lines.append(f"Last error: {state.last_error}")
     if state.kind in CREDITS:
@@ -242,10 +240,33 @@ def indicator(state: ServerState) -> Indicator:
     return Indicator(colour, status, "\n".join(lines))
 
 
+def _memory_lines(state: ServerState) -> list[str]:
+    """Every device the server lists, one line each, the first (primary) marked when there
+    are several since admission uses it; without a device list, the numbers alone."""
+    if state.devices:
+        lines = [device.describe() for device in state.devices]
+        if len(lines) > 1:
+            lines[0] += " (primary: admits jobs)"
+        return lines
+    if state.vram_total_mb and state.vram_free_mb is not None:
+        used = state.vram_total_mb - state.vram_free_mb
+        return [f"VRAM {_gb(used)}/{_gb(state.vram_total_mb)} GB"]
+    return []
+
+
+def memory_tooltip(states: Iterable[ServerState]) -> str:
+    """The memory label's tooltip: every device of every online server, by server."""
+    lines = [
+        f"{state.name}: {line}" for state in states if state.online for line in _memory_lines(state)
+    ]
+    return "\n".join(lines) or "No server reports its memory"
+
+
 def vram_text(states: Iterable[ServerState]) -> str:
-    """GPU memory used/total over the servers that report it: 'VRAM 6.2/24.0 GB'. Local
-    servers all report this machine's GPU (NVML): it counts once."""
-    used = total = 0
+    """Memory used/total over the servers that report it, GPU memory and RAM apart:
+    'VRAM 6.2/24.0 GB', 'VRAM 6.2/24.0 GB · RAM 3.0/32.0 GB'. Local servers all report this
+    machine's GPU (NVML): it counts once."""
+    sums = {"VRAM": [0, 0], "RAM": [0, 0]}  # label → [used, total] in MB
     local_counted = False
     for state in states:
         if not (state.online and state.vram_total_mb and state.vram_free_mb is not None):
@@ -254,9 +275,13 @@ def vram_text(states: Iterable[ServerState]) -> str:
             if local_counted:
                 continue
             local_counted = True
-        used += state.vram_total_mb - state.vram_free_mb
-        total += state.vram_total_mb
-    return f"VRAM {_gb(used)}/{_gb(total)} GB" if total else "VRAM –"
+        used_total = sums[state.memory]
+        used_total[0] += state.vram_total_mb - state.vram_free_mb
+        used_total[1] += state.vram_total_mb
+    parts = [
+        f"{label} {_gb(used)}/{_gb(total)} GB" for label, (used, total) in sums.items() if total
+    ]
+    return " · ".join(parts) or "VRAM –"
 
 
 def _gb(mb: int) -> str:

@@ -37,14 +37,14 @@ from core.config import ServerConfig, is_local_url
 from core.errors import BackendError, NotFound
 from executors.backends.base import ToolClient
 from executors.backends.comfyui import ComfyClient
-from executors.vram import GpuInfo, is_local, nvml_gpus, server_vram
+from executors.vram import Device, GpuInfo, is_local, nvml_gpus, server_devices
 
 log = logging.getLogger(__name__)
 
 WINDOW = 50  # outcomes (and successful latencies) remembered per server
 ROW_KEYS = (
     "name kind url online vram_free_mb vram_total_mb queue_running queue_pending success_rate "
-    "median_latency_ms vram_source breaker_open last_error reserved_gb"
+    "median_latency_ms vram_source breaker_open last_error reserved_gb devices"
 ).split()
 REFUSAL_ORDER = ("vram", "busy", "breaker", "offline")  # the most useful explanation first
 FAMILIES = {
@@ -74,6 +74,8 @@ class ServerState:
     slots_used: int
     breaker_open: bool  # refusing jobs now: open, or half-open with its test job running
     last_error: str | None
+    devices: tuple[Device, ...] = ()  # as /system_stats lists them, the primary first
+    memory: str = "VRAM"  # what vram_*_mb measure: "RAM" for a cpu/mps server (by_free_ram)
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class _Server:
         self.vram_total_mb: int | None = None
         self.vram_free_mb: int | None = None
         self.vram_source = "none"
+        self.devices: tuple[Device, ...] = ()
         self.queue_running: int | None = None
         self.queue_pending: int | None = None
         self.outcomes: deque[bool] = deque(maxlen=WINDOW)
@@ -139,6 +142,19 @@ class _Server:
     @property
     def total_gb(self) -> float | None:
         return None if self.vram_total_mb is None else self.vram_total_mb / 1024
+
+    @property
+    def by_free_ram(self) -> bool:
+        """Its memory is the machine's RAM (a cpu or mps primary device): shared with
+        everything else running there, so jobs are admitted into its free part."""
+        return self.vram_source == "server" and self.devices[0].admits_by_free
+
+    @property
+    def room_gb(self) -> float | None:
+        """What admitted jobs must fit in: a GPU's total, or the free RAM."""
+        if self.by_free_ram:
+            return None if self.vram_free_mb is None else self.vram_free_mb / 1024
+        return self.total_gb
 
     def paused(self, now: float) -> bool:
         """The breaker refuses jobs: open, or half-open with its one job in flight."""
@@ -290,7 +306,8 @@ class ServerPool:
             return "too_small"
         if len(server.leases) >= self._slots(server):
             return "busy"
-        if total is not None and server.reserved_gb + need > total:
+        room = server.room_gb
+        if room is not None and server.reserved_gb + need > room:
             return "vram"
         return None
 
@@ -375,6 +392,12 @@ class ServerPool:
     def _explain(self, reason: str, blocked: list[_Server], need: float, now: float) -> str:
         if reason == "vram":
             server = min(blocked, key=lambda s: s.reserved_gb)
+            if server.by_free_ram:
+                return (
+                    f"waiting for {_gb(need)} GB of free RAM on {server.name} "
+                    f"({_gb(server.room_gb or 0.0)} GB free, {_gb(server.reserved_gb)} GB "
+                    "held by other jobs)"
+                )
             return (
                 f"waiting for {_gb(need)} GB of GPU memory on {server.name} "
                 f"({_gb(server.reserved_gb)} GB in use by other jobs)"
@@ -435,6 +458,8 @@ class ServerPool:
             slots_used=len(server.leases),
             breaker_open=server.paused(now),
             last_error=server.last_error,
+            devices=server.devices,
+            memory="RAM" if server.by_free_ram else "VRAM",
         )
 
 
@@ -492,25 +517,24 @@ def _apply(server: _Server, probe: _Probe, gpus: list[GpuInfo] | None) -> None:
     server.online = True
     server.queue_running = _count(probe.queue, "queue_running")
     server.queue_pending = _count(probe.queue, "queue_pending")
-    vram = _vram(server.config.url, probe.stats, gpus)
+    server.devices = server_devices(probe.stats)
+    vram = _vram(server.config.url, server.devices, gpus)
     server.vram_total_mb, server.vram_free_mb, server.vram_source = vram
 
 
 def _vram(
-    url: str, stats: dict[str, Any], gpus: list[GpuInfo] | None
+    url: str, devices: tuple[Device, ...], gpus: list[GpuInfo] | None
 ) -> tuple[int | None, int | None, str]:
-    """NVML for a local server on a GPU, else the server's own numbers, else none."""
-    devices = stats.get("devices") if isinstance(stats, dict) else None
-    devices = devices if isinstance(devices, list) else []
-    cuda = [d for d in devices if isinstance(d, dict) and d.get("type") == "cuda"]
-    if gpus and is_local(url) and (cuda or not devices):
-        index = cuda[0].get("index") if cuda else None
+    """NVML for a local server whose primary device is a CUDA card (or that lists none:
+    WanGP, Gradio), else the primary device's own numbers (any type), else none."""
+    primary = devices[0] if devices else None
+    if gpus and is_local(url) and (primary is None or primary.type == "cuda"):
+        index = primary.index if primary else None
         gpu = next((g for g in gpus if g.index == index), gpus[0])
         return gpu.total_mb, gpu.free_mb, "nvml"
-    total, free = server_vram(stats)
-    if total is None:
+    if primary is None or primary.total_mb is None:
         return None, None, "none"
-    return total, free, "server"
+    return primary.total_mb, primary.free_mb, "server"
 
 
 def _count(queue: dict[str, Any], key: str) -> int | None:

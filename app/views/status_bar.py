@@ -1,5 +1,6 @@
 """The bottom bar: one dot per backend (green online, grey offline, amber busy, red breaker
-open) with a hover tooltip, GPU memory, job counts and the current job's progress."""
+open) with a hover tooltip, memory (its tooltip lists every device), job counts and the current
+job's progress."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from app.live_state import (
     Meter,
     counts_text,
     indicator,
+    memory_tooltip,
     progress_text,
     vram_text,
 )
@@ -72,6 +74,8 @@ class StatusBar(ttk.Frame):
         self.servers = ttk.Frame(self)
         self.servers.pack(side="left")
         self.vram = ttk.Label(self, text="VRAM –")
+        self._vram_tip = memory_tooltip(())
+        self.tooltip.attach(self.vram, lambda: self._vram_tip)
         self.counts = ttk.Label(self, text=counts_text(0, 0, 0))
         self.cloud = ttk.Label(self, text="")
         self._cloud_tip = ""
@@ -98,6 +102,7 @@ class StatusBar(ttk.Frame):
             canvas.itemconfigure("dot", fill=shown.colour)
             self._tooltips[state.name] = shown.tooltip
         self.vram.configure(text=vram_text(states))
+        self._vram_tip = memory_tooltip(states)
 
     def update_cloud(self, meter: Meter | None) -> None:
         """The cloud cost meter; hidden while no machine runs and nothing was spent."""

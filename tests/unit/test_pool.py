@@ -18,7 +18,7 @@ from core.errors import NotFound
 from executors import vram
 from executors.backends.comfyui import ComfyClient, ServerFeatures
 from executors.pool import Lease, Refusal, ServerPool, ServerState, backend_rows
-from executors.vram import GpuInfo, is_local, nvml_gpus, server_vram
+from executors.vram import MB, Device, GpuInfo, is_local, nvml_gpus, server_devices
 
 GB = 1024**3
 
@@ -79,6 +79,22 @@ CPU_STATS = {
 }
 
 
+DIRECTML_STATS = {  # ComfyUI on torch-directml: a fixed 1 GiB placeholder, not a measurement
+    "system": {"os": "win32"},
+    "devices": [
+        {
+            "name": "privateuseone",
+            "type": "privateuseone",
+            "index": 0,
+            "vram_total": GB,
+            "vram_free": GB,
+            "torch_vram_total": GB,
+            "torch_vram_free": GB,
+        }
+    ],
+}
+
+
 @pytest.fixture
 def closed_url() -> str:
     """A loopback URL where nothing listens: connections are refused at once."""
@@ -103,10 +119,13 @@ def make_pool(
 
 
 def canned(**totals: float | None) -> dict[str, ComfyClient]:
-    """name=total GB (None: a CPU server) → canned clients on non-local addresses."""
+    """name=total GB (None: a server without memory numbers) → canned clients on non-local
+    addresses."""
     return {
         name: CannedClient(
-            f"http://gpu{n}.invalid:8188", name, CPU_STATS if total is None else cuda_stats(total)
+            f"http://gpu{n}.invalid:8188",
+            name,
+            DIRECTML_STATS if total is None else cuda_stats(total),
         )
         for n, (name, total) in enumerate(totals.items(), 1)
     }
@@ -200,10 +219,10 @@ def test_a_job_too_big_for_the_small_card_goes_to_the_big_one(clock: Clock) -> N
 
 
 def test_server_without_vram_numbers_admits_anything(clock: Clock) -> None:
-    pool = make_pool(clock, canned(small=12, cpu=None))
+    pool = make_pool(clock, canned(small=12, dml=None))
     pool.refresh()
     assert [s.vram_source for s in pool.states()] == ["server", "none"]
-    assert lease(pool.acquire(80)).server == "cpu"
+    assert lease(pool.acquire(80)).server == "dml"
 
 
 def test_offline_refusal_names_url_and_client_message(clock: Clock, closed_url: str) -> None:
@@ -426,11 +445,12 @@ def test_local_server_without_device_list_takes_the_first_gpu(clock: Clock) -> N
     assert (state.vram_total_mb, state.vram_source) == (12288, "nvml")
 
 
-def test_local_cpu_server_has_no_vram_even_with_nvml(clock: Clock) -> None:
+def test_local_cpu_server_reports_its_ram_not_the_nvml_gpu(clock: Clock) -> None:
     gpus = [GpuInfo(0, "RTX 3060", 12288, 8000, 4288)]
     client = CannedClient("http://127.0.0.1:8188", "cpu", CPU_STATS)
     [state] = make_pool(clock, {"cpu": client}, gpus=gpus).refresh()
-    assert (state.vram_total_mb, state.vram_source) == (None, "none")
+    assert (state.vram_total_mb, state.vram_source) == (33_000_000_000 // MB, "server")
+    assert [d.memory for d in state.devices] == ["RAM"]
 
 
 def test_without_nvml_the_server_numbers_are_used(clock: Clock) -> None:
@@ -468,7 +488,7 @@ def test_backend_rows_have_exactly_the_documented_keys(clock: Clock) -> None:
     assert set(row) == {
         "name", "kind", "url", "online", "vram_free_mb", "vram_total_mb", "queue_running",
         "queue_pending", "success_rate", "median_latency_ms", "vram_source", "breaker_open",
-        "last_error", "reserved_gb", "api", "version",
+        "last_error", "reserved_gb", "devices", "api", "version",
     }  # fmt: skip
     assert row["kind"] == "comfyui" and row["vram_total_mb"] == 24576
     assert row["api"] == {"jobs": False, "assets": False} and row["version"] == "0.3.64"
@@ -478,15 +498,18 @@ def test_backend_rows_have_exactly_the_documented_keys(clock: Clock) -> None:
 # --- vram helpers --------------------------------------------------------------------------
 
 
-def test_server_vram_from_real_shapes() -> None:
-    assert server_vram(cuda_stats(24, 22.5)) == (24576, 23040)
-    assert server_vram(CPU_STATS) == (None, None)
-    assert server_vram({}) == (None, None)
-    assert server_vram({"devices": None}) == (None, None)
-    assert server_vram({"devices": ["junk", {"type": "cuda"}]}) == (None, None)
-    assert server_vram({"devices": [{"type": "cuda", "vram_total": 2 * GB}]}) == (2048, None)
-    assert server_vram({"devices": [{"type": "cuda", "vram_total": True}]}) == (None, None)
-    assert server_vram([]) == (None, None)  # type: ignore[arg-type]
+def test_server_devices_from_real_and_broken_shapes() -> None:
+    (card,) = server_devices(cuda_stats(24, 22.5))
+    assert card == Device("cuda:0 NVIDIA GeForce RTX 4090", "cuda", 0, "VRAM", 24576, 23040)
+    assert server_devices(CPU_STATS)[0].total_mb == 33_000_000_000 // MB
+    assert server_devices({}) == () and server_devices({"devices": None}) == ()
+    (bare,) = server_devices({"devices": ["junk", {"type": "cuda"}]})
+    assert (bare.name, bare.total_mb, bare.free_mb) == ("cuda", None, None)
+    (half,) = server_devices({"devices": [{"type": "cuda", "vram_total": 2 * GB}]})
+    assert (half.total_mb, half.free_mb) == (2048, None)
+    (odd,) = server_devices({"devices": [{"type": "cuda", "vram_total": True, "index": True}]})
+    assert (odd.total_mb, odd.index) == (None, None)
+    assert server_devices([]) == ()  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
