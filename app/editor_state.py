@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import jsontext
 from core.errors import InputError
 from core.models import (
     SCHEMAS,
@@ -114,8 +115,8 @@ def parse_json_value(text: str) -> Any:
     if not text:
         return None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return jsontext.loads(text)
+    except ValueError:  # not JSON (or too deep to be a field's value): the text itself
         return text
 
 
@@ -176,9 +177,11 @@ def json_to_values(kind: MediaKind | str, text: str) -> dict[str, str]:
     """The JSON tab's text → form strings, or InputError with line and column."""
     kind = parse_enum(MediaKind, kind, "kind")
     try:
-        data = json.loads(text) if text.strip() else {}
+        data = jsontext.loads(text) if text.strip() else {}
     except json.JSONDecodeError as exc:
         raise InputError(f"JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except ValueError as exc:  # nested too deep, NaN, a lone surrogate
+        raise InputError(f"JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InputError(f"JSON: expected an object of {kind} prompt fields — wrap them in {{ }}")
     unknown = [name for name in data if name not in SCHEMAS[kind]]
