@@ -348,15 +348,16 @@ class Engine:
 
     def _renew_leases(self) -> None:
         with self._lock:
-            held = {*self._running, *self._unsettled}
+            held = {*self._running, *self._unsettled} - self._taken_over
         lost = self.leases.renew(held)
         with self._lock:
             for job_id in lost:
                 self._unsettled.pop(job_id, None)
-                if job_id in self._running:  # another process took it over: stop ours
-                    log.warning("job %s was taken over by another process; stopping it", job_id)
+                if job_id in self._running:  # another process took it over after a stall
+                    # Not cancelled: that would interrupt the prompt its new owner now tracks
+                    # on the server. Its end is left to the new owner.
+                    log.warning("job %s was taken over by another process", job_id)
                     self._taken_over.add(job_id)
-                    self._running[job_id].set()
 
     def _health_loop(self) -> None:
         """Keep each server's online state, VRAM and queue depth fresh for admission: every

@@ -185,3 +185,28 @@ def test_a_job_is_claimed_once(ctx):
     assert ctx.jobs.get(job.id).backend == "s1"
     assert ctx.jobs.renew("host/2/b", [job.id], time.time() + 30) == {job.id}  # not its job
     assert ctx.jobs.renew("host/1/a", [job.id], time.time() + 30) == set()
+
+
+def test_the_end_of_a_job_taken_over_elsewhere_is_not_recorded_here(ctx, home, server):
+    """After a stall longer than its lease (a suspended laptop), another host took the job
+    over: the renewal notices, and the end of the run here is left to the new owner (the
+    prompt on the server is not interrupted: the new owner tracks it)."""
+    server.set_step_delay(0.08)  # 25 steps: two seconds
+    (home / "config.json").write_text(json.dumps(CONFIG))
+    config = load_config(home, env={"TAKEBOARD_COMFYUI_URL": server.url})
+    engine = build_engine(config, ctx.prompts, ctx.jobs, ctx.artifacts, print)
+    engine.leases.lease_s = 0.6  # renewed every 0.2 s
+    (job,) = engine.queue([ctx.prompts.add("image", "p", {"prompt": "a lighthouse"}).id])
+    engine.start()
+    try:
+        assert wait_for(lambda: some_job_runs(server), 20), "nothing started"
+        (claim,) = ctx.jobs.claims()
+        assert ctx.jobs.take_over(claim, "taken over")  # what the other host's engine does
+        assert ctx.jobs.claim(job.id, "elsewhere/1/x", time.time() + 60) is not None
+        assert wait_for(lambda: engine.idle([]), 20), "the run here did not end"
+    finally:
+        engine.stop()
+    after = ctx.jobs.get(job.id)
+    assert after.status is JobStatus.RUNNING and after.error == "" and after.finished_at is None
+    assert owners(home) == {job.id: 1}
+    assert server.state.executor.queue.history  # the prompt ran to its end on the server
