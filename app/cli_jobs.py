@@ -133,7 +133,7 @@ def _run(
     with _ctrl_c_sets(stop):
         runner.start()
         done.wait()
-    runner.join()
+        runner.join()
     if failures:
         raise failures[0]
 
