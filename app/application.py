@@ -27,6 +27,7 @@ from app.views.prompt_list import PromptList
 from app.views.queue_panel import QueuePanel
 from app.views.settings import SettingsDialog
 from app.views.status_bar import StatusBar
+from app.views.workflow_import import WorkflowImport
 from core.config import Config, ServerConfig
 from core.errors import AppError, UserError
 from core.jobs import JobEvent, JobFinished, JobStarted
@@ -46,6 +47,7 @@ class Application:
         self.confirm = lambda question: messagebox.askyesno("Takeboard", question, parent=root)
         self.bridge = EventBridge(root, self._on_event)
         self.engine = ctx.engine(self.bridge.put)
+        self.workflows = WorkflowImport(root, ctx.config)  # File → Import workflow…, drops
         root.title("Takeboard" + (f" — {banner}" if banner else ""))
         root.minsize(1000, 650)
         layout = self._read_layout()
@@ -71,6 +73,7 @@ class Application:
         self.status.pack(side="bottom", fill="x")
         body = ttk.PanedWindow(self.root, orient="vertical")
         body.pack(fill="both", expand=True)
+        self.workflows.accept_drops(body)
         top = ttk.PanedWindow(body, orient="horizontal")
         self.prompts = PromptList(top, self.ctx.prompts, self)
         self.prompts.on_select(self._show_prompt)
@@ -94,6 +97,7 @@ class Application:
         for kind in ("image", "audio", "video"):
             file.add_command(label=f"New {kind} prompt", command=lambda k=kind: self.new(k))
         file.add_command(label="Import takes…", command=self.import_takes)
+        file.add_command(label="Import workflow…", command=self.workflows.ask)
         file.add_command(label="Settings…", command=self.open_settings)
         file.add_separator()
         file.add_command(label="Quit", accelerator="Ctrl+Q", command=self.quit)

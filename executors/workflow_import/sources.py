@@ -124,7 +124,12 @@ def _xmp(raw: Any) -> dict[str, str]:
 
 
 def _container_tags(path: Path) -> dict[str, str]:
-    import av
+    try:
+        import av
+    except ImportError:
+        raise InputError(
+            f"{path}: reading audio and video files needs PyAV — pip install 'takeboard[video]'"
+        ) from None
 
     try:
         with av.open(str(path)) as container:
