@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.cli_args import count, offset, record_id, user_text
 from app.cli_cloud import CLOUD_HANDLERS, add_cloud_commands
 from app.cli_draft import DRAFT_HANDLERS, add_draft_commands
 from app.cli_jobs import JOB_HANDLERS, add_job_actions, add_job_commands
@@ -26,7 +27,6 @@ from core import jsontext
 from core.config import Config
 from core.errors import InputError
 from core.models import (
-    SEED_MAX,
     ArtifactRecord,
     JobRecord,
     JobStatus,
@@ -59,42 +59,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise InputError(f"{self.prog}: {message} — see '{self.prog} --help'")
-
-
-ID_MAX = 2**63 - 1  # SQLite's largest integer
-
-
-def whole_number(lo: int, hi: int, what: str) -> Callable[[str], int]:
-    """An argparse type: a whole number from `lo` to `hi`, else a one-line error."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not {what}") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{value} is not {what}")
-        return value
-
-    return parse
-
-
-record_id = whole_number(
-    1, ID_MAX, "an id — ids are whole numbers from 1 (see the 'list' commands)"
-)
-seed = whole_number(0, SEED_MAX, f"a seed — give a whole number from 0 to {SEED_MAX}")
-count = whole_number(1, ID_MAX, f"a count — give a whole number from 1 to {ID_MAX}")
-offset = whole_number(0, ID_MAX, f"an offset — give a whole number from 0 to {ID_MAX}")
-
-
-def user_text(text: str) -> str:
-    """An argparse type: text that is valid UTF-8 (argv bytes that were not arrive as lone
-    surrogates, which SQLite and the terminal cannot take)."""
-    try:
-        jsontext.check_text(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{exc} — retype it") from None
-    return text
 
 
 def build_parser() -> Parser:

@@ -10,6 +10,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from app.cli_args import user_text
 from executors.backends.llm import Screenwriter, parse_kind
 
 if TYPE_CHECKING:  # app.cli imports this module; no import back at run time
@@ -20,10 +21,14 @@ def add_draft_commands(commands: Any) -> None:
     draft_parser = commands.add_parser(
         "draft", help="draft a full prompt from a one-line idea with an LLM (local first)"
     )
-    draft_parser.add_argument("idea", metavar="IDEA", help='the idea, e.g. "a sea shanty"')
+    draft_parser.add_argument(
+        "idea", metavar="IDEA", type=user_text, help='the idea, e.g. "a sea shanty"'
+    )
     draft_parser.add_argument("--kind", required=True, help="image, audio (or song) or video")
     draft_parser.add_argument("--save", action="store_true", help="store it; prints the new id")
-    draft_parser.add_argument("--tag", action="append", dest="tags", help="a tag (with --save)")
+    draft_parser.add_argument(
+        "--tag", action="append", dest="tags", type=user_text, help="a tag (with --save)"
+    )
     draft_parser.add_argument("--model", help="provider/model, e.g. ollama/llama3")
     draft_parser.add_argument("--api-base", help="server URL, e.g. http://127.0.0.1:11434")
     draft_parser.add_argument("--json", action="store_true", help="print JSON")

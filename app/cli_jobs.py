@@ -14,6 +14,7 @@ from dataclasses import asdict
 from typing import Any
 
 from app import cli
+from app.cli_args import record_id, seed
 from app.progress import ProgressPrinter
 from core.config import Config, is_local_url
 from core.errors import InputError
@@ -28,7 +29,7 @@ def add_job_commands(commands: Any) -> None:
     generate = commands.add_parser(
         "generate", help="queue jobs for prompts; with --wait, run them to the end"
     )
-    generate.add_argument("ids", type=cli.record_id, nargs="+", metavar="ID", help="prompt ids")
+    generate.add_argument("ids", type=record_id, nargs="+", metavar="ID", help="prompt ids")
     generate.add_argument(
         "--quality",
         help="low, standard, high or premium (default: the "
@@ -39,7 +40,7 @@ def add_job_commands(commands: Any) -> None:
         help="template function (default by kind: "
         "create_image, create_audio, create_video); see 'functions'",
     )
-    generate.add_argument("--seed", type=cli.seed, help="use this seed instead of a fresh one")
+    generate.add_argument("--seed", type=seed, help="use this seed instead of a fresh one")
     generate.add_argument("--front", action="store_true", help="put the jobs at the front")
     generate.add_argument(
         "--wait",
@@ -66,10 +67,10 @@ def add_job_commands(commands: Any) -> None:
 def add_job_actions(actions: Any) -> None:
     """`jobs cancel ID` and `jobs retry ID|--failed`, beside `jobs list`."""
     actions.add_parser("cancel", help="cancel a queued job or stop a running one").add_argument(
-        "id", type=cli.record_id
+        "id", type=record_id
     )
     retry = actions.add_parser("retry", help="queue a failed, cancelled or suspect job again")
-    retry.add_argument("id", type=cli.record_id, nargs="?")
+    retry.add_argument("id", type=record_id, nargs="?")
     retry.add_argument("--failed", action="store_true", help="every failed job")
     retry.add_argument("--front", action="store_true", help="put them at the front")
 

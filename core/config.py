@@ -505,6 +505,15 @@ def _url(raw: str, where: str) -> tuple[str, str]:
     return url, parsed.netloc
 
 
+def is_server_url(url: str) -> bool:
+    """An http(s)://host[:port] address that config.json would accept."""
+    try:
+        _url(url, "url")
+    except ConfigError:
+        return False
+    return True
+
+
 def _printable(text: str) -> bool:
     return text.isprintable() and " " not in text
 

@@ -26,12 +26,11 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import tenacity
 
-from core.config import LlmConfig, is_local_url
+from core.config import LlmConfig, is_local_url, is_server_url
 from core.errors import (
     BackendError,
     InputError,
@@ -197,7 +196,7 @@ class Screenwriter:
         self.provider, self.name = provider.lower(), name
         self.model = f"{self.provider}/{name}"
         base = (api_base or "").strip().rstrip("/") or DEFAULT_BASES.get(self.provider, "")
-        if base and not urlsplit(base).scheme.startswith("http"):
+        if base and not is_server_url(base):
             raise InputError(f"{ENV_API_BASE}: {api_base!r} is not an http(s) URL")
         self.root = base.removesuffix("/v1")  # the server, without the OpenAI /v1 prefix
         self.local = bool(self.root) and is_local_url(self.root)

@@ -374,3 +374,14 @@ def test_a_user_workflow_that_is_too_deep_or_not_utf8_is_skipped_with_a_warning(
     assert code == 0 and "internal error" not in err
     assert f"warning: template {folder / 'workflow.json'}: {reason}" in err
     assert "create_image" in {row["name"] for row in json.loads(out)}
+
+
+@pytest.mark.parametrize("base", ["http://[::1", "localhost:11434"])
+def test_draft_refuses_an_llm_address_that_is_not_a_url_before_any_request(cli, base):
+    err = refused(cli, "draft", "--kind", "image", "a fox", "--api-base", base)
+    assert f"TAKEBOARD_LLM_API_BASE: {base!r} is not an http(s) URL" in err
+
+
+def test_draft_refuses_an_idea_that_is_not_utf8(cli):
+    err = refused(cli, "draft", "--kind", "image", "caf\udce9")
+    assert "argument IDEA: holds '\\udce9' at character 4" in err
