@@ -17,7 +17,7 @@ MAX_DEPTH = 64
 
 def loads(text: str) -> Any:
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        value = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
         raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
     check_value(value)
@@ -25,13 +25,16 @@ def loads(text: str) -> Any:
 
 
 def check_value(value: Any) -> None:
-    """ValueError when `value` nests deeper than MAX_DEPTH or holds a lone surrogate."""
+    """ValueError when `value` nests deeper than MAX_DEPTH, holds a lone surrogate or a number
+    too large to be one (1e999 parses as infinity)."""
     level = [value]
     for _ in range(MAX_DEPTH + 1):
         inner: list[Any] = []
         for item in level:
             if isinstance(item, str):
                 check_text(item)
+            elif isinstance(item, float) and not math.isfinite(item):
+                raise ValueError("holds a number too large to store (the largest is about 1.8e308)")
             elif isinstance(item, dict):
                 inner += [key for key in item if isinstance(key, str)] + list(item.values())
             elif isinstance(item, list):
@@ -55,10 +58,3 @@ def check_text(text: str) -> None:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"{text} is too large for a number")
-    return value
