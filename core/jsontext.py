@@ -1,4 +1,5 @@
-"""The one way user JSON is parsed (--data, @files, import files, config.json).
+"""The one way user JSON is parsed (--data, @files, import files, config.json, workflow.json,
+the editor's JSON tab).
 
 `loads` is json.loads that raises ValueError — never RecursionError, never a value that cannot be
 stored — for what the rest of the app cannot take: nesting deeper than MAX_DEPTH, NaN and
