@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from core import jsontext
 from core.errors import InputError
 from executors.object_info import combo_options, input_spec, is_model_file
 from executors.templates import (
@@ -254,7 +255,7 @@ def _check_identity(folder: Path, function: str, options: ImportOptions, workflo
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = jsontext.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -11,12 +11,12 @@ Where ComfyUI puts the graph (Comfy-Org/ComfyUI):
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core import jsontext
 from core.errors import InputError
 
 IMAGE_EXTS = {".png", ".webp", ".jpg", ".jpeg", ".avif"}
@@ -52,8 +52,8 @@ def _json_source(path: Path) -> Source:
     if path.stat().st_size > MAX_JSON_BYTES:
         raise InputError(f"{path}: too large for a workflow (over 64 MB) — is this the right file?")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = jsontext.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # not UTF-8, not JSON, nested too deep (core.jsontext)
         raise InputError(
             f"{path}: not a workflow (not valid JSON: {_reason(exc)}) — give a ComfyUI workflow "
             "file (.json) or a file ComfyUI saved"
@@ -145,9 +145,9 @@ def _parsed(text: str | None) -> Any:
     if not text:
         return None
     try:
-        value = json.loads(text)
-        return json.loads(value) if isinstance(value, str) else value  # double-encoded tags
-    except json.JSONDecodeError:
+        value = jsontext.loads(text)
+        return jsontext.loads(value) if isinstance(value, str) else value  # double-encoded tags
+    except ValueError:
         return None
 
 

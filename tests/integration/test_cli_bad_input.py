@@ -385,3 +385,10 @@ def test_draft_refuses_an_llm_address_that_is_not_a_url_before_any_request(cli, 
 def test_draft_refuses_an_idea_that_is_not_utf8(cli):
     err = refused(cli, "draft", "--kind", "image", "caf\udce9")
     assert "argument IDEA: holds '\\udce9' at character 4" in err
+
+
+def test_workflows_import_refuses_a_deep_json_file_in_one_line(cli, tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text(DEEP)
+    err = refused(cli, "workflows", "import", str(path))
+    assert f"{path}: not a workflow (not valid JSON: nested deeper than 64 levels)" in err
