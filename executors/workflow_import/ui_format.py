@@ -74,10 +74,6 @@ class Converter:
         self.top = Scope(_nodes(workflow.get("nodes")), _links(workflow.get("links")))
         self.graph: dict[str, Any] = {}
 
-    def convert(self) -> dict[str, Any]:
-        self._convert_scope(self.top)
-        return self.graph
-
     def _convert_scope(self, scope: Scope) -> None:
         for node in scope.nodes.values():
             mode = node.get("mode", 0)
@@ -94,60 +90,87 @@ class Converter:
         nodes, links = _nodes(definition.get("nodes")), _links(definition.get("links"))
         return Scope(nodes, links, prefix, scope, instance, definition)
 
+    def convert(self) -> dict[str, Any]:
+        self._convert_scope(self.top)
+        for node in self.graph.values():  # as the frontend: links to nodes not sent are dropped
+            dangling = [
+                k for k, v in node["inputs"].items() if _is_ref(v) and v[0] not in self.graph
+            ]
+            for name in dangling:
+                del node["inputs"][name]
+        return self.graph
+
     def _api_node(self, scope: Scope, node: dict[str, Any]) -> dict[str, Any]:
         class_type = node["type"]
-        inputs = widget_values(node, self.object_info.get(class_type))
+        info = self.object_info.get(class_type) or {}
+        inputs = widget_values(node, info)
         for index, socket in enumerate(node.get("inputs") or []):
             if not isinstance(socket, dict) or socket.get("link") is None:
                 continue
             source = self._input_source(scope, node, index)
             name = (socket.get("widget") or {}).get("name") or socket.get("name")
             if isinstance(source, Value):
-                inputs[name] = source.value
+                inputs[name] = (
+                    {"__value__": source.value} if _is_list(source.value) else source.value
+                )
             elif source is not None:
                 inputs[name] = [source[0], source[1]]
-        title = node.get("title") or class_type
+        title = node.get("title") or info.get("display_name") or class_type
         return {"inputs": inputs, "class_type": class_type, "_meta": {"title": title}}
 
-    # --- following links ------------------------------------------------------------------------
+    # --- following links (ExecutableNodeDTO resolveInput / resolveOutput) -----------------------
 
     def _input_source(self, scope: Scope, node: dict[str, Any], index: int) -> Any:
         """What feeds input `index` of `node`: (api id, slot), a Value, or None (nothing)."""
         sockets = node.get("inputs") or []
-        if index >= len(sockets) or not isinstance(sockets[index], dict):
+        if not 0 <= index < len(sockets) or not isinstance(sockets[index], dict):
             return None
         link = scope.links.get(sockets[index].get("link"))
         if link is None:
             return None
-        return self._output_source(scope, link.origin_id, link.origin_slot, link.type)
+        return self._output_source(
+            scope, link.origin_id, link.origin_slot, sockets[index].get("type")
+        )
 
-    def _output_source(self, scope: Scope, node_id: Any, slot: int, type_: str) -> Any:
+    def _output_source(self, scope: Scope, node_id: Any, slot: int, type_: Any) -> Any:
+        """`type_` is the type of the input being fed (a bypassed node passes on the input
+        that fits it)."""
         if node_id == SUBGRAPH_INPUT:
             return self._instance_input(scope, slot)
         node = scope.nodes.get(str(node_id))
-        if node is None or node.get("mode", 0) == NEVER:
+        if node is None:
             return None
         kind = node.get("type")
         if node.get("mode", 0) == BYPASS:
             return self._bypassed(scope, node, slot, type_)
-        if kind == "Reroute":
-            return self._input_source(scope, node, 0)
-        if kind == "PrimitiveNode":
+        if kind in self.subgraphs:
+            return self._subgraph_output(scope, node, slot, type_)
+        if kind == "PrimitiveNode":  # applyToGraph writes its value into what it feeds
             return Value(_first_widget(node))
         if kind == "GetNode":
             return self._get_node(scope, node)
-        if kind in self.subgraphs:
-            return self._subgraph_output(scope, node, slot)
-        return (scope.prefix + str(node_id), slot)
+        if kind in VIRTUAL:  # Reroute: the input of the same index
+            return self._input_source(scope, node, slot)
+        return (scope.prefix + str(node_id), slot)  # a muted node's links are dropped later
 
-    def _bypassed(self, scope: Scope, node: dict[str, Any], slot: int, type_: str) -> Any:
+    def _bypassed(self, scope: Scope, node: dict[str, Any], slot: int, type_: Any) -> Any:
+        """The input a bypassed node passes through (ExecutableNodeDTO #getBypassSlotIndex):
+        the same index if its type fits, else the first input of exactly that type. With none
+        the frontend's findIndex gives -1, the node's last input, which on a loaded node is an
+        unconnected widget socket: nothing."""
+        sockets = [s if isinstance(s, dict) else {} for s in node.get("inputs") or []]
         outputs = node.get("outputs") or []
-        wanted = outputs[slot].get("type", type_) if slot < len(outputs) else type_
-        sockets = node.get("inputs") or []
-        for index in [slot, *range(len(sockets))]:
-            if index < len(sockets) and _same_type(sockets[index].get("type"), wanted):
-                return self._input_source(scope, node, index)
-        return None
+        out_type = outputs[slot].get("type") if slot < len(outputs) else type_
+        if type_ in ("*", "", None):
+            index = slot if len(sockets) > slot else 0
+        elif slot < len(sockets) and _fits(sockets[slot].get("type"), out_type, type_):
+            index = slot
+        else:
+            exact = [i for i, s in enumerate(sockets) if s.get("type") == type_]
+            if not exact:
+                return None
+            index = exact[0]
+        return self._input_source(scope, node, index)
 
     def _get_node(self, scope: Scope, node: dict[str, Any]) -> Any:
         """KJNodes' GetNode reads the input of the SetNode with the same name."""
@@ -157,7 +180,9 @@ class Converter:
                 return self._input_source(scope, other, 0)
         return None
 
-    def _subgraph_output(self, scope: Scope, instance: dict[str, Any], slot: int) -> Any:
+    def _subgraph_output(
+        self, scope: Scope, instance: dict[str, Any], slot: int, type_: Any
+    ) -> Any:
         inner = self._inner(scope, instance)
         outputs = inner.definition.get("outputs") or []
         if slot >= len(outputs):
@@ -165,18 +190,20 @@ class Converter:
         for link_id in outputs[slot].get("linkIds") or []:
             link = inner.links.get(link_id)
             if link is not None:
-                return self._output_source(inner, link.origin_id, link.origin_slot, link.type)
+                return self._output_source(inner, link.origin_id, link.origin_slot, type_)
         return None
 
     def _instance_input(self, scope: Scope, slot: int) -> Any:
         """Input `slot` of the subgraph, seen from inside: what feeds the instance's socket of
-        the same name outside, or the instance's widget value for it."""
+        that name outside, or (nothing connected) the instance's widget value for it. By name:
+        a saved node lists only its linked widget sockets (litegraphUtil.ts
+        compressWidgetInputSlots), so the instance's socket indices differ from the
+        subgraph's."""
         if scope.parent is None or scope.instance is None:
             return None
         declared = scope.definition.get("inputs") or []
-        name = declared[slot].get("name") if slot < len(declared) else None
-        sockets = scope.instance.get("inputs") or []
-        for index, socket in enumerate(sockets):
+        name = declared[slot].get("name") if 0 <= slot < len(declared) else None
+        for index, socket in enumerate(scope.instance.get("inputs") or []):
             if isinstance(socket, dict) and socket.get("name") == name:
                 if socket.get("link") is not None:
                     return self._input_source(scope.parent, scope.instance, index)
@@ -200,8 +227,28 @@ def _first_widget(node: Mapping[str, Any]) -> Any:
     return values[0] if isinstance(values, list) and values else None
 
 
-def _same_type(have: Any, wanted: Any) -> bool:
-    return have == wanted or "*" in (have, wanted)
+def _fits(have: Any, *wanted: Any) -> bool:
+    """LiteGraph.isValidConnection for each of `wanted`: equal, a wildcard, or a shared member
+    of comma-separated type lists (case-insensitive)."""
+    return all(_valid(have, other) for other in wanted)
+
+
+def _valid(a: Any, b: Any) -> bool:
+    if a in ("*", "", None, 0) or b in ("*", "", None, 0) or a == b:
+        return True
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return False
+    return bool(
+        {t.strip().lower() for t in a.split(",")} & {t.strip().lower() for t in b.split(",")}
+    )
+
+
+def _is_ref(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, list)
 
 
 def _nodes(raw: Any) -> dict[str, dict[str, Any]]:
