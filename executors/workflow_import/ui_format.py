@@ -1,14 +1,18 @@
 """A UI-format workflow (what ComfyUI's "Save" writes) → the API-format graph it queues.
 
-Follows the frontend's graphToPrompt (Comfy-Org/ComfyUI_frontend src/utils/executionUtil.ts and
-the litegraph ExecutableNodeDTO that resolves links, docs/WIDGET_SERIALIZATION.md): virtual nodes
-(Reroute, PrimitiveNode, Note, MarkdownNote) are not sent; muted nodes (mode 2) are left out
-and links from them dropped; a bypassed node (mode 4) passes the input of the output's type
-through (the same slot index first, then the first input of that type); a PrimitiveNode's value
-is written into the inputs it feeds; widget values come from `widgets_values` in the order the
-node's inputs are declared in /object_info, skipping the `control_after_generate` value after
-seed-like widgets; a V3 DynamicCombo's chosen option adds its widgets under dotted names.
-Subgraphs (`definitions.subgraphs`) are flattened: an inner node's id is `<instance>:<inner>`.
+Follows the frontend (Comfy-Org/ComfyUI_frontend): graphToPrompt in
+src/utils/executionUtil.ts@01c735d9 and the link resolution of
+src/lib/litegraph/src/subgraph/ExecutableNodeDTO.ts@9d1ad4ad. Virtual nodes (Reroute,
+PrimitiveNode, Note, MarkdownNote) and muted (mode 2) and bypassed (mode 4) nodes are not sent;
+links to nodes that are not sent are dropped at the end; a bypassed node passes through the
+input that fits the type of the input it feeds; a PrimitiveNode's value is written into the
+inputs it feeds (its applyToGraph); a list value is sent as `{"__value__": [...]}`. Widget
+values come from `widgets_values` in the order the node's inputs are declared in /object_info,
+skipping the `control_after_generate` value stored after a number or combo (a boolean after a
+seed in 2023 files; such widgets have options.serialize false, docs/WIDGET_SERIALIZATION.md);
+a V3 DynamicCombo's chosen option adds its widgets under dotted names. Subgraphs
+(`definitions.subgraphs`) are flattened: an inner node's id is `<instance>:<inner>`, nested
+ones `<outer>:<inner>:<node>`.
 """
 
 from __future__ import annotations
@@ -24,16 +28,15 @@ NEVER, BYPASS = 2, 4
 VIRTUAL = {"Reroute", "PrimitiveNode", "Note", "MarkdownNote", "SetNode", "GetNode"}
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", DYNAMIC_COMBO}
 CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
-SUBGRAPH_INPUT, SUBGRAPH_OUTPUT = -10, -20
+SUBGRAPH_INPUT = -10  # a link's origin inside a subgraph: the subgraph's input slot
 
 
 @dataclass(frozen=True)
 class Link:
+    """Where a link comes from (its target is the input that holds its id)."""
+
     origin_id: Any
     origin_slot: int
-    target_id: Any
-    target_slot: int
-    type: str = "*"
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,6 @@ class Scope:
     definition: dict[str, Any] = field(default_factory=dict)
 
 
-def is_ui_workflow(data: Any) -> bool:
-    return isinstance(data, dict) and isinstance(data.get("nodes"), list) and "links" in data
-
-
 def to_api(workflow: Mapping[str, Any], object_info: Mapping[str, Any]) -> dict[str, Any]:
     """The API-format graph the frontend would queue for `workflow`."""
     return Converter(workflow, object_info).convert()
@@ -73,6 +72,16 @@ class Converter:
         }
         self.top = Scope(_nodes(workflow.get("nodes")), _links(workflow.get("links")))
         self.graph: dict[str, Any] = {}
+
+    def convert(self) -> dict[str, Any]:
+        self._convert_scope(self.top)
+        for node in self.graph.values():  # as the frontend: links to nodes not sent are dropped
+            dangling = [
+                k for k, v in node["inputs"].items() if _is_ref(v) and v[0] not in self.graph
+            ]
+            for name in dangling:
+                del node["inputs"][name]
+        return self.graph
 
     def _convert_scope(self, scope: Scope) -> None:
         for node in scope.nodes.values():
@@ -90,16 +99,6 @@ class Converter:
         nodes, links = _nodes(definition.get("nodes")), _links(definition.get("links"))
         return Scope(nodes, links, prefix, scope, instance, definition)
 
-    def convert(self) -> dict[str, Any]:
-        self._convert_scope(self.top)
-        for node in self.graph.values():  # as the frontend: links to nodes not sent are dropped
-            dangling = [
-                k for k, v in node["inputs"].items() if _is_ref(v) and v[0] not in self.graph
-            ]
-            for name in dangling:
-                del node["inputs"][name]
-        return self.graph
-
     def _api_node(self, scope: Scope, node: dict[str, Any]) -> dict[str, Any]:
         class_type = node["type"]
         info = self.object_info.get(class_type) or {}
@@ -110,9 +109,8 @@ class Converter:
             source = self._input_source(scope, node, index)
             name = (socket.get("widget") or {}).get("name") or socket.get("name")
             if isinstance(source, Value):
-                inputs[name] = (
-                    {"__value__": source.value} if _is_list(source.value) else source.value
-                )
+                value = source.value
+                inputs[name] = {"__value__": value} if isinstance(value, list) else value
             elif source is not None:
                 inputs[name] = [source[0], source[1]]
         title = node.get("title") or info.get("display_name") or class_type
@@ -247,10 +245,6 @@ def _is_ref(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
 
 
-def _is_list(value: Any) -> bool:
-    return isinstance(value, list)
-
-
 def _nodes(raw: Any) -> dict[str, dict[str, Any]]:
     nodes = raw if isinstance(raw, list) else []
     return {str(n["id"]): n for n in nodes if isinstance(n, dict) and "id" in n and "type" in n}
@@ -261,15 +255,9 @@ def _links(raw: Any) -> dict[int, Link]:
     links: dict[int, Link] = {}
     for item in raw if isinstance(raw, list) else []:
         if isinstance(item, list) and len(item) >= 5:
-            links[item[0]] = Link(*item[1:5], *(item[5:6] or ["*"]))
+            links[item[0]] = Link(item[1], item[2])
         elif isinstance(item, dict) and "id" in item:
-            links[item["id"]] = Link(
-                item.get("origin_id"),
-                item.get("origin_slot", 0),
-                item.get("target_id"),
-                item.get("target_slot", 0),
-                item.get("type", "*"),
-            )
+            links[item["id"]] = Link(item.get("origin_id"), item.get("origin_slot", 0))
     return links
 
 
