@@ -281,8 +281,8 @@ def _write(
         if ui is not None:
             _dump(staged / UI_FILE, ui)
         _validate(staged, template, warnings)
-        if folder.exists():
-            shutil.rmtree(folder)
+        if folder.exists():  # moved aside first: a crash leaves the old or the new one
+            folder.rename(staging / "replaced")
         staged.rename(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

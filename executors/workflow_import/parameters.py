@@ -57,26 +57,30 @@ def claim(
     """Parameter name → template.json parameter entry."""
     roles = dict(usual_roles(graph, kind))
     chosen: dict[str, Spot] = {}
+    bounds: dict[str, Marked] = {}
     if app_inputs:
         for spot in _app_spots(graph, app_inputs):
-            chosen.setdefault(roles.get(spot) or slug(spot[1]), spot)
+            chosen[roles.get(spot) or _unique(slug(spot[1]), chosen)] = spot
     elif marked:
         for mark in marked:
             spot = (mark.node_id, mark.input_name)
-            chosen.setdefault(roles.get(spot) or mark.name, spot)
+            name = roles.get(spot) or _unique(mark.name, chosen)
+            chosen[name], bounds[name] = spot, mark
     else:
         chosen = {name: spot for spot, name in roles.items()}
-    parameters = {name: entry(graph, object_info, spot, kind) for name, spot in chosen.items()}
+    parameters = {name: entry(graph, object_info, spot) for name, spot in chosen.items()}
     parameters = {name: p for name, p in parameters.items() if p is not None}
+    for name, mark in bounds.items():  # a marker's range, when it sets one (Krita's is 0…0)
+        low, high = mark.minimum, mark.maximum
+        ranged = low is not None and high is not None and low < high
+        if ranged and name in parameters and parameters[name]["type"] == "direct":
+            parameters[name].update({"min": low, "max": high})
     taken = {p["target"] for p in parameters.values()}
     for spot in _widget_spots(graph):
-        target = f"{spot[0]}.{spot[1]}"
-        if target not in taken:
-            param = entry(graph, object_info, spot, kind)
-            if param is not None:
-                parameters[_unique(_advanced_name(graph, spot), parameters)] = param | {
-                    "advanced": True
-                }
+        param = entry(graph, object_info, spot)
+        if param is not None and param["target"] not in taken:
+            name = _unique(_advanced_name(graph, spot), parameters)
+            parameters[name] = {**param, "advanced": True}
     return parameters
 
 
@@ -127,7 +131,8 @@ def _setting_name(node: dict[str, Any], input_name: str, value: Any) -> str | No
 
 def _is_sampler_like(node: dict[str, Any], table: Mapping[str, str]) -> bool:
     if table is SAMPLER_SETTINGS:
-        return "sampler" in node["class_type"].lower() or "steps" in node["inputs"]
+        words = ("sampler", "guider", "scheduler")
+        return any(w in node["class_type"].lower() for w in words) or "steps" in node["inputs"]
     return True
 
 
@@ -157,7 +162,7 @@ def trace_text(graph: Graph, source: Any, side: str, depth: int = 0) -> Spot | N
 # --- template entries -----------------------------------------------------------------------------
 
 
-def entry(graph: Graph, object_info: Mapping[str, Any], spot: Spot, kind: str) -> dict | None:
+def entry(graph: Graph, object_info: Mapping[str, Any], spot: Spot) -> dict | None:
     """The template.json entry for the value at `spot`; None if it cannot be a parameter."""
     node_id, input_name = spot
     node = graph.get(node_id)

@@ -96,7 +96,12 @@ def test_swarm_input_nodes_are_inlined(tmp_path, capsys):
     path.write_text(json.dumps(graph))
     code, result, err = run(tmp_path, path, "--json", capsys=capsys)
     assert code == 0, err
-    assert result["parameters"]["steps"]["target"] == f"{sampler}.steps"
+    assert result["parameters"]["steps"] == {
+        "target": f"{sampler}.steps",
+        "type": "direct",
+        "min": 1,
+        "max": 150,
+    }
     saved = json.loads((Path(result["path"]) / "workflow.json").read_text())
     assert saved[sampler]["inputs"]["steps"] == 31 and "90" not in saved
 
