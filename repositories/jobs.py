@@ -7,6 +7,8 @@ import time
 from collections.abc import Collection
 from typing import Any
 
+from peewee import Case
+
 from core.errors import NotFound
 from core.jobs import Claim
 from core.models import JobRecord, JobStatus
@@ -127,16 +129,20 @@ class JobRepository:
         return [Claim(row.id, row.owner, row.lease_until) for row in rows]
 
     def take_over(self, claim: Claim, note: str) -> bool:
-        """Put a running job whose owner is gone back in the queue; False when it changed
-        meanwhile (its owner ended it, or another process took it over first)."""
+        """Put a running job whose owner is gone back in the queue (or end it cancelled, when
+        a cancel was asked for); False when it changed meanwhile (its owner ended it, or
+        another process took it over first)."""
+        now, asked = time.time(), Job.cancel_requested == True  # noqa: E712 — SQL comparison
         with self.db.write():
             changed = (
                 Job.update(
-                    status=JobStatus.QUEUED.value,
+                    status=Case(None, [(asked, JobStatus.CANCELLED.value)], JobStatus.QUEUED.value),
+                    error=Case(None, [(asked, "cancelled by the user")], Job.error),
+                    finished_at=Case(None, [(asked, now)], None),
                     cancel_requested=False,
                     note=note,
                     lease_until=None,
-                    updated_at=time.time(),
+                    updated_at=now,
                 )
                 .where(
                     Job.id == claim.job_id,

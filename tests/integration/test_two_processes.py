@@ -171,9 +171,13 @@ def test_a_starting_engine_takes_over_only_jobs_whose_owner_is_gone(ctx, home):
         assert ctx.jobs.claim(job.id, owner, lease_until or 0.0) is not None
         jobs[case] = job.id
     ctx.jobs.update(jobs["before owners were recorded"], owner="", lease_until=None)
+    cancelled = ctx.jobs.add(prompt_id=prompt.id, function="create_image", quality="standard")
+    ctx.jobs.claim(cancelled.id, f"{here}/{dead_pid()}/c1", now + 60)
+    ctx.jobs.request_cancel(cancelled.id)  # asked while its process was already gone
     build_engine(load_config(home), ctx.prompts, ctx.jobs, ctx.artifacts, print).reconcile()
     taken = {case: ctx.jobs.get(job_id).status is JobStatus.QUEUED for case, job_id in jobs.items()}
     assert taken == {case: gone for case, (_, _, gone) in claims.items()}
+    assert ctx.jobs.get(cancelled.id).status is JobStatus.CANCELLED
 
 
 def test_a_job_is_claimed_once(ctx):
