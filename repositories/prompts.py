@@ -46,7 +46,7 @@ IMPORT_KEYS = ("kind", "title", "data", "tags", "favorite")  # what 'prompt expo
 def fts_expression(words: str) -> str:
     """User words as a safe FTS5 query: each token quoted, the last one a prefix. A NUL would
     end SQLite's string early ("unterminated string"): it separates words instead."""
-    tokens = ['"' + token.replace('"', '""') + '"' for token in words.replace("\0", " ").split()]
+    tokens = ['"' + token.replace('"', '""') + '"' for token in _words(words)]
     if tokens:
         tokens[-1] += "*"
     return " ".join(tokens)
@@ -229,7 +229,7 @@ class PromptRepository:
         conditions = [
             Prompt.deleted_at.is_null(False) if query.trash else Prompt.deleted_at.is_null()
         ]
-        if query.search.strip():
+        if _words(query.search):
             conditions.append(_matching(query.search))
         if query.kind:
             conditions.append(Prompt.kind == MediaKind(query.kind).value)
@@ -261,6 +261,10 @@ def _favorite(value: Any) -> bool:
     if value is not None and not isinstance(value, bool):
         raise InputError(f"favorite: expected true or false, got {value!r}")
     return bool(value)
+
+
+def _words(text: str) -> list[str]:
+    return text.replace("\0", " ").split()
 
 
 def _matching(words: str) -> peewee.Expression:

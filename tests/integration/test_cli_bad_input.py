@@ -144,6 +144,7 @@ def test_a_real_process_refuses_non_utf8_argv_bytes(tmp_path):
 def test_nul_in_search_words_is_a_separator_not_an_sqlite_error(cli):
     cli.add_prompt("image", {"prompt": "red fox"})
     assert len(cli.json("prompt", "list", "--search", "red\x00fox")) == 1
+    assert len(cli.json("prompt", "list", "--search", "\x00")) == 1  # no words: no filter
 
 
 # --- JSON nested 100,000 deep ---------------------------------------------------------------------

@@ -143,6 +143,16 @@ def data_argument(draw, folder: Path) -> str:
     return f"@{path}"
 
 
+@st.composite
+def workflow_file(draw, folder: Path) -> str:
+    """A file `workflows import` reads: JSON (hostile or deep) or bytes, under a media name."""
+    suffix = draw(st.sampled_from([".json", ".png", ".webp", ".flac", ".mp4", ".txt"]))
+    content = draw(json_texts.map(lambda t: t.encode("utf-8", "surrogatepass")) | st.binary())
+    path = folder / f"workflow{suffix}"
+    path.write_bytes(content)
+    return str(path)
+
+
 def optional(flag: str, values: st.SearchStrategy) -> st.SearchStrategy:
     return st.one_of(st.just([]), values.map(lambda v: [flag, v]))
 
@@ -211,6 +221,12 @@ def commands(folder: Path) -> st.SearchStrategy:
             optional("--quality", hostile_text),
             optional("--function", hostile_text),
         ),
+        concat(
+            st.just(["workflows", "import"]),
+            workflow_file(folder).map(lambda f: [f]),
+            optional("--function", hostile_text),
+            optional("--kind", kinds),
+        ),
         st.tuples(st.sampled_from(["import", "export"]), file_names).map(
             lambda a: ["prompt", a[0], str(folder / a[1])]
         ),
@@ -263,7 +279,7 @@ def fuzz_home(home: Path) -> Path:
     return home
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=250)
 @given(data=st.data())
 def test_hostile_commands_keep_the_contract(fuzz_home: Path, tmp_path: Path, data) -> None:
     argv = data.draw(commands(tmp_path))
@@ -352,7 +368,7 @@ argv_bytes = st.lists(
 )
 
 
-@settings(FUZZ, max_examples=8)
+@settings(FUZZ, max_examples=6)
 @given(
     head=st.sampled_from(
         [
