@@ -37,18 +37,17 @@ this module.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import anyio
 import httpx2
-import requests
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CONNECTION_CLOSED, METHOD_NOT_FOUND, REQUEST_TIMEOUT
@@ -65,6 +64,7 @@ from core.errors import (
 from executors.backends import wangp_mcp as mcp
 from executors.backends.base import Event, Health, looks_like_oom
 from executors.backends.wangp_events import EventCursor, convert_event, events_of
+from executors.backends.wangp_files import Downloader, Ticket, unique_names
 
 START_HINT = "python wgp.py --mcp --mcp-transport streamable-http --mcp-port 7866"
 EVENT_LIMIT = 50  # events asked for per poll: WanGP keeps the last 500 of a job
@@ -72,12 +72,9 @@ MODEL_PAGE = 10  # WanGP answers at most 10 models per wangp_list_models call
 MAX_MODEL_PAGES = 100
 POLL_FAILURES_TOLERATED = 3  # consecutive poll timeouts before giving up on a job
 CANCEL_GRACE_S = 3.0  # how long a cancel waits for WanGP to stop the job
-CHUNK = 1 << 20
 DOWNLOAD_TOOL = "wangp_create_gallery_download"
 ID_ARGUMENTS = ("media_id", "gallery_id")  # its argument's names, newest first
 AVAILABILITY_TOOL = "wangp_get_model_availability"
-DOWNLOAD_TRIES = 3  # transfers of one made file before the job fails (retryable)
-RETRY_PAUSE_S = 0.5  # times the try number, between download tries
 BUSY_TEXT = "already has a generation in progress"
 
 
@@ -105,14 +102,6 @@ class _Made:
     items: list[_Item]
 
 
-@dataclass(frozen=True)
-class _Ticket:
-    """A one-use download URL (absolute) for one output file."""
-
-    url: str
-    size: int | None
-
-
 class WanGPClient:
     """One WanGP MCP server. `url` is its MCP endpoint, e.g. http://127.0.0.1:7866/mcp."""
 
@@ -131,6 +120,7 @@ class WanGPClient:
         self.url = config.url
         self.connect_s, self.read_s, self.poll_s = connect_s, read_s, poll_s
         self.catalog = mcp.ToolCatalog()  # this server's tools and their argument names
+        self.files = Downloader(self.url, self._auth_headers, self._where(), connect_s, read_s)
 
     # --- public API (worker threads) ---------------------------------------------------------
 
@@ -169,9 +159,11 @@ class WanGPClient:
         if cancel.is_set():
             raise JobCancelled("The job was cancelled before it was sent to WanGP.")
         made = self._sync(self._generate, settings, on_event, cancel, timeout_s)
-        names = _unique_names([item.filename for item in made.items])
+        names = unique_names([item.filename for item in made.items])
         return [
-            self._fetch(made.job_id, item, workdir / name, cancel)
+            self.files.fetch(
+                made.job_id, partial(self._sync, self._ticket, item), workdir / name, cancel
+            )
             for item, name in zip(made.items, names, strict=True)
         ]
 
@@ -416,7 +408,7 @@ class WanGPClient:
             **self._where(),
         )
 
-    async def _ticket(self, item: _Item) -> _Ticket:
+    async def _ticket(self, item: _Item) -> Ticket:
         """A fresh one-use download URL for one gallery item. A refusal of the arguments
         means WanGP changed since its tool list was read: read it again, ask once more."""
         async with self._session() as client:
@@ -432,7 +424,7 @@ class WanGPClient:
                 "WanGP gave no download URL for a finished file; update WanGP.", **self._where()
             )
         size = answer.get("size")
-        return _Ticket(
+        return Ticket(
             urljoin(self.url, str(answer["download_url"])), size if isinstance(size, int) else None
         )
 
@@ -524,83 +516,6 @@ class WanGPClient:
             **self._where(),
         )
 
-    def _fetch(self, job_id: str, item: _Item, target: Path, cancel: threading.Event) -> Path:
-        """Downloads one file WanGP made over a fresh one-use URL, up to DOWNLOAD_TRIES times
-        while the failures are transient. A file that cannot be fetched fails the job with
-        one line saying WanGP made it (retryable): never a job done without its take."""
-        for attempt in range(1, DOWNLOAD_TRIES + 1):
-            try:
-                return self._download(self._sync(self._ticket, item), target, cancel)
-            except BackendError as exc:
-                failure = exc
-            if not isinstance(failure, TransientBackendError) or attempt == DOWNLOAD_TRIES:
-                break
-            if cancel.wait(RETRY_PAUSE_S * attempt):
-                raise JobCancelled("The job was cancelled while its video was downloading.")
-        raise type(failure)(
-            f"WanGP made {target.name} (job {job_id}) but it could not be downloaded "
-            f"({attempt} {'try' if attempt == 1 else 'tries'}): {failure}",
-            status=failure.status,
-            **self._where(),
-        ) from failure
-
-    def _download(self, ticket: _Ticket, target: Path, cancel: threading.Event) -> Path:
-        """Streams one file into `target` (via a .part file); the URL is used exactly once."""
-        partial = target.with_name(target.name + ".part")
-        headers = self._auth_headers() if _same_origin(ticket.url, self.url) else {}
-        try:
-            with requests.get(
-                ticket.url, stream=True, headers=headers, timeout=(self.connect_s, self.read_s)
-            ) as response:
-                self._check_download_status(response.status_code)
-                written = self._write_stream(response.iter_content(CHUNK), partial, cancel)
-        except requests.RequestException as exc:
-            partial.unlink(missing_ok=True)
-            raise TransientBackendError(
-                f"the transfer from {self.url} broke off ({type(exc).__name__}); check the "
-                "network to WanGP.",
-                **self._where(),
-            ) from exc
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        if ticket.size is not None and written != ticket.size:
-            partial.unlink(missing_ok=True)
-            raise TransientBackendError(
-                f"the transfer stopped after {written} of {ticket.size} bytes; check the "
-                "network to WanGP.",
-                **self._where(),
-            )
-        partial.replace(target)
-        return target
-
-    def _check_download_status(self, status: int) -> None:
-        if status < 400:
-            return
-        if status == 404:  # a link is used once and lasts 10 minutes: the next try gets a new one
-            raise TransientBackendError(
-                "its download link had expired (HTTP 404); look at WanGP's console.",
-                status=404,
-                **self._where(),
-            )
-        error = TransientBackendError if status >= 500 else PermanentBackendError
-        raise error(
-            f"WanGP answered HTTP {status} to the download; look at WanGP's console.",
-            status=status,
-            **self._where(),
-        )
-
-    @staticmethod
-    def _write_stream(chunks: Iterator[bytes], partial: Path, cancel: threading.Event) -> int:
-        written = 0
-        with partial.open("wb") as out:
-            for chunk in chunks:
-                if cancel.is_set():
-                    raise JobCancelled("The job was cancelled while its video was downloading.")
-                out.write(chunk)
-                written += len(chunk)
-        return written
-
     def _settings(self, request: dict[str, Any]) -> dict[str, Any]:
         inputs = request.get("inputs") if isinstance(request, dict) else None
         if not isinstance(inputs, dict) or not inputs:
@@ -640,25 +555,3 @@ def _item(record: dict[str, Any], id_argument: str) -> _Item | None:
         return None
     name = record.get("filename") or Path(str(record.get("path") or "")).name
     return _Item(gallery_id, str(name or ""))
-
-
-def _unique_names(filenames: list[str]) -> list[str]:
-    """Safe, distinct file names (a bare name; a counter for repeats)."""
-    seen: set[str] = set()
-    out = []
-    for n, filename in enumerate(filenames, start=1):
-        name = re.sub(r"[^\w.\- ]", "_", Path(filename.replace("\\", "/")).name).strip()
-        if not name or name.startswith("."):
-            name = f"wangp_{n}.mp4"
-        stem, suffix = Path(name).stem, Path(name).suffix
-        candidate, k = name, 2
-        while candidate.lower() in seen:
-            candidate, k = f"{stem}_{k}{suffix}", k + 1
-        seen.add(candidate.lower())
-        out.append(candidate)
-    return out
-
-
-def _same_origin(a: str, b: str) -> bool:
-    pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
