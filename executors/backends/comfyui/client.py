@@ -38,6 +38,7 @@ from .answers import (
     JobState,
     MalformedAnswer,
     Outcome,
+    QueueState,
     history_outcome,
     job_state,
     queue_state,
@@ -125,9 +126,13 @@ class ComfyClient:
     # --- where a prompt is -----------------------------------------------------------------
 
     def queue(self) -> dict[str, Any]:
+        """The raw `/queue` answer (checked for shape)."""
         body = self._object("/queue")
         self._parsed("/queue", queue_state, body)
         return body
+
+    def queue_state(self) -> QueueState:
+        return self._parsed("/queue", queue_state, self._object("/queue"))
 
     def history(self, prompt_id: str) -> dict[str, Any] | None:
         """The finished prompt's raw history entry; None while pending, running or unknown."""
@@ -143,7 +148,7 @@ class ComfyClient:
         outcome = self._outcome(prompt_id)
         if outcome is not None:
             return _ended(outcome)
-        queue = self._parsed("/queue", queue_state, self._object("/queue"))
+        queue = self.queue_state()
         if prompt_id in queue.running:
             return JobState("in_progress", None, 0)
         if prompt_id in queue.pending:
@@ -288,7 +293,7 @@ class ComfyClient:
             raise
         state = self._parsed("/api/jobs", job_state, body)
         if state.status == "pending":
-            queue = self._parsed("/queue", queue_state, self._object("/queue"))
+            queue = self.queue_state()
             ahead = queue.pending.index(prompt_id) if prompt_id in queue.pending else 0
             return JobState("pending", None, ahead + len(queue.running))
         return state
