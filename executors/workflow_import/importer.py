@@ -39,6 +39,7 @@ from executors.workflow_import.ui_format import to_api
 UI_FILE = "workflow.ui.json"
 OUTPUT_HINT = re.compile(r"save|preview|output", re.I)
 AUDIO_HINT, VIDEO_HINT = re.compile(r"audio", re.I), re.compile(r"video|webm|animated|gif", re.I)
+TIMEOUT_S = {"image": 900, "audio": 900, "video": 3600}  # as the bundled templates; editable
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ def _template(
         "version": 1,
         "description": f"Imported from {source.path.name}",
         "parameters": result.parameters,
+        "timeout_s": TIMEOUT_S[result.kind],
         "models": [
             {"folder": m.get("directory", ""), "name": name, "url_hint": m.get("url", "")}
             for name, m in models.items()

@@ -36,3 +36,27 @@ def test_a_job_caches_object_info_and_import_uses_it_offline(cli, comfy_server, 
     flux = cli.json("workflows", "import", str(CORPUS / "ui" / "flux_schnell.json"))
     assert [m["file"] for m in flux["missing_models"]] == ["flux1-schnell-fp8.safetensors"]
     assert any("not runnable on server gpu" in w for w in flux["warnings"])
+
+
+def test_an_imported_workflow_runs_as_a_function(cli, comfy_server, home):
+    """Imported from the real ACE-Step template (UI format) against the server's own
+    object_info, then generated like any function: the prompt's lyrics and tags land in the
+    text encoder the sampler's positive input traces back to."""
+    cli.configure(comfyui={"servers": [{"name": "gpu", "url": comfy_server.url}]})
+    warm = cli.add_prompt("image", {"prompt": "warm up", "aspect_ratio": "1:1"})
+    assert cli("generate", warm, "--wait")[0] == 0  # caches the server's object_info
+    song = CORPUS / "ui" / "audio_ace_step_1_t2a_song.json"
+    imported = cli.json("workflows", "import", str(song), "--function", "my_song")
+    assert imported["warnings"] == []
+    data = {"lyrics": "[verse]\nimported at last", "tags": ["folk", "sea"], "duration_s": 20}
+    prompt_id = cli.add_prompt("audio", data)
+    code, out, err = cli("generate", prompt_id, "--function", "my_song", "--wait", "--json")
+    assert code == 0, err
+    (result,) = json.loads(out)
+    (take,) = result["artifacts"]
+    graph = take["metadata"]["workflow"]
+    lyrics_node, lyrics_input = imported["parameters"]["lyrics"]["target"].split(".")
+    assert graph[lyrics_node]["inputs"][lyrics_input] == "[verse]\nimported at last"
+    tags_node, tags_input = imported["parameters"]["tags"]["target"].split(".")
+    assert graph[tags_node]["inputs"][tags_input] == "folk, sea"
+    assert take["metadata"]["template"]["function"] == "my_song"
