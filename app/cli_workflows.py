@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import Config
+from core.errors import InputError
 from executors.templates import KINDS, QUALITIES
 from executors.workflow_import.catalog import ObjectInfoCache, choose
 from executors.workflow_import.importer import ImportOptions, ImportResult, import_workflow
@@ -38,8 +39,13 @@ def add_workflow_commands(commands: Any) -> None:
 def import_file(config: Config, path: Path, options: ImportOptions) -> ImportResult:
     """Import with the best object_info the home has (no network); used by the window too."""
     servers = [server.name for server in config.comfyui_servers]
-    info = choose(ObjectInfoCache(config.home), servers, options.server)
-    return import_workflow(path, config.home, options, info)
+    cache = ObjectInfoCache(config.home)
+    if options.server and options.server not in servers and cache.load(options.server) is None:
+        raise InputError(
+            f"--server: no ComfyUI server named {options.server!r} — use one of: "
+            f"{', '.join(servers) or 'none configured (see config.json comfyui.servers)'}"
+        )
+    return import_workflow(path, config.home, options, choose(cache, servers, options.server))
 
 
 def workflows_import(args: argparse.Namespace, ctx: Any) -> int:

@@ -131,6 +131,8 @@ def test_bad_files_exit_2_with_one_line(tmp_path, capsys):
         (tmp_path / name).write_text(text)
         code, _, err = run(tmp_path, tmp_path / name, capsys=capsys)
         assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, (name, err)
+    code, _, err = run(tmp_path, SDXL, "--server", "nowhere", capsys=capsys)
+    assert code == 2 and "no ComfyUI server named 'nowhere'" in err
     Image.new("RGB", (4, 4)).save(tmp_path / "plain.png")
     code, _, err = run(tmp_path, tmp_path / "plain.png", capsys=capsys)
     assert code == 2 and "no ComfyUI workflow embedded" in err
