@@ -259,7 +259,7 @@ def functions(args: argparse.Namespace, ctx: cli.Context) -> None:
             "requires": f.requires,
             "warnings": templates.warnings(f.name, infos),
         }
-        for f in templates.functions()
+        for f in templates.functions(next(iter(infos.values()), None))
     ]
     cli.emit(rows, args.json, columns=("name", "kind", "tiers", "display_name"))
 

@@ -238,9 +238,10 @@ class TemplateSet:
         reason = f"no {quality!r} template for {function}; ran {tier!r}"
         return Resolution(self.templates[(function, tier)], quality, tier, reason)
 
-    def functions(self) -> list[FunctionInfo]:
-        """The function registry: one entry per function, sorted by name."""
-        return [self.function_info(name) for name in self.names()]
+    def functions(self, object_info: Mapping[str, Any] | None = None) -> list[FunctionInfo]:
+        """The function registry: one entry per function, sorted by name; with a server's
+        object_info, combo parameters list that server's choices."""
+        return [self.function_info(name, object_info) for name in self.names()]
 
     def function_info(
         self, function: str, object_info: Mapping[str, Any] | None = None
