@@ -575,16 +575,16 @@ def resolve_target(graph: dict[str, Any], target: Any) -> tuple[str, str]:
     if not isinstance(target, str) or "." not in target:
         raise _Invalid(f"target {target!r} must look like '<node id or title>.<input name>'")
     parts = target.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        ref, input_name = ".".join(parts[:cut]), ".".join(parts[cut:])
-        node_id = _node_ref(graph, ref)
-        if node_id is not None and input_name in graph[node_id]["inputs"]:
-            return node_id, input_name
-    splits = [(".".join(parts[:cut]), ".".join(parts[cut:])) for cut in range(1, len(parts))]
+    splits = [
+        (".".join(parts[:cut]), ".".join(parts[cut:])) for cut in range(len(parts) - 1, 0, -1)
+    ]
     found = [(node_id, name) for ref, name in splits if (node_id := _node_ref(graph, ref))]
+    for node_id, input_name in found:
+        if input_name in graph[node_id]["inputs"]:
+            return node_id, input_name
     if not found:
-        _no_node(graph, splits[-1][0], target)
-    node_id, input_name = found[-1]
+        _no_node(graph, splits[0][0], target)
+    node_id, input_name = found[0]
     known = ", ".join(graph[node_id]["inputs"]) or "none"
     raise _Invalid(
         f"target {target!r}: node {node_id} ({graph[node_id]['class_type']}) has no input "
