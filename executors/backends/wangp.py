@@ -369,8 +369,8 @@ class WanGPClient:
         errors = [e for e in result.get("errors") or [] if isinstance(e, dict)]
         if result.get("cancelled") or (errors and all(e.get("cancelled") for e in errors)):
             raise JobCancelled("The job was cancelled in WanGP.")
-        messages = [str(e.get("message") or "").strip() for e in errors]
-        message = "; ".join(m for m in messages if m)
+        messages = [str(e.get("message") or "") for e in errors]
+        message = "; ".join(mcp.one_line(m) for m in messages if m.strip())
         if message or not result.get("success", False):
             message = message or "WanGP reported a failure without a message"
             if looks_like_oom(message):
@@ -392,15 +392,14 @@ class WanGPClient:
         """The gallery items of a finished job's files. WanGP 12.60 lists full records
         ({gallery_id, path, ...}); later versions compact ones ({media_id, filename, ...})."""
         records = [i for i in result.get("gallery_items") or [] if isinstance(i, dict)]
-        items = [_item(record, id_argument) for record in records]
-        if all(items) and items:
-            return [item for item in items if item]
+        items = [item for record in records if (item := _item(record, id_argument))]
+        if items and len(items) == len(records):  # all of them, or the job fails
+            return items
         made = len(result.get("generated_files") or [])
         if made:
             raise PermanentBackendError(
-                f"WanGP made {made} file(s) but offered none for download (its gallery "
-                f"items carry no {id_argument}); they are in WanGP's output folder — update "
-                "WanGP, or start it with " + START_HINT + ".",
+                f"WanGP made {made} file(s) but listed {len(items)} with a {id_argument} to "
+                "download them by; the files stay in WanGP's output folder — update WanGP.",
                 **self._where(),
             )
         raise PermanentBackendError(
@@ -480,14 +479,15 @@ class WanGPClient:
                     **self._where(),
                 )
             return PermanentBackendError(
-                f"WanGP at {self.url} answered with an error: {leaf.message}"
+                f"WanGP at {self.url} answered with an error: {mcp.one_line(leaf.message)}"
                 + (f" (HTTP {status})" if status else "")
                 + ". Check that the url points at WanGP's MCP server.",
                 status=status,
                 **self._where(),
             )
         return PermanentBackendError(
-            f"Talking to WanGP at {self.url} failed: {type(leaf).__name__}: {leaf}. Check that "
+            f"Talking to WanGP at {self.url} failed: {type(leaf).__name__}: "
+            f"{mcp.one_line(str(leaf))}. Check that "
             "the url points at WanGP's MCP server and that WanGP is up to date.",
             **self._where(),
         )

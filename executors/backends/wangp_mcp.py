@@ -139,10 +139,12 @@ def _argument_names(schema: Any) -> tuple[str, ...]:
 
 
 def one_line(text: str) -> str:
-    """A server's message as one line (see ToolFailed.summary)."""
+    """A server's message as one line (see ToolFailed.summary); of a traceback, its last."""
     lines = [line for line in _FASTMCP_PREFIX.sub("", text.strip()).splitlines() if line.strip()]
     if lines and _PYDANTIC_COUNT.match(lines[0].strip()):
         return "; ".join(_validation_problems(lines[1:])) or lines[0].strip()
+    if lines and lines[0].startswith("Traceback (most recent call last)"):
+        return lines[-1].strip()  # the exception itself
     return " ".join(line.strip() for line in lines) or "no message"
 
 
