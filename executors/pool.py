@@ -12,7 +12,9 @@ call `refresh` and `states`. One lock guards the bookkeeping; network calls run 
 * `acquire(vram_gb)` hands out a `Lease` (a slot on one server) or a `Refusal` saying why not.
   A server takes `slots_per_server` jobs at once (one running, the next parked in its own
   queue). The jobs holding slots reserve their `vram_gb`; a job is admitted where
-  reserved + vram_gb fits the card. A server without VRAM numbers (CPU, cloud) admits anything.
+  reserved + vram_gb fits the primary device (devices[0] of /system_stats): a card's total, or
+  the free RAM of a server computing on cpu/mps. A server without memory numbers (DirectML, a
+  remote WanGP) admits anything.
 * `release(lease, ok=...)` frees the slot and records the outcome. `breaker_threshold`
   transient failures in a row pause the server for `breaker_cooldown_s`; then one job may try
   (half-open) and its success closes the breaker. Non-transient failures (a bad workflow) are
