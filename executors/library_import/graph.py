@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from executors.object_info import is_link
+
 Graph = dict[str, dict[str, Any]]
 
 TEXT_INPUTS = ("text", "text_g", "text_l", "prompt", "clip_l", "t5xxl")
@@ -72,8 +74,8 @@ def settings_key(graph: Graph, kind: str) -> str:
         inputs = node.get("inputs") if isinstance(node, dict) else None
         for name in SEED_INPUTS if isinstance(inputs, dict) else ():
             linked = inputs.pop(name, None)
-            if _is_link(linked) and isinstance(unseeded.get(str(linked[0])), dict):
-                unseeded[str(linked[0])].get("inputs", {}).pop("value", None)
+            if is_link(linked) and isinstance(unseeded.get(linked[0]), dict):
+                unseeded[linked[0]].get("inputs", {}).pop("value", None)
     canonical = json.dumps([kind, unseeded], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -86,15 +88,11 @@ def is_api_graph(graph: Any) -> bool:
 # --------------------------------------------------------------------------- walking
 
 
-def _is_link(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 2 and isinstance(value[1], int)
-
-
 def _node(graph: Graph, link: Any) -> tuple[str, dict[str, Any]] | None:
-    if not _is_link(link):
+    if not is_link(link):
         return None
-    node = graph.get(str(link[0]))
-    return (str(link[0]), node) if isinstance(node, dict) else None
+    node = graph.get(link[0])
+    return (link[0], node) if isinstance(node, dict) else None
 
 
 def _inputs(node: dict[str, Any]) -> dict[str, Any]:
@@ -134,8 +132,8 @@ def _adds_noise(node: dict[str, Any]) -> bool:
 
 def _is_sampler(inputs: dict[str, Any]) -> bool:
     """KSampler-like (positive/negative) or a guider with one conditioning and a model."""
-    guider = _is_link(inputs.get("conditioning")) and _is_link(inputs.get("model"))
-    return _is_link(inputs.get("positive")) or guider
+    guider = is_link(inputs.get("conditioning")) and is_link(inputs.get("model"))
+    return is_link(inputs.get("positive")) or guider
 
 
 def resolve(graph: Graph, value: Any, depth: int = 0) -> Any:
@@ -152,7 +150,7 @@ def resolve(graph: Graph, value: Any, depth: int = 0) -> Any:
         parts = (resolve(graph, inputs.get(k, ""), depth + 1) for k in ("string_a", "string_b"))
         texts = [p for p in parts if isinstance(p, str)]
         return str(inputs.get("delimiter", "")).join(texts) if texts else None
-    links = [v for v in inputs.values() if _is_link(v)]
+    links = [v for v in inputs.values() if is_link(v)]
     return resolve(graph, links[0], depth + 1) if len(links) == 1 and len(inputs) == 1 else None
 
 
