@@ -1,11 +1,13 @@
 """What an API graph was made with: prompt texts traced back from the sampler, seed, size, model.
 
-A small tracer of its own (the workflow-import parameter finder had not landed when this was
-written): the sampler is the node nearest the outputs with `positive`/`negative` inputs (or a
-guider's `conditioning`); its texts are found by walking each input upstream through
-conditioning nodes (Reroute, ConditioningCombine, ControlNet apply, FluxGuidance …) to the first
-node with a text input. `ConditioningZeroOut` stands for an empty prompt. Values linked from
-primitive nodes (PrimitiveInt/Float/String…, StringConcatenate) are resolved.
+A small tracer of its own, written before executors/workflow_import/parameters.py landed (its
+trace_text finds the one (node, input) a template fills; this one needs the text itself, joined
+across encoders such as SDXL's text_g/text_l and through string nodes). The sampler is the node
+nearest the outputs with `positive`/`negative` inputs (or a guider's `conditioning`); its texts
+are found by walking each input upstream through conditioning nodes (Reroute,
+ConditioningCombine, ControlNet apply, FluxGuidance …) to the first node with a text input.
+`ConditioningZeroOut` stands for an empty prompt. Values linked from primitive nodes
+(PrimitiveInt/Float/String…, StringConcatenate) are resolved.
 """
 
 from __future__ import annotations
