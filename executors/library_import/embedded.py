@@ -17,13 +17,13 @@ A file that is cut short or whose chunks are damaged raises UnreadableFile with 
 
 from __future__ import annotations
 
-import json
 import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from core import jsontext
 from executors.storage import load_av
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -72,11 +72,11 @@ def _graph(texts: dict[str, str], key: str) -> dict[str, Any] | None:
     text = texts.get(key)
     if text is None:
         return None
-    try:
-        value = json.loads(text)
+    try:  # core.jsontext: nothing too deep, no NaN, no lone surrogate (SQLite cannot hold one)
+        value = jsontext.loads(text)
         if isinstance(value, str):  # some tools store the JSON text JSON-encoded once more
-            value = json.loads(value)
-    except (ValueError, RecursionError) as exc:
+            value = jsontext.loads(value)
+    except ValueError as exc:
         raise UnreadableFile(f"its embedded {key} is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
         raise UnreadableFile(f"its embedded {key} is {type(value).__name__}, not a graph")

@@ -87,3 +87,15 @@ def test_the_settings_key_ignores_seeds_even_through_a_primitive_node():
     assert settings_key(song("a", "b", 1), "audio") == settings_key(song("a", "b", 2), "audio")
     assert settings_key(song("a", "b", 1), "audio") != settings_key(song("a", "c", 1), "audio")
     assert settings_key(txt2img(seed=1), "image") != settings_key(txt2img(seed=1), "video")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [('{"1": "\\udc80"}', "not a valid character"), ("[" * 100_000, "nested deeper"),
+     ('{"1": NaN}', "NaN")],
+)  # fmt: skip
+def test_an_embedded_graph_the_library_cannot_hold_is_one_line(tmp_path, text, problem):
+    path = png_with_chunks(tmp_path / "x.png", [(b"tEXt", b"prompt\0" + text.encode())])
+    with pytest.raises(UnreadableFile, match=r"^its embedded prompt is not valid JSON") as caught:
+        read_embedded(path)
+    assert problem in str(caught.value)
