@@ -685,6 +685,8 @@ class Engine:
         self.emit(JobFinished(job.id, status.value, error, artifact_ids))
 
     def _release(self, lease: Lease, outcome: Any, seconds: float) -> None:
+        if isinstance(outcome, DatabaseError):  # the library's trouble, not the server's
+            return self.pool.give_back(lease)
         ok = outcome == "ok"
         self.pool.release(
             lease,
