@@ -12,6 +12,7 @@ reported and skipped; `cancel` stops between two files, keeping what was done.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -29,6 +30,7 @@ from executors.library_import.graph import is_api_graph, settings_key, trace
 from executors.library_import.prompt_data import draft
 from executors.takes import TakeFile, TakeRecorder
 
+log = logging.getLogger(__name__)
 READ_CHUNK = 1024 * 1024
 
 
@@ -137,6 +139,10 @@ class LibraryImport:
             tally.imported += 1
         except (UnreadableFile, AppError) as exc:
             tally.failed.append((str(path), str(exc)))
+        except Exception as exc:  # noqa: BLE001 - a file from the wild must not stop the rest
+            log.exception("importing %s failed", path)
+            reason = f"could not be imported ({type(exc).__name__}: {exc}); details are in the log"
+            tally.failed.append((str(path), reason))
 
     def _take(
         self, path: Path, kind: MediaKind, embedded: Embedded, digest: str, link: bool, tally, emit

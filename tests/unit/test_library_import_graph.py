@@ -99,3 +99,16 @@ def test_an_embedded_graph_the_library_cannot_hold_is_one_line(tmp_path, text, p
     with pytest.raises(UnreadableFile, match=r"^its embedded prompt is not valid JSON") as caught:
         read_embedded(path)
     assert problem in str(caught.value)
+
+
+def test_odd_graphs_are_traced_without_crashing():
+    graph = {
+        "1": {"class_type": "KSampler", "inputs": {"positive": ["1", 0], "seed": ["2", 0]}},
+        "2": {"class_type": "PrimitiveInt", "inputs": {"value": ["2", 0]}},  # a loop
+        "3": {"class_type": "SaveImage", "inputs": {"images": ["1", 0]}},
+        "4": {"class_type": "CLIPTextEncode", "inputs": "not a dict"},
+        "5": "not a node",
+    }
+    traced = trace(graph)
+    assert (traced.positive, traced.seed, traced.width) == ("", None, None)
+    assert settings_key(graph, "image") == settings_key(graph, "image")
