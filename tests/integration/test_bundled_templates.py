@@ -326,6 +326,8 @@ def test_a_broken_user_workflow_is_refused_when_its_tier_runs(
 ) -> None:
     """Issue 15 item 9: never the bundled graph in its place, and one line saying why."""
     monkeypatch.setenv("TAKEBOARD_COMFYUI_URL", comfy_server.url)
+    fast = {"retry": {"attempts": 2, "initial_s": 0.05, "max_s": 0.2, "jitter_s": 0.01}}
+    (home / "config.json").write_text(json.dumps(fast), encoding="utf-8")
     folder = home / "workflows" / "create_image" / "standard"
     folder.mkdir(parents=True)
     bundled = BUNDLED_DIR / "create_image" / "standard"
