@@ -147,22 +147,29 @@ def infer_kind(graph: dict[str, Any], outputs: list[str]) -> str:
 
 
 def _app_inputs(ui: dict[str, Any] | None) -> list[Any]:
-    linear = ((ui or {}).get("extra") or {}).get("linearData") or {}
-    inputs = linear.get("inputs") if isinstance(linear, dict) else None
+    linear = _dict(_dict(_dict(ui).get("extra")).get("linearData"))
+    inputs = linear.get("inputs")
     return inputs if isinstance(inputs, list) else []
 
 
 def _model_urls(ui: dict[str, Any] | None) -> dict[str, dict[str, str]]:
     """File name → {url, directory} from nodes' `properties.models` (subgraphs included)."""
     found: dict[str, dict[str, str]] = {}
-    graphs = [ui or {}, *(((ui or {}).get("definitions") or {}).get("subgraphs") or [])]
-    for graph in graphs:
-        for node in graph.get("nodes") or [] if isinstance(graph, dict) else []:
-            models = (node.get("properties") or {}).get("models") if isinstance(node, dict) else 0
-            for model in models if isinstance(models, list) else []:
-                if isinstance(model, dict) and isinstance(model.get("name"), str):
-                    found.setdefault(model["name"], model)
+    subgraphs = _dict(_dict(ui).get("definitions")).get("subgraphs")
+    graphs = [_dict(ui), *(subgraphs if isinstance(subgraphs, list) else [])]
+    for graph in map(_dict, graphs):
+        nodes = graph.get("nodes") if isinstance(graph.get("nodes"), list) else []
+        for node in map(_dict, nodes):
+            models = _dict(node.get("properties")).get("models")
+            for model in map(_dict, models if isinstance(models, list) else []):
+                name, url, folder = model.get("name"), model.get("url"), model.get("directory")
+                if isinstance(name, str) and isinstance(url, str):
+                    found.setdefault(name, {"url": url, "directory": str(folder or "")})
     return found
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _missing_models(

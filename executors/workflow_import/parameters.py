@@ -225,7 +225,9 @@ def _app_spots(graph: Graph, app_inputs: list[Any]) -> Iterator[Spot]:
 
 def _advanced_name(graph: Graph, spot: Spot) -> str:
     node = graph[spot[0]]
-    title = (node.get("_meta") or {}).get("title") or node["class_type"]
+    meta = node.get("_meta")
+    title = meta.get("title") if isinstance(meta, dict) else None
+    title = title if isinstance(title, str) and title else node["class_type"]
     return slug(f"{title} {spot[1]}")
 
 

@@ -90,7 +90,9 @@ def is_api(data: Any) -> bool:
         isinstance(data, dict)
         and bool(data)
         and all(
-            isinstance(n, dict) and isinstance(n.get("class_type"), str) and "inputs" in n
+            isinstance(n, dict)
+            and isinstance(n.get("class_type"), str)
+            and isinstance(n.get("inputs"), dict)
             for n in data.values()
         )
     )

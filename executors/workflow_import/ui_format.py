@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.errors import InputError
 from executors.object_info import DYNAMIC_COMBO, options_of
 from executors.workflow_import.markers import WIDGETS as MARKER_WIDGETS
 
@@ -29,6 +30,8 @@ VIRTUAL = {"Reroute", "PrimitiveNode", "Note", "MarkdownNote", "SetNode", "GetNo
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", DYNAMIC_COMBO}
 CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
 SUBGRAPH_INPUT = -10  # a link's origin inside a subgraph: the subgraph's input slot
+MAX_NESTING = 16  # subgraphs within subgraphs
+MAX_HOPS = 200  # reroutes, bypassed nodes and subgraph borders on one link
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,16 @@ def to_api(workflow: Mapping[str, Any], object_info: Mapping[str, Any]) -> dict[
 class Converter:
     def __init__(self, workflow: Mapping[str, Any], object_info: Mapping[str, Any]):
         self.object_info = object_info
-        definitions = workflow.get("definitions") or {}
+        definitions = workflow.get("definitions")
+        subgraphs = definitions.get("subgraphs") if isinstance(definitions, dict) else None
         self.subgraphs = {
-            sub["id"]: sub for sub in definitions.get("subgraphs") or [] if isinstance(sub, dict)
+            sub["id"]: sub
+            for sub in _list(subgraphs)
+            if isinstance(sub, dict) and _is_id(sub.get("id"))
         }
         self.top = Scope(_nodes(workflow.get("nodes")), _links(workflow.get("links")))
         self.graph: dict[str, Any] = {}
+        self._resolving: list[tuple[str, str, int]] = []  # the inputs being followed now
 
     def convert(self) -> dict[str, Any]:
         self._convert_scope(self.top)
@@ -96,6 +103,11 @@ class Converter:
     def _inner(self, scope: Scope, instance: dict[str, Any]) -> Scope:
         definition = self.subgraphs[instance["type"]]
         prefix = f"{scope.prefix}{instance['id']}:"
+        if prefix.count(":") > MAX_NESTING:
+            raise InputError(
+                f"the workflow's subgraphs are nested more than {MAX_NESTING} deep (one contains "
+                "itself?) — fix it in ComfyUI and save again"
+            )
         nodes, links = _nodes(definition.get("nodes")), _links(definition.get("links"))
         return Scope(nodes, links, prefix, scope, instance, definition)
 
@@ -126,9 +138,18 @@ class Converter:
         link = scope.links.get(sockets[index].get("link"))
         if link is None:
             return None
-        return self._output_source(
-            scope, link.origin_id, link.origin_slot, sockets[index].get("type")
-        )
+        key = (scope.prefix, str(node.get("id")), index)
+        if key in self._resolving or len(self._resolving) > MAX_HOPS:
+            raise InputError(
+                f"the workflow's links at node {scope.prefix}{node.get('id')} go round in a "
+                "circle (or through too many reroutes) — fix it in ComfyUI and save again"
+            )
+        self._resolving.append(key)
+        try:
+            type_ = sockets[index].get("type")
+            return self._output_source(scope, link.origin_id, link.origin_slot, type_)
+        finally:
+            self._resolving.pop()
 
     def _output_source(self, scope: Scope, node_id: Any, slot: int, type_: Any) -> Any:
         """`type_` is the type of the input being fed (a bypassed node passes on the input
@@ -158,7 +179,7 @@ class Converter:
         unconnected widget socket: nothing."""
         sockets = [s if isinstance(s, dict) else {} for s in node.get("inputs") or []]
         outputs = node.get("outputs") or []
-        out_type = outputs[slot].get("type") if slot < len(outputs) else type_
+        out_type = outputs[slot].get("type") if 0 <= slot < len(outputs) else type_
         if type_ in ("*", "", None):
             index = slot if len(sockets) > slot else 0
         elif slot < len(sockets) and _fits(sockets[slot].get("type"), out_type, type_):
@@ -182,11 +203,11 @@ class Converter:
         self, scope: Scope, instance: dict[str, Any], slot: int, type_: Any
     ) -> Any:
         inner = self._inner(scope, instance)
-        outputs = inner.definition.get("outputs") or []
-        if slot >= len(outputs):
+        outputs = [o if isinstance(o, dict) else {} for o in _list(inner.definition.get("outputs"))]
+        if not 0 <= slot < len(outputs):
             return None
-        for link_id in outputs[slot].get("linkIds") or []:
-            link = inner.links.get(link_id)
+        for link_id in _list(outputs[slot].get("linkIds")):
+            link = inner.links.get(link_id) if _is_id(link_id) else None
             if link is not None:
                 return self._output_source(inner, link.origin_id, link.origin_slot, type_)
         return None
@@ -199,8 +220,9 @@ class Converter:
         subgraph's."""
         if scope.parent is None or scope.instance is None:
             return None
-        declared = scope.definition.get("inputs") or []
-        name = declared[slot].get("name") if 0 <= slot < len(declared) else None
+        declared = _list(scope.definition.get("inputs"))
+        inside = declared[slot] if 0 <= slot < len(declared) else None
+        name = inside.get("name") if isinstance(inside, dict) else None
         for index, socket in enumerate(scope.instance.get("inputs") or []):
             if isinstance(socket, dict) and socket.get("name") == name:
                 if socket.get("link") is not None:
@@ -246,18 +268,55 @@ def _is_ref(value: Any) -> bool:
 
 
 def _nodes(raw: Any) -> dict[str, dict[str, Any]]:
-    nodes = raw if isinstance(raw, list) else []
-    return {str(n["id"]): n for n in nodes if isinstance(n, dict) and "id" in n and "type" in n}
+    """Nodes by id, in the shapes the rest of this module reads (a hand-edited or damaged
+    file's odd values become empty ones, keeping socket positions)."""
+    return {
+        str(n["id"]): _clean_node(n)
+        for n in _list(raw)
+        if isinstance(n, dict) and _is_id(n.get("id")) and isinstance(n.get("type"), str)
+    }
+
+
+def _clean_node(node: dict[str, Any]) -> dict[str, Any]:
+    widgets = node.get("widgets_values")
+    return {
+        **node,
+        "mode": node.get("mode") if isinstance(node.get("mode"), int) else 0,
+        "inputs": [_clean_socket(socket) for socket in _list(node.get("inputs"))],
+        "outputs": [o if isinstance(o, dict) else {} for o in _list(node.get("outputs"))],
+        "widgets_values": widgets if isinstance(widgets, list | dict) else [],
+    }
+
+
+def _clean_socket(socket: Any) -> dict[str, Any]:
+    if not isinstance(socket, dict):
+        return {}
+    link = socket.get("link")
+    widget = socket.get("widget")
+    return {**socket, "link": link if _is_id(link) else None,
+            "widget": widget if isinstance(widget, dict) else None}  # fmt: skip
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _links(raw: Any) -> dict[int, Link]:
     """Links as arrays `[id, origin, slot, target, slot, type]` or as objects."""
     links: dict[int, Link] = {}
-    for item in raw if isinstance(raw, list) else []:
+    for item in _list(raw):
         if isinstance(item, list) and len(item) >= 5:
-            links[item[0]] = Link(item[1], item[2])
-        elif isinstance(item, dict) and "id" in item:
-            links[item["id"]] = Link(item.get("origin_id"), item.get("origin_slot", 0))
+            link_id, origin, slot = item[0], item[1], item[2]
+        elif isinstance(item, dict):
+            link_id, origin, slot = item.get("id"), item.get("origin_id"), item.get("origin_slot")
+        else:
+            continue
+        if _is_id(link_id) and _is_id(origin) and isinstance(slot, int):
+            links[link_id] = Link(origin, slot)
     return links
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from core.errors import InputError
 from executors.workflow_import.catalog import core_catalog
 from executors.workflow_import.ui_format import to_api
 
@@ -231,3 +234,25 @@ def test_2023_boolean_seed_control_and_list_values():
     }
     inputs = to_api(workflow, core_catalog())["1"]["inputs"]
     assert (inputs["seed"], inputs["steps"], inputs["denoise"]) == (5, 8, 0.5)
+
+
+def test_hostile_graphs_are_one_line_input_errors():
+    loop = {
+        "nodes": [
+            node(1, "Reroute", [], [("", "*", 1)], [("*", [2])]),
+            node(2, "Reroute", [], [("", "*", 2)], [("*", [1, 3])]),
+            node(3, "PreviewImage", [], [("images", "IMAGE", 3)]),
+        ],
+        "links": [link(1, 2, 0, 1, 0, "*"), link(2, 1, 0, 2, 0, "*"), link(3, 2, 0, 3, 0, "*")],
+    }
+    with pytest.raises(InputError, match="go round in a circle"):
+        to_api(loop, core_catalog())
+    chain = [node(i, "Reroute", [], [("", "*", i)], [("*", [i + 1])]) for i in range(1, 2000)]
+    chain.append(node(2000, "PreviewImage", [], [("images", "IMAGE", 2000)]))
+    links = [link(i + 1, i, 0, i + 1, 0, "*") for i in range(1, 2000)]
+    with pytest.raises(InputError, match="too many reroutes"):
+        to_api({"nodes": chain, "links": links}, core_catalog())
+    itself = {"id": "loop", "nodes": [node(1, "loop")], "links": [], "inputs": [], "outputs": []}
+    nested = {"nodes": [node(1, "loop")], "links": [], "definitions": {"subgraphs": [itself]}}
+    with pytest.raises(InputError, match="nested more than 16 deep"):
+        to_api(nested, core_catalog())
