@@ -20,6 +20,7 @@ from app.bridge import EventBridge
 from app.cli import Context
 from app.live_state import ABOUT_BACKENDS, cloud_meter
 from app.settings_state import connection_text
+from app.template_warnings import TemplateWarnings
 from app.views.editor import PromptEditor
 from app.views.gallery import TakesGallery
 from app.views.import_dialog import ImportDialog
@@ -35,6 +36,7 @@ from core.models import JobStatus
 from executors.cloud import CloudSettings
 from executors.library_import.importer import LibraryImport
 from executors.pool import ServerPool
+from executors.workflow_import.catalog import ObjectInfoCache
 
 log = logging.getLogger(__name__)
 STATUS_REFRESH_MS = 2000
@@ -79,8 +81,15 @@ class Application:
         self.prompts.on_select(self._show_prompt)
         top.add(self.prompts, weight=3)
         self.tabs = ttk.Notebook(top)
+        self.template_warnings = TemplateWarnings(
+            self.engine.executor.templates, self._cached_object_infos
+        )
         self.editor = PromptEditor(
-            self.tabs, self.ctx.prompts, self._saved, on_deleted=lambda _id: self.prompts.refresh()
+            self.tabs,
+            self.ctx.prompts,
+            self._saved,
+            on_deleted=lambda _id: self.prompts.refresh(),
+            template_warnings=self.template_warnings.for_kind,
         )
         self.gallery = TakesGallery(self.tabs, self.ctx.artifacts, self.ctx.config.home, self)
         self.tabs.add(self.editor, text="Editor")
@@ -129,6 +138,11 @@ class Application:
             self.root.bind_all(key, lambda _e, c=command: c())
         self.root.bind_all("<Control-f>", lambda _e: self.prompts.search_entry.focus_set())
         self.prompts.tree.bind("<Delete>", lambda _e: self.delete_selected())
+
+    def _cached_object_infos(self) -> dict[str, dict[str, Any]]:
+        """A worker thread: the /object_info last seen of each configured server (no network)."""
+        names = [server.name for server in self.ctx.config.comfyui_servers]
+        return ObjectInfoCache(self.ctx.config.home).load_all(names)
 
     # --- events from the engine (Tk thread) -----------------------------------------------------
 
