@@ -11,6 +11,7 @@ runnable there with the reasons.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 import shutil
@@ -101,8 +102,10 @@ def import_workflow(
         missing_models, warnings + reasons,
     )  # fmt: skip
     folder = Path(home) / "workflows" / function / options.quality
-    template = _template(source, result, info.server, reasons, models)
-    _check_identity(folder, function, options, template["imported"]["workflow_id"])
+    workflow_id = _workflow_id(source, graph)
+    template = _template(source, result, models, workflow_id)
+    template["imported"].update(server=info.server, runnable=not reasons, reasons=reasons)
+    _check_identity(folder, function, options, workflow_id)
     _write(folder, template, graph, source.ui, result.warnings)
     return replace(result, path=str(folder), parameters=template["parameters"])
 
@@ -188,11 +191,7 @@ def _missing_models(
 
 
 def _template(
-    source: Source,
-    result: ImportResult,
-    server: str | None,
-    reasons: list[str],
-    models: dict[str, dict[str, str]],
+    source: Source, result: ImportResult, models: dict[str, dict[str, str]], workflow_id: str
 ) -> dict[str, Any]:
     return {
         "function": result.function,
@@ -211,10 +210,7 @@ def _template(
         ],
         "imported": {
             "source": source.path.name,
-            "workflow_id": _workflow_id(source),
-            "server": server,
-            "runnable": not reasons,
-            "reasons": reasons,
+            "workflow_id": workflow_id,
         },
     }
 
@@ -238,9 +234,14 @@ def _not_runnable(
     return reasons
 
 
-def _workflow_id(source: Source) -> str:
-    ui_id = (source.ui or {}).get("id")
-    return ui_id if isinstance(ui_id, str) and ui_id else source.path.name
+def _workflow_id(source: Source, graph: dict[str, Any]) -> str:
+    """What makes two imports the same workflow: the UI workflow's `id`, else the API graph's
+    shape (its node ids and classes; values and links may change between exports)."""
+    ui_id = _dict(source.ui).get("id")
+    if isinstance(ui_id, str) and ui_id:
+        return ui_id
+    shape = sorted((node_id, node["class_type"]) for node_id, node in graph.items())
+    return "api-" + hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
 
 
 def _check_identity(folder: Path, function: str, options: ImportOptions, workflow_id: str) -> None:

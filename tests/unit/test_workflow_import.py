@@ -253,3 +253,20 @@ def _damage(data, rnd, odd) -> None:
             data[key] = copy.deepcopy(rnd.choice(odd))
             return
         data = data[key]
+
+
+def test_api_workflows_are_the_same_when_their_nodes_are(tmp_path, capsys):
+    graph = json.loads((CORPUS / "api" / "examples_lora_lora.json").read_text())
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(graph))
+    assert run(tmp_path, path, capsys=capsys)[0] == 0
+    sampler = next(nid for nid, n in graph.items() if n["class_type"] == "KSampler")
+    graph[sampler]["inputs"]["steps"] = 33  # the same workflow, exported again: updated
+    path.write_text(json.dumps(graph))
+    assert run(tmp_path, path, capsys=capsys)[0] == 0
+    saved = tmp_path / "workflows" / "mine" / "standard" / "workflow.json"
+    assert json.loads(saved.read_text())[sampler]["inputs"]["steps"] == 33
+    graph["99"] = {"class_type": "PreviewImage", "inputs": {"images": [sampler, 0]}}
+    path.write_text(json.dumps(graph))  # another workflow under that name: refused
+    code, _, err = run(tmp_path, path, capsys=capsys)
+    assert code == 2 and "--replace" in err
