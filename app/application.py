@@ -12,12 +12,14 @@ import subprocess
 import sys
 import threading
 import tkinter as tk
+from collections.abc import Sequence
 from pathlib import Path
-from tkinter import filedialog, messagebox, ttk
+from tkinter import filedialog, messagebox, simpledialog, ttk
 from typing import Any
 
 from app.bridge import EventBridge
 from app.cli import Context
+from app.list_state import favorite_after_toggle
 from app.live_state import ABOUT_BACKENDS, cloud_meter
 from app.settings_state import connection_text
 from app.template_warnings import TemplateWarnings
@@ -151,7 +153,7 @@ class Application:
         self.status.handle(event)
         self.gallery.handle(event)
         if isinstance(event, JobStarted | JobFinished):  # the prompt's status just changed
-            self.prompts.refresh()
+            self.prompts.update_rows()  # in place: rows never move under the cursor
 
     def _refresh_status(self) -> None:
         """Server indicators and job counts from memory and SQLite: a few ms, no network."""
@@ -191,9 +193,10 @@ class Application:
         self.prompts.refresh()
 
     def generate_selected(self) -> None:
-        selected = self.prompts.selected_id()
-        if selected is not None:
-            self.generate([selected])
+        """Ctrl+Enter: Generate every selected prompt, each with its own seed (if it fixes one)."""
+        selected = self.prompts.selected_ids()
+        if selected:
+            self.generate(selected, new_seed=False)
 
     def generate(
         self,
@@ -208,7 +211,7 @@ class Application:
             seed = random.randrange(2**32)
         overrides = {"seed": seed} if seed is not None else {}
         self._guarded(lambda: self.engine.queue(ids, quality=quality, overrides=overrides))
-        self.prompts.refresh()
+        self.prompts.update_rows()
 
     def regenerate_same_seed(self, artifact_id: int) -> None:
         take = self.ctx.artifacts.get(artifact_id)
@@ -228,10 +231,25 @@ class Application:
             if job.status in (JobStatus.QUEUED, JobStatus.WAITING, JobStatus.RUNNING):
                 self.engine.cancel(job.id)
 
-    def toggle_favorite(self, prompt_id: int) -> None:
-        record = self.ctx.prompts.get(prompt_id)
-        self.ctx.prompts.update(prompt_id, favorite=not record.favorite)
-        self.prompts.refresh()
+    def toggle_favorite(self, ids: Sequence[int]) -> None:
+        records = [self.ctx.prompts.get(prompt_id) for prompt_id in ids]
+        favorite = favorite_after_toggle([record.favorite for record in records])
+        for record in records:
+            self.ctx.prompts.update(record.id, favorite=favorite)
+        self.prompts.update_rows()
+
+    def add_tag(self, ids: Sequence[int]) -> None:
+        """Ask for a tag and add it to every prompt in `ids`."""
+        tag = simpledialog.askstring("Add tag", f"Tag for {len(ids)} prompt(s):", parent=self.root)
+        if tag and tag.strip():
+            self._guarded(lambda: self._tag_all(ids, tag.strip()))
+
+    def _tag_all(self, ids: Sequence[int], tag: str) -> None:
+        for prompt_id in ids:
+            record = self.ctx.prompts.get(prompt_id)
+            if tag not in record.tags:
+                self.ctx.prompts.update(prompt_id, tags=[*record.tags, tag])
+        self.prompts.update_rows()
 
     def open_folder(self, prompt_id: int) -> None:
         takes = self.ctx.artifacts.for_prompt(prompt_id)
@@ -247,12 +265,14 @@ class Application:
         self.root.clipboard_clear()
         self.root.clipboard_append(data.get("prompt") or data.get("lyrics") or "")
 
-    def delete(self, prompt_id: int) -> None:
-        if self.confirm(
-            "Move this prompt to the trash? Its takes stay on disk and it can be "
+    def delete(self, ids: Sequence[int]) -> None:
+        these = "this prompt" if len(ids) == 1 else f"these {len(ids)} prompts"
+        if ids and self.confirm(
+            f"Move {these} to the trash? Their takes stay on disk and they can be "
             "restored (tick Trash in the list, then right-click → Restore)."
         ):
-            self.ctx.prompts.delete(prompt_id)
+            for prompt_id in ids:
+                self.ctx.prompts.delete(prompt_id)
             self.prompts.refresh()
 
     def restore(self, prompt_id: int) -> None:
@@ -260,9 +280,7 @@ class Application:
         self.prompts.refresh()
 
     def delete_selected(self) -> None:
-        selected = self.prompts.selected_id()
-        if selected is not None:
-            self.delete(selected)
+        self.delete(self.prompts.selected_ids())
 
     def open_editor(self, prompt_id: int) -> None:
         self.tabs.select(self.editor)

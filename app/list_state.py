@@ -1,6 +1,11 @@
 """Plain-Python state of the prompt list (no tkinter): the query the filter widgets make, the
-window of rows shown over the whole result (offset ↔ scrollbar), the selection kept by record id,
-sort toggling and the debounce decision. The view (app/views/prompt_list.py) only draws it.
+window of rows shown over the whole result (offset ↔ scrollbar), the selection kept by record ids
+(one or many: click, Ctrl-click, Shift-click), sort toggling and the debounce decision. The view
+(app/views/prompt_list.py) only draws it.
+
+The list stays put: until the user clicks a heading it is in creation order, newest first (a new
+prompt appears at the top, a status change moves nothing), and status changes rewrite the shown
+rows in place instead of querying again.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ ALL = "All"
 SORTABLE = {"kind": "kind", "title": "title", "status": "status", "updated": "updated"}
 # A first click on a column sorts text A→Z and dates newest first.
 FIRST_DESCENDING = {"updated": True, "created": True}
+NEWEST_FIRST = "id"  # the order before any heading click: ids grow with creation, and are indexed
 
 
 class PromptActions(Protocol):
@@ -26,10 +32,11 @@ class PromptActions(Protocol):
     ) -> None: ...
     def duplicate(self, prompt_id: int) -> None: ...
     def cancel_jobs(self, prompt_id: int) -> None: ...
-    def toggle_favorite(self, prompt_id: int) -> None: ...
+    def toggle_favorite(self, ids: Sequence[int]) -> None: ...
+    def add_tag(self, ids: Sequence[int]) -> None: ...
     def open_folder(self, prompt_id: int) -> None: ...
     def copy_text(self, prompt_id: int) -> None: ...
-    def delete(self, prompt_id: int) -> None: ...
+    def delete(self, ids: Sequence[int]) -> None: ...
     def restore(self, prompt_id: int) -> None: ...
     def open_editor(self, prompt_id: int) -> None: ...
 
@@ -51,7 +58,7 @@ def _choice(value: str) -> str | None:
     return None if not value or value == ALL else value
 
 
-def build_query(filters: Filters, sort: str = "updated", descending: bool = True) -> PromptQuery:
+def build_query(filters: Filters, sort: str = NEWEST_FIRST, descending: bool = True) -> PromptQuery:
     kind, status = _choice(filters.kind), _choice(filters.status)
     return PromptQuery(
         search=" ".join(filters.search.split()),
@@ -75,6 +82,11 @@ def toggle_sort(sort: str, descending: bool, column: str) -> tuple[str, bool]:
     return key, FIRST_DESCENDING.get(key, False)
 
 
+def favorite_after_toggle(favorites: Sequence[bool]) -> bool:
+    """Favorite on a selection: all become favorites unless all already are."""
+    return not all(favorites)
+
+
 def should_debounce(changed_field: str) -> bool:
     """Typing (search, tag) waits SEARCH_DELAY_MS of quiet; choices apply at once."""
     return changed_field in ("search", "tag")
@@ -84,12 +96,14 @@ def should_debounce(changed_field: str) -> bool:
 class ListState:
     visible: int = 30  # slot rows the view shows
     filters: Filters = field(default_factory=Filters)
-    sort: str = "updated"
+    sort: str = NEWEST_FIRST
     descending: bool = True
     offset: int = 0  # result index of the first row shown
     total: int = 0
     ids: list[int] = field(default_factory=list)  # ids of the rows shown, top to bottom
-    selected_id: int | None = None
+    selected_id: int | None = None  # the current one (editor, takes); always in `selection`
+    selection: list[int] = field(default_factory=list)  # every selected id, in selection order
+    anchor: int | None = None  # result index a Shift-click extends from
 
     @property
     def query(self) -> PromptQuery:
@@ -142,6 +156,37 @@ class ListState:
         return first, min(1.0, (self.offset + self.visible) / self.total)
 
     # --- selection ---------------------------------------------------------------------------
+
+    def select_only(self, prompt_id: int | None, index: int | None = None) -> None:
+        """A plain click (or a key move): this one record, the anchor of later Shift-clicks."""
+        self.selected_id = prompt_id
+        self.selection = [] if prompt_id is None else [prompt_id]
+        self.anchor = index
+
+    def toggle(self, prompt_id: int, index: int) -> None:
+        """Ctrl-click: add or remove one record; the current one is the last still selected."""
+        if prompt_id in self.selection:
+            self.selection.remove(prompt_id)
+        else:
+            self.selection.append(prompt_id)
+        self.selected_id = prompt_id if prompt_id in self.selection else self._last()
+        self.anchor = index
+
+    def range_to(self, index: int) -> tuple[int, int]:
+        """Shift-click at `index`: the (first, count) of result rows to select."""
+        start = index if self.anchor is None else self.anchor
+        return min(start, index), abs(index - start) + 1
+
+    def select_range(self, ids: Sequence[int], current: int) -> None:
+        """The rows a Shift-click spans (read by the view); the anchor stays."""
+        self.selection = list(ids)
+        self.selected_id = current if current in self.selection else self._last()
+
+    def selected_ids(self) -> list[int]:
+        return list(self.selection)
+
+    def _last(self) -> int | None:
+        return self.selection[-1] if self.selection else None
 
     def row_of(self, prompt_id: int | None) -> int | None:
         """The shown row (0-based) holding `prompt_id`, or None when it is not on screen."""

@@ -1,9 +1,10 @@
 """The prompt list: a virtual ttk.Treeview over the prompts table, with search, filters and sort.
 
 The tree holds only one "slot" item per visible row; scrolling rewrites the slots from a page read
-straight from SQLite (~2 ms), so 100,000 prompts open as fast as 100. The selection is a record
-id (ListState.selected_id), never a tree item. Tk thread only; the decisions live in
-app/list_state.py.
+straight from SQLite (~2 ms), so 100,000 prompts open as fast as 100. The selection is record ids
+(ListState.selection, the current one ListState.selected_id), never tree items: clicks are handled
+here, not by the Treeview, so a Shift-click range may span rows that are not on screen. Tk thread
+only; the decisions live in app/list_state.py.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from app.list_state import (
     PromptActions,
     should_debounce,
 )
+from core.errors import NotFound
 from core.models import QUALITY_TIERS, MediaKind, PromptRecord, PromptStatus
 from repositories.prompts import PromptRepository
 
@@ -79,21 +81,37 @@ class PromptList(ttk.Frame):
         self._callbacks.append(callback)
 
     def selected_id(self) -> int | None:
+        """The current record (the one the editor and the takes show)."""
         return self.state.selected_id
 
+    def selected_ids(self) -> list[int]:
+        """Every selected record, in the order they were selected (what selection actions use)."""
+        return self.state.selected_ids()
+
     def select(self, prompt_id: int | None) -> None:
-        """Select a record by id and scroll to it when it is among the first rows or on screen."""
+        """Select one record by id and scroll to it when it is among the first rows or on screen."""
+        index = None
         if prompt_id is not None and self.state.row_of(prompt_id) is None:
             ids = [r.id for r in self.prompts.page(self.state.query, limit=500)]
             if prompt_id in ids:
-                self.state.jump_target(ids.index(prompt_id))
-        self._set_selected(prompt_id)
+                index = self.state.jump_target(ids.index(prompt_id))
+        self._select_only(prompt_id, index)
         self._show_page()
 
     def refresh(self) -> None:
         """Re-read the count and the current page (after data changes or a new query)."""
         self.state.total = self.prompts.count(self.state.query)
         self._show_page()
+
+    def update_rows(self) -> None:
+        """Rewrite the shown rows in place from the database (after status, take or favorite
+        changes): nothing moves; the order changes only when the user asks for it."""
+        for slot, prompt_id in zip(self._slots, self.state.ids, strict=False):
+            try:
+                record = self.prompts.get(prompt_id, include_trash=True)
+            except NotFound:
+                continue
+            self.tree.item(slot, values=row_values(record))
 
     @property
     def total(self) -> int:
@@ -148,7 +166,7 @@ class PromptList(ttk.Frame):
         body = ttk.Frame(self)
         body.pack(side="top", fill="both", expand=True)
         tree = ttk.Treeview(
-            body, columns=COLUMNS, show="headings", selectmode="browse", height=self.state.visible
+            body, columns=COLUMNS, show="headings", selectmode="extended", height=self.state.visible
         )
         for name in COLUMNS:
             sortable = name in SORTABLE
@@ -161,6 +179,9 @@ class PromptList(ttk.Frame):
         self.scrollbar.pack(side="right", fill="y")
         tree.pack(side="left", fill="both", expand=True)
         tree.bind("<<TreeviewSelect>>", self._on_tree_select)
+        tree.bind("<Button-1>", lambda e: self._on_click(e, "only"))
+        tree.bind("<Control-Button-1>", lambda e: self._on_click(e, "toggle"))
+        tree.bind("<Shift-Button-1>", lambda e: self._on_click(e, "range"))
         tree.bind("<Configure>", self._on_resize)
         tree.bind("<Double-Button-1>", self._on_double)
         tree.bind("<Button-3>", self._on_right_click)
@@ -171,6 +192,8 @@ class PromptList(ttk.Frame):
         )
         for key, delta in (("<Up>", -1), ("<Down>", 1)):
             tree.bind(key, lambda _e, d=delta: self._move(d))
+        for key, delta in (("<Shift-Up>", -1), ("<Shift-Down>", 1)):
+            tree.bind(key, lambda _e, d=delta: self._extend(d))
         tree.bind("<Prior>", lambda _e: self._move(-self.state.visible))
         tree.bind("<Next>", lambda _e: self._move(self.state.visible))
         tree.bind("<Home>", lambda _e: self._jump(0))
@@ -182,29 +205,32 @@ class PromptList(ttk.Frame):
         return lambda: self.sort_by(column)
 
     def _build_menu(self) -> tk.Menu:
+        """Generate, tier, favorite, tag and delete act on every selected prompt; the rest on
+        the one right-clicked."""
         menu = tk.Menu(self, tearoff=False)
-        on = self._for_target
+        on, each = self._for_target, self._for_selection
         menu.add_command(
-            label="Generate", command=on(lambda i: self.actions.generate([i], None, False))
+            label="Generate", command=each(lambda ids: self.actions.generate(ids, None, False))
         )
         menu.add_command(
-            label="Regenerate (new seed)", command=on(lambda i: self.actions.generate([i]))
+            label="Regenerate (new seed)", command=each(lambda ids: self.actions.generate(ids))
         )
         tiers = tk.Menu(menu, tearoff=False)
         for tier in QUALITY_TIERS:
             tiers.add_command(
-                label=tier, command=on(lambda i, t=tier: self.actions.generate([i], t))
+                label=tier, command=each(lambda ids, t=tier: self.actions.generate(ids, t))
             )
         menu.add_cascade(label="Regenerate at tier", menu=tiers)
         self.tier_menu = tiers
         menu.add_separator()
-        menu.add_command(label="Duplicate", command=on(self.actions.duplicate, refresh=True))
+        menu.add_command(label="Duplicate", command=on(self.actions.duplicate))
         menu.add_command(label="Cancel jobs", command=on(self.actions.cancel_jobs))
-        menu.add_command(label="Favorite", command=on(self.actions.toggle_favorite, refresh=True))
+        menu.add_command(label="Favorite", command=each(self.actions.toggle_favorite))
+        menu.add_command(label="Add tag…", command=each(self.actions.add_tag))
         menu.add_command(label="Open output folder", command=on(self.actions.open_folder))
         menu.add_command(label="Copy prompt text", command=on(self.actions.copy_text))
         menu.add_separator()
-        menu.add_command(label="Delete", command=on(self.actions.delete, refresh=True))
+        menu.add_command(label="Delete", command=each(self.actions.delete))
         menu.add_command(label="Restore from trash", command=on(self.actions.restore, refresh=True))
         return menu
 
@@ -218,6 +244,14 @@ class PromptList(ttk.Frame):
             action(prompt_id)
             if refresh:
                 self.refresh()
+
+        return run
+
+    def _for_selection(self, action: Callable[[list[int]], object]) -> Callable[[], None]:
+        def run() -> None:
+            ids = self.selected_ids()
+            if ids:
+                action(ids)
 
         return run
 
@@ -255,11 +289,10 @@ class PromptList(ttk.Frame):
             elif slot not in self._detached:
                 self.tree.detach(slot)
                 self._detached.add(slot)
+        shown = [self._slots[row] for row, i in enumerate(state.ids) if i in state.selection]
+        self.tree.selection_set(shown)
         row = state.row_of(state.selected_id)
-        if row is None:
-            self.tree.selection_set(())
-        else:
-            self.tree.selection_set(self._slots[row])
+        if row is not None:
             self.tree.focus(self._slots[row])
         self.scrollbar.set(*state.scrollbar())
         self.count_var.set(f"{state.total:,} prompts")
@@ -280,22 +313,70 @@ class PromptList(ttk.Frame):
 
     # --- selection -----------------------------------------------------------------------------
 
-    def _set_selected(self, prompt_id: int | None) -> None:
-        if prompt_id == self.state.selected_id:
-            return
-        self.state.selected_id = prompt_id
-        for callback in self._callbacks:
-            callback(prompt_id)
+    def _selection_changed(self, before: int | None) -> None:
+        """Tell the listeners when the current record changed; redraw the selection."""
+        self._show_page()
+        if self.state.selected_id != before:
+            for callback in self._callbacks:
+                callback(self.state.selected_id)
+
+    def _select_only(self, prompt_id: int | None, index: int | None) -> None:
+        before = self.state.selected_id
+        self.state.select_only(prompt_id, index)
+        if prompt_id != before:
+            for callback in self._callbacks:
+                callback(prompt_id)
 
     def _id_of_slot(self, slot: str) -> int | None:
         return self.state.id_at(self._slots.index(slot)) if slot in self._slots else None
 
     def _on_tree_select(self, _event: tk.Event) -> None:
-        # Our own selection_set() calls land here too; they name the selected id already.
-        selection = self.tree.selection()
-        prompt_id = self._id_of_slot(selection[0]) if selection else None
-        if prompt_id is not None:
-            self._set_selected(prompt_id)
+        # Our own selection_set() calls land here too: they match the state and change nothing.
+        # A selection made another way (the Treeview's own keys) becomes the state's.
+        ids = [i for i in map(self._id_of_slot, self.tree.selection()) if i is not None]
+        if set(ids) == {i for i in self.state.ids if i in self.state.selection}:
+            return
+        before = self.state.selected_id
+        focus = self._id_of_slot(self.tree.focus())
+        self.state.select_only(None)
+        self.state.select_range(ids, focus if focus in ids else ids[-1] if ids else None)
+        self._selection_changed(before)
+
+    def _on_click(self, event: tk.Event, how: str) -> str | None:
+        """Plain, Ctrl- and Shift-click on a row; headings and separators keep their bindings."""
+        if self.tree.identify_region(event.x, event.y) not in ("cell", "tree"):
+            return None
+        row = self._slots.index(s) if (s := self.tree.identify_row(event.y)) in self._slots else -1
+        prompt_id = self.state.id_at(row)
+        self.tree.focus_set()
+        if prompt_id is None:
+            return "break"
+        before, index = self.state.selected_id, self.state.offset + row
+        if how == "toggle":
+            self.state.toggle(prompt_id, index)
+        elif how == "range":
+            self._select_range(index, prompt_id)
+        else:
+            self.state.select_only(prompt_id, index)
+        self._selection_changed(before)
+        return "break"
+
+    def _select_range(self, index: int, current: int) -> None:
+        first, count = self.state.range_to(index)
+        records = self.prompts.page(self.state.query, limit=count, offset=first)
+        self.state.select_range([record.id for record in records], current)
+
+    def _extend(self, delta: int) -> str:
+        """Shift+Up/Down: grow or shrink the range from the anchor by one row."""
+        index = self.state.move_target(delta)
+        records = self.prompts.page(self.state.query, limit=1, offset=index or 0)
+        if index is not None and records:
+            before = self.state.selected_id
+            if self.state.anchor is None:
+                self.state.anchor = index - delta
+            self._select_range(index, records[0].id)
+            self._selection_changed(before)
+        return "break"
 
     def _move(self, delta: int) -> str:
         self._select_index(self.state.move_target(delta))
@@ -309,7 +390,7 @@ class PromptList(ttk.Frame):
         if index is None:
             return
         records = self.prompts.page(self.state.query, limit=1, offset=index)
-        self._set_selected(records[0].id if records else None)
+        self._select_only(records[0].id if records else None, index)
         self._show_page()
 
     # --- mouse -----------------------------------------------------------------------------------
@@ -323,10 +404,13 @@ class PromptList(ttk.Frame):
         return "break"
 
     def _on_right_click(self, event: tk.Event) -> None:
-        prompt_id = self._id_of_slot(self.tree.identify_row(event.y))
+        """The menu acts on the selection when the row is part of it, else on that row alone."""
+        slot = self.tree.identify_row(event.y)
+        prompt_id = self._id_of_slot(slot)
         if prompt_id is None:
             return
-        self._set_selected(prompt_id)
+        if prompt_id not in self.state.selection:
+            self._select_only(prompt_id, self.state.offset + self._slots.index(slot))
         self._show_page()
         self._menu_id = prompt_id
         self.post_menu(event.x_root, event.y_root)

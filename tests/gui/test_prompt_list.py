@@ -28,8 +28,11 @@ class RecordingActions:
     def cancel_jobs(self, prompt_id: int) -> None:
         self.calls.append(("cancel_jobs", prompt_id))
 
-    def toggle_favorite(self, prompt_id: int) -> None:
-        self.calls.append(("toggle_favorite", prompt_id))
+    def toggle_favorite(self, ids: Sequence[int]) -> None:
+        self.calls.append(("toggle_favorite", list(ids)))
+
+    def add_tag(self, ids: Sequence[int]) -> None:
+        self.calls.append(("add_tag", list(ids)))
 
     def open_folder(self, prompt_id: int) -> None:
         self.calls.append(("open_folder", prompt_id))
@@ -37,8 +40,8 @@ class RecordingActions:
     def copy_text(self, prompt_id: int) -> None:
         self.calls.append(("copy_text", prompt_id))
 
-    def delete(self, prompt_id: int) -> None:
-        self.calls.append(("delete", prompt_id))
+    def delete(self, ids: Sequence[int]) -> None:
+        self.calls.append(("delete", list(ids)))
 
     def restore(self, prompt_id: int) -> None:
         self.calls.append(("restore", prompt_id))
@@ -171,7 +174,7 @@ def test_right_click_menu_calls_the_actions(view, root, ids, actions, monkeypatc
         ("generate", [target], None, True),
         ("generate", [target], "premium", True),
         ("copy_text", target),
-        ("delete", target),
+        ("delete", [target]),
     ]
 
 
@@ -213,3 +216,78 @@ def test_selection_survives_scrolling_and_refresh(view, root, ctx, ids):
     pump(root)
     assert view.total == 2001 and titles(view)[0] == "Newest"
     assert view.tree.set(view.tree.selection()[0], "title") == "P1995"
+
+
+def click(view: PromptList, row: int, modifier: str = "") -> None:
+    x, y = row_xy(view, row)
+    view.tree.event_generate(f"<{modifier}ButtonPress-1>", x=x, y=y)
+    view.tree.event_generate(f"<{modifier}ButtonRelease-1>", x=x, y=y)
+
+
+def test_shift_and_ctrl_click_select_many_and_the_menu_acts_on_all(
+    view, root, ids, actions, monkeypatch
+):
+    seen: list[int | None] = []
+    view.on_select(seen.append)
+    click(view, 1)
+    click(view, 3, "Shift-")
+    pump(root)
+    assert view.selected_ids() == [ids[1998], ids[1997], ids[1996]]
+    assert len(view.tree.selection()) == 3 and view.selected_id() == ids[1996]
+    click(view, 2, "Control-")  # Ctrl-click on a selected row takes it out
+    click(view, 6, "Control-")
+    pump(root)
+    assert view.selected_ids() == [ids[1998], ids[1996], ids[1993]]
+    assert seen == [ids[1998], ids[1996], ids[1993]]
+
+    monkeypatch.setattr(view, "post_menu", lambda x, y: None)
+    x, y = row_xy(view, 1)
+    view.tree.event_generate("<Button-3>", x=x, y=y)  # a selected row: the menu keeps them all
+    view.menu.invoke("Generate")
+    view.tier_menu.invoke("high")
+    view.menu.invoke("Favorite")
+    view.menu.invoke("Add tag…")
+    view.menu.invoke("Delete")
+    chosen = [ids[1998], ids[1996], ids[1993]]
+    assert actions.calls == [
+        ("generate", chosen, None, False),
+        ("generate", chosen, "high", True),
+        ("toggle_favorite", chosen),
+        ("add_tag", chosen),
+        ("delete", chosen),
+    ]
+    x, y = row_xy(view, 0)
+    view.tree.event_generate("<Button-3>", x=x, y=y)  # outside the selection: that row alone
+    pump(root)
+    assert view.selected_ids() == [ids[1999]]
+
+
+def test_a_shift_click_range_spans_rows_scrolled_away(view, root, ids):
+    rows = len(view.tree.get_children())
+    click(view, 0)
+    view._on_scrollbar("moveto", str(2 * rows / 2000))
+    pump(root)
+    click(view, 1, "Shift-")  # another row than the first click: no double-click
+    pump(root)
+    assert view.selected_ids() == ids[1998 - 2 * rows : 2000][::-1]
+    view.tree.focus_force()
+    view.tree.event_generate("<Shift-Down>")
+    pump(root)
+    assert len(view.selected_ids()) == 2 * rows + 3
+    view.tree.event_generate("<Down>")  # a plain move: one again
+    pump(root)
+    assert view.selected_ids() == [ids[1998 - 2 * rows - 2]]
+
+
+def test_status_changes_update_rows_in_place(view, root, ctx, ids):
+    """The list is newest first until a heading is clicked: a status change (which touches
+    'updated') rewrites the row where it is instead of moving it to the top."""
+    before = titles(view)
+    ctx.prompts.set_status(ids[1995], PromptStatus.PROCESSING)
+    view.update_rows()
+    pump(root)
+    assert titles(view) == before
+    assert view.tree.set(view.tree.get_children()[4], "status") == "processing"
+    view.refresh()  # F5, a save: still no re-sort, since the user asked for none
+    pump(root)
+    assert titles(view) == before

@@ -8,6 +8,7 @@ from app.list_state import (
     ListState,
     PromptActions,
     build_query,
+    favorite_after_toggle,
     should_debounce,
     toggle_sort,
 )
@@ -15,7 +16,7 @@ from core.models import MediaKind, PromptQuery, PromptStatus
 
 
 def test_filters_build_the_query():
-    assert build_query(Filters()) == PromptQuery()
+    assert build_query(Filters()) == PromptQuery(sort="id")  # newest first until asked
     query = build_query(
         Filters(
             search="  red   fox ", kind="video", status="error", tag=" sea ", favorites_only=True
@@ -108,6 +109,30 @@ def test_a_recording_object_satisfies_the_actions_protocol():
     actions: PromptActions = Actions()
     actions.generate([1], quality="high")
     assert actions.calls == [("generate", ([1],), {"quality": "high"})]
-    names = {"generate", "duplicate", "cancel_jobs", "toggle_favorite", "open_folder"}
+    names = {"generate", "duplicate", "cancel_jobs", "toggle_favorite", "add_tag", "open_folder"}
     names |= {"copy_text", "delete", "open_editor"}
     assert names <= set(vars(PromptActions))
+
+
+def test_click_ctrl_click_and_shift_click_build_the_selection():
+    state = ListState(visible=3, total=100, offset=10, ids=[7, 8, 9])
+    state.select_only(8, 11)
+    assert (state.selected_ids(), state.selected_id, state.anchor) == ([8], 8, 11)
+    state.toggle(9, 12)
+    assert state.selected_ids() == [8, 9] and state.selected_id == 9
+    state.toggle(9, 12)  # again: out, the current one is the last still selected
+    assert state.selected_ids() == [8] and state.selected_id == 8
+    assert state.range_to(40) == (12, 29)  # from the last Ctrl-click's row
+    assert state.range_to(2) == (2, 11)
+    state.select_range([5, 6, 7], 6)
+    assert state.selected_ids() == [5, 6, 7] and state.selected_id == 6
+    state.select_range([5, 6], 99)  # the clicked one vanished meanwhile: the last one
+    assert state.selected_id == 6
+    state.select_only(None)
+    assert state.selected_ids() == [] and state.selected_id is None
+
+
+def test_favorite_on_a_selection_sets_all_unless_all_are():
+    assert favorite_after_toggle([True, False]) is True
+    assert favorite_after_toggle([True, True]) is False
+    assert favorite_after_toggle([False]) is True
