@@ -254,7 +254,10 @@ def warning_line(warnings: list[str]) -> str:
 
 @dataclass
 class EditorState:
-    """What the editor holds, and whether it differs from what was loaded or saved."""
+    """What the editor holds, and whether it differs from what was loaded or saved.
+
+    Errors show only for fields the user touched, or for all once Save was pressed: a new,
+    untouched form is not covered in red."""
 
     kind: MediaKind
     prompt_id: int | None = None
@@ -263,6 +266,8 @@ class EditorState:
     favorite: bool = False
     values: dict[str, str] = field(default_factory=dict)
     baseline: tuple = ()
+    touched: set[str] = field(default_factory=set)  # form keys: "title", "data.prompt", …
+    submitted: bool = False  # Save was pressed: every error shows
 
     @classmethod
     def new(cls, kind: MediaKind | str) -> EditorState:
@@ -299,6 +304,29 @@ class EditorState:
 
     def check(self) -> Checked:
         return check_form(self.kind, self.title, self.tags, self.values)
+
+    def edit(self, title: str, tags: str, favorite: bool, values: dict[str, str]) -> bool:
+        """Take the form widgets' texts; each field whose text changed counts as touched.
+        False when nothing changed (a late echo of filling the widgets, not an edit)."""
+        names = values.keys() | self.values.keys()
+        self.touched |= {f"data.{n}" for n in names if values.get(n) != self.values.get(n)}
+        self.touched |= {"title"} if title != self.title else set()
+        self.touched |= {"tags"} if tags != self.tags else set()
+        before = (self.title, self.tags, self.favorite, self.values)
+        self.title, self.tags, self.favorite, self.values = title, tags, favorite, values
+        return before != (title, tags, favorite, values)
+
+    def shown_errors(self, errors: dict[str, str]) -> dict[str, str]:
+        """The errors to show now: all after Save, else those of touched fields (an error that
+        names no field shows once any data field was touched)."""
+        if self.submitted:
+            return errors
+        data_touched = any(key.startswith("data") for key in self.touched)
+        return {
+            key: message
+            for key, message in errors.items()
+            if key in self.touched or (key == "data" and data_touched)
+        }
 
     def duplicate(self) -> None:
         """Become an unsaved copy (dirty until saved as a new prompt)."""

@@ -157,7 +157,9 @@ class PromptEditor(ttk.Frame):
         return True
 
     def save(self) -> int | None:
-        """Add or update the prompt; returns its id, or None when the form is invalid."""
+        """Add or update the prompt; returns its id, or None when the form is invalid (then
+        every error shows, touched or not)."""
+        self.state.submitted = True
         checked = self.validate_now()
         if checked is None or not checked.ok:
             return None
@@ -327,12 +329,9 @@ class PromptEditor(ttk.Frame):
         if self._filling:
             return
         if source == "form":
-            before = self.state.snapshot()
-            self.state.title = self.title_var.get()
-            self.state.tags = self.tags_var.get()
-            self.state.favorite = bool(self.favorite_var.get())
-            self.state.values = {name: inp.get() for name, inp in self.inputs.items()}
-            if self.state.snapshot() == before:
+            values = {name: inp.get() for name, inp in self.inputs.items()}
+            title, tags, favorite = self.title_var.get(), self.tags_var.get(), self.favorite_var
+            if not self.state.edit(title, tags, bool(favorite.get()), values):
                 return  # a late <<Modified>> from filling the widgets, not an edit
         elif self.json_ok and self.json_input.get() == self._json_written:
             return  # the JSON text we wrote ourselves
@@ -351,7 +350,8 @@ class PromptEditor(ttk.Frame):
                 self.json_error.configure(text=str(exc))
                 self.save_button.state(["disabled"])
                 return None
-            self.state.values = values
+            state = self.state
+            state.edit(state.title, state.tags, state.favorite, values)
             self._filling = True
             try:
                 for name, field_input in self.inputs.items():
@@ -370,8 +370,9 @@ class PromptEditor(ttk.Frame):
         self.json_ok = True
         self.json_error.configure(text="")
         checked = self.state.check()
-        self._show_errors(checked.errors)
-        self.save_button.state(["!disabled" if checked.ok else "disabled"])
+        shown = self.state.shown_errors(checked.errors)
+        self._show_errors(shown)
+        self.save_button.state(["disabled" if shown else "!disabled"])
         self._update_status()
         return checked
 

@@ -68,7 +68,6 @@ def error(editor: PromptEditor, key: str) -> str:
 
 def test_create_an_image_prompt_through_the_form(root, editor, ctx, saved) -> None:
     editor.new(MediaKind.IMAGE)
-    assert disabled(editor.save_button)  # no title, no prompt yet
     type_into(root, editor.title_entry, "Red fox")
     type_into(root, editor.tags_entry, "animals, red")
     type_into(root, field(editor, "prompt"), "a red fox in snow")
@@ -93,6 +92,30 @@ def test_create_an_image_prompt_through_the_form(root, editor, ctx, saved) -> No
     assert record.data["style_tags"] == ["ink", "moody"]
     assert (record.data["aspect_ratio"], record.data["seed"]) == ("16:9", 42)
     assert record.data["quality"] == "high"
+
+
+def shown_errors(editor: PromptEditor) -> dict[str, str]:
+    return {
+        key: error(editor, key) for key, label in editor.error_labels.items() if error(editor, key)
+    }
+
+
+def test_an_untouched_form_shows_no_errors_until_touched_or_saved(root, editor) -> None:
+    editor.new(MediaKind.IMAGE)
+    settle(root)
+    assert shown_errors(editor) == {}  # empty title and prompt: not red before any typing
+    assert not any(label.winfo_ismapped() for label in editor.error_labels.values())
+    type_into(root, editor.title_entry, "x")
+    clear(editor.title_entry)
+    settle(root)
+    assert list(shown_errors(editor)) == ["title"] and disabled(editor.save_button)
+    assert editor.save() is None  # Save shows every error
+    root.update()
+    assert set(shown_errors(editor)) == {"title", "data.prompt"}
+    assert "is empty" in error(editor, "data.prompt")
+    editor.new(MediaKind.AUDIO)  # a new form starts untouched again
+    settle(root)
+    assert shown_errors(editor) == {} and not disabled(editor.save_button)
 
 
 def test_bad_values_show_next_to_their_field_and_block_save(root, editor) -> None:

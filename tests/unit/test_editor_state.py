@@ -306,3 +306,17 @@ def test_loaded_record_is_clean_and_duplicate_is_dirty() -> None:
     state.duplicate()
     assert state.prompt_id is None and state.title == "Song (copy)"
     assert state.dirty
+
+
+def test_errors_show_for_touched_fields_or_after_save() -> None:
+    state = EditorState.new(MediaKind.IMAGE)
+    errors = state.check().errors
+    assert {"title", "data.prompt"} <= set(errors)
+    assert state.shown_errors(errors) == {}  # untouched: nothing red
+    assert not state.edit("", "", False, dict(state.values))  # the same texts: no edit
+    values = {**state.values, "prompt": "   "}
+    assert state.edit("", "", False, values)
+    assert state.touched == {"data.prompt"}
+    assert set(state.shown_errors(state.check().errors)) == {"data.prompt"}
+    state.submitted = True
+    assert state.shown_errors(errors) == errors
