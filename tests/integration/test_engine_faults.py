@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import threading
 import time
@@ -134,7 +135,8 @@ def server(tmp_path):
 
 
 @pytest.mark.parametrize("statuses", [(502, 503), (500, 502, 503)])
-def test_flaky_http_every_job_done_after_retries(ctx, home, tmp_path, server, statuses):
+def test_flaky_http_every_job_done_after_retries(ctx, home, tmp_path, server, statuses, caplog):
+    caplog.set_level(logging.INFO, logger="executors.backends.comfyui")
     fake = server()
     configure(home, attempts=15)
     engine = make_engine(ctx, home, fake)
@@ -148,7 +150,8 @@ def test_flaky_http_every_job_done_after_retries(ctx, home, tmp_path, server, st
     finished = [ctx.jobs.get(j.id) for j in jobs]
     assert [j.status.value for j in finished] == ["done"] * 10, describe(engine)
     assert all(len(takes) == 1 for takes in by_job.values())
-    assert any(j.attempts > 1 for j in finished)
+    retried = [r.message for r in caplog.records if "— retrying (" in r.message]
+    assert retried  # the faults fired; requests were retried in place (or jobs again)
 
 
 # --- 2. WebSocket dropped again and again ----------------------------------------------------
@@ -307,7 +310,7 @@ def test_out_of_memory_retries_once_a_tier_lower(ctx, home, tmp_path, server):
 
 
 def test_out_of_memory_at_the_lowest_tier_fails_and_the_batch_goes_on(ctx, home, tmp_path, server):
-    fake = server()
+    fake = server(profile="current")  # the song template needs ACE-Step 1.5
     fake.fail_node("VAEDecodeAudio", exception_type="torch.OutOfMemoryError", message="oom")
     engine = make_engine(ctx, home, fake)
     (song,) = engine.queue(add_prompts(ctx, 1, SONG, "audio"), quality="low")
