@@ -221,6 +221,7 @@ def _setup_logging(config: Config) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(config.log_level.upper())
+    logging.raiseExceptions = False  # a full disk must not print a traceback per log line
 
 
 if __name__ == "__main__":
