@@ -69,7 +69,7 @@ LOST_LIMIT = 2  # a job whose prompt vanished from its server this often is park
 PAUSED = "the queue is paused — run 'queue resume' (or Resume queue in the window)"
 RETRYING = re.compile(r"\s*—\s*retrying\b.*$")  # the tail of a transient error's message
 STOPPERS = ("busy", "offline", "breaker", "no_servers")  # refusals that hold for every job
-UNAVAILABLE = ("offline", "breaker", "no_servers")  # a routed job tries its next function
+UNAVAILABLE = ("offline", "breaker", "no_servers", "template")  # a routed job tries its next
 
 # Worth another attempt: the server did not answer, or the library could not record the take
 # (disk full, locked) — the next attempt finds the prompt on its server and harvests it.
@@ -425,8 +425,8 @@ class Engine:
         (to find the prompt there), else away from servers that failed it, else anywhere."""
         try:
             template = self.executor.templates.resolve(function, job.quality).template
-        except TemplateError as exc:
-            return Refusal("no_servers", str(exc))
+        except TemplateError as exc:  # no template for it, or the user's is broken
+            return Refusal("template", str(exc))
         members = self._members(template)
         if not members:
             return Refusal("no_servers", _no_member(template))
@@ -451,6 +451,9 @@ class Engine:
         return [n for n in family if not template.servers or n in template.servers]
 
     def _refused(self, job: JobRecord, refusal: Refusal) -> None:
+        if refusal.reason == "template":  # waiting would not mend it: fail now, with why
+            self._end(job, JobStatus.FAILED, refusal.detail, "template")
+            return
         if refusal.reason == "breaker":
             self._note_progress()  # it reopens by itself
         else:

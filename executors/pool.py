@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 from core.config import ServerConfig, is_local_url
 from core.errors import BackendError, NotFound
 from executors.backends.base import ToolClient
-from executors.backends.comfyui import ComfyClient
+from executors.backends.comfyui import ComfyClient, ServerFeatures
 from executors.vram import Device, GpuInfo, is_local, nvml_gpus, server_devices
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 WINDOW = 50  # outcomes (and successful latencies) remembered per server
 ROW_KEYS = (
     "name kind url online vram_free_mb vram_total_mb queue_running queue_pending success_rate "
-    "median_latency_ms vram_source breaker_open last_error reserved_gb devices"
+    "median_latency_ms vram_source breaker_open last_error reserved_gb devices api version"
 ).split()
 REFUSAL_ORDER = ("vram", "busy", "breaker", "offline")  # the most useful explanation first
 FAMILIES = {
@@ -78,6 +78,8 @@ class ServerState:
     last_error: str | None
     devices: tuple[Device, ...] = ()  # as /system_stats lists them, the primary first
     memory: str = "VRAM"  # what vram_*_mb measure: "RAM" for a cpu/mps server (by_free_ram)
+    api: dict[str, bool] | None = None  # ComfyUI: {"jobs": …, "assets": …}, as detected
+    version: str | None = None  # the server's own version, where it says
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class Lease:
 class Refusal:
     """Why no server can take the job right now."""
 
-    reason: str  # "offline" | "busy" | "vram" | "too_big" | "breaker" | "no_servers"
+    reason: str  # "offline" | "busy" | "vram" | "too_big" | "breaker" | "no_servers" | "template"
     detail: str  # a user-facing sentence: what happened and what to do
 
 
@@ -106,6 +108,7 @@ class _Probe:
     stats: dict[str, Any] = field(default_factory=dict)
     queue: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    features: ServerFeatures | None = None
 
 
 class _Server:
@@ -128,6 +131,7 @@ class _Server:
         self.open_until: float | None = None  # breaker tripped; half-open from then on
         self.probe_token: int | None = None  # the one half-open job in flight
         self.last_error: str | None = None
+        self.features: ServerFeatures | None = None  # ComfyUI: what it supports (last known)
 
     @property
     def name(self) -> str:
@@ -462,6 +466,8 @@ class ServerPool:
             last_error=server.last_error,
             devices=server.devices,
             memory="RAM" if server.by_free_ram else "VRAM",
+            api=server.features.api() if server.features else None,
+            version=server.features.version if server.features else None,
         )
 
 
@@ -491,9 +497,11 @@ def _probe(client: ComfyClient | ToolClient) -> _Probe:
     try:
         stats = client.system_stats()
         queue = client.queue()
+        features = client.features()
     except BackendError as exc:
+        client.forget()  # when it answers again it may be another version
         return _Probe(online=False, error=str(exc))
-    return _Probe(online=True, stats=stats, queue=queue)
+    return _Probe(online=True, stats=stats, queue=queue, features=features)
 
 
 def _tool_probe(client: ToolClient) -> _Probe:
@@ -519,6 +527,7 @@ def _apply(server: _Server, probe: _Probe, gpus: list[GpuInfo] | None) -> None:
     server.online = True
     server.queue_running = _count(probe.queue, "queue_running")
     server.queue_pending = _count(probe.queue, "queue_pending")
+    server.features = probe.features or server.features
     server.devices = server_devices(probe.stats)
     vram = _vram(server.config.url, server.devices, gpus)
     server.vram_total_mb, server.vram_free_mb, server.vram_source = vram

@@ -325,9 +325,7 @@ def test_a_broken_user_workflow_is_refused_when_its_tier_runs(
     cli: Any, home: Path, comfy_server: ComfyServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 15 item 9: never the bundled graph in its place, and one line saying why."""
-    monkeypatch.setenv("TAKEBOARD_COMFYUI_URL", comfy_server.url)
-    fast = {"retry": {"attempts": 2, "initial_s": 0.05, "max_s": 0.2, "jitter_s": 0.01}}
-    (home / "config.json").write_text(json.dumps(fast), encoding="utf-8")
+    monkeypatch.setenv("TAKEBOARD_COMFYUI_URL", comfy_server.url)  # default retry: no waiting
     folder = home / "workflows" / "create_image" / "standard"
     folder.mkdir(parents=True)
     bundled = BUNDLED_DIR / "create_image" / "standard"
@@ -338,7 +336,7 @@ def test_a_broken_user_workflow_is_refused_when_its_tier_runs(
     assert code == 0, err
     code, out, err = cli("generate", out.strip(), "--wait", "--json")
     (result,) = json.loads(out)
-    assert code == 1 and result["status"] == "failed"
+    assert code == 1 and result["status"] == "failed" and result["error_kind"] == "template"
     assert result["error"] == (
         f"template {folder / 'workflow.json'}: is not valid JSON: Expecting value at line 1 "
         "column 22 — fix the file, or remove its folder"
