@@ -149,8 +149,9 @@ def connection_text(state: Any) -> tuple[bool, str]:
         return False, str(error) if error else "not answering"  # errors are whole sentences
     total = getattr(state, "vram_total_mb", None)
     free = getattr(state, "vram_free_mb", None)
+    memory = getattr(state, "memory", "VRAM")  # "RAM" for a server computing on its CPU
     if total and free is not None:
-        return True, f"online — {free / 1024:.1f} of {total / 1024:.1f} GB VRAM free"
+        return True, f"online — {free / 1024:.1f} of {total / 1024:.1f} GB {memory} free"
     return True, "online"
 
 

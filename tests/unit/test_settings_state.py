@@ -106,6 +106,8 @@ def test_connection_text():
     )
     up = SimpleNamespace(online=True, vram_total_mb=24576, vram_free_mb=18432, last_error=None)
     assert connection_text(up) == (True, "online — 18.0 of 24.0 GB VRAM free")
+    cpu = SimpleNamespace(online=True, vram_total_mb=32768, vram_free_mb=8192, memory="RAM")
+    assert connection_text(cpu) == (True, "online — 8.0 of 32.0 GB RAM free")
     assert connection_text(SimpleNamespace(online=True)) == (True, "online")
     assert connection_text(SimpleNamespace(online=None)) == (False, "not checked yet")
 
