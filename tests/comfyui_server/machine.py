@@ -35,7 +35,7 @@ def primary_device(c: Config) -> dict[str, Any]:
     return {
         "name": c.device_name,
         "type": kind,
-        "index": None if kind == "cpu" else 0,
+        "index": None if kind in ("cpu", "mps") else 0,  # torch.device("mps").index is None
         "vram_total": c.vram_total,
         "vram_free": c.vram_free,
         "torch_vram_total": c.vram_total,

@@ -413,6 +413,16 @@ def test_system_stats_of_a_current_server(tmp_path):
     assert [d["index"] for d in stats["devices"]] == [0, 1] and stats["devices"][1] == second
 
 
+def test_device_types_other_than_cuda(tmp_path):
+    server = ComfyServer(tmp_path, profile="current", device_name="mps", device_type="mps")
+    server.start()
+    try:
+        (device,) = get(server, "/system_stats").json()["devices"]
+    finally:
+        server.stop()
+    assert (device["name"], device["type"], device["index"]) == ("mps", "mps", None)
+
+
 def test_the_recorded_profile_keeps_its_system_stats(tmp_path):
     server = ComfyServer(tmp_path, extra_devices=[{"name": "ignored"}])
     server.start()
