@@ -134,6 +134,23 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX artifact_import_settings ON artifact (json_extract(metadata, '$.import.settings'))
         WHERE json_extract(metadata, '$.import.settings') IS NOT NULL;
     """,
+    # 6: choosing and prompt history (issue 14): a take's rating (0 = none, 1-5) and circle (at
+    # most one circled take per prompt: a partial unique index); every saved version of a
+    # prompt (the current one is the highest number; existing prompts start at version 1)
+    """
+    ALTER TABLE artifact ADD COLUMN rating INTEGER NOT NULL DEFAULT 0
+        CHECK (rating BETWEEN 0 AND 5);
+    ALTER TABLE artifact ADD COLUMN circled INTEGER NOT NULL DEFAULT 0;
+    CREATE UNIQUE INDEX artifact_circled ON artifact (prompt_id) WHERE circled = 1;
+    CREATE INDEX artifact_rated ON artifact (prompt_id, rating) WHERE rating > 0;
+    CREATE TABLE prompt_version (
+        prompt_id INTEGER NOT NULL REFERENCES prompt (id) ON DELETE CASCADE,
+        version INTEGER NOT NULL, title TEXT NOT NULL, data TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]', saved_at REAL NOT NULL,
+        PRIMARY KEY (prompt_id, version)) WITHOUT ROWID;
+    INSERT INTO prompt_version (prompt_id, version, title, data, tags, saved_at)
+        SELECT id, 1, title, data, tags, updated_at FROM prompt;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
