@@ -169,27 +169,34 @@ def _webp(path: Path) -> None:
     image.save(path, save_all=True, append_images=[image], exif=exif, duration=100)
 
 
+AUDIO_RATES = {"flac": 8000, "libmp3lame": 44100, "libopus": 48000}
+
+
 def _media(path: Path, codec: str) -> None:
     prompt, workflow = _graphs()
-    options = {"movflags": "use_metadata_tags"} if codec != "flac" else {}
+    options = {"movflags": "use_metadata_tags"} if path.suffix == ".mp4" else {}
     # comfy_api video save_to and nodes_audio save_audio: container metadata, JSON text
     with av.open(str(path), "w", options=options) as container:
         container.metadata["prompt"], container.metadata["workflow"] = prompt, workflow
-        if codec == "flac":
-            stream = container.add_stream("flac", rate=8000, layout="mono")
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), "s16", "mono")
-            frame.sample_rate = 8000
+        if codec in AUDIO_RATES:
+            rate = AUDIO_RATES[codec]
+            stream = container.add_stream(codec, rate=rate, layout="mono")
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 2048), np.int16), "s16", "mono")
+            frame.sample_rate = rate
         else:
-            stream = container.add_stream("mpeg4", rate=1)
+            stream = container.add_stream(codec, rate=1)
             stream.width = stream.height = 16
+            stream.pix_fmt = "yuv420p"
             frame = av.VideoFrame.from_ndarray(np.zeros((16, 16, 3), np.uint8), "rgb24")
         for packet in [*stream.encode(frame), *stream.encode(None)]:
             container.mux(packet)
 
 
 def test_files_comfyui_saved_import_their_embedded_graph(tmp_path, capsys):
-    makers = {"a.png": _png, "b.webp": _webp, "c.flac": lambda p: _media(p, "flac"),
-              "d.mp4": lambda p: _media(p, "mpeg4")}  # fmt: skip
+    codecs = {"c.flac": "flac", "d.mp4": "mpeg4", "e.mp3": "libmp3lame", "f.opus": "libopus",
+              "g.webm": "libvpx-vp9"}  # fmt: skip
+    makers = {"a.png": _png, "b.webp": _webp}
+    makers.update({name: lambda p, c=codec: _media(p, c) for name, codec in codecs.items()})
     prompt = json.loads(_graphs()[0])
     for name, make in makers.items():
         make(tmp_path / name)
