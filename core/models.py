@@ -325,6 +325,20 @@ class PromptRecord:
     updated_at: float = 0.0
     deleted_at: float | None = None
     take_count: int = 0
+    version: int = 1  # the saved version this record is (prompt_version; history keeps all)
+    circled_preview: str | None = None  # the preview of its circled take ("the take"), if any
+
+
+@dataclass(frozen=True)
+class PromptVersion:
+    """One saved version of a prompt (every save keeps the one before)."""
+
+    prompt_id: int
+    version: int
+    title: str
+    data: dict[str, Any]
+    tags: tuple[str, ...]
+    saved_at: float
 
 
 @dataclass(frozen=True)
@@ -342,6 +356,8 @@ class ArtifactRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
     job_id: int | None = None
     created_at: float = 0.0
+    rating: int = 0  # 0: not rated; 1-5 stars
+    circled: bool = False  # "the take" of its prompt (at most one per prompt)
 
 
 @dataclass(frozen=True)
@@ -391,3 +407,5 @@ class PromptQuery:
     trash: bool = False
     sort: str = "updated"
     descending: bool = True
+    circled: bool = False  # only prompts with a circled take
+    min_rating: int = 0  # only prompts with a take rated at least this (0: no filter)
