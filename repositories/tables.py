@@ -93,9 +93,26 @@ class Artifact(Base):
     duration_s = peewee.FloatField(null=True)
     metadata = peewee.TextField(default="{}")
     created_at = peewee.FloatField()
+    rating = peewee.IntegerField(default=0)  # 0: not rated; 1-5
+    circled = peewee.BooleanField(default=False)  # at most one per prompt (index artifact_circled)
 
     class Meta:
         table_name = "artifact"
+
+
+class PromptVersion(Base):
+    """Every saved version of a prompt; the highest number is the current one."""
+
+    prompt = peewee.ForeignKeyField(Prompt, column_name="prompt_id", on_delete="CASCADE")
+    version = peewee.IntegerField()
+    title = peewee.TextField()
+    data = peewee.TextField()
+    tags = peewee.TextField(default="[]")
+    saved_at = peewee.FloatField()
+
+    class Meta:
+        table_name = "prompt_version"
+        primary_key = peewee.CompositeKey("prompt", "version")
 
 
 class Setting(Base):
