@@ -11,6 +11,8 @@ Where ComfyUI puts the graph (Comfy-Org/ComfyUI):
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,19 +111,26 @@ def _image_chunks(path: Path) -> dict[str, str]:
                 key, _, text = str(exif.get(tag, "")).partition(":")
                 if key in ("prompt", "workflow") and text:
                     found.setdefault(key, text)
-            found.update(_xmp(image.info.get("xmp")))
+            if image.info.get("xmp"):
+                found.update(_xmp(image.info["xmp"]))
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: cannot be read as an image ({_reason(exc)})") from None
     return found
 
 
 def _xmp(raw: Any) -> dict[str, str]:
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
+    """`prompt`/`workflow` JSON in an XMP packet, as an element or attribute of that name
+    (XML-escaped); the JSON object is read to its end, whatever follows it."""
+    text = html.unescape(raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
     found = {}
     for key in ("prompt", "workflow"):
-        match = re.search(rf"{key}[\"']?\s*[:=>]\s*[\"']?(\{{.*\}})", text, re.S)
+        match = re.search(rf"\b{key}\b[\"']?\s*(?:=\s*[\"']|>|:)\s*(?=\{{)", text)
         if match:
-            found[key] = match.group(1)
+            try:
+                _, end = json.JSONDecoder().raw_decode(text, match.end())
+            except (ValueError, RecursionError):  # parsed for real (depth-checked) later
+                continue
+            found[key] = text[match.end() : end]
     return found
 
 

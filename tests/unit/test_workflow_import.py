@@ -7,6 +7,7 @@ import copy
 import json
 import random
 from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
 
 import av
 import numpy as np
@@ -169,6 +170,16 @@ def _webp(path: Path) -> None:
     image.save(path, save_all=True, append_images=[image], exif=exif, duration=100)
 
 
+def _xmp_webp(path: Path) -> None:
+    prompt, workflow = _graphs()  # as an attribute and as an element, XML-escaped
+    xmp = (
+        f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description comfy:prompt='
+        f"{quoteattr(prompt)}><comfy:workflow>{escape(workflow)}</comfy:workflow>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    Image.new("RGB", (8, 8)).save(path, xmp=xmp.encode())
+
+
 AUDIO_RATES = {"flac": 8000, "libmp3lame": 44100, "libopus": 48000}
 
 
@@ -195,7 +206,7 @@ def _media(path: Path, codec: str) -> None:
 def test_files_comfyui_saved_import_their_embedded_graph(tmp_path, capsys):
     codecs = {"c.flac": "flac", "d.mp4": "mpeg4", "e.mp3": "libmp3lame", "f.opus": "libopus",
               "g.webm": "libvpx-vp9"}  # fmt: skip
-    makers = {"a.png": _png, "b.webp": _webp}
+    makers = {"a.png": _png, "b.webp": _webp, "h.webp": _xmp_webp}
     makers.update({name: lambda p, c=codec: _media(p, c) for name, codec in codecs.items()})
     prompt = json.loads(_graphs()[0])
     for name, make in makers.items():
