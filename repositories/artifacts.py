@@ -9,7 +9,7 @@ from typing import Any
 
 from peewee import SQL
 
-from core.errors import NotFound
+from core.errors import InputError, NotFound
 from core.models import ArtifactRecord, MediaKind
 from repositories.database import Database
 from repositories.tables import Artifact
@@ -125,12 +125,31 @@ class ArtifactRepository:
         with self.db.write():
             Artifact.update(preview_path=preview_path).where(Artifact.id == artifact_id).execute()
 
+    def rate(self, artifact_ids: list[int], rating: int) -> None:
+        """Give these takes 0 (no rating) to 5 stars, in one transaction; NotFound (nothing
+        written) when any id is unknown."""
+        if isinstance(rating, bool) or not isinstance(rating, int) or not 0 <= rating <= 5:
+            raise InputError(f"rating {rating!r} is out of range — give a whole number 0 to 5")
+        with self.db.write():
+            for artifact_id in artifact_ids:
+                if not Artifact.update(rating=rating).where(Artifact.id == artifact_id).execute():
+                    raise _not_found(artifact_id)
+
+    def circle(self, artifact_id: int, circled: bool = True) -> ArtifactRecord:
+        """Make this take "the take" of its prompt (the one circled before is uncircled, in the
+        same transaction), or with circled=False uncircle it."""
+        with self.db.write():
+            record = self.get(artifact_id)
+            if circled:
+                mine = (Artifact.prompt == record.prompt_id) & Artifact.circled
+                Artifact.update(circled=False).where(mine).execute()
+            Artifact.update(circled=circled).where(Artifact.id == artifact_id).execute()
+            return self.get(artifact_id)
+
     def get(self, artifact_id: int) -> ArtifactRecord:
         row = Artifact.get_or_none(Artifact.id == artifact_id)
         if row is None:
-            raise NotFound(
-                f"artifact {artifact_id} does not exist — list ids with 'artifacts list'"
-            )
+            raise _not_found(artifact_id)
         return _record(row)
 
     def for_prompt(self, prompt_id: int) -> list[ArtifactRecord]:
@@ -156,6 +175,10 @@ class ArtifactRepository:
         return record
 
 
+def _not_found(artifact_id: int) -> NotFound:
+    return NotFound(f"artifact {artifact_id} does not exist — list ids with 'artifacts list'")
+
+
 def _record(row: Artifact) -> ArtifactRecord:
     return ArtifactRecord(
         id=row.id,
@@ -171,4 +194,6 @@ def _record(row: Artifact) -> ArtifactRecord:
         metadata=json.loads(row.metadata),
         job_id=row.job_id,
         created_at=row.created_at,
+        rating=row.rating,
+        circled=bool(row.circled),
     )

@@ -21,6 +21,7 @@ from core.models import (
     PromptQuery,
     PromptRecord,
     PromptStatus,
+    PromptVersion,
     parse_enum,
     search_text,
     validate_data,
@@ -29,6 +30,7 @@ from core.models import (
 )
 from repositories.database import Database
 from repositories.tables import Artifact, Prompt, PromptSearch, PromptTag
+from repositories.tables import PromptVersion as VersionRow
 
 SORT_COLUMNS = {
     "updated": Prompt.updated_at,
@@ -99,7 +101,14 @@ class PromptRepository:
                 changes["favorite"] = favorite
             Prompt.update(changes).where(Prompt.id == prompt_id).execute()
             self._set_tags(prompt_id, json.loads(fields["tags"]))
+            if _content(fields) != _content(_stored(current)):
+                _save_version(prompt_id, current.version + 1, fields, changes["updated_at"])
             return self.get(prompt_id)
+
+    def restore_version(self, prompt_id: int, version: int) -> PromptRecord:
+        """Save an old version's title, data and tags as the new current version."""
+        old = self.version(prompt_id, version)
+        return self.update(prompt_id, title=old.title, data=old.data, tags=old.tags)
 
     def set_status(self, prompt_id: int, status: PromptStatus, error: str = "") -> None:
         with self.db.write():
@@ -133,6 +142,21 @@ class PromptRepository:
         if row is None:
             raise self._not_found(prompt_id)
         return _record(row)
+
+    def history(self, prompt_id: int) -> list[PromptVersion]:
+        """Every saved version of a prompt, newest first."""
+        self.get(prompt_id, include_trash=True)
+        rows = VersionRow.select().where(VersionRow.prompt == prompt_id)
+        return [_version(row) for row in rows.order_by(VersionRow.version.desc())]
+
+    def version(self, prompt_id: int, version: int) -> PromptVersion:
+        row = VersionRow.get_or_none(VersionRow.prompt == prompt_id, VersionRow.version == version)
+        if row is None:
+            raise NotFound(
+                f"prompt {prompt_id} has no version {version} — list them with "
+                f"'prompt history {prompt_id}'"
+            )
+        return _version(row)
 
     def page(
         self,
@@ -209,6 +233,7 @@ class PromptRepository:
             **fields, favorite=favorite, created_at=now, updated_at=now
         ).execute()
         self._set_tags(prompt_id, json.loads(fields["tags"]))
+        _save_version(prompt_id, 1, fields, now)
         return prompt_id
 
     def _set_tags(self, prompt_id: int, tags: Iterable[str]) -> None:
@@ -223,7 +248,17 @@ class PromptRepository:
             .where(Artifact.prompt == Prompt.id)
             .alias("take_count")
         )
-        return Prompt.select(Prompt, takes)
+        version = (
+            VersionRow.select(fn.MAX(VersionRow.version))
+            .where(VersionRow.prompt == Prompt.id)
+            .alias("version")
+        )
+        circled = (  # index artifact_circled: one probe per row
+            Artifact.select(Artifact.preview_path)
+            .where(Artifact.prompt == Prompt.id, Artifact.circled)
+            .alias("circled_preview")
+        )
+        return Prompt.select(Prompt, takes, version, circled)
 
     def _filtered(self, select: peewee.ModelSelect, query: PromptQuery) -> peewee.ModelSelect:
         conditions = [
@@ -240,6 +275,7 @@ class PromptRepository:
         if query.tag:
             tagged = PromptTag.select(PromptTag.prompt).where(PromptTag.tag == query.tag)
             conditions.append(Prompt.id.in_(tagged))
+        conditions += _chosen(query)
         return select.where(*conditions)
 
     @staticmethod
@@ -255,6 +291,53 @@ def _check_import_keys(item: dict[str, Any]) -> None:
             raise InputError(
                 f"unknown key {key!r} — {hint} (a prompt has: {', '.join(IMPORT_KEYS)})"
             )
+
+
+def _chosen(query: PromptQuery) -> list[peewee.Expression]:
+    """The filters on a prompt's takes: one circled, one rated at least min_rating."""
+    takes = Artifact.select(Artifact.id).where(Artifact.prompt == Prompt.id)
+    conditions = []
+    if query.circled:
+        conditions.append(fn.EXISTS(takes.where(Artifact.circled)))
+    if query.min_rating > 0:
+        conditions.append(fn.EXISTS(takes.where(Artifact.rating >= query.min_rating)))
+    return conditions
+
+
+def _save_version(prompt_id: int, number: int, fields: dict[str, Any], saved_at: float) -> None:
+    """Keep a saved version (inside the caller's write transaction)."""
+    VersionRow.insert(
+        prompt=prompt_id,
+        version=number,
+        title=fields["title"],
+        data=fields["data"],
+        tags=fields["tags"],
+        saved_at=saved_at,
+    ).execute()
+
+
+def _stored(record: PromptRecord) -> dict[str, Any]:
+    return {
+        "title": record.title,
+        "data": json.dumps(record.data, ensure_ascii=False),
+        "tags": json.dumps(list(record.tags), ensure_ascii=False),
+    }
+
+
+def _content(fields: dict[str, Any]) -> tuple[str, str, str]:
+    """What makes a new version: title, data and tags (not status or favorite)."""
+    return fields["title"], fields["data"], fields["tags"]
+
+
+def _version(row: VersionRow) -> PromptVersion:
+    return PromptVersion(
+        prompt_id=row.prompt_id,
+        version=row.version,
+        title=row.title,
+        data=json.loads(row.data),
+        tags=tuple(json.loads(row.tags)),
+        saved_at=row.saved_at,
+    )
 
 
 def _favorite(value: Any) -> bool:
@@ -298,4 +381,6 @@ def _record(row: Prompt) -> PromptRecord:
         updated_at=row.updated_at,
         deleted_at=row.deleted_at,
         take_count=getattr(row, "take_count", 0) or 0,
+        version=getattr(row, "version", None) or 1,
+        circled_preview=getattr(row, "circled_preview", None),
     )
