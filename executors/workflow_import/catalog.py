@@ -23,10 +23,11 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CORE_CATALOG = "object_info_core.json"
-CORE_WARNING = (
-    "no cached /object_info of a server — used the shipped catalog of core nodes (ComfyUI "
-    "0.3.64); run a job on your server once, then import again to check its nodes and models"
+CORE_NOTE = (
+    "checked against the shipped catalog of core nodes (ComfyUI 0.3.64), model files not "
+    "checked; run a job on your server once, then import again to check its nodes and models"
 )
+CORE_WARNING = f"no cached /object_info of a server — {CORE_NOTE}"
 
 
 @dataclass(frozen=True)
@@ -100,9 +101,9 @@ def choose(cache: ObjectInfoCache, servers: list[str], wanted: str | None) -> Ob
         info = cache.load(name)
         if info is not None:
             return ObjectInfo(info, name)
-    warning = CORE_WARNING
-    if wanted:
-        warning = f"no cached /object_info of server {wanted!r} — " + CORE_WARNING.split(" — ")[1]
+    warning = (
+        f"no cached /object_info of server {wanted!r} — {CORE_NOTE}" if wanted else CORE_WARNING
+    )
     return ObjectInfo(core_catalog(), None, warning)
 
 

@@ -93,7 +93,8 @@ def import_workflow(
     parameters = claim(graph, info.nodes, kind, app_inputs, marked)
     missing_nodes = sorted({n["class_type"] for n in graph.values()} - set(info.nodes))
     models = _model_urls(source.ui)
-    missing_models = _missing_models(graph, info.nodes, models)
+    # the shipped catalog knows no server's files: model files are checked against a server's
+    missing_models = _missing_models(graph, info.nodes, models) if info.server else []
     function = options.function or slug(Path(path).stem)
     reasons = _not_runnable(missing_nodes, missing_models, info.server)
     warnings = [info.warning] if info.warning else []
