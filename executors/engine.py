@@ -140,13 +140,16 @@ class Engine:
         function: str | None = None,
         overrides: dict[str, Any] | None = None,
         front: bool = False,
+        version: int | None = None,
     ) -> list[JobRecord]:
-        """Validate every request first (bad input writes nothing), then store the jobs."""
+        """Validate every request first (bad input writes nothing), then store the jobs. With
+        `version`, the prompt's saved version of that number runs (regenerate from a take)."""
         if quality is not None and quality not in QUALITY_TIERS:
             raise InputError(
                 f"--quality: unknown tier {quality!r} — use one of: " + ", ".join(QUALITY_TIERS)
             )
-        plans = [self._plan(self.prompts.get(pid), quality, function) for pid in prompt_ids]
+        prompts = [self._saved_prompt(pid, version) for pid in prompt_ids]
+        plans = [self._plan(prompt, quality, function) for prompt in prompts]
         priority = int(time.time()) if front else 0  # the latest "front" request goes first
         jobs = [
             self.jobs.add(
@@ -154,7 +157,12 @@ class Engine:
                 function=route[0],
                 quality=tier,
                 priority=priority,
-                params={"data": prompt.data, "overrides": overrides or {}, "route": route},
+                params={
+                    "data": prompt.data,
+                    "prompt_version": prompt.version,
+                    "overrides": overrides or {},
+                    "route": route,
+                },
             )
             for prompt, route, tier in plans
         ]
@@ -162,6 +170,16 @@ class Engine:
             self.emit(JobQueued(job.id, job.prompt_id))
         self._wake.set()
         return jobs
+
+    def _saved_prompt(self, prompt_id: int, version: int | None) -> PromptRecord:
+        """The prompt as it is now, or as it was saved in `version`."""
+        prompt = self.prompts.get(prompt_id)
+        if version is None or version == prompt.version:
+            return prompt
+        old = self.prompts.version(prompt_id, version)
+        return PromptRecord(
+            **{**vars(prompt), "title": old.title, "data": old.data, "version": old.version}
+        )
 
     def _plan(
         self, prompt: PromptRecord, quality: str | None, function: str | None

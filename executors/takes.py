@@ -97,7 +97,7 @@ class TakeRecorder:
             "width": facts.get("width"),
             "height": facts.get("height"),
             "duration_s": facts.get("duration_s"),
-            "metadata": {**file.metadata, "media": facts},
+            "metadata": {**file.metadata, "media": facts, **_prompt_version(job)},
         }
 
     def preview_later(self, job_id: int, records: list[ArtifactRecord], emit: Emit) -> None:
@@ -189,6 +189,12 @@ class TakeRecorder:
         """Wait until every take's preview is made (the CLI does before it reports)."""
         while self._pending:
             self._pending.pop(0).result()
+
+
+def _prompt_version(job: JobRecord | None) -> dict[str, Any]:
+    """The saved prompt version a take was made from, as its job froze it at queue time."""
+    version = job.params.get("prompt_version") if job else None
+    return {} if version is None else {"prompt_version": version}
 
 
 def job_started(job_id: int, server: str, submission: dict[str, Any]) -> JobStarted:

@@ -18,7 +18,8 @@ from repositories.tables import Job, Setting
 FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.SUSPECT)
 PENDING = (JobStatus.QUEUED.value, JobStatus.WAITING.value)
 PAUSED_KEY = "queue_paused"
-FROZEN_INPUTS = ("data", "overrides")  # job params fixed at queue time; the rest is run state
+# job params fixed at queue time (prompt data and its saved version); the rest is run state
+FROZEN_INPUTS = ("data", "prompt_version", "overrides")
 
 
 class JobRepository:
