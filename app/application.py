@@ -17,8 +17,10 @@ from pathlib import Path
 from tkinter import filedialog, messagebox, simpledialog, ttk
 from typing import Any
 
+from app import theme
 from app.bridge import EventBridge
 from app.cli import Context
+from app.icons import Icons
 from app.list_state import favorite_after_toggle
 from app.live_state import ABOUT_BACKENDS, cloud_meter
 from app.settings_state import connection_text
@@ -42,7 +44,18 @@ from executors.workflow_import.catalog import ObjectInfoCache
 
 log = logging.getLogger(__name__)
 STATUS_REFRESH_MS = 2000
-DEFAULT_GEOMETRY = "1280x800"
+MIN_SIZE, MAX_SIZE = (1000, 650), (2400, 1500)
+FIRST_SHARE = 0.8  # of the screen, for the first window (later ones restore the saved size)
+
+
+def first_geometry(screen_w: int, screen_h: int) -> str:
+    """The first window: 80 % of the screen within MIN_SIZE..MAX_SIZE (never over the screen),
+    centred."""
+    size = [
+        min(screen, max(low, min(high, int(screen * FIRST_SHARE))))
+        for screen, low, high in zip((screen_w, screen_h), MIN_SIZE, MAX_SIZE, strict=True)
+    ]
+    return f"{size[0]}x{size[1]}+{(screen_w - size[0]) // 2}+{(screen_h - size[1]) // 2}"
 
 
 class Application:
@@ -53,9 +66,14 @@ class Application:
         self.engine = ctx.engine(self.bridge.put)
         self.workflows = WorkflowImport(root, ctx.config)  # File → Import workflow…, drops
         root.title("Takeboard" + (f" — {banner}" if banner else ""))
-        root.minsize(1000, 650)
+        root.minsize(*MIN_SIZE)
         layout = self._read_layout()
-        root.geometry(layout.get("geometry", DEFAULT_GEOMETRY))
+        first = first_geometry(root.winfo_screenwidth(), root.winfo_screenheight())
+        root.geometry(layout.get("geometry") or first)
+        self.theme_mode = tk.StringVar(root, theme.parse_mode(layout.get("theme")))
+        shown = theme.resolve(self.theme_mode.get(), theme.detect())  # before the window shows
+        theme.apply(root, shown)
+        self.icons = Icons(root, shown)
         self._build(banner)
         root.after_idle(self._restore_panes, layout.get("panes", []))
         self._bind_keys()
@@ -70,16 +88,21 @@ class Application:
     def _build(self, banner: str) -> None:
         self._build_menu()
         if banner:
-            ttk.Label(
-                self.root, text=banner, anchor="center", padding=4, background="#fff3bf"
-            ).pack(fill="x")
+            label = ttk.Label(self.root, text=banner, anchor="center", padding=theme.PAD)
+            label.pack(fill="x")
+            theme.follow(
+                label, lambda p: label.configure(background=p.banner, foreground=p.banner_text)
+            )
+        self._build_toolbar()
         self.status = StatusBar(self.root)
-        self.status.pack(side="bottom", fill="x")
+        self.status.pack(side="bottom", fill="x", padx=theme.PAD, pady=(0, theme.PAD // 2))
         body = ttk.PanedWindow(self.root, orient="vertical")
-        body.pack(fill="both", expand=True)
+        body.pack(fill="both", expand=True, padx=theme.PAD, pady=(0, theme.PAD))
         self.workflows.accept_drops(body)
         top = ttk.PanedWindow(body, orient="horizontal")
-        self.prompts = PromptList(top, self.ctx.prompts, self)
+        self.prompts = PromptList(
+            top, self.ctx.prompts, self, kind_icon=lambda kind: self.icons.photo(kind.value)
+        )
         self.prompts.on_select(self._show_prompt)
         top.add(self.prompts, weight=3)
         self.tabs = ttk.Notebook(top)
@@ -106,25 +129,83 @@ class Application:
         bar = tk.Menu(self.root)
         file = tk.Menu(bar, tearoff=False)
         for kind in ("image", "audio", "video"):
-            file.add_command(label=f"New {kind} prompt", command=lambda k=kind: self.new(k))
+            self._menu_item(file, f"New {kind} prompt", lambda k=kind: self.new(k), kind)
         file.add_command(label="Import takes…", command=self.import_takes)
         file.add_command(label="Import workflow…", command=self.workflows.ask)
-        file.add_command(label="Settings…", command=self.open_settings)
+        self._menu_item(file, "Settings…", self.open_settings, "settings")
         file.add_separator()
         file.add_command(label="Quit", accelerator="Ctrl+Q", command=self.quit)
         queue = tk.Menu(bar, tearoff=False)
-        queue.add_command(
-            label="Generate selected", accelerator="Ctrl+Enter", command=self.generate_selected
+        self._menu_item(
+            queue, "Generate selected", self.generate_selected, "generate", "Ctrl+Enter"
         )
-        queue.add_command(label="Pause queue", command=self.pause)
-        queue.add_command(label="Resume queue", command=self.resume)
+        self._menu_item(queue, "Pause queue", self.pause, "pause")
+        self._menu_item(queue, "Resume queue", self.resume, "resume")
         queue.add_command(label="Retry failed", command=self.retry_failed)
+        view = tk.Menu(bar, tearoff=False)
+        for mode in theme.MODES:
+            view.add_radiobutton(
+                label=theme.MODE_LABELS[mode],
+                value=mode,
+                variable=self.theme_mode,
+                command=lambda: self.set_theme(self.theme_mode.get()),
+            )
         about = tk.Menu(bar, tearoff=False)
         about.add_command(label="About the backends…", command=self.about_backends)
         bar.add_cascade(label="File", menu=file)
+        bar.add_cascade(label="View", menu=view)
         bar.add_cascade(label="Queue", menu=queue)
         bar.add_cascade(label="Help", menu=about)
         self.root.configure(menu=bar)
+
+    def _menu_item(
+        self, menu: tk.Menu, label: str, command: Any, icon: str, accelerator: str = ""
+    ) -> None:
+        image = self.icons.photo(icon)
+        menu.add_command(
+            label=label, command=command, image=image, compound="left", accelerator=accelerator
+        )
+
+    def _build_toolbar(self) -> None:
+        """The main actions, with icons: new prompt, generate, delete; queue; settings."""
+        bar = ttk.Frame(self.root, padding=(theme.PAD, theme.PAD // 2))
+        bar.pack(side="top", fill="x")
+        buttons = (
+            ("new", "New prompt", lambda: self.new("image"), "left"),
+            ("generate", "Generate", self.generate_selected, "left"),
+            ("delete", "Delete", self.delete_selected, "left"),
+            ("settings", "Settings", self.open_settings, "right"),
+            ("resume", "Resume", self.resume, "right"),
+            ("pause", "Pause", self.pause, "right"),
+        )
+        self.toolbar: dict[str, ttk.Button] = {}
+        for name, text, command, side in buttons:
+            button = ttk.Button(
+                bar,
+                text=text,
+                image=self.icons.photo(name),
+                compound="left",
+                command=command,
+                style="Toolbutton",
+            )
+            button.pack(side=side, padx=(0, theme.PAD))
+            self.toolbar[name] = button
+
+    def set_theme(self, mode: str) -> None:
+        """View → Light / Dark / Follow system (remembered in the layout file)."""
+        self.theme_mode.set(theme.parse_mode(mode))
+        if mode == theme.SYSTEM:
+            theme.detect_later(
+                self.root, lambda found: self._show_theme(theme.resolve(mode, found))
+            )
+        else:
+            self._show_theme(mode)
+
+    def _show_theme(self, name: str) -> None:
+        if self.theme_mode.get() not in (theme.SYSTEM, name):
+            return  # the user chose another mode while the system's was being read
+        theme.apply(self.root, name)
+        self.icons.use(name)
 
     def about_backends(self) -> None:
         messagebox.showinfo("About the backends", ABOUT_BACKENDS, parent=self.root)
@@ -413,6 +494,7 @@ class Application:
         layout = {
             "geometry": self.root.geometry(),
             "panes": [pane.sashpos(0) for pane in self._panes],
+            "theme": self.theme_mode.get(),
         }
         try:
             self._layout_file().write_text(json.dumps(layout))

@@ -18,7 +18,12 @@ from core.models import MediaKind, PromptQuery, PromptStatus
 
 SEARCH_DELAY_MS = 200
 ALL = "All"
-SORTABLE = {"kind": "kind", "title": "title", "status": "status", "updated": "updated"}
+SORTABLE = {
+    "#0": "kind",
+    "title": "title",
+    "status": "status",
+    "updated": "updated",
+}  # "#0": the kind column
 # A first click on a column sorts text A→Z and dates newest first.
 FIRST_DESCENDING = {"updated": True, "created": True}
 NEWEST_FIRST = "id"  # the order before any heading click: ids grow with creation, and are indexed

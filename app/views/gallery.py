@@ -23,6 +23,7 @@ from typing import Protocol
 
 from PIL import Image, ImageTk
 
+from app import theme
 from app.live_state import GridLayout, caption, take_details
 from core.errors import NotFound
 from core.jobs import ArtifactSaved, JobEvent, PreviewReady
@@ -33,7 +34,6 @@ THUMB = 192  # square picture box of a tile; the caption goes below it
 PER_TICK = 8  # PhotoImages made per after() tick (about 1 ms each plus the first draw)
 POLL_MS = 16
 MAX_PHOTOS = 300
-BACKGROUND, TILE, TEXT = "#1e1e1e", "#2d2d2d", "#d0d0d0"
 
 
 class GalleryActions(Protocol):
@@ -86,7 +86,9 @@ class TakesGallery(ttk.Frame):
         self._visible_id: str | None = None
         self._menu_record: ArtifactRecord | None = None
 
-        self.canvas = tk.Canvas(self, background=BACKGROUND, highlightthickness=0, height=480)
+        self.canvas = tk.Canvas(self, highlightthickness=0, height=480)
+        self.colours = theme.current(self)
+        theme.follow(self.canvas, self._recolor)
         self.scrollbar = ttk.Scrollbar(self, orient="vertical", command=self.canvas.yview)
         self.canvas.configure(yscrollcommand=self._on_scrolled)
         self.scrollbar.pack(side="right", fill="y")
@@ -165,24 +167,37 @@ class TakesGallery(ttk.Frame):
         self.canvas.delete(tag)
         x, y = self.layout.position(i, self._columns)
         tags = ("take", tag)
-        self.canvas.create_rectangle(x, y, x + THUMB, y + THUMB, fill=TILE, outline="", tags=tags)
+        self.canvas.create_rectangle(
+            x, y, x + THUMB, y + THUMB, fill=self.colours.tile, outline="", tags=(*tags, "tile")
+        )
         centre = (x + THUMB // 2, y + THUMB // 2)
         photo = self.photos.get(record.id)
         if photo is not None:
             self.canvas.create_image(*centre, image=photo, tags=(*tags, "thumb"))
         else:
             self.canvas.create_text(
-                *centre, text=self._placeholder_text(record), fill=TEXT, tags=(*tags, "pending")
+                *centre,
+                text=self._placeholder_text(record),
+                fill=self.colours.text,
+                tags=(*tags, "pending"),
             )
         self.canvas.create_text(
             x + THUMB // 2,
             y + THUMB + 4,
             text=caption(record),
-            fill=TEXT,
+            fill=self.colours.muted,
             anchor="n",
             width=THUMB,
             tags=(*tags, "caption"),
         )
+
+    def _recolor(self, colours: theme.Palette) -> None:
+        """The theme changed (or is set): the backdrop, tiles and captions follow it."""
+        self.colours = colours
+        self.canvas.configure(background=colours.canvas)
+        self.canvas.itemconfigure("tile", fill=colours.tile)
+        self.canvas.itemconfigure("pending", fill=colours.text)
+        self.canvas.itemconfigure("caption", fill=colours.muted)
 
     def _placeholder_text(self, record: ArtifactRecord) -> str:
         if record.id in self._failed:

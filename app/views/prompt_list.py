@@ -26,25 +26,26 @@ from core.errors import NotFound
 from core.models import QUALITY_TIERS, MediaKind, PromptRecord, PromptStatus
 from repositories.prompts import PromptRepository
 
-COLUMNS = ("kind", "title", "status", "takes", "updated")
+COLUMNS = ("title", "status", "takes", "updated")  # the kind is the tree column "#0"
+KIND = "#0"
 HEADINGS = {
-    "kind": "",
+    KIND: "",
     "title": "Title",
     "status": "Status",
     "takes": "Takes",
     "updated": "Updated",
 }
-WIDTHS = {"kind": 36, "title": 320, "status": 90, "takes": 56, "updated": 130}
+WIDTHS = {KIND: 40, "title": 320, "status": 90, "takes": 56, "updated": 130}
 KIND_ICONS = {MediaKind.IMAGE: "▣", MediaKind.AUDIO: "♪", MediaKind.VIDEO: "▶"}
 WHEEL_ROWS = 3
 SelectCallback = Callable[[int | None], None]
+KindIcon = Callable[[MediaKind], tk.PhotoImage]
 
 
 def row_values(record: PromptRecord) -> tuple[str, ...]:
     star = "★ " if record.favorite else ""
     updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.updated_at))
     return (
-        KIND_ICONS.get(record.kind, "?"),
         star + record.title,
         record.status.value,
         str(record.take_count),
@@ -60,9 +61,12 @@ class PromptList(ttk.Frame):
         actions: PromptActions,
         *,
         rows: int = 30,
+        kind_icon: KindIcon | None = None,
     ):
+        """`kind_icon(kind)`: the picture of a kind in the first column (else a text sign)."""
         super().__init__(parent)
         self.prompts, self.actions = prompts, actions
+        self.kind_icon = kind_icon
         self.state = ListState(visible=rows)
         self._callbacks: list[SelectCallback] = []
         self._slots: list[str] = []
@@ -111,7 +115,7 @@ class PromptList(ttk.Frame):
                 record = self.prompts.get(prompt_id, include_trash=True)
             except NotFound:
                 continue
-            self.tree.item(slot, values=row_values(record))
+            self._write_row(slot, record)
 
     @property
     def total(self) -> int:
@@ -166,15 +170,19 @@ class PromptList(ttk.Frame):
         body = ttk.Frame(self)
         body.pack(side="top", fill="both", expand=True)
         tree = ttk.Treeview(
-            body, columns=COLUMNS, show="headings", selectmode="extended", height=self.state.visible
+            body,
+            columns=COLUMNS,
+            show=("tree", "headings"),
+            selectmode="extended",
+            height=self.state.visible,
         )
-        for name in COLUMNS:
+        for name in (KIND, *COLUMNS):
             sortable = name in SORTABLE
             tree.heading(name, text=HEADINGS[name], command=self._sorter(name) if sortable else "")
             tree.column(
                 name, width=WIDTHS[name], stretch=name == "title", anchor="w" if sortable else "e"
             )
-        tree.column("kind", anchor="center")
+        tree.column(KIND, anchor="center", minwidth=WIDTHS[KIND])
         self.scrollbar = ttk.Scrollbar(body, orient="vertical", command=self._on_scrollbar)
         self.scrollbar.pack(side="right", fill="y")
         tree.pack(side="left", fill="both", expand=True)
@@ -282,7 +290,7 @@ class PromptList(ttk.Frame):
         state.ids = [record.id for record in records]
         for row, slot in enumerate(self._slots):
             if row < len(records):
-                self.tree.item(slot, values=row_values(records[row]))
+                self._write_row(slot, records[row])
                 if slot in self._detached:
                     self.tree.reattach(slot, "", row)
                     self._detached.discard(slot)
@@ -296,6 +304,13 @@ class PromptList(ttk.Frame):
             self.tree.focus(self._slots[row])
         self.scrollbar.set(*state.scrollbar())
         self.count_var.set(f"{state.total:,} prompts")
+
+    def _write_row(self, slot: str, record: PromptRecord) -> None:
+        if self.kind_icon is None:
+            self.tree.item(slot, text=KIND_ICONS.get(record.kind, "?"), values=row_values(record))
+        else:
+            image = self.kind_icon(record.kind)
+            self.tree.item(slot, text="", image=image, values=row_values(record))
 
     def _scroll(self, rows: int) -> str:
         if self.state.scroll_by(rows):
@@ -447,7 +462,7 @@ class PromptList(ttk.Frame):
 
     def _update_headings(self) -> None:
         arrow = " ▼" if self.state.descending else " ▲"
-        for name in COLUMNS:
+        for name in (KIND, *COLUMNS):
             mark = arrow if SORTABLE.get(name) == self.state.sort else ""
             self.tree.heading(name, text=HEADINGS[name] + mark)
 

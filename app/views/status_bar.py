@@ -10,6 +10,7 @@ from tkinter import font as tkfont
 from tkinter import ttk
 from typing import TYPE_CHECKING
 
+from app import theme
 from app.live_state import (
     JobTable,
     Meter,
@@ -45,8 +46,14 @@ class Tooltip:
         if self.window is None:
             self.window = tk.Toplevel(self.master)
             self.window.wm_overrideredirect(True)
+            colours = theme.current(self.master)
             self.label = ttk.Label(
-                self.window, justify="left", background="#ffffe0", relief="solid", padding=4
+                self.window,
+                justify="left",
+                background=colours.tooltip,
+                foreground=colours.text,
+                relief="solid",
+                padding=4,
             )
             self.label.pack()
         assert self.label is not None
@@ -134,19 +141,22 @@ class StatusBar(ttk.Frame):
     def tooltip_text(self, name: str) -> str:
         return self._tooltips[name]
 
+    @staticmethod
+    def _recolor(canvas: tk.Canvas, colours: theme.Palette) -> None:
+        canvas.configure(background=colours.background)
+        canvas.itemconfigure("name", fill=colours.text)
+
     def _add_indicator(self, name: str) -> tk.Canvas:
         width = DOT + 6 + self._font.measure(name) + 8
         height = max(DOT, self._font.metrics("linespace")) + 2
-        background = ttk.Style(self).lookup("TFrame", "background") or None
-        canvas = tk.Canvas(
-            self.servers, width=width, height=height, highlightthickness=0, background=background
-        )
+        canvas = tk.Canvas(self.servers, width=width, height=height, highlightthickness=0)
         top = (height - DOT) // 2
         canvas.create_oval(1, top, 1 + DOT, top + DOT, outline="", tags="dot")
         canvas.create_text(
             DOT + 6, height // 2, text=name, anchor="w", font=self._font, tags="name"
         )
         canvas.pack(side="left", padx=(0, 4))
+        theme.follow(canvas, lambda colours: self._recolor(canvas, colours))
         self.tooltip.attach(canvas, lambda: self._tooltips.get(name, name))
         self.indicators[name] = canvas
         return canvas

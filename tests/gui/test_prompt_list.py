@@ -114,7 +114,7 @@ def test_kind_status_and_favorite_filters(view, root, ctx, ids):
     view.kind_var.set("audio")
     view.kind_box.event_generate("<<ComboboxSelected>>")
     pump(root)
-    assert view.total == 667 and view.tree.set(view.tree.get_children()[0], "kind") == "♪"
+    assert view.total == 667 and view.tree.item(view.tree.get_children()[0], "text") == "♪"
 
     view.kind_var.set("All")
     ctx.prompts.set_status(ids[5], PromptStatus.ERROR)
@@ -134,7 +134,7 @@ def test_kind_status_and_favorite_filters(view, root, ctx, ids):
 
 def test_heading_click_sorts_and_toggles(view, root):
     tree = view.tree
-    x = sum(int(tree.column(c, "width")) for c in ("kind",)) + 20  # inside the Title heading
+    x = sum(int(tree.column(c, "width")) for c in ("#0",)) + 20  # inside the Title heading
     for event in ("<ButtonPress-1>", "<ButtonRelease-1>"):
         tree.event_generate(event, x=x, y=5)
     pump(root)
