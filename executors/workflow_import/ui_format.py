@@ -7,28 +7,22 @@ PrimitiveNode, Note, MarkdownNote) and muted (mode 2) and bypassed (mode 4) node
 links to nodes that are not sent are dropped at the end; a bypassed node passes through the
 input that fits the type of the input it feeds; a PrimitiveNode's value is written into the
 inputs it feeds (its applyToGraph); a list value is sent as `{"__value__": [...]}`. Widget
-values come from `widgets_values` in the order the node's inputs are declared in /object_info,
-skipping the `control_after_generate` value stored after a number or combo (a boolean after a
-seed in 2023 files; such widgets have options.serialize false, docs/WIDGET_SERIALIZATION.md);
-a V3 DynamicCombo's chosen option adds its widgets under dotted names. Subgraphs
+values are read by widgets.py. Subgraphs
 (`definitions.subgraphs`) are flattened: an inner node's id is `<instance>:<inner>`, nested
 ones `<outer>:<inner>:<node>`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import InputError
-from executors.object_info import DYNAMIC_COMBO, options_of
-from executors.workflow_import.markers import WIDGETS as MARKER_WIDGETS
+from executors.workflow_import.widgets import widget_values
 
 NEVER, BYPASS = 2, 4
 VIRTUAL = {"Reroute", "PrimitiveNode", "Note", "MarkdownNote", "SetNode", "GetNode"}
-WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", DYNAMIC_COMBO}
-CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
 SUBGRAPH_INPUT = -10  # a link's origin inside a subgraph: the subgraph's input slot
 MAX_NESTING = 16  # subgraphs within subgraphs
 MAX_HOPS = 200  # reroutes, bypassed nodes and subgraph borders on one link
@@ -318,92 +312,3 @@ def _links(raw: Any) -> dict[int, Link]:
         if _is_id(link_id) and _is_id(origin) and isinstance(slot, int):
             links[link_id] = Link(origin, slot)
     return links
-
-
-# --- widget values --------------------------------------------------------------------------------
-
-
-def widget_values(node: Mapping[str, Any], info: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Input name → value of the node's widgets, from `widgets_values`."""
-    raw = node.get("widgets_values")
-    if isinstance(raw, dict):  # some custom nodes store widgets by name
-        return {k: v for k, v in raw.items() if isinstance(k, str) and not k.startswith("_")}
-    values = list(raw) if isinstance(raw, list) else []
-    if info:
-        names = _declared_widgets(info)
-    elif node.get("type") in MARKER_WIDGETS:
-        names = ((name, ["STRING"]) for name in MARKER_WIDGETS[node["type"]])
-    else:
-        names = _socket_widgets(node)
-    result: dict[str, Any] = {}
-    _fill(names, values, result, 0)
-    return result
-
-
-def _fill(names: Iterator[tuple[str, Any]], values: list[Any], out: dict, at: int) -> int:
-    for name, spec in names:
-        if at >= len(values):
-            break
-        value = values[at]
-        at += 1
-        out[name] = {"__value__": value} if isinstance(value, list) else value  # as the frontend
-        if _has_control(spec) and at < len(values) and _is_control(name, values[at]):
-            at += 1
-        if isinstance(spec, list) and spec and spec[0] == DYNAMIC_COMBO:
-            chosen = _option_inputs(spec, value)
-            at = _fill(_section_widgets(chosen, f"{name}."), values, out, at)
-    return at
-
-
-def _declared_widgets(info: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
-    sections = info.get("input") or {}
-    order = info.get("input_order") or {}
-    for section in ("required", "optional"):
-        declared = sections.get(section) or {}
-        for name in order.get(section) or list(declared):
-            if name in declared and is_widget(declared[name]):
-                yield name, declared[name]
-
-
-def _section_widgets(sections: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
-    for section in ("required", "optional"):
-        for name, spec in (sections.get(section) or {}).items():
-            if is_widget(spec):
-                yield prefix + name, spec
-
-
-def _socket_widgets(node: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
-    """Without /object_info: the widget sockets the frontend lists, in their order."""
-    for socket in node.get("inputs") or []:
-        if isinstance(socket, dict) and isinstance(socket.get("widget"), dict):
-            yield socket["widget"].get("name") or socket.get("name"), [socket.get("type")]
-
-
-def _option_inputs(spec: Any, value: Any) -> Mapping[str, Any]:
-    for option in options_of(spec).get("options") or []:
-        if isinstance(option, dict) and option.get("key") == value:
-            return option.get("inputs") or {}
-    return {}
-
-
-def is_widget(spec: Any) -> bool:
-    if not isinstance(spec, list | tuple) or not spec:
-        return False
-    if options_of(spec).get("forceInput"):
-        return False
-    return isinstance(spec[0], list) or spec[0] in WIDGET_TYPES
-
-
-def _has_control(spec: Any) -> bool:
-    """Whether the frontend may store a `control_after_generate` value after this widget
-    (numbers and combos; it is skipped only when the next value is one of CONTROL_VALUES)."""
-    kind = spec[0] if isinstance(spec, list | tuple) and spec else None
-    flagged = bool(options_of(spec).get("control_after_generate"))
-    return flagged or kind in ("INT", "COMBO") or isinstance(kind, list)
-
-
-def _is_control(name: str, value: Any) -> bool:
-    """A stored control_after_generate value; 2023 workflows stored a seed's as a boolean."""
-    if isinstance(value, bool):
-        return name in ("seed", "noise_seed")
-    return isinstance(value, str) and value in CONTROL_VALUES
