@@ -7,9 +7,8 @@ PrimitiveNode, Note, MarkdownNote) and muted (mode 2) and bypassed (mode 4) node
 links to nodes that are not sent are dropped at the end; a bypassed node passes through the
 input that fits the type of the input it feeds; a PrimitiveNode's value is written into the
 inputs it feeds (its applyToGraph); a list value is sent as `{"__value__": [...]}`. Widget
-values are read by widgets.py. Subgraphs
-(`definitions.subgraphs`) are flattened: an inner node's id is `<instance>:<inner>`, nested
-ones `<outer>:<inner>:<node>`.
+values are read by widgets.py. Subgraphs (`definitions.subgraphs`) are flattened: an inner
+node's id is `<instance>:<inner>`, nested ones `<outer>:<inner>:<node>`.
 """
 
 from __future__ import annotations
