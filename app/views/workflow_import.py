@@ -73,7 +73,10 @@ class WorkflowImport:
             return
         outcome = self._outcome
         if isinstance(outcome, ImportResult):
-            self.shown = describe(outcome) + "\nIt can be chosen after Takeboard restarts."
+            self.shown = (
+                f"{describe(outcome)}\nRun it with: generate <prompt id> --function "
+                f"{outcome.function} (this window knows it after a restart)"
+            )
             messagebox.showinfo("Workflow imported", self.shown, parent=self.root)
         else:
             self._show_error(str(outcome))
