@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli_args import count, offset, record_id, user_text
+from app.cli_choose import CHOOSE_HANDLERS, add_choose_actions, add_history_action, rating
 from app.cli_cloud import CLOUD_HANDLERS, add_cloud_commands
 from app.cli_draft import DRAFT_HANDLERS, add_draft_commands
 from app.cli_jobs import JOB_HANDLERS, add_job_actions, add_job_commands
@@ -84,6 +85,7 @@ def build_parser() -> Parser:
     listing = artifacts_cmds.add_parser("list", help="list artifacts")
     listing.add_argument("--prompt", type=record_id, help="only this prompt's artifacts")
     json_flag(listing)
+    add_choose_actions(artifacts_cmds)
     jobs = commands.add_parser("jobs", help="list generation jobs")
     jobs_cmds = jobs.add_subparsers(dest="action", required=True, parser_class=Parser)
     add_job_actions(jobs_cmds)
@@ -118,6 +120,10 @@ def _prompt_commands(prompt: argparse.ArgumentParser) -> None:
     listing.add_argument("--tag", type=user_text)
     listing.add_argument("--favorite", action="store_true", help="only favorites")
     listing.add_argument("--trash", action="store_true", help="list deleted prompts")
+    listing.add_argument("--circled", action="store_true", help="only prompts with a circled take")
+    listing.add_argument(
+        "--min-rating", type=rating, default=0, help="only prompts with a take rated at least N"
+    )
     listing.add_argument("--limit", type=count, default=100)
     listing.add_argument("--offset", type=offset, default=0)
     json_flag(listing)
@@ -135,6 +141,7 @@ def _prompt_commands(prompt: argparse.ArgumentParser) -> None:
         ("restore", "bring a prompt back from the trash"),
     ):
         actions.add_parser(name, help=text).add_argument("id", type=record_id)
+    add_history_action(actions)
     imports = actions.add_parser("import", help="import prompts from a .json array or .jsonl")
     imports.add_argument("file", type=Path)
     json_flag(imports)
@@ -180,6 +187,8 @@ def prompt_list(args: argparse.Namespace, ctx: Context) -> None:
         tag=args.tag,
         favorite=True if args.favorite else None,
         trash=args.trash,
+        circled=args.circled,
+        min_rating=args.min_rating,
     )
     records = ctx.prompts.page(query, limit=args.limit, offset=args.offset)
     rows = [prompt_dict(r) for r in records]
@@ -277,6 +286,7 @@ HANDLERS: dict[tuple[str, str], Callable[[argparse.Namespace, Context], Any]] = 
     **DRAFT_HANDLERS,
     **CLOUD_HANDLERS,
     **WORKFLOW_HANDLERS,
+    **CHOOSE_HANDLERS,
 }
 
 
@@ -359,6 +369,7 @@ def prompt_dict(record: PromptRecord) -> dict[str, Any]:
         "tags": list(record.tags),
         "favorite": record.favorite,
         "take_count": record.take_count,
+        "version": record.version,
         "created_at": iso(record.created_at),
         "updated_at": iso(record.updated_at),
         "deleted_at": iso(record.deleted_at),
@@ -380,6 +391,8 @@ def artifact_dict(record: ArtifactRecord, home: Path) -> dict[str, Any]:
         "metadata": record.metadata,
         "job_id": record.job_id,
         "created_at": iso(record.created_at),
+        "rating": record.rating,
+        "circled": record.circled,
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from app import cli
 from app.cli_args import record_id, seed
+from app.history_state import take_request
 from app.progress import ProgressPrinter
 from core.config import Config, is_local_url
 from core.errors import InputError
@@ -29,7 +30,13 @@ def add_job_commands(commands: Any) -> None:
     generate = commands.add_parser(
         "generate", help="queue jobs for prompts; with --wait, run them to the end"
     )
-    generate.add_argument("ids", type=record_id, nargs="+", metavar="ID", help="prompt ids")
+    generate.add_argument("ids", type=record_id, nargs="*", metavar="ID", help="prompt ids")
+    generate.add_argument(
+        "--from-take",
+        type=record_id,
+        metavar="ARTIFACT_ID",
+        help="run the prompt version, tier and seed this take was made with (even after edits)",
+    )
     generate.add_argument(
         "--quality",
         help="low, standard, high or premium (default: the "
@@ -76,15 +83,17 @@ def add_job_actions(actions: Any) -> None:
 
 
 def generate(args: argparse.Namespace, ctx: cli.Context) -> int:
-    overrides = {"seed": args.seed} if args.seed is not None else {}
+    ids, version, quality, seed_value = _what_to_generate(args, ctx)
+    overrides = {"seed": seed_value} if seed_value is not None else {}
     # --wait gives servers the retry cap to answer, then fails; the worker waits for ever.
     engine = _engine(ctx, ProgressPrinter(), offline_grace_s=ctx.config.retry.max_s)
     jobs = engine.queue(
-        args.ids,
-        quality=args.quality,
+        ids,
+        quality=quality,
         function=args.function,
         overrides=overrides,
         front=args.front,
+        version=version,
     )
     ids = [job.id for job in jobs]
     if not args.wait:
@@ -95,6 +104,22 @@ def generate(args: argparse.Namespace, ctx: cli.Context) -> int:
     if args.json:
         print(json.dumps([_job_result(job, ctx) for job in finished], indent=2, ensure_ascii=False))
     return 0 if all(job.status is JobStatus.DONE for job in finished) else 1
+
+
+def _what_to_generate(
+    args: argparse.Namespace, ctx: cli.Context
+) -> tuple[list[int], int | None, str | None, int | None]:
+    """(prompt ids, saved version, tier, seed): the IDs as given, or what --from-take's take
+    was made with (--quality and --seed still override it)."""
+    if args.from_take is None:
+        if not args.ids:
+            raise InputError("generate: give prompt ids or --from-take ARTIFACT_ID")
+        return args.ids, None, args.quality, args.seed
+    if args.ids:
+        raise InputError("generate: give prompt ids or --from-take, not both")
+    take = take_request(ctx.artifacts.get(args.from_take))
+    seed_value = take.seed if args.seed is None else args.seed
+    return [take.prompt_id], take.version, args.quality or take.quality, seed_value
 
 
 def worker(args: argparse.Namespace, ctx: cli.Context) -> int:
