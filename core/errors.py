@@ -81,3 +81,8 @@ class OutOfMemory(BackendError):
 
 class PermanentBackendError(BackendError):
     """Retrying cannot help: validation errors, execution errors."""
+
+
+class NotRunnableHere(PermanentBackendError):
+    """This server lacks a node class or model file the workflow needs; another server of the
+    pool may have it (a current ComfyUI beside a 0.3.x one)."""

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.errors import BackendError, InputError, PermanentBackendError
+from core.errors import BackendError, InputError, NotRunnableHere, PermanentBackendError
 from core.jobs import JobAccepted, JobEvent, JobPreview
 from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
 from executors.backends import comfyui
@@ -132,7 +132,7 @@ class ComfyExecutor:
             return
         problems = check_against_object_info(resolution.template, client.object_info())
         if problems:
-            raise PermanentBackendError(
+            raise NotRunnableHere(
                 f"template {resolution.template.name} cannot run on {client.name}: "
                 + "; ".join(problems),
                 backend=client.name,

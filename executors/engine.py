@@ -38,6 +38,7 @@ from core.errors import (
     DatabaseError,
     InputError,
     JobCancelled,
+    NotRunnableHere,
     OutOfMemory,
     PermanentBackendError,
     StorageError,
@@ -445,7 +446,8 @@ class Engine:
             template = self.executor.templates.resolve(function, job.quality).template
         except TemplateError as exc:  # no template for it, or the user's is broken
             return Refusal("template", str(exc))
-        members = self._members(template)
+        ruled_out = job.params.get("cannot_run", ())  # they lack what the template needs
+        members = [name for name in self._members(template) if name not in ruled_out]
         if not members:
             return Refusal("no_servers", _no_member(template))
         need = template.vram_gb
@@ -641,12 +643,28 @@ class Engine:
         elif isinstance(exc, OutOfMemory):
             if not self._drop_tier(job, f"out of GPU memory on {lease.server}"):
                 self._end(job, JobStatus.FAILED, _oom_message(job), "out_of_memory")
+        elif isinstance(exc, NotRunnableHere):
+            self._try_elsewhere(job, lease, exc)
         elif isinstance(exc, RETRIED) and job.attempts < self.retry.attempts:
             self._retry_later(job, lease, exc)
         elif isinstance(exc, TransientBackendError):
             self._end(job, JobStatus.FAILED, _gave_up(job, exc), "transient")
         else:
             self._fail(job, exc)
+
+    def _try_elsewhere(self, job: JobRecord, lease: Lease, exc: NotRunnableHere) -> None:
+        """This server lacks a node or model the template needs: queue the job again for the
+        pool's other servers (never this one again); fail when none is left to try."""
+        ruled_out = sorted({*job.params.get("cannot_run", ()), lease.server})
+        template = self.executor.templates.resolve(job.function, job.quality).template
+        left = [name for name in self._members(template) if name not in ruled_out]
+        if not left:
+            self._fail(job, exc)
+            return
+        note = f"{exc} — trying {', '.join(left)}"
+        params = {**job.params, "cannot_run": ruled_out, "submission": None}
+        self.jobs.update(job.id, status=JobStatus.QUEUED, note=note, params=params)
+        self.emit(JobRetrying(job.id, job.attempts + 1, 0.0, note))
 
     def _retry_later(self, job: JobRecord, lease: Lease, exc: Exception) -> None:
         state = tenacity.RetryCallState(None, None, (), {})

@@ -31,7 +31,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from core.errors import InputError, PermanentBackendError, TransientBackendError
+from core.errors import InputError, NotRunnableHere, PermanentBackendError, TransientBackendError
 from executors.object_info import missing_parts
 
 from .answers import (
@@ -237,7 +237,7 @@ class ComfyClient:
         problems = missing_parts(workflow, self.object_info())
         if problems:
             msg = f"the workflow cannot run on {self.name}: " + "; ".join(problems)
-            raise self.http.error(PermanentBackendError, msg, detail=problems)
+            raise self.http.error(NotRunnableHere, msg, detail=problems)
 
     def run(
         self,
