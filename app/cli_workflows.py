@@ -1,21 +1,23 @@
 """`workflows import FILE`: any ComfyUI workflow (API or UI format, or a file ComfyUI saved)
 becomes an ordinary template in `<home>/workflows/<function>/<quality>/`.
 
-Offline: the /object_info comes from the named (or first configured) server's cache in the
-home, else from the shipped catalog of core nodes, and the output says which.
+The /object_info comes from the named (or first configured) server's cache in the home, else
+from the shipped catalog of core nodes, and the output says which; only a server named with
+--server that was never seen is asked over the network.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from core.config import Config
 from core.errors import InputError
 from executors.templates import KINDS, QUALITIES
-from executors.workflow_import.catalog import ObjectInfoCache, choose
+from executors.workflow_import.catalog import ObjectInfoCache, choose, fetch
 from executors.workflow_import.importer import ImportOptions, ImportResult, import_workflow
 
 
@@ -38,14 +40,19 @@ def add_workflow_commands(commands: Any) -> None:
 
 def import_file(config: Config, path: Path, options: ImportOptions) -> ImportResult:
     """Import with the best object_info the home has (no network); used by the window too."""
-    servers = [server.name for server in config.comfyui_servers]
+    servers = {server.name: server for server in config.comfyui_servers}
     cache = ObjectInfoCache(config.home)
-    if options.server and options.server not in servers and cache.load(options.server) is None:
-        raise InputError(
-            f"--server: no ComfyUI server named {options.server!r} — use one of: "
-            f"{', '.join(servers) or 'none configured (see config.json comfyui.servers)'}"
-        )
-    return import_workflow(path, config.home, options, choose(cache, servers, options.server))
+    named = options.server
+    problem = ""
+    if named and cache.load(named) is None:  # asked for by name, never seen: ask it now
+        if named not in servers:
+            raise InputError(
+                f"--server: no ComfyUI server named {named!r} — use one of: "
+                f"{', '.join(servers) or 'none configured (see config.json comfyui.servers)'}"
+            )
+        problem = fetch(servers[named], cache, config.timeouts)
+    result = import_workflow(path, config.home, options, choose(cache, list(servers), named))
+    return replace(result, warnings=[problem, *result.warnings]) if problem else result
 
 
 def workflows_import(args: argparse.Namespace, ctx: Any) -> int:

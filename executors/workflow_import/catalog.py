@@ -20,6 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from core.config import ServerConfig, TimeoutConfig
+from core.errors import AppError
+
 log = logging.getLogger(__name__)
 
 CORE_CATALOG = "object_info_core.json"
@@ -87,6 +90,29 @@ class SeenObjectInfo:
             self.cache.save(server, object_info)
         except OSError as exc:  # a cache, not a record: the job goes on
             log.warning("could not cache the object_info of %s: %s", server, exc)
+
+
+def fetch(server: ServerConfig, cache: ObjectInfoCache, timeouts: TimeoutConfig) -> str:
+    """Ask a configured server for its /object_info now and cache it; '' when cached, else
+    why not (one line). Only for `--server NAME` without a cached copy: never at start-up."""
+    from executors.backends.comfyui import ComfyClient
+
+    client = ComfyClient(
+        server.url,
+        name=server.name,
+        token=server.token(),
+        verify_tls=server.verify_tls,
+        connect_timeout=timeouts.connect_s,
+        read_timeout=timeouts.read_s,
+        shown_url=server.shown_url(),
+    )
+    try:
+        cache.save(server.name, client.object_info())
+    except (AppError, OSError) as exc:
+        return f"server {server.name} did not send its /object_info ({exc})"
+    finally:
+        client.close()
+    return ""
 
 
 def core_catalog() -> dict[str, Any]:

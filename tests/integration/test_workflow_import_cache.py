@@ -5,6 +5,7 @@ that server's nodes and models with the server stopped (the project's ComfyUI se
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,24 @@ def test_an_imported_workflow_runs_as_a_function(cli, comfy_server, home):
     tags_node, tags_input = imported["parameters"]["tags"]["target"].split(".")
     assert graph[tags_node]["inputs"][tags_input] == "folk, sea"
     assert take["metadata"]["template"]["function"] == "my_song"
+
+
+def test_a_named_server_never_seen_is_asked_once(cli, comfy_server, home):
+    down = f"http://127.0.0.1:{_closed_port()}"
+    servers = [{"name": "gpu", "url": comfy_server.url}, {"name": "down", "url": down}]
+    cli.configure(comfyui={"servers": servers})
+    flux = str(CORPUS / "ui" / "flux_schnell.json")
+    result = cli.json("workflows", "import", flux, "--server", "gpu")
+    assert ObjectInfoCache(home).load("gpu") is not None
+    assert [m["file"] for m in result["missing_models"]] == ["flux1-schnell-fp8.safetensors"]
+    assert not any("core nodes" in w for w in result["warnings"])
+    result = cli.json("workflows", "import", flux, "--server", "down", "--function", "f2")
+    assert result["warnings"][0].startswith("server down did not send its /object_info")
+    assert "\n" not in result["warnings"][0]
+    assert "no cached /object_info of server 'down'" in result["warnings"][1]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
