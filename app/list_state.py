@@ -56,6 +56,8 @@ class Filters:
     tag: str = ""
     favorites_only: bool = False
     trash: bool = False  # show deleted prompts (to restore them) instead of the live ones
+    circled_only: bool = False  # only prompts with a circled take
+    min_rating: str = ALL  # "All", or "1".."5": only prompts with a take rated at least that
 
 
 def _choice(value: str) -> str | None:
@@ -72,6 +74,8 @@ def build_query(filters: Filters, sort: str = NEWEST_FIRST, descending: bool = T
         tag=filters.tag.strip() or None,
         favorite=True if filters.favorites_only else None,
         trash=filters.trash,
+        circled=filters.circled_only,
+        min_rating=int(_choice(filters.min_rating) or 0),
         sort=sort,
         descending=descending,
     )
