@@ -39,7 +39,8 @@ def add_workflow_commands(commands: Any) -> None:
 
 
 def import_file(config: Config, path: Path, options: ImportOptions) -> ImportResult:
-    """Import with the best object_info the home has (no network); used by the window too."""
+    """Import with the best object_info the home has; the network only for a --server never
+    seen. Used by the window too (without --server: no network)."""
     servers = {server.name: server for server in config.comfyui_servers}
     cache = ObjectInfoCache(config.home)
     named = options.server
