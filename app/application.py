@@ -101,7 +101,11 @@ class Application:
         self.workflows.accept_drops(body)
         top = ttk.PanedWindow(body, orient="horizontal")
         self.prompts = PromptList(
-            top, self.ctx.prompts, self, kind_icon=lambda kind: self.icons.photo(kind.value)
+            top,
+            self.ctx.prompts,
+            self,
+            kind_icon=lambda kind: self.icons.photo(kind.value),
+            home=self.ctx.config.home,
         )
         self.prompts.on_select(self._show_prompt)
         top.add(self.prompts, weight=3)

@@ -18,6 +18,7 @@ from core.models import MediaKind, PromptQuery, PromptStatus
 
 SEARCH_DELAY_MS = 200
 ALL = "All"
+RATINGS = (ALL, "1", "2", "3", "4", "5")  # the "Rated ≥" filter's choices
 SORTABLE = {
     "#0": "kind",
     "title": "title",

@@ -12,16 +12,19 @@ from __future__ import annotations
 import time
 import tkinter as tk
 from collections.abc import Callable
+from pathlib import Path
 from tkinter import ttk
 
 from app.list_state import (
     ALL,
+    RATINGS,
     SEARCH_DELAY_MS,
     SORTABLE,
     ListState,
     PromptActions,
     should_debounce,
 )
+from app.views.row_thumbs import RowThumbnails
 from core.errors import NotFound
 from core.models import QUALITY_TIERS, MediaKind, PromptRecord, PromptStatus
 from repositories.prompts import PromptRepository
@@ -62,11 +65,15 @@ class PromptList(ttk.Frame):
         *,
         rows: int = 30,
         kind_icon: KindIcon | None = None,
+        home: Path | None = None,
     ):
-        """`kind_icon(kind)`: the picture of a kind in the first column (else a text sign)."""
+        """`kind_icon(kind)`: the picture of a kind in the first column (else a text sign).
+        With `home`, a prompt with a circled take shows that take's picture there instead."""
         super().__init__(parent)
         self.prompts, self.actions = prompts, actions
         self.kind_icon = kind_icon
+        self.thumbs: RowThumbnails | None = None
+        self._shown: dict[str, PromptRecord] = {}  # slot → the record written into it
         self.state = ListState(visible=rows)
         self._callbacks: list[SelectCallback] = []
         self._slots: list[str] = []
@@ -75,6 +82,9 @@ class PromptList(ttk.Frame):
         self._menu_id: int | None = None
         self._build_filters()
         self._build_tree()
+        if home is not None:
+            box = (WIDTHS[KIND] - 4, self._row_height() - 2)
+            self.thumbs = RowThumbnails(self, home, box, self._thumbnail_ready)
         self.menu = self._build_menu()
         self._set_slots(rows)
 
@@ -156,6 +166,15 @@ class PromptList(ttk.Frame):
             bar, text="Trash", variable=self.trash_var, command=self._filters_changed
         )
         self.trash_check.pack(side="left", padx=(8, 0))
+        self.circled_var = tk.BooleanVar(value=False)
+        self.rating_var = tk.StringVar(value=ALL)
+        self.circled_check = ttk.Checkbutton(
+            bar, text="◎ circled", variable=self.circled_var, command=self._filters_changed
+        )
+        self.circled_check.pack(side="left", padx=(8, 0))
+        ttk.Label(bar, text="Rated ≥").pack(side="left", padx=(8, 4))
+        self.rating_box = self._combo(bar, self.rating_var, list(RATINGS))
+        self.rating_box.configure(width=4)
         ttk.Label(bar, textvariable=self.count_var).pack(side="right")
         self.search_var.trace_add("write", lambda *_: self._filters_changed("search"))
         self.tag_var.trace_add("write", lambda *_: self._filters_changed("tag"))
@@ -275,8 +294,11 @@ class PromptList(ttk.Frame):
         self.state.visible = count
         self.refresh()
 
+    def _row_height(self) -> int:
+        return int(ttk.Style(self).lookup("Treeview", "rowheight") or 20)
+
     def _on_resize(self, event: tk.Event) -> None:
-        row_height = int(ttk.Style(self).lookup("Treeview", "rowheight") or 20)
+        row_height = self._row_height()
         first = self.tree.bbox(self._slots[0]) if self._slots else ""
         heading = first[1] if first else row_height + 4
         count = max(1, (event.height - heading) // row_height)
@@ -306,11 +328,26 @@ class PromptList(ttk.Frame):
         self.count_var.set(f"{state.total:,} prompts")
 
     def _write_row(self, slot: str, record: PromptRecord) -> None:
-        if self.kind_icon is None:
+        self._shown[slot] = record
+        picture = self._picture(record)
+        if picture is not None:
+            self.tree.item(slot, text="", image=picture, values=row_values(record))
+        elif self.kind_icon is None:
             self.tree.item(slot, text=KIND_ICONS.get(record.kind, "?"), values=row_values(record))
         else:
             image = self.kind_icon(record.kind)
             self.tree.item(slot, text="", image=image, values=row_values(record))
+
+    def _picture(self, record: PromptRecord) -> tk.PhotoImage | None:
+        """The circled take's picture when there is one and it is loaded (else it loads)."""
+        if self.thumbs is None or not record.circled_preview:
+            return None
+        return self.thumbs.photo(record.circled_preview)
+
+    def _thumbnail_ready(self, preview_path: str) -> None:
+        for slot, record in self._shown.items():
+            if record.circled_preview == preview_path and slot not in self._detached:
+                self._write_row(slot, record)
 
     def _scroll(self, rows: int) -> str:
         if self.state.scroll_by(rows):
@@ -450,6 +487,8 @@ class PromptList(ttk.Frame):
             tag=self.tag_var.get(),
             favorites_only=self.favorites_var.get(),
             trash=self.trash_var.get(),
+            circled_only=self.circled_var.get(),
+            min_rating=self.rating_var.get(),
         )
         if changed:
             self.refresh()
@@ -470,4 +509,6 @@ class PromptList(ttk.Frame):
         if self._pending:
             self.after_cancel(self._pending)
             self._pending = None
+        if self.thumbs is not None:
+            self.thumbs.close()
         super().destroy()
