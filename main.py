@@ -149,7 +149,12 @@ def build_engine(
     return Engine(
         prompts,
         jobs,
-        ComfyExecutor(templates, takes, SeenObjectInfo(ObjectInfoCache(config.home))),
+        ComfyExecutor(
+            templates,
+            takes,
+            SeenObjectInfo(ObjectInfoCache(config.home)),
+            job_timeout_s=config.timeouts.job_s,
+        ),
         pool,
         config.retry,
         emit,

@@ -41,8 +41,12 @@ class ComfyExecutor:
         templates: TemplateSet,
         takes: TakeRecorder,
         on_object_info: Callable[[str, dict[str, Any]], None] | None = None,
+        job_timeout_s: float = 600.0,
     ):
+        """`job_timeout_s`: the stall limit of a template that sets no `timeout_s` of its own
+        (config timeouts.job_s)."""
         self.templates = templates
+        self.job_timeout_s = job_timeout_s
         self.takes = takes
         self.store = takes.store
         self.on_object_info = on_object_info  # told each server's object_info (worker thread)
@@ -70,6 +74,7 @@ class ComfyExecutor:
             "server": client.name,
             "workflow": rendered.graph,
             **run_facts(resolution, rendered),
+            "timeout_s": resolution.template.timeout_s or self.job_timeout_s,
         }
 
     def execute(

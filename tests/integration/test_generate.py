@@ -263,6 +263,16 @@ def test_a_workflow_whose_only_output_is_text_makes_a_text_take(cli, server, hom
     assert "a lighthouse at dusk" in Path(take["path"]).read_text(encoding="utf-8")
 
 
+def test_a_template_without_its_own_timeout_uses_the_configured_one(cli, server, home):
+    def mutate(template, workflow):
+        template.pop("timeout_s", None)
+
+    user_template(home, "create_image_untimed", mutate)
+    prompt_id = add(cli, "image", IMAGE)
+    code, (result,), err = generate(cli, prompt_id, "--function", "create_image_untimed")
+    assert code == 0 and result["status"] == "done", err
+
+
 def test_missing_node_type_is_reported_before_anything_runs(cli, server, home):
     def mutate(template, workflow):
         workflow["8"]["class_type"] = "FancyUpscaleDecode"
