@@ -2,8 +2,7 @@
 
 Decoding (worker thread): miniaudio reads MP3, FLAC, WAV and Ogg Vorbis; anything else (Opus,
 AAC) goes through PyAV when the `video` extra is installed. Every take is converted to one
-format (player_state.SAMPLE_RATE, stereo, signed 16-bit), so one device plays any of them and
-an A/B switch is a change of buffer at the same frame.
+format (player_state.SAMPLE_RATE, stereo, signed 16-bit), so one device setting plays any.
 
 Which device: the system's default output through miniaudio's backends in their order
 (PulseAudio, ALSA, JACK, … on Linux; WASAPI on Windows; Core Audio on macOS). Where none can
@@ -131,9 +130,7 @@ def open_device() -> tuple[miniaudio.PlaybackDevice, str]:
 
 
 class AudioPlayer:
-    """Plays one take at a time; the A/B switch is `load(other, keep_position=True)`.
-
-    Tk thread: every public method; none of them waits for the device."""
+    """Plays one take. Tk thread: every public method; none of them waits for the device."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -171,19 +168,20 @@ class AudioPlayer:
 
     # --- what the panel does -------------------------------------------------------------------
 
-    def load(self, audio: DecodedAudio, *, keep_position: bool = False) -> None:
-        """Make `audio` the take that plays; keep_position: an A/B switch (same playhead,
-        playing or paused as before), otherwise from the top, paused."""
+    def load(self, audio: DecodedAudio) -> None:
+        """Make `audio` the take that plays, paused at its start."""
         with self._lock:
             self._samples = audio.samples
-            if keep_position:
-                self._state.swap(audio.frames)
-            else:
-                self._state = PlayerState(audio.frames)
+            self._state = PlayerState(audio.frames)
 
     def play(self) -> None:
         with self._lock:
             self._state.play()
+        self._ensure_device()
+
+    def play_from(self, seconds: float) -> None:
+        with self._lock:
+            self._state.play_from(seconds)
         self._ensure_device()
 
     def pause(self) -> None:

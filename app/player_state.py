@@ -1,10 +1,10 @@
 """What the audio player decides, as plain Python (no tkinter, no audio device): where the
-playhead is, what play/pause/seek do to it, how an A/B switch keeps it, and the waveform's
+playhead is, what play/pause/seek do to it, an A/B switch's start, and the waveform's
 peaks and pixel mapping. The audio thread and the Tk thread share one PlayerState under the
 player's lock (app/audio_player.py); these classes take no locks themselves.
 
-Every take is decoded to one format (SAMPLE_RATE, CHANNELS, signed 16-bit), so a position in
-frames means the same time in any take and an A/B switch keeps it exactly.
+Every take is decoded to one format (SAMPLE_RATE, CHANNELS, signed 16-bit), so one device
+setting plays any take.
 """
 
 from __future__ import annotations
@@ -58,12 +58,11 @@ class PlayerState:
     def seek_by(self, delta_s: float) -> None:
         self.seek(self.position_s + delta_s)
 
-    def swap(self, frames: int) -> None:
-        """Another take replaces this one (A/B): the playhead stays, clamped to its length."""
-        self.frames = frames
-        self.position = min(self.position, frames)
-        if self.position >= frames:
-            self.playing = False
+    def play_from(self, seconds: float) -> None:
+        """Play from `seconds` (A/B: another take's playhead); past this take's end it stays
+        there, not playing, rather than starting again from the top."""
+        self.seek(seconds)
+        self.playing = self.position < self.frames
 
     def advance(self, wanted: int) -> tuple[int, int]:
         """The audio thread takes up to `wanted` frames: returns (first frame, count) to play

@@ -81,23 +81,21 @@ def test_seek_while_playing_goes_on_playing_from_there(song):
     assert state.advance(100) == (2 * SAMPLE_RATE, 100)
 
 
-def test_a_b_switch_keeps_the_playhead_and_the_playing(song, tmp_path):
+def test_a_b_switch_starts_the_other_take_where_this_one_is(song, tmp_path):
     other = decode(write_tone(tmp_path / "b.wav", 2.0, hz=330))
-    state = PlayerState(song.frames)
-    state.seek(1.25)
-    state.play()
-    state.swap(other.frames)
-    assert state.position_s == pytest.approx(1.25) and state.playing
-    state.swap(song.frames)
-    assert state.position_s == pytest.approx(1.25) and state.playing
+    playing, switched_to = PlayerState(song.frames), PlayerState(other.frames)
+    playing.seek(1.25)
+    playing.play()
+    playing.advance(SAMPLE_RATE // 4)
+    playing.pause()
+    switched_to.play_from(playing.position_s)
+    assert switched_to.playing and switched_to.position_s == pytest.approx(1.5)
 
 
-def test_a_b_switch_past_the_shorter_take_stops_at_its_end(song, tmp_path):
+def test_a_b_switch_past_the_end_of_the_shorter_take_stays_at_its_end(song, tmp_path):
     other = decode(write_tone(tmp_path / "b.wav", 2.0, hz=330))
-    state = PlayerState(song.frames)
-    state.seek(2.5)
-    state.play()
-    state.swap(other.frames)
+    state = PlayerState(other.frames)
+    state.play_from(2.5)
     assert state.position == other.frames and not state.playing
 
 
