@@ -21,6 +21,7 @@ from app.editor_state import (
     values_to_json,
     warning_line,
 )
+from app.views.history_tab import HistoryTab
 from core.errors import InputError
 from core.models import MediaKind
 from repositories.prompts import PromptRepository
@@ -188,6 +189,17 @@ class PromptEditor(ttk.Frame):
         self.on_saved(record.id)
         return record.id
 
+    def restore_version(self, version: int) -> None:
+        """Save an old version as the new current one (after asking, if there are edits)."""
+        prompt_id = self.state.prompt_id
+        if prompt_id is None:
+            return
+        if self.dirty and not self.confirm(f"Restore v{version}? Your unsaved changes are lost."):
+            return
+        record = self.prompts.restore_version(prompt_id, version)
+        self.load(record.id)
+        self.on_saved(record.id)
+
     def validate_now(self) -> Checked | None:
         """Run the debounced validation at once; returns the Checked result (None: bad JSON)."""
         if self._pending is not None:
@@ -237,6 +249,8 @@ class PromptEditor(ttk.Frame):
         self.json_error = ttk.Label(json_tab, foreground=ERROR_COLOR)
         self.json_error.grid(row=1, column=0, sticky="w")
         self.notebook.add(json_tab, text="JSON")
+        self.history = HistoryTab(self.notebook, self.prompts, self.restore_version)
+        self.notebook.add(self.history, text="History")
 
         bar = ttk.Frame(self)
         bar.grid(row=2, column=0, sticky="ew")
@@ -319,6 +333,7 @@ class PromptEditor(ttk.Frame):
         self.kind_label.configure(text=f"{state.kind.value.capitalize()} prompt{number}")
         self.warning_label.configure(text=warning_line(self.template_warnings(state.kind)))
         self.delete_button.state(["disabled" if state.prompt_id is None else "!disabled"])
+        self.history.show(state.prompt_id)
         self._source = "form"
         self.validate_now()
 
