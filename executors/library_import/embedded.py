@@ -17,6 +17,9 @@ A file that is cut short or whose chunks are damaged raises UnreadableFile with 
 
 from __future__ import annotations
 
+import html
+import json
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -150,7 +153,7 @@ def _webp_texts(fh: BinaryIO, file_size: int) -> dict[str, str]:
     if declared > file_size:
         raise UnreadableFile(f"it is cut short: {file_size} of {declared} bytes")
     fh.seek(12)
-    exif = b""
+    exif = xmp = b""
     while fh.tell() + 8 <= declared:
         offset = fh.tell()
         kind, size = struct.unpack("<4sI", fh.read(8))
@@ -159,8 +162,26 @@ def _webp_texts(fh: BinaryIO, file_size: int) -> dict[str, str]:
             raise UnreadableFile(f"its {name} chunk at byte {offset} is malformed")
         if kind == b"EXIF":
             exif = fh.read(size)
+        elif kind == b"XMP ":
+            xmp = fh.read(size)
         fh.seek(offset + 8 + size + (size & 1))
-    return _exif_texts(exif) if exif else {}
+    return {**_xmp_texts(xmp), **(_exif_texts(exif) if exif else {})}
+
+
+def _xmp_texts(raw: bytes) -> dict[str, str]:
+    """`prompt`/`workflow` JSON in an XMP packet (how other tools than ComfyUI store it), as
+    an element or attribute of that name (XML-escaped), read to the end of the JSON object."""
+    text = html.unescape(raw.decode("utf-8", "replace"))
+    found = {}
+    for key in GRAPH_KEYS:
+        match = re.search(rf"\b{key}\b[\"']?\s*(?:=\s*[\"']|>|:)\s*(?=\{{)", text)
+        if match:
+            try:
+                _, end = json.JSONDecoder().raw_decode(text, match.end())
+            except (ValueError, RecursionError):  # parsed for real (depth-checked) later
+                continue
+            found[key] = text[match.end() : end]
+    return found
 
 
 def _exif_texts(exif: bytes) -> dict[str, str]:
