@@ -13,7 +13,8 @@ TAKEBOARD_AUDIO=null picks the null backend at once (the tests and the bench set
 Threads: the Tk thread calls play/pause/seek/load and reads the position; each only changes
 the shared PlayerState under a lock, so none waits for the device. The device is opened and
 started on a worker the first time something plays, and stopped and closed on a worker by
-close(). miniaudio's own thread pulls samples through `_stream`.
+close(). miniaudio's own thread pulls samples through `_stream`. miniaudio itself is imported
+on those workers: its import takes 30–190 ms (it imports numpy when that is installed).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-
-import miniaudio
+from typing import TYPE_CHECKING
 
 from app.player_state import CHANNELS, SAMPLE_RATE, Peaks, PlayerState, compute_peaks
 from core.errors import AppError
+
+if TYPE_CHECKING:
+    import miniaudio
 
 PERIOD_MS = 30  # the device asks for this much audio at a time
 NO_DEVICE_NOTE = "No sound device could be opened: playing silently (the playhead still moves)."
@@ -71,6 +74,8 @@ def decode(path: Path) -> DecodedAudio:
     """Decode a whole file to the player's format (worker thread). Raises AudioError."""
     if not path.is_file():
         raise AudioError(f"{path.name} is not there any more — it was moved or deleted.")
+    import miniaudio
+
     try:
         sound = miniaudio.decode_file(
             str(path), miniaudio.SampleFormat.SIGNED16, CHANNELS, SAMPLE_RATE
@@ -113,6 +118,8 @@ def _av_samples(av, path: Path) -> array.array:
 
 def open_device() -> tuple[miniaudio.PlaybackDevice, str]:
     """The output device and a note for the user ('' when it is a real one); worker thread."""
+    import miniaudio
+
     settings = dict(
         output_format=miniaudio.SampleFormat.SIGNED16,
         nchannels=CHANNELS,
@@ -223,6 +230,8 @@ class AudioPlayer:
         threading.Thread(target=self._open_device, name="audio-open", daemon=True).start()
 
     def _open_device(self) -> None:
+        import miniaudio
+
         try:
             device, note = open_device()
             stream = self._stream()
