@@ -264,6 +264,16 @@ def assert_contract(code: int, err: str) -> None:
         assert len(err.strip().splitlines()) == 1, err
 
 
+@pytest.fixture(autouse=True)
+def no_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An argv that names no command would open the window and wait for a person: fail fast."""
+
+    def refuse(*args: object, **kwargs: object) -> int:
+        raise AssertionError("the fuzz reached the window: an argv without a command")
+
+    monkeypatch.setattr("app.application.open_window", refuse)
+
+
 @pytest.fixture
 def fuzz_home(home: Path) -> Path:
     """A home with a prompt of each kind, so ids 1–3 exist."""
