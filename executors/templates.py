@@ -92,6 +92,7 @@ class ParamSpec:
     minimum: float | None = None
     maximum: float | None = None
     lookup_table: Mapping[str, Any] = field(default_factory=dict)
+    advanced: bool = False  # shown behind the editor's "Advanced" expander
 
 
 @dataclass(frozen=True)
@@ -665,21 +666,22 @@ def _build_param(graph: dict[str, Any], name: str, raw: Any) -> ParamSpec:
         type=ptype,
         node_id=node_id,
         input_name=input_name,
-        required=_flag(name, raw.get("required", False)),
+        required=_flag(name, raw.get("required", False), "required"),
         default=raw.get("default"),
         description=_param_text(name, raw.get("description", "")),
         value_type=raw.get("value_type"),
         minimum=_bound(name, raw, "min"),
         maximum=_bound(name, raw, "max"),
         lookup_table=raw.get("lookup_table") or {},
+        advanced=_flag(name, raw.get("advanced", False), "advanced"),
     )
     _CHECKS[ptype](spec, current)
     return spec
 
 
-def _flag(name: str, value: Any) -> bool:
+def _flag(name: str, value: Any, key: str) -> bool:
     if not isinstance(value, bool):
-        raise _Invalid(f"parameter {name!r}: required must be true or false, got {value!r}")
+        raise _Invalid(f"parameter {name!r}: {key} must be true or false, got {value!r}")
     return value
 
 
@@ -823,6 +825,8 @@ def _property(
         prop["maximum"] = spec.maximum
     if spec.default is not None:
         prop["default"] = spec.default
+    if spec.advanced:
+        prop["advanced"] = True
     return prop
 
 

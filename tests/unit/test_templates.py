@@ -841,3 +841,13 @@ def test_warnings_name_the_server_and_never_fail(tmp_path: Path) -> None:
         "it still runs; update the template",
     ]
     assert templates.warnings("create_image", {}) == []
+
+
+def test_schema_marks_advanced_parameters(tmp_path: Path) -> None:
+    params = {**PARAMS, "denoise": {"target": "3.denoise", "advanced": True}}
+    schema = tpl.parameter_schema(load_template(make(tmp_path, parameters=params)))
+    assert schema["properties"]["denoise"]["advanced"] is True
+    assert "advanced" not in schema["properties"]["steps"]
+    bad = {**PARAMS, "denoise": {"target": "3.denoise", "advanced": "yes"}}
+    with pytest.raises(BrokenTemplate, match="'denoise': advanced must be true or false"):
+        load_template(make(tmp_path / "bad", parameters=bad))
