@@ -14,9 +14,10 @@ from dataclasses import asdict
 from typing import Any
 
 from app import cli
-from app.cli_args import record_id, seed
+from app.cli_args import count, record_id, seed
 from app.history_state import take_request
 from app.progress import ProgressPrinter
+from app.variations_state import function_schema, parse_axis, plan, queue_batch, seed_axis
 from core.config import Config, is_local_url
 from core.errors import InputError
 from core.models import JobStatus
@@ -49,6 +50,15 @@ def add_job_commands(commands: Any) -> None:
     )
     generate.add_argument("--seed", type=seed, help="use this seed instead of a fresh one")
     generate.add_argument("--front", action="store_true", help="put the jobs at the front")
+    generate.add_argument(
+        "--variations", type=count, metavar="N", help="one batch of N takes with new seeds"
+    )
+    generate.add_argument(
+        "--grid",
+        action="append",
+        metavar="NAME=V1,V2",
+        help="one batch over a parameter's values (tier or any in 'functions'); twice for a grid",
+    )
     generate.add_argument(
         "--wait",
         action="store_true",
@@ -87,14 +97,13 @@ def generate(args: argparse.Namespace, ctx: cli.Context) -> int:
     overrides = {"seed": seed_value} if seed_value is not None else {}
     # --wait gives servers the retry cap to answer, then fails; the worker waits for ever.
     engine = _engine(ctx, ProgressPrinter(), offline_grace_s=ctx.config.retry.max_s)
-    jobs = engine.queue(
-        ids,
-        quality=quality,
-        function=args.function,
-        overrides=overrides,
-        front=args.front,
-        version=version,
-    )
+    options = {"quality": quality, "function": args.function, "front": args.front}
+    if args.variations or args.grid:
+        jobs = _queue_variations(
+            args, ctx, engine, ids, seed_value, {**options, "version": version}
+        )
+    else:
+        jobs = engine.queue(ids, **options, overrides=overrides, version=version)
     ids = [job.id for job in jobs]
     if not args.wait:
         print(json.dumps(ids) if args.json else "\n".join(map(str, ids)))
@@ -104,6 +113,27 @@ def generate(args: argparse.Namespace, ctx: cli.Context) -> int:
     if args.json:
         print(json.dumps([_job_result(job, ctx) for job in finished], indent=2, ensure_ascii=False))
     return 0 if all(job.status is JobStatus.DONE for job in finished) else 1
+
+
+def _queue_variations(
+    args: argparse.Namespace,
+    ctx: cli.Context,
+    engine: Engine,
+    ids: list[int],
+    seed_value: int | None,
+    options: dict[str, Any],
+) -> list[Any]:
+    """--variations N (new seeds) or --grid NAME=V1,V2 (once or twice): one batch."""
+    if args.variations and args.grid:
+        raise InputError("generate: give --variations or --grid, not both")
+    prompt = ctx.prompts.get(ids[0])
+    if args.variations:
+        axes = [seed_axis(args.variations)]
+    else:
+        schema = function_schema(engine.executor.templates, args.function, prompt.kind.value)
+        axes = [parse_axis(text, schema) for text in args.grid]
+    shared_seed = seed_value if seed_value is not None else prompt.data.get("seed")
+    return queue_batch(engine, ids, plan(axes, shared_seed), **options)
 
 
 def _what_to_generate(

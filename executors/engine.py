@@ -58,7 +58,7 @@ from executors.cloud import CloudMonitor
 from executors.comfy_executor import ComfyExecutor, new_remote_id
 from executors.leases import LEASE_S, Leases
 from executors.pool import FAMILIES, Lease, Refusal, ServerPool
-from executors.templates import Template
+from executors.templates import Template, TemplateSet
 from executors.tool_executor import ToolExecutor
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,9 @@ class Engine:
         health_s: float = HEALTH_S,
         cloud: CloudMonitor | None = None,
         lease_s: float = LEASE_S,
+        load_templates: Callable[[], TemplateSet] | None = None,
     ):
+        self.load_templates = load_templates  # reload_templates reads the folders again
         self.prompts, self.jobs, self.executor, self.pool = prompts, jobs, executor, pool
         self.tools, self.routing, self.health_s = tools, routing, health_s
         self.cloud = cloud  # ticked with the health checks: idle/budget stops, pool membership
@@ -131,6 +133,19 @@ class Engine:
         self._progress_at = time.monotonic()  # last time a job ran here or waited on a timer
         self._stall_reason = ""  # why nothing could start, for EngineStuck
 
+    def reload_templates(self) -> TemplateSet:
+        """Read the template folders again (a function imported or a tier added since start)
+        and swap the new set in: one attribute assignment per executor, so the dispatcher and
+        running jobs see the old set or the new one, never half of each. Any thread but Tk's."""
+        if self.load_templates is None:
+            raise TemplateError("this engine was built without a template loader")
+        templates = self.load_templates()
+        with self._lock:
+            self.executor.templates = templates
+            if self.tools is not None:
+                self.tools.templates = templates
+        return templates
+
     # --- queueing (any thread) ----------------------------------------------------------------
 
     def queue(
@@ -142,9 +157,11 @@ class Engine:
         overrides: dict[str, Any] | None = None,
         front: bool = False,
         version: int | None = None,
+        batch: dict[str, Any] | None = None,
     ) -> list[JobRecord]:
         """Validate every request first (bad input writes nothing), then store the jobs. With
-        `version`, the prompt's saved version of that number runs (regenerate from a take)."""
+        `version`, the prompt's saved version of that number runs (regenerate from a take);
+        `batch` ({id, axes, cell}: one variation of a batch) is kept in the params and takes."""
         if quality is not None and quality not in QUALITY_TIERS:
             raise InputError(
                 f"--quality: unknown tier {quality!r} — use one of: " + ", ".join(QUALITY_TIERS)
@@ -163,6 +180,7 @@ class Engine:
                     "prompt_version": prompt.version,
                     "overrides": overrides or {},
                     "route": route,
+                    **({"batch": batch} if batch else {}),
                 },
             )
             for prompt, route, tier in plans

@@ -97,7 +97,7 @@ class TakeRecorder:
             "width": facts.get("width"),
             "height": facts.get("height"),
             "duration_s": facts.get("duration_s"),
-            "metadata": {**file.metadata, "media": facts, **_prompt_version(job)},
+            "metadata": {**file.metadata, "media": facts, **_from_job(job)},
         }
 
     def preview_later(self, job_id: int, records: list[ArtifactRecord], emit: Emit) -> None:
@@ -191,10 +191,11 @@ class TakeRecorder:
             self._pending.pop(0).result()
 
 
-def _prompt_version(job: JobRecord | None) -> dict[str, Any]:
-    """The saved prompt version a take was made from, as its job froze it at queue time."""
-    version = job.params.get("prompt_version") if job else None
-    return {} if version is None else {"prompt_version": version}
+def _from_job(job: JobRecord | None) -> dict[str, Any]:
+    """The saved prompt version a take was made from, as its job froze it at queue time, and
+    the batch of variations it belongs to (if any)."""
+    params = job.params if job else {}
+    return {key: params[key] for key in ("prompt_version", "batch") if params.get(key) is not None}
 
 
 def job_started(job_id: int, server: str, submission: dict[str, Any]) -> JobStarted:
