@@ -164,6 +164,7 @@ def build_engine(
         routing=config.routing,
         health_s=config.health_interval_s,
         cloud=cloud,
+        load_templates=lambda: load_templates(template_dirs(config.home)),
     )
 
 
