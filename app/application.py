@@ -25,6 +25,7 @@ from app.list_state import favorite_after_toggle
 from app.live_state import ABOUT_BACKENDS, cloud_meter
 from app.settings_state import connection_text
 from app.template_warnings import TemplateWarnings
+from app.views.compare import CompareView
 from app.views.editor import PromptEditor
 from app.views.gallery import TakesGallery
 from app.views.import_dialog import ImportDialog
@@ -32,11 +33,12 @@ from app.views.prompt_list import PromptList
 from app.views.queue_panel import QueuePanel
 from app.views.settings import SettingsDialog
 from app.views.status_bar import StatusBar
+from app.views.viewer import TakeViewer, cover
 from app.views.workflow_import import WorkflowImport
 from core.config import Config, ServerConfig
 from core.errors import AppError, UserError
 from core.jobs import JobEvent, JobFinished, JobStarted
-from core.models import JobStatus
+from core.models import ArtifactRecord, JobStatus
 from executors.cloud import CloudSettings
 from executors.library_import.importer import LibraryImport
 from executors.pool import ServerPool
@@ -382,6 +384,24 @@ class Application:
     def copy_path(self, path: Path) -> None:
         self.root.clipboard_clear()
         self.root.clipboard_append(str(path))
+
+    def view_take(self, records: list[ArtifactRecord], artifact_id: int) -> None:
+        """Double-click on a take: the take viewer over the list and tabs (Escape returns)."""
+        self._cover(TakeViewer(self.root, records, artifact_id, self.ctx.config.home, self))
+
+    def compare_takes(self, records: list[ArtifactRecord]) -> None:
+        self._cover(CompareView(self.root, records, self.ctx.config.home, self))
+
+    def viewer_closed(self, artifact_id: int | None) -> None:
+        """Back from the viewer (the take it showed last is selected) or compare (None)."""
+        self.gallery.select_only(artifact_id)
+
+    def _cover(self, view: ttk.Frame) -> None:
+        """One view at a time over the prompt list and tabs; the queue stays in sight."""
+        for child in self.root.winfo_children():
+            if isinstance(child, TakeViewer | CompareView) and child is not view:
+                child.destroy()
+        cover(view, self._panes[1])
 
     def delete_take(self, artifact_id: int) -> None:
         if self.confirm("Delete this take's record? The file stays on disk."):

@@ -54,6 +54,19 @@ class ZoomPan:
         zoom = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom * factor))
         return replace(self, zoom=zoom, centre=self.centre if zoom > MIN_ZOOM else (0.5, 0.5))
 
+    def zoomed_at(self, factor: float, point: Size, picture: Size, pane: Size) -> ZoomPan:
+        """Zoomed keeping the picture point under `point` (pane pixels) where it is."""
+        before = self.clamped(picture, pane)
+        after = before.zoomed(factor)
+        if after.zoom == MIN_ZOOM:
+            return after
+        old, new = before.scale(picture, pane), after.scale(picture, pane)
+        centre = [
+            before.centre[i] + (point[i] - pane[i] / 2) * (1 / old - 1 / new) / picture[i]
+            for i in range(2)
+        ]
+        return replace(after, centre=(centre[0], centre[1])).clamped(picture, pane)
+
     def at_scale(self, scale: float, picture: Size, pane: Size) -> ZoomPan:
         """The zoom that shows `scale` screen pixels per picture pixel (1.0: 1:1)."""
         return replace(self, zoom=1.0).zoomed(scale / fit_scale(picture, pane))

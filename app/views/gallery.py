@@ -4,6 +4,9 @@ Preview files are decoded and shrunk on two low-priority worker threads; the PIL
 back through a queue that the Tk thread drains with after(), a few per tick, turning each into a
 PhotoImage and a create_image item. Tiles are cheap canvas items; only the tiles near the visible
 band load their pictures, and at most MAX_PHOTOS PhotoImages are kept.
+
+Click, Ctrl-click and Shift-click select takes (outlined); C or "Compare selected" compares 2–4
+of them; a double-click opens the take viewer (the window's view_take).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Protocol
 from PIL import Image, ImageTk
 
 from app import theme
+from app.compare_state import TakeSelection, compare_hint
 from app.live_state import GridLayout, caption, take_details
 from core.errors import NotFound
 from core.jobs import ArtifactSaved, JobEvent, PreviewReady
@@ -34,6 +38,8 @@ THUMB = 192  # square picture box of a tile; the caption goes below it
 PER_TICK = 8  # PhotoImages made per after() tick (about 1 ms each plus the first draw)
 POLL_MS = 16
 MAX_PHOTOS = 300
+SELECTED = "#3b8eea"  # the outline of selected takes, clear on light and dark backdrops
+HINT_MS = 4000
 
 
 class GalleryActions(Protocol):
@@ -44,6 +50,8 @@ class GalleryActions(Protocol):
     def copy_path(self, path: Path) -> None: ...
     def regenerate_same_seed(self, artifact_id: int) -> None: ...
     def delete_take(self, artifact_id: int) -> None: ...
+    def view_take(self, records: list[ArtifactRecord], artifact_id: int) -> None: ...
+    def compare_takes(self, records: list[ArtifactRecord]) -> None: ...
 
 
 def load_thumbnail(path: Path, size: int = THUMB) -> Image.Image:
@@ -85,6 +93,8 @@ class TakesGallery(ttk.Frame):
         self._poll_id: str | None = None
         self._visible_id: str | None = None
         self._menu_record: ArtifactRecord | None = None
+        self.selection = TakeSelection()
+        self._hint_id: str | None = None
 
         self.canvas = tk.Canvas(self, highlightthickness=0, height=480)
         self.colours = theme.current(self)
@@ -97,6 +107,10 @@ class TakesGallery(ttk.Frame):
 
         self.canvas.bind("<Configure>", lambda _e: self._relayout())
         self.canvas.bind("<Double-Button-1>", self._on_double_click)
+        self.canvas.bind("<Button-1>", lambda e: self._on_click(e, self.selection.click))
+        self.canvas.bind("<Control-Button-1>", lambda e: self._on_click(e, self.selection.toggle))
+        self.canvas.bind("<Shift-Button-1>", lambda e: self._on_click(e, self._extend))
+        self.canvas.bind("<KeyPress-c>", lambda _e: self.compare_selected())
         self.canvas.bind("<Button-3>", self._on_context_click)
         if self.tk.call("tk", "windowingsystem") == "aqua":  # the Mac's right button
             self.canvas.bind("<Button-2>", self._on_context_click)
@@ -112,6 +126,7 @@ class TakesGallery(ttk.Frame):
         same_prompt, self.prompt_id = prompt_id == self.prompt_id, prompt_id
         self.records = self.artifacts.for_prompt(prompt_id) if prompt_id is not None else []
         self._index = {record.id: i for i, record in enumerate(self.records)}
+        self.selection.keep_only(self._index if same_prompt else ())
         self._generation += 1
         self._requested.clear()
         self._failed.clear()
@@ -139,6 +154,43 @@ class TakesGallery(ttk.Frame):
             if record.prompt_id == self.prompt_id and record.id not in self._index:
                 self._reload()
 
+    def select_only(self, artifact_id: int | None) -> None:
+        """Select one take (None: keep the selection), scroll it into view and take the keys
+        (back from the viewer or compare)."""
+        if artifact_id in self._index:
+            self.selection.click(artifact_id)
+            self._mark_selection()
+            y = self.layout.position(self._index[artifact_id], self._columns)[1]
+            height = self.layout.height(len(self.records), self._columns)
+            self.canvas.yview_moveto(max(0.0, y - self.layout.gap) / max(1, height))
+        self.canvas.focus_set()
+
+    def selected_records(self) -> list[ArtifactRecord]:
+        """The selected takes, oldest first (compare's first take is the one to diff against)."""
+        return sorted((self.records[self._index[i]] for i in self.selection.ids), key=_age)
+
+    def compare_selected(self) -> None:
+        """C or the menu: compare 2–4 selected takes, or say how to select them."""
+        if self.selection.comparable():
+            self.actions.compare_takes(self.selected_records())
+        else:
+            self.show_hint(compare_hint(len(self.selection.ids)))
+
+    def show_hint(self, text: str) -> None:
+        """One line over the top of the visible takes for a few seconds."""
+        self.canvas.delete("hint")
+        top = self.canvas.canvasy(0)
+        self.canvas.create_text(
+            self.layout.gap, top + 2, text=text, anchor="nw", fill=self.colours.text, tags="hint"
+        )
+        if self._hint_id is not None:
+            self.after_cancel(self._hint_id)
+        self._hint_id = self.after(HINT_MS, self._hide_hint)
+
+    def _hide_hint(self) -> None:
+        self._hint_id = None
+        self.canvas.delete("hint")
+
     def path_of(self, record: ArtifactRecord) -> Path:
         return self.home / record.path
 
@@ -160,6 +212,17 @@ class TakesGallery(ttk.Frame):
             self._draw_tile(i)
         height = self.layout.height(len(self.records), self._columns)
         self.canvas.configure(scrollregion=(0, 0, self.canvas.winfo_width(), height))
+        self._mark_selection()
+
+    def _mark_selection(self) -> None:
+        """An outline around each selected take (drawn outside the tile, under nothing)."""
+        self.canvas.delete("selection")
+        for artifact_id in self.selection.ids:
+            x, y = self.layout.position(self._index[artifact_id], self._columns)
+            self.canvas.create_rectangle(
+                x - 4, y - 4, x + THUMB + 4, y + THUMB + 4,
+                outline=SELECTED, width=3, tags="selection",
+            )  # fmt: skip
 
     def _draw_tile(self, i: int) -> None:
         record = self.records[i]
@@ -291,6 +354,7 @@ class TakesGallery(ttk.Frame):
             ("Show in folder", lambda r: self.actions.show_in_folder(self.path_of(r))),
             ("Copy path", lambda r: self.actions.copy_path(self.path_of(r))),
             ("Details…", self.show_details),
+            ("Compare selected (C)", lambda _r: self.compare_selected()),
             (None, None),
             ("Regenerate same seed", lambda r: self.actions.regenerate_same_seed(r.id)),
             (None, None),
@@ -321,11 +385,25 @@ class TakesGallery(ttk.Frame):
     def _on_double_click(self, event: tk.Event) -> None:
         record = self.record_at(event.x, event.y)
         if record is not None:
-            self.actions.open_file(self.path_of(record))
+            self.actions.view_take(list(self.records), record.id)
+
+    def _on_click(self, event: tk.Event, select: Callable[[int], None]) -> None:
+        """Click selects one take, Ctrl-click adds or removes one, Shift-click a range."""
+        self.canvas.focus_set()
+        record = self.record_at(event.x, event.y)
+        if record is not None:
+            select(record.id)
+            self._mark_selection()
+
+    def _extend(self, artifact_id: int) -> None:
+        self.selection.extend(artifact_id, [record.id for record in self.records])
 
     def _on_context_click(self, event: tk.Event) -> None:
         record = self.record_at(event.x, event.y)
         if record is not None:
+            if record.id not in self.selection.ids:  # right-click acts on what it points at
+                self.selection.click(record.id)
+                self._mark_selection()
             self._menu_record = record
             self.post_menu(event.x_root, event.y_root)
 
@@ -340,8 +418,12 @@ class TakesGallery(ttk.Frame):
         if event.widget is not self:
             return
         self._generation += 1
-        for after_id in (self._poll_id, self._visible_id):
+        for after_id in (self._poll_id, self._visible_id, self._hint_id):
             if after_id is not None:
                 self.after_cancel(after_id)
-        self._poll_id = self._visible_id = None
+        self._poll_id = self._visible_id = self._hint_id = None
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _age(record: ArtifactRecord) -> tuple[float, int]:
+    return (record.created_at, record.id)

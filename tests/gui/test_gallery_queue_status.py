@@ -108,7 +108,7 @@ def test_gallery_shows_thumbnails_and_acts_on_takes(root, ctx, home, takes):
     for _ in range(2):  # Tk cannot generate <Double-…>; two quick clicks make one
         canvas.event_generate("<ButtonPress-1>", x=x, y=y)
         canvas.event_generate("<ButtonRelease-1>", x=x, y=y)
-    assert actions.calls == [("open_file", home / "takes/1.png")]
+    assert actions.calls == [("view_take", gallery.records, records[1].id)]  # the take viewer
 
     posted = []
     gallery.post_menu = lambda x_root, y_root: posted.append((x_root, y_root))

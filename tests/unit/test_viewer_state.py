@@ -100,3 +100,13 @@ def test_media_and_seed():
     assert media_of(record(MediaKind.AUDIO)) == "audio"
     assert media_of(record(output={"media": "text"})) == "text"
     assert seed_of(record(seed=True)) is None and seed_of(record(seed=3)) == 3
+
+
+def test_wheel_zoom_keeps_the_point_under_the_pointer():
+    picture, pane = (4000, 2000), PANE
+    view = ZoomPan().zoomed(2)  # scale 0.4, centre (2000, 1000)
+    zoomed = view.zoomed_at(2, (600, 300), picture, pane)  # 200 px right of the pane's centre
+    under_before = 2000 + 200 / 0.4
+    placement = zoomed.place(picture, pane)
+    assert placement.box[0] + 600 / placement.scale == pytest.approx(under_before)
+    assert view.zoomed_at(1 / 100, (600, 300), picture, pane) == ZoomPan()
