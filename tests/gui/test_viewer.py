@@ -196,3 +196,28 @@ def test_a_song_plays_in_the_viewer_and_a_broken_picture_says_why(root, ctx, hom
     assert viewer.picture.stage == "preview" and "\n" not in viewer.picture.message
     assert viewer.picture.message.startswith("cannot show this picture (")
     assert viewer.copy_button.instate(["disabled"])  # no seed to copy
+
+
+def test_compare_switches_between_two_songs_at_the_same_position(root, ctx, home, monkeypatch):
+    monkeypatch.setenv("TAKEBOARD_AUDIO", "null")
+    prompt = ctx.prompts.add("audio", "Shanty", {"tags": ["sea shanty"], "lyrics": "yo ho"})
+    (home / "takes").mkdir()
+    songs = [
+        ctx.artifacts.add(prompt_id=prompt.id, kind="audio", path=f"takes/{name}.wav",
+                          sha256=name, size=1, metadata={"seed": seed})
+        for name, seed in (("a", 1), ("b", 2))
+    ]  # fmt: skip
+    write_tone(home / "takes/a.wav", 12.0)
+    write_tone(home / "takes/b.wav", 9.0, hz=330)
+    root.geometry("1000x700+0+0")
+    view = CompareView(root, songs, home, Recorder())
+    view.pack(fill="both", expand=True)
+    pump(root)
+    a, b = view.players[0], view.players[1]
+    assert view.panes == [] and [row for row in view.table.get_children()]  # seeds differ
+    assert pump_until(root, lambda: a.player.duration_s > 0 and b.player.duration_s > 0, 5)
+    key(root, view, "<space>")  # plays A
+    assert pump_until(root, lambda: (a.position_s() or 0) > 0.3, 5)
+    key(root, view, "<KeyPress-b>")
+    assert not a.player.playing and b.player.playing and view.heard == 1
+    assert b.player.position_s >= a.player.position_s > 0.3  # B took over where A was
