@@ -290,6 +290,7 @@ class PromptList(ttk.Frame):
         while len(self._slots) > count:
             slot = self._slots.pop()
             self._detached.discard(slot)
+            self._shown.pop(slot, None)
             self.tree.delete(slot)
         self.state.visible = count
         self.refresh()

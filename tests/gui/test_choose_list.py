@@ -87,3 +87,11 @@ def test_circled_and_rated_filters(root, view):
     view.rating_box.event_generate("<<ComboboxSelected>>")
     pump(root)
     assert view.total == 0
+
+
+def test_a_picture_arriving_after_its_row_was_removed_is_kept_quietly(root, ctx, home, chosen):
+    view = PromptList(root, ctx.prompts, RecordingActions(), home=home)  # asks for the picture
+    view.pack(fill="both", expand=True)
+    view._set_slots(1)  # the window shrank: the circled prompt's row is gone before it arrives
+    assert wait_for(lambda: pump(root) or "thumbnails/fox.jpg" in view.thumbs.photos, 10)
+    assert view.tree.item(view.tree.get_children()[0], "text") == "▣"
