@@ -104,7 +104,9 @@ def start_demo_server(config: Config):
     """The project's own ComfyUI protocol server on a free loopback port (files in the home)."""
     from tests.comfyui_server.server import ComfyServer
 
-    server = ComfyServer(config.home / "demo-comfyui", step_delay=0.05, profile="current")
+    server = ComfyServer(
+        config.home / "demo-comfyui", step_delay=0.05, profile="current", demo_media=True
+    )
     server.start()
     print(f"{DEMO_BANNER}: {server.url}", file=sys.stderr)
     return server

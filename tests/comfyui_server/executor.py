@@ -282,6 +282,10 @@ class NodeContext:
     current: bool  # the server plays the "current" profile
 
     @property
+    def demo(self) -> bool:
+        return self.executor.demo_media
+
+    @property
     def prompt(self) -> Any:
         return self.run.prompt
 
@@ -318,6 +322,7 @@ class Executor:
         self.cache = OutputCache()
         self.temp_prefixes: dict[tuple[str, str], str] = {}
         self.interrupted = False
+        self.demo_media = False  # ComfyServer(demo_media=True): savers draw demo media
 
     def interrupt(self) -> None:
         self.interrupted = True

@@ -140,13 +140,15 @@ def write_png(path: Path, size: tuple[int, int], rgb: tuple[int, ...], info: Png
     Image.new("RGB", size, rgb).save(path, pnginfo=info, compress_level=4)
 
 
-def copy_sample(kind: str, path: Path, prompt: Any = None, extra: dict | None = None) -> None:
+def copy_sample(
+    kind: str, path: Path, prompt: Any = None, extra: dict | None = None, source: Path | None = None
+) -> None:
     """The sample `kind` at `path`, carrying the graph as ComfyUI embeds it (when given): EXIF
     0x0110 `prompt:…` and 0x010f, 0x010e… `key:…` in an animated WEBP, `comf` chunks after IDAT
     in an APNG (comfy_api/latest/_ui.py@255ec426 ImageSaveHelper), container metadata (JSON
     text) in audio (_ui.py@255ec426 AudioSaveHelper) and video (comfy_api/latest/_input_impl/
     video_types.py@2802bf95 save_to; comfy_extras/nodes_video.py SaveWEBM)."""
-    source = SAMPLES / SAMPLE_FILES[kind]
+    source = source or SAMPLES / SAMPLE_FILES[kind]  # `source`: a demo file in its place
     metadata = ({"prompt": prompt} if prompt is not None else {}) | (extra or {})
     if not metadata:
         shutil.copyfile(source, path)

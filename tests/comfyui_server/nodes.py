@@ -8,6 +8,7 @@ Unknown classes pass values of a matching type through, or emit an opaque placeh
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from . import media
+from . import demo_media, media
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Context(Protocol):
     extra_pnginfo: dict | None
     temp_prefix: str
     current: bool  # the server plays the "current" profile
+    demo: bool  # savers draw demo media instead of copying the recorded samples
     output_dir: Path
     temp_dir: Path
 
@@ -311,7 +313,11 @@ async def save_image(ctx: Context) -> Result:
     results = []
     for index in range(images.count):
         filename = f"{name.replace('%batch_num%', str(index))}_{counter + index:05}_.png"
-        media.write_png(folder / filename, (images.width, images.height), images.rgb, info)
+        size = (images.width, images.height)
+        if ctx.demo:
+            demo_media.write_png(folder / filename, demo_media.cue_of(ctx.prompt), size, info)
+        else:
+            media.write_png(folder / filename, size, images.rgb, info)
         results.append(_file(filename, subfolder, "temp" if temp else "output"))
     return Result(ui={"images": results})
 
@@ -389,8 +395,19 @@ def _save_sample(
     )
     ext = {"apng": "png", "mp4+aac": "mp4"}.get(kind, kind)
     filename = f"{name}_{counter:05}{'_' if underscore else ''}.{ext}"
-    media.copy_sample(kind, folder / filename, ctx.prompt, ctx.extra_pnginfo)
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(_demo_file(ctx, kind)) if ctx.demo else None
+        media.copy_sample(kind, folder / filename, ctx.prompt, ctx.extra_pnginfo, source)
     return _file(filename, subfolder, "temp" if temp else "output")
+
+
+def _demo_file(ctx: Context, kind: str) -> contextlib.AbstractContextManager[Path]:
+    """The demo file in place of the sample, sized and timed by the saver's input."""
+    value = ctx.values.get("images", ctx.values.get("video"))
+    images = value.images if isinstance(value, Video) else value
+    if isinstance(images, Images):
+        return demo_media.drawn(kind, ctx.prompt, (images.width, images.height), images.count)
+    return demo_media.drawn(kind, ctx.prompt)
 
 
 def _file(filename: str, subfolder: str, kind: str) -> dict[str, str]:

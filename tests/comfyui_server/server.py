@@ -50,6 +50,7 @@ class ComfyServer:
         device_type: str | None = None,
         extra_devices: list[dict] | None = None,
         profile: str = "0.3.64",
+        demo_media: bool = False,
     ):
         root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="comfyui-"))
         dirs = {kind: (root / kind).resolve() for kind in ("output", "input", "temp")}
@@ -69,6 +70,7 @@ class ComfyServer:
             if value is not None:
                 setattr(self.config, key, value)
         self.faults = Faults(step_delay=step_delay)
+        self.demo_media = demo_media  # placeholder media for --demo (demo_media.py)
         self.state: State | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -302,6 +304,7 @@ class ComfyServer:
         catalog = Catalog(self.config.models, self.config.dirs["input"], self.config.profile)
         hub = Hub(lambda: queue_info(executor.queue), self.faults.hostile)
         executor = Executor(hub, catalog, self.config.dirs, self.faults)
+        executor.demo_media = self.demo_media
         self.state = State(hub, executor, Validator(catalog, self.config.dirs), catalog)
         return self.state
 
