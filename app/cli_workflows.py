@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from core.errors import InputError
 from executors.templates import KINDS, QUALITIES
 from executors.workflow_import.catalog import ObjectInfoCache, choose, fetch
 from executors.workflow_import.importer import ImportOptions, ImportResult, import_workflow
+from executors.workflow_import.tiers import add_tier
 
 
 def add_workflow_commands(commands: Any) -> None:
@@ -36,6 +37,15 @@ def add_workflow_commands(commands: Any) -> None:
     imp.add_argument("--server", help="check nodes and models against this server's cache")
     imp.add_argument("--replace", action="store_true", help="overwrite another workflow there")
     imp.add_argument("--json", action="store_true", help="print JSON")
+    tier = actions.add_parser(
+        "tier", help="add a tier to a function as overrides of its standard tier (no re-import)"
+    )
+    tier.add_argument("function", help="a function in <home>/workflows (e.g. one imported)")
+    tier.add_argument("quality", help="the tier to add or update: low, high or premium")
+    tier.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="a parameter the tier pins"
+    )
+    tier.add_argument("--json", action="store_true", help="print JSON")
 
 
 def import_file(config: Config, path: Path, options: ImportOptions) -> ImportResult:
@@ -78,4 +88,28 @@ def describe(result: ImportResult) -> str:
     return "\n".join(lines)
 
 
-WORKFLOW_HANDLERS = {("workflows", "import"): workflows_import}
+def workflows_tier(args: argparse.Namespace, ctx: Any) -> int:
+    result = add_tier(ctx.config.home, args.function, args.quality, parse_settings(args.set))
+    if args.json:
+        print(json.dumps({**asdict(result), "path": str(result.path)}, ensure_ascii=False))
+    else:
+        pinned = ", ".join(f"{name}={value}" for name, value in result.settings.items())
+        print(f"tier {result.function}/{result.quality} ({pinned}) written to {result.path}")
+    return 0
+
+
+def parse_settings(items: list[str]) -> dict[str, str]:
+    """["steps=12", "width=768"] → {"steps": "12", "width": "768"}."""
+    settings = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"--set: {item!r} is not NAME=VALUE — write e.g. --set steps=12")
+        settings[name.strip()] = value.strip()
+    return settings
+
+
+WORKFLOW_HANDLERS = {
+    ("workflows", "import"): workflows_import,
+    ("workflows", "tier"): workflows_tier,
+}
