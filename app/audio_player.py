@@ -136,6 +136,12 @@ def open_device() -> tuple[miniaudio.PlaybackDevice, str]:
         return miniaudio.PlaybackDevice(backends=null, **settings), NO_DEVICE_NOTE
 
 
+def _in_background(work, name: str) -> None:
+    """Not a daemon: Python waits for it at exit, so a device is never closed (or its thread
+    calling into Python) while the interpreter is being torn down — that crashed the process."""
+    threading.Thread(target=work, name=name).start()
+
+
 class AudioPlayer:
     """Plays one take. Tk thread: every public method; none of them waits for the device."""
 
@@ -216,7 +222,7 @@ class AudioPlayer:
             self._state.pause()
             device, self._device = self._device, None
         if device is not None:
-            threading.Thread(target=device.close, name="audio-close", daemon=True).start()
+            _in_background(device.close, "audio-close")
 
     # --- device (worker and audio threads) -------------------------------------------------
 
@@ -227,7 +233,7 @@ class AudioPlayer:
             if not self._state.playing:
                 return
             self._opening = True
-        threading.Thread(target=self._open_device, name="audio-open", daemon=True).start()
+        _in_background(self._open_device, "audio-open")
 
     def _open_device(self) -> None:
         import miniaudio

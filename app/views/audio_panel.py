@@ -20,19 +20,37 @@ frame moves one line and rewrites the clock when its text changes.
 from __future__ import annotations
 
 import tkinter as tk
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from tkinter import ttk
 
+from PIL import Image, ImageDraw, ImageTk
+
 from app import theme
 from app.audio_player import AudioError, AudioPlayer, LoadedTake, load_take
-from app.player_state import SEEK_STEP_S, clock, seconds_to_x, waveform_outline, x_to_seconds
+from app.player_state import (
+    SEEK_STEP_S,
+    Peaks,
+    clock,
+    seconds_to_x,
+    waveform_outline,
+    x_to_seconds,
+)
 from core.models import ArtifactRecord
 
 FRAME_MS = 33  # playhead refresh while playing (~30 fps)
+RESIZE_MS = 80
 PLAYHEAD = "#e5484d"  # reads on both the light and the dark canvas
-DECODER = ThreadPoolExecutor(1, "audio-decode")  # one song at a time: a few hundred ms each
+DECODER = ThreadPoolExecutor(1, "audio-decode")  # songs (a few hundred ms each), waveform pictures
 MISSING = "The song's file is missing — it was moved or deleted."
+
+
+def wave_picture(peaks: Peaks, size: tuple[int, int], background: str, fill: str) -> Image.Image:
+    """The waveform as one picture (worker thread): a moving playhead then repaints a strip of
+    pixels, not a 2,000-point polygon."""
+    picture = Image.new("RGB", size, background)
+    ImageDraw.Draw(picture).polygon(waveform_outline(peaks, *size), fill=fill)
+    return picture
 
 
 class AudioPanel(ttk.Frame):
@@ -52,8 +70,11 @@ class AudioPanel(ttk.Frame):
         self.can_play = media is not None
         self.player = AudioPlayer()
         self.take: LoadedTake | None = None
+        self._wave_photo: ImageTk.PhotoImage | None = None
+        self._wave_future: Future[Image.Image] | None = None
         self._future = DECODER.submit(load_take, media) if media is not None else None
         self._tick_id: str | None = None
+        self._redraw_id: str | None = None
         self._shown_clock = ""
         self._start_at: float | None = None  # play_from before the take was decoded
         self._build(height)
@@ -122,7 +143,7 @@ class AudioPanel(ttk.Frame):
         self.canvas = tk.Canvas(self, height=height, highlightthickness=0, takefocus=1)
         self.canvas.pack(side="top", fill="both", expand=True)
         self.canvas.create_line(0, 0, 0, height, tags="playhead", fill=PLAYHEAD, width=2)
-        self.canvas.bind("<Configure>", lambda _e: self._draw_wave())
+        self.canvas.bind("<Configure>", lambda _e: self._redraw_soon())
         self.canvas.bind("<Button-1>", self._on_click)
         self.canvas.bind("<B1-Motion>", self._on_click)
         self.canvas.bind("<Key>", lambda e: "break" if self.key(e.keysym) else None)
@@ -130,19 +151,34 @@ class AudioPanel(ttk.Frame):
     def _recolor(self, colours: theme.Palette) -> None:
         self._colours = colours
         self.canvas.configure(background=colours.canvas)
-        self.canvas.itemconfigure("wave", fill=colours.muted, outline=colours.muted)
+        self._draw_wave()
 
     # --- drawing --------------------------------------------------------------------------------
 
+    def _redraw_soon(self) -> None:
+        """A resize redraws the waveform once it has stopped (a drag sends many sizes)."""
+        if self._redraw_id is not None:
+            self.after_cancel(self._redraw_id)
+        self._redraw_id = self.after(RESIZE_MS, self._draw_wave)
+
     def _draw_wave(self) -> None:
-        self.canvas.delete("wave")
+        """Have the waveform's picture made on a worker at the canvas's size (tick shows it)."""
+        self._redraw_id = None
         width, height = self.canvas.winfo_width(), self.canvas.winfo_height()
-        if self.take is not None and width > 1:
-            colour = self._colours.muted
-            outline = waveform_outline(self.take.peaks, width, height)
-            self.canvas.create_polygon(outline, tags="wave", fill=colour, outline=colour)
-            self.canvas.tag_raise("playhead")
-        self._draw_playhead()
+        if self.take is None or width < 2:
+            return
+        colours = self._colours
+        self._wave_future = DECODER.submit(
+            wave_picture, self.take.peaks, (width, height), colours.canvas, colours.muted
+        )
+        self._wake()
+
+    def _show_wave(self) -> None:
+        future, self._wave_future = self._wave_future, None
+        self._wave_photo = ImageTk.PhotoImage(future.result())
+        self.canvas.delete("wave")
+        self.canvas.create_image(0, 0, image=self._wave_photo, anchor="nw", tags="wave")
+        self.canvas.tag_raise("playhead")
 
     def _draw_playhead(self) -> None:
         position, duration = self.player.position_s, self.player.duration_s
@@ -165,12 +201,17 @@ class AudioPanel(ttk.Frame):
         self._tick_id = None
         if self._future is not None and self._future.done():
             self._take_in()
+        if self._wave_future is not None and self._wave_future.done():
+            self._show_wave()
         self._draw_playhead()
         playing = self.player.playing
-        self.play_button.configure(text="⏸ Pause" if playing else "▶ Play")
+        label = "⏸ Pause" if playing else "▶ Play"
+        if self.play_button.cget("text") != label:
+            self.play_button.configure(text=label)
         if self.player.error or self.player.note:
             self._set_message(self.player.error or self.player.note)
-        if playing or self._future is not None:
+        busy = playing or self._future is not None or self._wave_future is not None
+        if busy and self._tick_id is None:  # (a step above may have woken it already)
             self._tick_id = self.after(FRAME_MS, self.tick)
 
     def _take_in(self) -> None:
@@ -201,6 +242,7 @@ class AudioPanel(ttk.Frame):
     def _on_destroy(self, event: tk.Event) -> None:
         if event.widget is not self:
             return
-        if self._tick_id is not None:
-            self.after_cancel(self._tick_id)
+        for pending in (self._tick_id, self._redraw_id):
+            if pending is not None:
+                self.after_cancel(pending)
         self.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from app import theme
 from app.views.audio_panel import MISSING, AudioPanel
 from core.models import ArtifactRecord, MediaKind
 from tests.audio_files import write_tone
@@ -49,8 +50,14 @@ def panel_for(root, path: Path | None, **pack) -> AudioPanel:
 def panel(root, songs):
     root.geometry("640x200+0+0")
     panel = panel_for(root, songs[0])
-    assert pump_until(root, lambda: panel.take is not None and panel.canvas.winfo_width() > 1)
+    assert pump_until(root, lambda: drawn(panel))
     return panel
+
+
+def drawn(panel: AudioPanel) -> bool:
+    """Decoded, and its waveform drawn at the canvas's final size."""
+    settled = panel._redraw_id is None and panel._wave_future is None
+    return bool(panel.take and panel.canvas.find_withtag("wave") and settled)
 
 
 def key(root, widget, keysym):
@@ -63,8 +70,15 @@ def key(root, widget, keysym):
 
 def test_a_take_shows_its_waveform_and_length(root, panel):
     assert panel.can_play
-    assert len(panel.canvas.find_withtag("wave")) == 1
-    assert len(panel.canvas.coords("wave")) == 4 * panel.canvas.winfo_width()
+    picture = panel._wave_photo
+    assert picture.width() == panel.canvas.winfo_width()
+    middle, right = picture.height() // 2, picture.width() - 2
+
+    def pixel(x, y):
+        return panel.tk.call(str(picture), "get", x, y)
+
+    assert pixel(right, middle - 30) != pixel(right, 1)  # the loud end fills the band
+    assert pixel(2, middle - 30) == pixel(right, 1)  # the silent start is a thin line
     assert panel.time_label.cget("text") == "0:00 / 0:12"
     assert panel.message.cget("text") == ""
 
@@ -161,3 +175,13 @@ def test_closing_stops_playback(root, panel):
     assert pump_until(root, lambda: panel.player.device_name == "Null")
     panel.close()
     assert not panel.player.playing and panel.player.device_name == ""
+
+
+def test_the_waveform_follows_the_theme(root, panel):
+    def corner() -> str:
+        rgb = panel.tk.call(str(panel._wave_photo), "get", 1, 1)
+        return "#" + "".join(f"{int(c):02x}" for c in rgb)
+
+    light = corner()
+    theme.apply(root, theme.DARK)
+    assert pump_until(root, lambda: corner() == theme.PALETTES[theme.DARK].canvas != light)
