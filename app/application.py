@@ -20,6 +20,7 @@ from typing import Any
 from app import theme
 from app.bridge import EventBridge
 from app.cli import Context
+from app.history_state import take_request
 from app.icons import Icons
 from app.list_state import favorite_after_toggle
 from app.live_state import ABOUT_BACKENDS, cloud_meter
@@ -305,6 +306,26 @@ class Application:
         self.generate(
             [take.prompt_id], quality=take.metadata.get("tier"), seed=take.metadata.get("seed")
         )
+
+    def regenerate_from_take(self, artifact_id: int) -> None:
+        """The take's own prompt version, tier and seed, even after the prompt was edited."""
+
+        def queue() -> None:
+            request = take_request(self.ctx.artifacts.get(artifact_id))
+            overrides = {} if request.seed is None else {"seed": request.seed}
+            self.engine.queue(
+                [request.prompt_id],
+                quality=request.quality,
+                overrides=overrides,
+                version=request.version,
+            )
+
+        self._guarded(queue)
+        self.prompts.update_rows()
+
+    def choices_changed(self, prompt_id: int) -> None:
+        """A take was rated or circled: the list's rows (thumbnail column) follow."""
+        self.prompts.update_rows()
 
     def duplicate(self, prompt_id: int) -> None:
         record = self.ctx.prompts.get(prompt_id)

@@ -6,7 +6,8 @@ PhotoImage and a create_image item. Tiles are cheap canvas items; only the tiles
 band load their pictures, and at most MAX_PHOTOS PhotoImages are kept.
 
 Click, Ctrl-click and Shift-click select takes (outlined); C or "Compare selected" compares 2–4
-of them; a double-click opens the take viewer (the window's view_take).
+of them; a double-click opens the take viewer (the window's view_take). Keys 0–5 rate the
+selected takes, Enter or * circles one as "the take" (app/views/take_choice.py).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from typing import Protocol
 from PIL import Image, ImageTk
 
 from app import theme
+from app.choice_state import merged
 from app.compare_state import TakeSelection, compare_hint
 from app.live_state import GridLayout, caption, take_details
+from app.views.take_choice import Chosen, TakeChoice, draw_badges
 from core.errors import NotFound
 from core.jobs import ArtifactSaved, JobEvent, PreviewReady
 from core.models import ArtifactRecord
@@ -52,6 +55,8 @@ class GalleryActions(Protocol):
     def delete_take(self, artifact_id: int) -> None: ...
     def view_take(self, records: list[ArtifactRecord], artifact_id: int) -> None: ...
     def compare_takes(self, records: list[ArtifactRecord]) -> None: ...
+    def regenerate_from_take(self, artifact_id: int) -> None: ...
+    def choices_changed(self, prompt_id: int) -> None: ...
 
 
 def load_thumbnail(path: Path, size: int = THUMB) -> Image.Image:
@@ -103,6 +108,9 @@ class TakesGallery(ttk.Frame):
         self.canvas.configure(yscrollcommand=self._on_scrolled)
         self.scrollbar.pack(side="right", fill="y")
         self.canvas.pack(side="left", fill="both", expand=True)
+        self.choice = TakeChoice(
+            self.canvas, artifacts, lambda: list(self.selection.ids), self._chosen
+        )
         self.menu = self._build_menu()
 
         self.canvas.bind("<Configure>", lambda _e: self._relayout())
@@ -244,6 +252,7 @@ class TakesGallery(ttk.Frame):
                 fill=self.colours.text,
                 tags=(*tags, "pending"),
             )
+        draw_badges(self.canvas, record, x, y, THUMB, tags)
         self.canvas.create_text(
             x + THUMB // 2,
             y + THUMB + 4,
@@ -356,16 +365,42 @@ class TakesGallery(ttk.Frame):
             ("Details…", self.show_details),
             ("Compare selected (C)", lambda _r: self.compare_selected()),
             (None, None),
+            ("Circle as the take (Enter)", lambda r: self.choice.circle(r.id)),
+            ("Rate", None),
+            (None, None),
             ("Regenerate same seed", lambda r: self.actions.regenerate_same_seed(r.id)),
+            ("Regenerate from this take", lambda r: self.actions.regenerate_from_take(r.id)),
             (None, None),
             ("Delete take", lambda r: self.actions.delete_take(r.id)),
         ]
         for label, action in items:
             if label is None:
                 menu.add_separator()
+            elif action is None:
+                menu.add_cascade(label="Rate (keys 0–5)", menu=self._rating_menu(menu))
             else:
                 menu.add_command(label=label, command=lambda a=action: self._menu_command(a))
         return menu
+
+    def _rating_menu(self, parent: tk.Menu) -> tk.Menu:
+        """Rate every selected take (the right-clicked one is among them)."""
+        menu = tk.Menu(parent, tearoff=False)
+        for rating in range(6):
+            menu.add_command(
+                label=f"{rating}  " + ("★" * rating or "no rating"),
+                command=lambda n=rating: self.choice.rate(list(self.selection.ids), n),
+            )
+        return menu
+
+    def _chosen(self, chosen: Chosen) -> None:
+        """A rating or circle was written (or failed): redraw those tiles, tell the window."""
+        if chosen.error:
+            self.show_hint(chosen.error)
+            return
+        for i in merged(self.records, chosen.changed):
+            self._draw_tile(i)
+        for prompt_id in {record.prompt_id for record in chosen.changed}:
+            self.actions.choices_changed(prompt_id)
 
     def show_details(self, record: ArtifactRecord) -> tk.Toplevel:
         """A small window with the take's details and the texts its workflow displayed."""
@@ -423,6 +458,7 @@ class TakesGallery(ttk.Frame):
                 self.after_cancel(after_id)
         self._poll_id = self._visible_id = self._hint_id = None
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.choice.close()
 
 
 def _age(record: ArtifactRecord) -> tuple[float, int]:
