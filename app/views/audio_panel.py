@@ -7,8 +7,9 @@ The seam the viewer and compare use (app.views.viewer.MediaPanel):
 - `can_play`: True when there is a file to play.
 - `key(keysym) -> bool`: Space play/pause, Left/Right seek 5 s back/on; True when used. The
   panel's canvas also takes these keys itself while it has the focus (clicking it gives it).
-- `position_s()`: the playhead while playing, None while not; `play_from(seconds)`, `pause()`:
-  what compare's A/B uses to move playback to another take at the same place.
+- `position_s()`: the playhead while playing, None while not; `playhead_s()`: playing or not;
+  `play_from(seconds)`, `seek_to(seconds)`, `pause()`: what compare's A/B uses to move playback
+  (or, while paused, the playhead) to another take at the same place.
 - `close()`: stop and let go of the audio device (on a worker).
 
 Decoding and the waveform's peaks are made on a worker (app/audio_player.load_take); the Tk
@@ -76,7 +77,7 @@ class AudioPanel(ttk.Frame):
         self._tick_id: str | None = None
         self._redraw_id: str | None = None
         self._shown_clock = ""
-        self._start_at: float | None = None  # play_from before the take was decoded
+        self._waiting: tuple[float, bool] | None = None  # (seconds, play) asked before decoded
         self._build(height)
         theme.follow(self.canvas, self._recolor)
         self._set_message("Loading…" if self.can_play else MISSING)
@@ -99,14 +100,18 @@ class AudioPanel(ttk.Frame):
     def position_s(self) -> float | None:
         return self.player.position_s if self.player.playing else None
 
+    def playhead_s(self) -> float:
+        """Where the playhead is, playing or paused (compare's A/B while paused)."""
+        return self.player.position_s
+
     def play_from(self, seconds: float) -> None:
-        if self.take is None:
-            self._start_at = seconds
-        self.player.play_from(seconds)
-        self._wake()
+        self._go(seconds, play=True)
+
+    def seek_to(self, seconds: float) -> None:
+        self._go(seconds, play=False)
 
     def pause(self) -> None:
-        self._start_at = None
+        self._waiting = None
         self.player.pause()
         self._wake()
 
@@ -125,8 +130,15 @@ class AudioPanel(ttk.Frame):
         self.player.seek_by(delta_s)
         self._wake()
 
-    def seek_to(self, seconds: float) -> None:
-        self.player.seek(seconds)
+    def _go(self, seconds: float, *, play: bool) -> None:
+        """Move the playhead (and play); before the take is decoded, once it is (compare may
+        switch to a take that is still decoding)."""
+        if self.take is None:
+            self._waiting = (seconds, play)
+        if play:
+            self.player.play_from(seconds)
+        else:
+            self.player.seek(seconds)
         self._wake()
 
     # --- building -------------------------------------------------------------------------------
@@ -223,8 +235,9 @@ class AudioPanel(ttk.Frame):
             self._set_message(str(exc))
             return
         self.player.load(self.take.audio)
-        if self._start_at is not None:
-            self.player.play_from(self._start_at)
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            self._go(waiting[0], play=waiting[1])
         self._set_message("")
         self._draw_wave()
 

@@ -75,6 +75,7 @@ class CompareView(ttk.Frame):
         position = current.position_s() if current is not None else None
         if current is not None and current is not target:
             current.pause()
+            target.seek_to(current.playhead_s())  # paused too: the other take waits there
         if position is not None:
             target.play_from(position)
         self.heard = column

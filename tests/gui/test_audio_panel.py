@@ -9,9 +9,11 @@ import pytest
 
 from app import theme
 from app.views.audio_panel import MISSING, AudioPanel
+from app.views.compare import CompareView
 from core.models import ArtifactRecord, MediaKind
 from tests.audio_files import write_tone
 from tests.gui.conftest import pump
+from tests.gui.test_gallery_queue_status import Recorder
 
 WAIT_MS = 5000
 
@@ -28,7 +30,9 @@ def songs(tmp_path_factory):
 
 
 def record(path: Path, artifact_id: int = 1) -> ArtifactRecord:
-    return ArtifactRecord(artifact_id, 1, MediaKind.AUDIO, path.name, None, "", 0)
+    return ArtifactRecord(
+        artifact_id, 1, MediaKind.AUDIO, path.name, None, "", 0, metadata={"seed": artifact_id}
+    )
 
 
 def pump_until(root, condition, ms: int = WAIT_MS) -> bool:
@@ -185,3 +189,26 @@ def test_the_waveform_follows_the_theme(root, panel):
     light = corner()
     theme.apply(root, theme.DARK)
     assert pump_until(root, lambda: corner() == theme.PALETTES[theme.DARK].canvas != light)
+
+
+def test_compare_a_b_while_paused_moves_the_playhead_and_plays_on_from_there(root, songs):
+    """In compare (app/views/compare.py), B heard after A was paused waits at A's playhead;
+    Space plays it from there; A again, while playing, takes over at B's place."""
+    takes = [record(path, artifact_id) for artifact_id, path in enumerate(songs, start=1)]
+    root.geometry("1000x400+0+0")
+    view = CompareView(root, takes, songs[0].parent, Recorder())
+    view.pack(fill="both", expand=True)
+    a, b = view.players[0], view.players[1]
+    assert pump_until(root, lambda: drawn(a) and drawn(b))
+    width = a.canvas.winfo_width()
+    a.canvas.event_generate("<Button-1>", x=(width - 1) // 2, y=20)  # A's waveform: 6 s
+    key(root, view, "space")
+    assert pump_until(root, lambda: (a.position_s() or 0) > 6.2)
+    key(root, view, "space")
+    paused_at = a.playhead_s()
+    key(root, view, "b")
+    assert view.heard == 1 and not b.player.playing and b.playhead_s() == paused_at
+    key(root, view, "space")
+    assert pump_until(root, lambda: (b.position_s() or 0) > paused_at + 0.2)
+    key(root, view, "a")
+    assert not b.player.playing and a.player.playing and a.playhead_s() >= paused_at + 0.2
