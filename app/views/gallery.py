@@ -34,7 +34,7 @@ from app.live_state import GridLayout, caption, take_details
 from app.views.take_choice import Chosen, TakeChoice, draw_badges
 from core.errors import NotFound
 from core.jobs import ArtifactSaved, JobEvent, PreviewReady
-from core.models import ArtifactRecord
+from core.models import ArtifactRecord, MediaKind
 from repositories.artifacts import ArtifactRepository
 
 THUMB = 192  # square picture box of a tile; the caption goes below it
@@ -440,6 +440,8 @@ class TakesGallery(ttk.Frame):
                 self.selection.click(record.id)
                 self._mark_selection()
             self._menu_record = record
+            video = record.kind == MediaKind.VIDEO  # a video plays in the system's player
+            self.menu.entryconfigure(0, label="Play in system player" if video else "Open")
             self.post_menu(event.x_root, event.y_root)
 
     def post_menu(self, x_root: int, y_root: int) -> None:
