@@ -20,14 +20,16 @@ from typing import Any
 from app import theme
 from app.bridge import EventBridge
 from app.cli import Context
+from app.first_start_state import DEMO_LABEL, FoundServer, server_name
 from app.history_state import take_request
 from app.icons import Icons
 from app.list_state import favorite_after_toggle
 from app.live_state import ABOUT_BACKENDS, cloud_meter
-from app.settings_state import connection_text
+from app.settings_state import ServerRow, connection_text
 from app.template_warnings import TemplateWarnings
 from app.views.compare import CompareView
 from app.views.editor import PromptEditor
+from app.views.first_start import DemoSwitch, FirstStart
 from app.views.gallery import TakesGallery
 from app.views.import_dialog import ImportDialog
 from app.views.prompt_list import PromptList
@@ -67,6 +69,7 @@ class Application:
         self.confirm = lambda question: messagebox.askyesno("Takeboard", question, parent=root)
         self.bridge = EventBridge(root, self._on_event)
         self.engine = ctx.engine(self.bridge.put)
+        self.demo = DemoSwitch(root, self.engine, lambda: self.ctx.config)
         self.workflows = WorkflowImport(root, ctx.config)  # File → Import workflow…, drops
         root.title("Takeboard" + (f" — {banner}" if banner else ""))
         root.minsize(*MIN_SIZE)
@@ -131,6 +134,9 @@ class Application:
         self.queue = QueuePanel(body, self)
         body.add(self.queue, weight=1)
         self._panes = (body, top)
+        self.first_start = FirstStart(
+            self.root, self.demo, scan=self._scan, add_server=self.open_settings, before=body
+        )
 
     def _build_menu(self) -> None:
         bar = tk.Menu(self.root)
@@ -139,6 +145,7 @@ class Application:
             self._menu_item(file, f"New {kind} prompt", lambda k=kind: self.new(k), kind)
         file.add_command(label="Import takes…", command=self.import_takes)
         file.add_command(label="Import workflow…", command=self.workflows.ask)
+        file.add_command(label=f"Demo backend on/off ({DEMO_LABEL})", command=self.demo.toggle)
         self._menu_item(file, "Settings…", self.open_settings, "settings")
         file.add_separator()
         file.add_command(label="Quit", accelerator="Ctrl+Q", command=self.quit)
@@ -245,7 +252,9 @@ class Application:
 
     def _refresh_status(self) -> None:
         """Server indicators and job counts from memory and SQLite: a few ms, no network."""
-        self.status.update_servers(self.engine.pool.states())
+        states = self.engine.pool.states()
+        self.status.update_servers(states)
+        self.first_start.follow(states)
         jobs = self.ctx.jobs.unfinished()
         running = sum(job.status is JobStatus.RUNNING for job in jobs)
         failed = len(self.ctx.jobs.list(status=JobStatus.FAILED, limit=10_000))
@@ -447,21 +456,32 @@ class Application:
 
     # --- settings -----------------------------------------------------------------------------
 
-    def open_settings(self) -> None:
-        SettingsDialog(
+    def open_settings(self, found: FoundServer | None = None) -> None:
+        """File → Settings…; from the first-start panel with a found server as a new row."""
+        dialog = SettingsDialog(
             self.root,
             self.ctx.config.home,
             self._settings_saved,
             self._test_connection,
             cloud=self.engine.cloud,
         )
+        if found is not None:
+            taken = [view.value().name for view in dialog.rows]
+            dialog.add_server(ServerRow(server_name(found.url, taken), found.url))
+
+    def _scan(self) -> list[dict[str, Any]]:
+        """A worker thread: what answers on this machine's usual ports (backends --discover)."""
+        from app.cli_jobs import discovered_rows  # imports the discovery probes: only when asked
+
+        return discovered_rows(self.ctx.config)
 
     def _settings_saved(self, config: Config) -> None:
         self.ctx.config = config
         self.engine.pool.allow_online = config.allow_online  # the switch applies now
+        self._join_new_servers(config)
         text = (
-            "Settings saved. The online switch and cloud settings apply now; server, retry "
-            "and timeout changes apply the next time Takeboard starts."
+            "Settings saved. The online switch, cloud settings and new servers apply now; "
+            "other server, retry and timeout changes apply the next time Takeboard starts."
         )
         if self.engine.cloud is not None:
             self.engine.cloud.configure(CloudSettings.from_config(config))
@@ -472,6 +492,16 @@ class Application:
                     "it on runcomfy.com."
                 )
         messagebox.showinfo("Takeboard", text, parent=self.root)
+
+    def _join_new_servers(self, config: Config) -> None:
+        """ComfyUI servers added in Settings join the pool at once (the first start's Add)."""
+        from main import comfy_client  # main imports app: resolved at call time
+
+        known = set(self.engine.pool.names())
+        for server in config.comfyui_servers:
+            if server.name not in known:
+                self.engine.pool.add(server, comfy_client(config, server))
+        threading.Thread(target=self.engine.pool.refresh, name="pool-refresh", daemon=True).start()
 
     def _test_connection(self, url: str) -> tuple[bool, str]:
         """Worker thread, no Tk: one probe of one server."""
@@ -495,6 +525,7 @@ class Application:
         the cloud machine when the user chose auto-stop at quit."""
         self._starter.join()
         self.engine.stop()
+        self.demo.stop_server()
         if self.engine.cloud is not None:
             try:
                 for notice in self.engine.cloud.at_quit():
