@@ -40,7 +40,7 @@ class FormField:
     """One data field as the form shows it."""
 
     name: str
-    widget: str  # "text" | "long" | "choice" | "int" | "float" | "list" | "json"
+    widget: str  # "text" | "long" | "choice" | "int" | "float" | "list" | "json" | "function"
     required: bool = False
     choices: tuple[str, ...] = ()
     hint: str = ""
@@ -57,6 +57,8 @@ def form_fields(kind: MediaKind | str) -> list[FormField]:
 
 
 def _form_field(name: str, spec: Any) -> FormField:
+    if name == "function":  # a dropdown of the kind's functions (app/views/param_controls.py)
+        return FormField(name, "function", spec.required)
     maker = spec.check.__qualname__.split(".")[0]
     bound = inspect.getclosurevars(spec.check).nonlocals
     required = spec.required

@@ -161,6 +161,8 @@ ASPECT = pattern(r"\d{1,2}:\d{1,2}", "16:9", sides=":")
 RESOLUTION = pattern(r"\d{2,4}x\d{2,4}", "832x480", sides="x")
 SEED = Field(integer(0, SEED_MAX))
 PARAMS = Field(free_params, default={})
+# The function the prompt runs (an imported one, say); without it, routing rules decide.
+FUNCTION = Field(pattern(r"[a-z][a-z0-9_]*", "create_image_anime"))
 
 SCHEMAS: dict[MediaKind, dict[str, Field]] = {
     MediaKind.IMAGE: {
@@ -171,6 +173,7 @@ SCHEMAS: dict[MediaKind, dict[str, Field]] = {
         "style_tags": Field(text_list, default=[]),
         "seed": SEED,
         "reference_image": Field(text(non_empty=True)),
+        "function": FUNCTION,
         "params": PARAMS,
     },
     MediaKind.AUDIO: {
@@ -186,6 +189,7 @@ SCHEMAS: dict[MediaKind, dict[str, Field]] = {
         "duration_s": Field(number(1, 600), default=60),
         "quality": Field(one_of(*QUALITY_TIERS), default="standard"),
         "seed": SEED,
+        "function": FUNCTION,
         "params": PARAMS,
     },
     MediaKind.VIDEO: {
@@ -199,6 +203,7 @@ SCHEMAS: dict[MediaKind, dict[str, Field]] = {
         "start_image": Field(text(non_empty=True)),
         "lora": Field(text(non_empty=True)),  # a character/style LoRA file name
         "seed": SEED,
+        "function": FUNCTION,
         "params": PARAMS,
     },
 }
@@ -287,7 +292,7 @@ def video_frames(data: dict[str, Any]) -> int:
 
 def template_values(kind: MediaKind, data: dict[str, Any]) -> dict[str, Any]:
     """The flat values a workflow template's parameters draw from (prompt fields + computed)."""
-    values = {k: v for k, v in data.items() if k != "params"}
+    values = {k: v for k, v in data.items() if k not in ("params", "function")}
     if kind is MediaKind.IMAGE:
         values["width"], values["height"] = image_size(data["aspect_ratio"])
         values["style_tags"] = ", ".join(data["style_tags"])

@@ -205,6 +205,7 @@ class Engine:
     ) -> tuple[PromptRecord, list[str], str]:
         """(prompt, the functions to try in order, tier); InputError for a wrong function."""
         tier = quality or prompt.data.get("quality") or self.default_quality
+        function = function or prompt.data.get("function")  # the one the editor picked
         if function is not None:
             self._check_kind(function, tier, prompt)
             return prompt, [function], tier

@@ -35,14 +35,16 @@ def test_a_function_added_after_start_runs_after_reload(ctx, comfy_server, home)
         json.dumps({"comfyui": {"servers": [{"name": "gpu", "url": comfy_server.url}]}})
     )
     engine = _engine(ctx)
-    prompt = ctx.prompts.add("image", "p", {"prompt": "a lighthouse"})
+    # the prompt names its function (the editor's choice): no --function needed
+    prompt = ctx.prompts.add("image", "p", {"prompt": "a lighthouse", "function": "late_image"})
     _add_function(home, "late_image")
     with pytest.raises(TemplateError, match="unknown function 'late_image'"):
-        engine.queue([prompt.id], function="late_image")
+        engine.queue([prompt.id])
     reloaded = engine.reload_templates()
     assert "late_image" in reloaded.names()
     assert engine.executor.templates is reloaded and engine.tools.templates is reloaded
-    (job,) = engine.queue([prompt.id], function="late_image")
+    (job,) = engine.queue([prompt.id])
+    assert job.function == "late_image"
     engine.run_until_done([job.id], stall_s=30)
     assert ctx.jobs.get(job.id).status.value == "done"
     (take,) = ctx.artifacts.for_prompt(prompt.id)

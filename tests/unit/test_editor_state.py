@@ -31,6 +31,7 @@ WIDGETS = {
         "style_tags": "list",
         "seed": "int",
         "reference_image": "text",
+        "function": "function",
         "params": "json",
     },
     MediaKind.AUDIO: {
@@ -46,6 +47,7 @@ WIDGETS = {
         "duration_s": "float",
         "quality": "choice",
         "seed": "int",
+        "function": "function",
         "params": "json",
     },
     MediaKind.VIDEO: {
@@ -59,6 +61,7 @@ WIDGETS = {
         "start_image": "text",
         "lora": "text",
         "seed": "int",
+        "function": "function",
         "params": "json",
     },
 }
@@ -74,6 +77,7 @@ FULL = {
             "style_tags": "ink, moody",
             "seed": "42",
             "reference_image": "refs/fox.png",
+            "function": "my_flux",
             "params": '{"style": "ink"}',
         },
         {
@@ -84,6 +88,7 @@ FULL = {
             "style_tags": ["ink", "moody"],
             "seed": 42,
             "reference_image": "refs/fox.png",
+            "function": "my_flux",
             "params": {"style": "ink"},
         },
     ),
@@ -101,6 +106,7 @@ FULL = {
             "duration_s": "90.5",
             "quality": "premium",
             "seed": "7",
+            "function": "my_flux",
             "params": '{"cfg": 3}',
         },
         {
@@ -116,6 +122,7 @@ FULL = {
             "duration_s": 90.5,
             "quality": "premium",
             "seed": 7,
+            "function": "my_flux",
             "params": {"cfg": 3},
         },
     ),
@@ -131,6 +138,7 @@ FULL = {
             "start_image": "start.png",
             "lora": "fox_style.safetensors",
             "seed": "0",
+            "function": "my_flux",
             "params": "",
         },
         {
@@ -143,6 +151,7 @@ FULL = {
             "start_image": "start.png",
             "lora": "fox_style.safetensors",
             "seed": 0,
+            "function": "my_flux",
         },
     ),
 }

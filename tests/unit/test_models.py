@@ -27,6 +27,7 @@ def test_image_defaults_are_filled_in():
         "style_tags": [],
         "seed": None,
         "reference_image": None,
+        "function": None,
         "params": {},
     }
 
@@ -164,3 +165,11 @@ def test_title_and_tags():
     assert validate_tags(["a", "b", "a"]) == ("a", "b")
     with pytest.raises(InputError, match="tags:"):
         validate_tags("a")
+
+
+def test_a_prompt_may_name_its_function():
+    assert validate_data("image", {**IMAGE, "function": " my_flux "})["function"] == "my_flux"
+    with pytest.raises(InputError, match=r"data.function: 'My Flux' is not valid"):
+        validate_data("audio", {**AUDIO, "function": "My Flux"})
+    values = template_values(MediaKind.VIDEO, validate_data("video", {**VIDEO, "function": "v"}))
+    assert "function" not in values  # it picks the template; it is no template value
