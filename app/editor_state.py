@@ -31,6 +31,7 @@ from core.models import (
 )
 
 LONG_TEXTS = ("prompt", "negative_prompt", "lyrics")
+FILE_FIELDS = ("reference_image", "start_image", "source_audio")  # shown with a file picker
 LYRICS_HINT = "[verse] … [chorus] …"
 FIELD_PATH = re.compile(r"^(?:data\.(\w+)|(title|tags|data))\s*:")
 
@@ -40,7 +41,7 @@ class FormField:
     """One data field as the form shows it."""
 
     name: str
-    widget: str  # "text" | "long" | "choice" | "int" | "float" | "list" | "json" | "function"
+    widget: str  # text | long | choice | int | float | list | json | function | file
     required: bool = False
     choices: tuple[str, ...] = ()
     hint: str = ""
@@ -73,6 +74,8 @@ def _form_field(name: str, spec: Any) -> FormField:
         return FormField(name, "json", required, hint='JSON object, e.g. {"style": "ink"}')
     if maker == "pattern":
         return FormField(name, "text", required, hint=f"e.g. {bound['example']}")
+    if name in FILE_FIELDS:
+        return FormField(name, "file", required)
     hint = LYRICS_HINT if name == "lyrics" else ""
     return FormField(name, "long" if name in LONG_TEXTS else "text", required, hint=hint)
 
