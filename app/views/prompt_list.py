@@ -141,6 +141,10 @@ class PromptList(ttk.Frame):
     # --- building --------------------------------------------------------------------------------
 
     def _build_filters(self) -> None:
+        """Two rows: the search box (and the count), then the filters, so the list's natural
+        width stays that of its columns."""
+        search = ttk.Frame(self, padding=(0, 0, 0, 4))
+        search.pack(side="top", fill="x")
         bar = ttk.Frame(self, padding=(0, 0, 0, 4))
         bar.pack(side="top", fill="x")
         self.search_var = tk.StringVar()
@@ -150,9 +154,10 @@ class PromptList(ttk.Frame):
         self.favorites_var = tk.BooleanVar(value=False)
         self.trash_var = tk.BooleanVar(value=False)
         self.count_var = tk.StringVar()
-        ttk.Label(bar, text="Search").pack(side="left")
-        self.search_entry = ttk.Entry(bar, textvariable=self.search_var, width=28)
-        self.search_entry.pack(side="left", padx=(4, 8))
+        ttk.Label(search, text="Search").pack(side="left")
+        ttk.Label(search, textvariable=self.count_var).pack(side="right")
+        self.search_entry = ttk.Entry(search, textvariable=self.search_var, width=28)
+        self.search_entry.pack(side="left", fill="x", expand=True, padx=(4, 8))
         self.kind_box = self._combo(bar, self.kind_var, [ALL, *(k.value for k in MediaKind)])
         self.status_box = self._combo(bar, self.status_var, [ALL, *(s.value for s in PromptStatus)])
         ttk.Label(bar, text="Tag").pack(side="left")
@@ -175,7 +180,6 @@ class PromptList(ttk.Frame):
         ttk.Label(bar, text="Rated ≥").pack(side="left", padx=(8, 4))
         self.rating_box = self._combo(bar, self.rating_var, list(RATINGS))
         self.rating_box.configure(width=4)
-        ttk.Label(bar, textvariable=self.count_var).pack(side="right")
         self.search_var.trace_add("write", lambda *_: self._filters_changed("search"))
         self.tag_var.trace_add("write", lambda *_: self._filters_changed("tag"))
 
