@@ -7,7 +7,8 @@ format (player_state.SAMPLE_RATE, stereo, signed 16-bit), so one device setting 
 Which device: the system's default output through miniaudio's backends in their order
 (PulseAudio, ALSA, JACK, … on Linux; WASAPI on Windows; Core Audio on macOS). Where none can
 be opened (no sound card: CI, a server, a container) the player falls back to miniaudio's null
-backend, which consumes audio in real time and plays it nowhere, and says so in `note`.
+backend, which consumes audio in real time and plays it nowhere, and says so in `note`; later
+songs of the session then go to the null backend at once.
 TAKEBOARD_AUDIO=null picks the null backend at once (the tests and the bench set it).
 
 Threads: the Tk thread calls play/pause/seek/load and reads the position; each only changes
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     import miniaudio
 
 PERIOD_MS = 30  # the device asks for this much audio at a time
+_NO_OUTPUT = threading.Event()  # no sound device could be opened in this process
 NO_DEVICE_NOTE = "No sound device could be opened: playing silently (the playhead still moves)."
 
 
@@ -130,10 +132,12 @@ def open_device() -> tuple[miniaudio.PlaybackDevice, str]:
     null = [miniaudio.Backend.NULL]
     if os.environ.get("TAKEBOARD_AUDIO", "").lower() == "null":
         return miniaudio.PlaybackDevice(backends=null, **settings), ""
-    try:
-        return miniaudio.PlaybackDevice(**settings), ""
-    except miniaudio.MiniaudioError:
-        return miniaudio.PlaybackDevice(backends=null, **settings), NO_DEVICE_NOTE
+    if not _NO_OUTPUT.is_set():
+        try:
+            return miniaudio.PlaybackDevice(**settings), ""
+        except miniaudio.MiniaudioError:
+            _NO_OUTPUT.set()  # the next songs go straight to the null device (no retry noise)
+    return miniaudio.PlaybackDevice(backends=null, **settings), NO_DEVICE_NOTE
 
 
 def _in_background(work, name: str) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from app import audio_player
 from app.audio_player import NO_DEVICE_NOTE, AudioError, AudioPlayer, decode, open_device
 from app.player_state import SAMPLE_RATE
 from tests.audio_files import write_tone
@@ -62,11 +63,13 @@ def test_the_null_backend_is_picked_by_the_environment():
 
 def test_without_the_override_a_missing_sound_card_falls_back_to_the_null_device(monkeypatch):
     monkeypatch.delenv("TAKEBOARD_AUDIO")
-    device, note = open_device()
-    try:  # a machine with a sound card opens it; one without plays silently and says so
-        assert (device.backend == "Null") == (note == NO_DEVICE_NOTE)
-    finally:
-        device.close()
+    for _ in range(2):  # the second time without trying the missing card again
+        device, note = open_device()
+        try:  # a machine with a sound card opens it; one without plays silently and says so
+            assert (device.backend == "Null") == (note == NO_DEVICE_NOTE)
+            assert audio_player._NO_OUTPUT.is_set() == (note == NO_DEVICE_NOTE)
+        finally:
+            device.close()
 
 
 def test_playing_moves_the_playhead_in_real_time(player, songs):
