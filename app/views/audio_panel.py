@@ -37,12 +37,14 @@ from app.player_state import (
     waveform_outline,
     x_to_seconds,
 )
+from app.views.gallery import _lower_priority
 from core.models import ArtifactRecord
 
 FRAME_MS = 33  # playhead refresh while playing (~30 fps)
 RESIZE_MS = 80
 PLAYHEAD = "#e5484d"  # reads on both the light and the dark canvas
-DECODER = ThreadPoolExecutor(1, "audio-decode")  # songs (a few hundred ms each), waveform pictures
+# songs (a few hundred ms each) and waveform pictures, at low priority like the gallery's
+DECODER = ThreadPoolExecutor(1, "audio-decode", initializer=_lower_priority)
 MISSING = "The song's file is missing — it was moved or deleted."
 
 
