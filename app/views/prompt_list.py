@@ -141,8 +141,8 @@ class PromptList(ttk.Frame):
     # --- building --------------------------------------------------------------------------------
 
     def _build_filters(self) -> None:
-        """Two rows: the search box (and the count), then the filters, so the list's natural
-        width stays that of its columns."""
+        """Two rows: search and tag boxes (and the count), then the choices, so the list's
+        natural width stays near that of its columns."""
         search = ttk.Frame(self, padding=(0, 0, 0, 4))
         search.pack(side="top", fill="x")
         bar = ttk.Frame(self, padding=(0, 0, 0, 4))
@@ -158,11 +158,11 @@ class PromptList(ttk.Frame):
         ttk.Label(search, textvariable=self.count_var).pack(side="right")
         self.search_entry = ttk.Entry(search, textvariable=self.search_var, width=28)
         self.search_entry.pack(side="left", fill="x", expand=True, padx=(4, 8))
+        ttk.Label(search, text="Tag").pack(side="left")
+        self.tag_entry = ttk.Entry(search, textvariable=self.tag_var, width=12)
+        self.tag_entry.pack(side="left", padx=(4, 8))
         self.kind_box = self._combo(bar, self.kind_var, [ALL, *(k.value for k in MediaKind)])
         self.status_box = self._combo(bar, self.status_var, [ALL, *(s.value for s in PromptStatus)])
-        ttk.Label(bar, text="Tag").pack(side="left")
-        self.tag_entry = ttk.Entry(bar, textvariable=self.tag_var, width=12)
-        self.tag_entry.pack(side="left", padx=(4, 8))
         self.favorites_check = ttk.Checkbutton(
             bar, text="★ only", variable=self.favorites_var, command=self._filters_changed
         )
