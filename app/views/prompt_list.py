@@ -184,7 +184,7 @@ class PromptList(ttk.Frame):
         self.tag_var.trace_add("write", lambda *_: self._filters_changed("tag"))
 
     def _combo(self, bar: ttk.Frame, var: tk.StringVar, values: list[str]) -> ttk.Combobox:
-        box = ttk.Combobox(bar, textvariable=var, values=values, state="readonly", width=10)
+        box = ttk.Combobox(bar, textvariable=var, values=values, state="readonly", width=8)
         box.pack(side="left", padx=(0, 8))
         box.bind("<<ComboboxSelected>>", lambda _e: self._filters_changed())
         return box
