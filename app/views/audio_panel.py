@@ -43,6 +43,8 @@ from core.models import ArtifactRecord
 FRAME_MS = 33  # playhead refresh while playing (~30 fps)
 RESIZE_MS = 80
 PLAYHEAD = "#e5484d"  # reads on both the light and the dark canvas
+# Geometric Shapes (U+25xx) that the theme's fonts have (⏸, U+23F8, showed as a box)
+PLAY, PAUSE = "▶ Play", "▮▮ Pause"
 # songs (a few hundred ms each) and waveform pictures, at low priority like the gallery's
 DECODER = ThreadPoolExecutor(1, "audio-decode", initializer=_lower_priority)
 MISSING = "The song's file is missing — it was moved or deleted."
@@ -148,7 +150,7 @@ class AudioPanel(ttk.Frame):
     def _build(self, height: int) -> None:
         bar = ttk.Frame(self)
         bar.pack(side="top", fill="x", pady=(0, theme.PAD // 2))
-        self.play_button = ttk.Button(bar, text="▶ Play", width=9, command=self.toggle)
+        self.play_button = ttk.Button(bar, text=PLAY, width=9, command=self.toggle)
         self.play_button.pack(side="left")
         self.time_label = ttk.Label(bar, text="0:00 / 0:00", width=13, anchor="center")
         self.time_label.pack(side="left", padx=theme.PAD)
@@ -219,7 +221,7 @@ class AudioPanel(ttk.Frame):
             self._show_wave()
         self._draw_playhead()
         playing = self.player.playing
-        label = "⏸ Pause" if playing else "▶ Play"
+        label = PAUSE if playing else PLAY
         if self.play_button.cget("text") != label:
             self.play_button.configure(text=label)
         if self.player.error or self.player.note:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,12 @@ def test_a_file_that_is_not_audio_is_one_line_with_the_way_out(tmp_path):
     bad.write_bytes(b"not audio at all" * 100)
     with pytest.raises(AudioError, match="(could not be decoded|holds no sound) .* system player"):
         decode(bad)
+
+
+def test_opus_without_pyav_says_how_to_get_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "av", None)  # as if the `video` extra were not installed
+    with pytest.raises(AudioError, match=r"needs PyAV — install it \(pip install 'takeboard\["):
+        decode(SAMPLES / "c2_fx_opus.opus")
 
 
 def test_the_null_backend_is_picked_by_the_environment():
