@@ -20,6 +20,7 @@ frame moves one line and rewrites the clock when its text changes.
 
 from __future__ import annotations
 
+import logging
 import tkinter as tk
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -48,6 +49,8 @@ PLAY, PAUSE = "▶ Play", "▮▮ Pause"
 # songs (a few hundred ms each) and waveform pictures, at low priority like the gallery's
 DECODER = ThreadPoolExecutor(1, "audio-decode", initializer=_lower_priority)
 MISSING = "The song's file is missing — it was moved or deleted."
+UNREADABLE = "This song could not be read — open it in the system player to check it"
+log = logging.getLogger(__name__)
 
 
 def wave_picture(peaks: Peaks, size: tuple[int, int], background: str, fill: str) -> Image.Image:
@@ -123,6 +126,7 @@ class AudioPanel(ttk.Frame):
         self.player.close()
         if self._future is not None:
             self._future.cancel()
+            self._future = None
 
     # --- transport ------------------------------------------------------------------------------
 
@@ -235,8 +239,11 @@ class AudioPanel(ttk.Frame):
         try:
             self.take = future.result()
         except AudioError as exc:
-            self.can_play = False
-            self._set_message(str(exc))
+            self._cannot_play(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 — the worker's boundary: still one line
+            log.warning("cannot play %s", self.record.path, exc_info=exc)
+            self._cannot_play(f"{UNREADABLE} ({exc.__class__.__name__})")
             return
         self.player.load(self.take.audio)
         waiting, self._waiting = self._waiting, None
@@ -244,6 +251,10 @@ class AudioPanel(ttk.Frame):
             self._go(waiting[0], play=waiting[1])
         self._set_message("")
         self._draw_wave()
+
+    def _cannot_play(self, why: str) -> None:
+        self.can_play = False
+        self._set_message(why)
 
     def _set_message(self, text: str) -> None:
         if self.message.cget("text") != text:

@@ -212,3 +212,11 @@ def test_compare_a_b_while_paused_moves_the_playhead_and_plays_on_from_there(roo
     assert pump_until(root, lambda: (b.position_s() or 0) > paused_at + 0.2)
     key(root, view, "a")
     assert not b.player.playing and a.player.playing and a.playhead_s() >= paused_at + 0.2
+
+
+def test_closing_while_the_take_decodes_ends_quietly(root, songs):
+    panel = panel_for(root, songs[0])
+    panel.play_from(1.0)
+    panel.close()  # the viewer stepped on before the song was decoded
+    assert pump_until(root, lambda: panel._tick_id is None)  # the frame loop ended, no error
+    assert panel.take is None and not panel.player.playing
