@@ -6,7 +6,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from app import icons, theme
-from app.application import first_geometry
+from app.application import default_panes, first_geometry
 
 
 def test_a_chosen_mode_wins_and_the_system_decides_follow_system():
@@ -49,3 +49,9 @@ def test_the_shipped_icons_are_the_drawn_ones(mode, tmp_path):
         assert shipped.size == (icons.SIZE, icons.SIZE)
         assert ImageChops.difference(shipped, drawn).getbbox() is None, name
         assert drawn.getextrema()[3][1] == 255, f"{name} is empty"
+
+
+def test_without_a_saved_layout_the_panes_split_the_window():
+    assert default_panes("1280x800+0+0") == [496, 704]
+    assert default_panes("1024x650") == [403, 563]
+    assert default_panes("garbage") == []
