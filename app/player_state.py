@@ -88,7 +88,8 @@ class Peaks:
 def compute_peaks(samples: Sequence[int], buckets: int = PEAK_BUCKETS) -> Peaks:
     """Min/max of interleaved signed 16-bit samples over `buckets` equal spans (worker thread;
     each bucket is one min() and one max() over a slice, so the GIL is let go between them)."""
-    step = max(CHANNELS, -(-len(samples) // max(1, buckets)) // CHANNELS * CHANNELS)
+    frames = len(samples) // CHANNELS
+    step = max(1, -(-frames // max(1, buckets))) * CHANNELS  # whole frames, rounded up
     lows, highs = [], []
     for start in range(0, len(samples), step):
         span = samples[start : start + step]
