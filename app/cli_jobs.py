@@ -24,7 +24,7 @@ from core.models import JobStatus
 from executors.backends.discovery import discover
 from executors.engine import Engine
 from executors.pool import backend_rows
-from executors.workflow_import.catalog import ObjectInfoCache
+from executors.workflow_import.catalog import ObjectInfoCache, Seen
 
 
 def add_job_commands(commands: Any) -> None:
@@ -300,7 +300,8 @@ def configured_urls(config: Config) -> set[str]:
 
 def functions(args: argparse.Namespace, ctx: cli.Context) -> None:
     templates = _engine(ctx, lambda event: None).executor.templates
-    infos = cached_object_infos(ctx)
+    seen = cached_servers(ctx)
+    infos = seen.infos
     rows = [
         {
             "name": f.name,
@@ -312,18 +313,18 @@ def functions(args: argparse.Namespace, ctx: cli.Context) -> None:
             "description": f.description,
             "parameters": f.schema,
             "requires": f.requires,
-            "warnings": templates.warnings(f.name, infos),
+            "warnings": templates.warnings(f.name, infos, seen.replacements),
         }
         for f in templates.functions(next(iter(infos.values()), None))
     ]
     cli.emit(rows, args.json, columns=("name", "kind", "tiers", "display_name"))
 
 
-def cached_object_infos(ctx: cli.Context) -> dict[str, dict[str, Any]]:
-    """The /object_info last seen of each known ComfyUI server, by name (the cache the job
-    executor writes in the home); never probes the network."""
+def cached_servers(ctx: cli.Context) -> Seen:
+    """The /object_info and node replacements last seen of each known ComfyUI server (the
+    cache the job executor writes in the home); never probes the network."""
     servers = [server.name for server in ctx.config.comfyui_servers]
-    return ObjectInfoCache(ctx.config.home).load_all(servers)
+    return ObjectInfoCache(ctx.config.home).seen(servers)
 
 
 def _engine(ctx: cli.Context, emit: Any, **options: Any) -> Engine:

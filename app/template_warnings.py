@@ -5,35 +5,32 @@ worker thread when the window opens; `for_kind` is a memory read for the Tk thre
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from core.models import MediaKind
 from executors.templates import TemplateSet
-
-ObjectInfos = Mapping[str, Mapping[str, Any]]  # server name → its cached /object_info
+from executors.workflow_import.catalog import Seen
 
 
 class TemplateWarnings:
-    def __init__(self, templates: TemplateSet, load_infos: Callable[[], ObjectInfos]):
+    def __init__(self, templates: TemplateSet, load_seen: Callable[[], Seen]):
         self._by_kind: dict[str, list[str]] = {}
         self.loaded = threading.Event()
         threading.Thread(
-            target=self._load, args=(templates, load_infos), name="template-warnings", daemon=True
+            target=self._load, args=(templates, load_seen), name="template-warnings", daemon=True
         ).start()
 
     def for_kind(self, kind: MediaKind) -> list[str]:
         """The warnings for prompts of `kind` (none until the cache has been read)."""
         return self._by_kind.get(kind.value, [])
 
-    def _load(self, templates: TemplateSet, load_infos: Callable[[], ObjectInfos]) -> None:
+    def _load(self, templates: TemplateSet, load_seen: Callable[[], Seen]) -> None:
         try:
-            infos = load_infos()
+            seen = load_seen()
             by_kind: dict[str, list[str]] = {}
             for function in templates.functions():
-                by_kind.setdefault(function.kind, []).extend(
-                    templates.warnings(function.name, infos)
-                )
+                lines = templates.warnings(function.name, seen.infos, seen.replacements)
+                by_kind.setdefault(function.kind, []).extend(lines)
             self._by_kind = by_kind  # one assignment: readers see all or nothing
         finally:
             self.loaded.set()

@@ -40,7 +40,7 @@ class ComfyExecutor:
         self,
         templates: TemplateSet,
         takes: TakeRecorder,
-        on_object_info: Callable[[str, dict[str, Any]], None] | None = None,
+        on_object_info: Callable[[str, dict[str, Any], dict[str, Any]], None] | None = None,
         job_timeout_s: float = 600.0,
     ):
         """`job_timeout_s`: the stall limit of a template that sets no `timeout_s` of its own
@@ -49,7 +49,8 @@ class ComfyExecutor:
         self.job_timeout_s = job_timeout_s
         self.takes = takes
         self.store = takes.store
-        self.on_object_info = on_object_info  # told each server's object_info (worker thread)
+        # told each server's object_info and node replacements (worker thread)
+        self.on_object_info = on_object_info
         self._checked: set[tuple[str, str]] = set()  # (server, template) pairs found runnable
 
     def plan(self, job: JobRecord) -> Resolution:
@@ -63,9 +64,9 @@ class ComfyExecutor:
         crash or a dropped connection can find the prompt on the server again)."""
         resolution = self.plan(job)
         template = resolution.template
-        self._check_server(client, resolution)
         if self.on_object_info is not None:
-            self.on_object_info(client.name, client.object_info())
+            self.on_object_info(client.name, client.object_info(), client.node_replacements())
+        self._check_server(client, resolution)
         values = template_values(prompt.kind, prompt.data)
         overrides = self._uploads(client, template, values, job.params.get("overrides", {}))
         rendered = render(template, _given(values), overrides, client.object_info())
@@ -135,7 +136,9 @@ class ComfyExecutor:
         key = (client.url, resolution.template.name)
         if key in self._checked:
             return
-        problems = check_against_object_info(resolution.template, client.object_info())
+        problems = check_against_object_info(
+            resolution.template, client.object_info(), client.node_replacements()
+        )
         if problems:
             raise NotRunnableHere(
                 f"template {resolution.template.name} cannot run on {client.name}: "

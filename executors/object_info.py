@@ -51,17 +51,22 @@ def graph_problems(
     return list(findings.problems)
 
 
-def missing_parts(graph: Mapping[str, Any], object_info: Mapping[str, Any]) -> list[str]:
+def missing_parts(
+    graph: Mapping[str, Any],
+    object_info: Mapping[str, Any],
+    replacements: Replacements | None = None,
+) -> list[str]:
     """What certainly fails on this server, checked just before a graph is sent: node classes
-    it lacks and model files it does not have. The server judges everything else itself (its
-    input folder and settings may have changed since its object_info was read)."""
+    it lacks (and does not replace) and model files it does not have. The server judges
+    everything else itself (its input folder may have changed since object_info was read)."""
     problems: list[str] = []
     missing: list[tuple[str, str]] = []
     for node_id, node in graph.items():
         if not isinstance(node, dict) or not isinstance(node.get("class_type"), str):
             problems.append(f"node {node_id} has no class_type — export the workflow in API format")
         elif node["class_type"] not in object_info:
-            missing.append((describe(node_id, node), node["class_type"]))
+            if replaced_by(node["class_type"], replacements) not in object_info:
+                missing.append((describe(node_id, node), node["class_type"]))
         else:
             problems += _missing_models(
                 describe(node_id, node), node, object_info[node["class_type"]]

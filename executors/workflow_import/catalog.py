@@ -49,29 +49,46 @@ class ObjectInfoCache:
     def path(self, server: str) -> Path:
         return self.folder / f"{_file_name(server)}.json"
 
-    def save(self, server: str, object_info: Mapping[str, Any]) -> None:
-        """Replace the server's cached copy atomically (a crash leaves the old one)."""
+    def replacements_path(self, server: str) -> Path:
+        return self.folder / f"{_file_name(server)}.replacements.json"
+
+    def save(
+        self,
+        server: str,
+        object_info: Mapping[str, Any],
+        replacements: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Replace the server's cached copies atomically (a crash leaves the old ones): its
+        /object_info and its /node_replacements ({} for a server without them)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(object_info, out)
-            os.replace(temp, self.path(server))
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        _write_json(self.replacements_path(server), replacements or {})
+        _write_json(self.path(server), object_info)
 
     def load(self, server: str) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self.path(server).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
+        return _read_json(self.path(server))
+
+    def load_replacements(self, servers: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The cached /node_replacements of each of `servers` that has some, by name."""
+        found = {name: _read_json(self.replacements_path(name)) for name in servers}
+        return {name: data for name, data in found.items() if data}
+
+    def seen(self, servers: Iterable[str]) -> Seen:
+        """What the cache holds of `servers`: their object_info and node replacements."""
+        names = list(servers)
+        return Seen(self.load_all(names), self.load_replacements(names))
 
     def load_all(self, servers: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The cached object_info of each of `servers` that has one, by name."""
         found = {name: self.load(name) for name in servers}
         return {name: info for name, info in found.items() if info is not None}
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The servers' cached /object_info and /node_replacements, by server name."""
+
+    infos: dict[str, dict[str, Any]]
+    replacements: dict[str, dict[str, Any]]
 
 
 class SeenObjectInfo:
@@ -82,12 +99,17 @@ class SeenObjectInfo:
         self.cache = cache
         self._seen: dict[str, Mapping[str, Any]] = {}  # the copy last cached, by server
 
-    def __call__(self, server: str, object_info: Mapping[str, Any]) -> None:
+    def __call__(
+        self,
+        server: str,
+        object_info: Mapping[str, Any],
+        replacements: Mapping[str, Any] | None = None,
+    ) -> None:
         if self._seen.get(server) is object_info:
             return
         self._seen[server] = object_info
         try:
-            self.cache.save(server, object_info)
+            self.cache.save(server, object_info, replacements)
         except OSError as exc:  # a cache, not a record: the job goes on
             log.warning("could not cache the object_info of %s: %s", server, exc)
 
@@ -131,6 +153,25 @@ def choose(cache: ObjectInfoCache, servers: list[str], wanted: str | None) -> Ob
         f"no cached /object_info of server {wanted!r} — {CORE_NOTE}" if wanted else CORE_WARNING
     )
     return ObjectInfo(core_catalog(), None, warning)
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    handle, temp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(data, out)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _file_name(server: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from core.errors import JobCancelled, PermanentBackendError
+from core.errors import JobCancelled, NotRunnableHere, PermanentBackendError
 from executors.backends.comfyui import (
     TAKEBOARD_WORKFLOW_ID,
     ComfyClient,
@@ -250,3 +250,23 @@ def test_a_login_page_from_view_is_not_a_take(comfy_server, client):
     comfy_server.html_view()
     with pytest.raises(PermanentBackendError, match="sent text/html for fx_basic_00001_.png"):
         b"".join(client.stream(result.outputs[0]))
+
+
+def test_a_node_the_server_replaces_is_not_reported_missing(comfy_server, client):
+    graph = basic_image("renamed")
+    graph["9"]["class_type"] = "SaveImageLegacy"  # a class renamed since the template was made
+    if not current(comfy_server):
+        with pytest.raises(NotRunnableHere, match="needs node class SaveImageLegacy"):
+            client.run(graph)
+        return
+    comfy_server.replace_node(
+        "SaveImageLegacy",
+        "SaveImage",
+        input_mapping=[
+            {"new_id": "images", "old_id": "images"},
+            {"new_id": "filename_prefix", "old_id": "filename_prefix"},
+        ],
+    )
+    client.forget()  # the server changed its replacements since this client first asked
+    assert "SaveImageLegacy" in client.node_replacements()
+    assert client.run(graph).outputs[0].filename.startswith("renamed")

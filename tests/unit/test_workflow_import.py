@@ -238,6 +238,16 @@ def test_cached_object_info_is_used_offline(tmp_path):
     assert "'other'" in choose(cache, ["gpu"], "other").warning
 
 
+def test_the_cache_keeps_each_servers_node_replacements(tmp_path):
+    cache = ObjectInfoCache(tmp_path)
+    moved = {"OldSampler": [{"old_node_id": "OldSampler", "new_node_id": "KSampler"}]}
+    SeenObjectInfo(cache)("gpu", {"KSampler": {}}, moved)
+    SeenObjectInfo(cache)("old", {"KSampler": {}})
+    seen = cache.seen(["gpu", "old", "never"])
+    assert seen.infos == {"gpu": {"KSampler": {}}, "old": {"KSampler": {}}}
+    assert seen.replacements == {"gpu": moved}
+
+
 def test_damaged_workflows_import_or_say_one_line(tmp_path):
     """Real corpus files with values replaced or removed at random (seeded): each imports or is
     refused with one line, never an exception of another kind."""

@@ -90,6 +90,7 @@ class ComfyClient:
         )
         self._object_info: dict[str, Any] | None = None
         self._features: ServerFeatures | None = None
+        self._replacements: dict[str, Any] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -118,10 +119,20 @@ class ComfyClient:
                 self._object_info = self._object("/object_info")
             return self._object_info
 
+    def node_replacements(self) -> dict[str, Any]:
+        """`GET /node_replacements` (old class → its replacements), which the server applies
+        before it validates a prompt; {} where the server has none (fetched once per client)."""
+        if not self.features().node_replacements:
+            return {}
+        with self._lock:
+            if self._replacements is None:
+                self._replacements = self._object("/node_replacements")
+            return self._replacements
+
     def forget(self) -> None:
         """The server came back after being away: it may be another version now."""
         with self._lock:
-            self._object_info = self._features = None
+            self._object_info = self._features = self._replacements = None
 
     # --- where a prompt is -----------------------------------------------------------------
 
@@ -234,7 +245,7 @@ class ComfyClient:
 
     def validate(self, workflow: dict[str, Any]) -> None:
         """Check node types and model files against object_info before submitting."""
-        problems = missing_parts(workflow, self.object_info())
+        problems = missing_parts(workflow, self.object_info(), self.node_replacements())
         if problems:
             msg = f"the workflow cannot run on {self.name}: " + "; ".join(problems)
             raise self.http.error(NotRunnableHere, msg, detail=problems)
