@@ -20,11 +20,13 @@ from typing import Any
 from app import theme
 from app.bridge import EventBridge
 from app.cli import Context
+from app.cli_workflows import tier_line
 from app.first_start_state import DEMO_LABEL, FoundServer, server_name
 from app.history_state import take_request
 from app.icons import Icons
 from app.list_state import favorite_after_toggle
 from app.live_state import ABOUT_BACKENDS, cloud_meter
+from app.param_controls_state import FunctionCatalog
 from app.settings_state import ServerRow, connection_text
 from app.template_warnings import TemplateWarnings
 from app.views.compare import CompareView
@@ -46,6 +48,7 @@ from executors.cloud import CloudSettings
 from executors.library_import.importer import LibraryImport
 from executors.pool import ServerPool
 from executors.workflow_import.catalog import ObjectInfoCache
+from executors.workflow_import.tiers import add_tier
 
 log = logging.getLogger(__name__)
 STATUS_REFRESH_MS = 2000
@@ -63,16 +66,6 @@ def first_geometry(screen_w: int, screen_h: int) -> str:
     return f"{size[0]}x{size[1]}+{(screen_w - size[0]) // 2}+{(screen_h - size[1]) // 2}"
 
 
-def default_panes(geometry: str) -> list[int]:
-    """Sash positions without a saved layout: the queue below 62 % of the height, the list
-    left of 55 % of the width (not the panes' natural sizes, which follow their widgets)."""
-    try:
-        width, height = (int(v) for v in geometry.split("+")[0].split("x"))
-    except ValueError:
-        return []
-    return [int(height * 0.62), int(width * 0.55)]
-
-
 class Application:
     def __init__(self, root: tk.Tk, ctx: Context, *, banner: str = ""):
         self.root, self.ctx = root, ctx
@@ -80,19 +73,19 @@ class Application:
         self.bridge = EventBridge(root, self._on_event)
         self.engine = ctx.engine(self.bridge.put)
         self.demo = DemoSwitch(root, self.engine, lambda: self.ctx.config)
-        self.workflows = WorkflowImport(root, ctx.config)  # File → Import workflow…, drops
+        self.functions = FunctionCatalog()  # the editor's functions and their parameters
+        self.workflows = WorkflowImport(root, ctx.config, on_imported=self.templates_changed)
         root.title("Takeboard" + (f" — {banner}" if banner else ""))
         root.minsize(*MIN_SIZE)
         layout = self._read_layout()
         first = first_geometry(root.winfo_screenwidth(), root.winfo_screenheight())
-        geometry = layout.get("geometry") or first
-        root.geometry(geometry)
+        root.geometry(layout.get("geometry") or first)
         self.theme_mode = tk.StringVar(root, theme.parse_mode(layout.get("theme")))
         shown = theme.resolve(self.theme_mode.get(), theme.detect())  # before the window shows
         theme.apply(root, shown)
         self.icons = Icons(root, shown)
         self._build(banner)
-        root.after_idle(self._restore_panes, layout.get("panes") or default_panes(geometry))
+        root.after_idle(self._restore_panes, layout.get("panes", []))
         self._bind_keys()
         root.protocol("WM_DELETE_WINDOW", self.quit)
         self.bridge.start()
@@ -136,7 +129,10 @@ class Application:
             self._saved,
             on_deleted=lambda _id: self.prompts.refresh(),
             template_warnings=self.template_warnings.for_kind,
+            functions=self.functions,
+            add_tier=self.add_tier,
         )
+        self.functions.refresh(self.engine.executor.templates, self._cached_object_infos)
         self.gallery = TakesGallery(self.tabs, self.ctx.artifacts, self.ctx.config.home, self)
         self.tabs.add(self.editor, text="Editor")
         self.tabs.add(self.gallery, text="Takes")
@@ -251,6 +247,17 @@ class Application:
         """A worker thread: the /object_info last seen of each configured server (no network)."""
         names = [server.name for server in self.ctx.config.comfyui_servers]
         return ObjectInfoCache(self.ctx.config.home).load_all(names)
+
+    def templates_changed(self) -> None:
+        """A worker thread, after an import or a new tier: the engine reloads its templates
+        (the new function runs at once) and the editor's catalog is built again."""
+        self.functions.build(self.engine.reload_templates(), self._cached_object_infos)
+
+    def add_tier(self, function: str, tier: str, settings: dict[str, str]) -> str:
+        """A worker thread (the Add tier… dialog): as `workflows tier`; the line to show."""
+        line = tier_line(add_tier(self.ctx.config.home, function, tier, settings))
+        self.templates_changed()
+        return line
 
     # --- events from the engine (Tk thread) -----------------------------------------------------
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import tkinter as tk
 from collections.abc import Callable
 from tkinter import messagebox, ttk
+from typing import Any
 
 from app.editor_state import (
     Checked,
     EditorState,
     FormField,
+    data_to_values,
     error_field,
     error_text,
     form_fields,
@@ -136,6 +138,12 @@ class PromptEditor(ttk.Frame):
 
     def new(self, kind: MediaKind | str) -> None:
         self.state = EditorState.new(kind)
+        self._show_state()
+
+    def fill(self, title: str, data: dict[str, Any]) -> None:
+        """Put a draft (the screenwriter's title and data) into the form, unsaved."""
+        self.state.title = title
+        self.state.values = data_to_values(self.state.kind, data)
         self._show_state()
 
     def duplicate(self) -> None:

@@ -168,7 +168,8 @@ class FirstStart(ttk.Frame):
     def find(self) -> None:
         self.find_button.state(["disabled"])
         self.message.configure(text="Looking on this machine's usual ports…")
-        _on_worker(self, lambda: found_servers(self.scan()), self._show_found)
+        scan = self.scan  # the worker holds no widget
+        _on_worker(self, lambda: found_servers(scan()), self._show_found)
 
     def _show_found(self, result: Any) -> None:
         self.find_button.state(["!disabled"])
