@@ -66,6 +66,16 @@ def first_geometry(screen_w: int, screen_h: int) -> str:
     return f"{size[0]}x{size[1]}+{(screen_w - size[0]) // 2}+{(screen_h - size[1]) // 2}"
 
 
+def default_panes(geometry: str) -> list[int]:
+    """Sash positions without a saved layout: the queue below 56 % of the height, the list
+    left of 55 % of the width (not the panes' natural sizes, which follow their widgets)."""
+    try:
+        width, height = (int(v) for v in geometry.split("+")[0].split("x"))
+    except ValueError:
+        return []
+    return [int(height * 0.56), int(width * 0.55)]  # the queue has room for a preview
+
+
 class Application:
     def __init__(self, root: tk.Tk, ctx: Context, *, banner: str = ""):
         self.root, self.ctx = root, ctx
@@ -79,13 +89,14 @@ class Application:
         root.minsize(*MIN_SIZE)
         layout = self._read_layout()
         first = first_geometry(root.winfo_screenwidth(), root.winfo_screenheight())
-        root.geometry(layout.get("geometry") or first)
+        geometry = layout.get("geometry") or first
+        root.geometry(geometry)
         self.theme_mode = tk.StringVar(root, theme.parse_mode(layout.get("theme")))
         shown = theme.resolve(self.theme_mode.get(), theme.detect())  # before the window shows
         theme.apply(root, shown)
         self.icons = Icons(root, shown)
         self._build(banner)
-        root.after_idle(self._restore_panes, layout.get("panes", []))
+        root.after_idle(self._restore_panes, layout.get("panes") or default_panes(geometry))
         self._bind_keys()
         root.protocol("WM_DELETE_WINDOW", self.quit)
         self.bridge.start()

@@ -52,6 +52,6 @@ def test_the_shipped_icons_are_the_drawn_ones(mode, tmp_path):
 
 
 def test_without_a_saved_layout_the_panes_split_the_window():
-    assert default_panes("1280x800+0+0") == [496, 704]
-    assert default_panes("1024x650") == [403, 563]
+    assert default_panes("1280x800+0+0") == [448, 704]
+    assert default_panes("1024x650") == [364, 563]
     assert default_panes("garbage") == []
