@@ -29,7 +29,9 @@ from app.live_state import ABOUT_BACKENDS, cloud_meter
 from app.param_controls_state import FunctionCatalog
 from app.settings_state import ServerRow, connection_text
 from app.template_warnings import TemplateWarnings
+from app.variations_state import batch_of, function_schema, queue_batch
 from app.views.compare import CompareView
+from app.views.draft_dialog import DraftDialog
 from app.views.editor import PromptEditor
 from app.views.first_start import DemoSwitch, FirstStart
 from app.views.gallery import TakesGallery
@@ -38,6 +40,7 @@ from app.views.prompt_list import PromptList
 from app.views.queue_panel import QueuePanel
 from app.views.settings import SettingsDialog
 from app.views.status_bar import StatusBar
+from app.views.variations import BatchGrid, VariationsDialog
 from app.views.viewer import TakeViewer, cover
 from app.views.workflow_import import WorkflowImport
 from core.config import Config, ServerConfig
@@ -47,7 +50,7 @@ from core.models import ArtifactRecord, JobStatus
 from executors.cloud import CloudSettings
 from executors.library_import.importer import LibraryImport
 from executors.pool import ServerPool
-from executors.workflow_import.catalog import ObjectInfoCache
+from executors.workflow_import.catalog import ObjectInfoCache, Seen
 from executors.workflow_import.tiers import add_tier
 
 log = logging.getLogger(__name__)
@@ -132,7 +135,7 @@ class Application:
         top.add(self.prompts, weight=3)
         self.tabs = ttk.Notebook(top)
         self.template_warnings = TemplateWarnings(
-            self.engine.executor.templates, self._cached_object_infos
+            self.engine.executor.templates, self._cached_servers
         )
         self.editor = PromptEditor(
             self.tabs,
@@ -161,6 +164,8 @@ class Application:
         file = tk.Menu(bar, tearoff=False)
         for kind in ("image", "audio", "video"):
             self._menu_item(file, f"New {kind} prompt", lambda k=kind: self.new(k), kind)
+        file.add_command(label="Draft with the screenwriter…", command=self.draft)
+        file.add_command(label="Enhance selected prompt…", command=self.enhance_selected)
         file.add_command(label="Import takes…", command=self.import_takes)
         file.add_command(label="Import workflow…", command=self.workflows.ask)
         file.add_command(label=f"Demo backend on/off ({DEMO_LABEL})", command=self.demo.toggle)
@@ -171,6 +176,7 @@ class Application:
         self._menu_item(
             queue, "Generate selected", self.generate_selected, "generate", "Ctrl+Enter"
         )
+        queue.add_command(label="Variations of selected…", command=self.variations)
         self._menu_item(queue, "Pause queue", self.pause, "pause")
         self._menu_item(queue, "Resume queue", self.resume, "resume")
         queue.add_command(label="Retry failed", command=self.retry_failed)
@@ -254,10 +260,14 @@ class Application:
         self.root.bind_all("<Control-f>", lambda _e: self.prompts.search_entry.focus_set())
         self.prompts.tree.bind("<Delete>", lambda _e: self.delete_selected())
 
-    def _cached_object_infos(self) -> dict[str, dict[str, Any]]:
-        """A worker thread: the /object_info last seen of each configured server (no network)."""
+    def _cached_servers(self) -> Seen:
+        """A worker thread: what was last seen of each configured server (no network)."""
         names = [server.name for server in self.ctx.config.comfyui_servers]
-        return ObjectInfoCache(self.ctx.config.home).load_all(names)
+        return ObjectInfoCache(self.ctx.config.home).seen(names)
+
+    def _cached_object_infos(self) -> dict[str, dict[str, Any]]:
+        """A worker thread: the /object_info last seen of each configured server."""
+        return self._cached_servers().infos
 
     def templates_changed(self) -> None:
         """A worker thread, after an import or a new tier: the engine reloads its templates
@@ -318,6 +328,33 @@ class Application:
     def refresh(self) -> None:
         self.prompts.refresh()
 
+    def draft(self) -> DraftDialog:
+        """File → Draft…: a new prompt from an idea; it fills the editor, unsaved."""
+        return DraftDialog(self.root, self.ctx.config, self._drafted)
+
+    def enhance_selected(self) -> DraftDialog | None:
+        """File → Enhance…: the selected prompt rewritten into the editor, unsaved."""
+        selected = self.prompts.selected_ids()
+        if not selected:
+            return None
+        record = self.ctx.prompts.get(selected[0])
+        return DraftDialog(
+            self.root,
+            self.ctx.config,
+            lambda kind, title, data: self._drafted(kind, title, data, record.id),
+            enhance={"kind": record.kind.value, "data": record.data},
+        )
+
+    def _drafted(
+        self, kind: str, title: str, data: dict[str, Any], prompt_id: int | None = None
+    ) -> None:
+        self.tabs.select(self.editor)
+        if prompt_id is None:
+            self.editor.new(kind)
+        else:
+            self.editor.load(prompt_id)
+        self.editor.fill(title, data)
+
     def generate_selected(self) -> None:
         """Ctrl+Enter: Generate every selected prompt, each with its own seed (if it fixes one)."""
         selected = self.prompts.selected_ids()
@@ -338,6 +375,37 @@ class Application:
         overrides = {"seed": seed} if seed is not None else {}
         self._guarded(lambda: self.engine.queue(ids, quality=quality, overrides=overrides))
         self.prompts.update_rows()
+
+    def variations(self, ids: Sequence[int] | None = None) -> VariationsDialog | None:
+        """Variations… of the selected prompts (or `ids`): one batch of new seeds or a grid,
+        over the parameters of the first prompt's function."""
+        ids = list(ids if ids is not None else self.prompts.selected_ids())
+        if not ids:
+            return None
+        first = self.ctx.prompts.get(ids[0])
+        schema = self._guarded(
+            lambda: function_schema(self.engine.executor.templates, None, first.kind.value)
+        )
+        if schema is None:
+            return None
+        engine = self.engine
+        return VariationsDialog(
+            self.root,
+            len(ids),
+            schema,
+            lambda batch: queue_batch(engine, ids, batch),
+            lambda _batch, _jobs: self.prompts.update_rows(),
+            seed=first.data.get("seed") if len(ids) == 1 else None,
+        )
+
+    def show_batch(self, record: ArtifactRecord) -> BatchGrid | None:
+        """A take's batch as a labelled grid (the gallery's menu)."""
+        batch = batch_of(record.metadata)
+        if batch is None:
+            self.gallery.show_hint("This take is not part of a batch — Variations… makes one")
+            return None
+        takes = [r for r in self.gallery.records if (batch_of(r.metadata) or {}).get("id") == batch["id"]]
+        return BatchGrid(self.root, takes, self.ctx.config.home)
 
     def regenerate_same_seed(self, artifact_id: int) -> None:
         take = self.ctx.artifacts.get(artifact_id)
