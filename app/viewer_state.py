@@ -41,6 +41,12 @@ class Placement:
     offset: Size
     scale: float
 
+    def for_picture(self, picture: Size, source: Size) -> Placement:
+        """The same view cut from `source`, a smaller copy of the picture (its preview)."""
+        fx, fy = source[0] / picture[0], source[1] / picture[1]
+        left, top, right, bottom = self.box
+        return replace(self, box=(left * fx, top * fy, right * fx, bottom * fy))
+
 
 @dataclass(frozen=True)
 class ZoomPan:

@@ -18,7 +18,14 @@ from app.live_state import caption
 from app.viewer_state import ZoomPan, media_of, zoom_label
 from app.views.audio_panel import AudioPanel
 from app.views.image_pane import ImagePane
-from app.views.viewer import ViewerActions, bind_keys, descendants, zoom_bar, zoom_keys
+from app.views.viewer import (
+    ViewerActions,
+    bind_keys,
+    descendants,
+    size_of,
+    zoom_bar,
+    zoom_keys,
+)
 from core.models import ArtifactRecord
 
 
@@ -109,7 +116,8 @@ class CompareView(ttk.Frame):
                 self.players[column] = player
                 continue
             pane = ImagePane(row, on_view=self._sync)
-            pane.show(self.home / record.path if media == "image" else None, preview)
+            full = self.home / record.path if media == "image" else None
+            pane.show(full, preview, size_of(record))
             pane.painted.append(lambda _stage: self._show_zoom())
             pane.grid(row=1, column=column, sticky="nsew", padx=theme.PAD // 2)
             self.panes.append(pane)

@@ -1,11 +1,11 @@
 """One picture in a pane that zooms (wheel, keys), pans (drag) and fits — the take viewer's
 and each compare pane's.
 
-The Tk thread never decodes or resizes: a worker opens the preview (small, so the pane shows
-something at once), then the full picture, and cuts from it exactly what the pane shows at the
-pane's size (viewer_state.Placement). The Tk thread turns that ready-sized image into one
-PhotoImage. Renders are coalesced: while one is on the worker, later changes wait for it and
-only the newest is made.
+The Tk thread never decodes or resizes. A worker decodes the preview (small: the pane shows it
+at once), then the full picture; each picture, and each change of zoom, pan or pane size, asks
+a worker to cut exactly what the pane shows at the pane's size (viewer_state.Placement), from
+the best picture decoded so far. The Tk thread turns that ready-sized image into one PhotoImage.
+Cuts are coalesced: while one is on a worker, later changes wait and only the newest is made.
 """
 
 from __future__ import annotations
@@ -24,19 +24,31 @@ from app.viewer_state import ZOOM_STEP, Placement, Size, ZoomPan
 from app.views.gallery import _lower_priority
 
 POLL_MS = 8
-# shared by every pane, at low priority like the gallery's (tk-notes §4)
-WORKERS = ThreadPoolExecutor(2, "viewer", initializer=_lower_priority)
+# Shared by every pane, at low priority like the gallery's (tk-notes §4). Cuts have their own
+# thread so that a new take's preview never waits behind another take's long decode.
+DECODERS = ThreadPoolExecutor(2, "viewer-decode", initializer=_lower_priority)
+CUTTER = ThreadPoolExecutor(1, "viewer-cut")
 
 
 @dataclass(frozen=True)
-class Rendered:
-    """A worker's answer: the view cut from the picture (or why not), and that picture."""
+class Decoded:
+    """A worker decoded (or failed to decode) the preview or the full picture."""
 
     generation: int
+    source: Image.Image | None
+    full: bool
+    last: bool  # nothing more is being decoded
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Cut:
+    """What the pane shows of `source` (viewer_state.Placement), ready to become a PhotoImage."""
+
+    generation: int
+    source: Image.Image
     image: Image.Image | None
-    source: Image.Image | None  # the decoded picture the next renders cut from
-    full: bool  # `source` is the full picture, not the preview
-    final: bool  # the last answer to this request
+    offset: Size
     error: str = ""
 
 
@@ -55,10 +67,6 @@ def cut(source: Image.Image, placement: Placement) -> Image.Image:
     return source.resize(placement.size, resample, box=placement.box, reducing_gap=2.0)
 
 
-def _cut(generation, source, full, final, view, pane) -> Rendered:
-    return Rendered(generation, cut(source, view.place(source.size, pane)), source, full, final)
-
-
 class ImagePane(tk.Canvas):
     """Shows `full` (and `preview` until it is decoded); `on_view(view)` after the user zoomed
     or panned, so compare can move the other panes along."""
@@ -67,21 +75,20 @@ class ImagePane(tk.Canvas):
         super().__init__(parent, highlightthickness=0, width=320, height=240)
         self.view = ZoomPan()
         self.on_view = on_view
-        self.stage = "empty"  # "preview", "full" or "failed" once something is shown
+        self.stage = "empty"  # "preview" or "full" once painted from it; "failed": nothing
         self.message = ""
         self.painted: list[Callable[[str], None]] = []  # called with the stage after each paint
         self._source: Image.Image | None = None
         self._source_full = False
-        self._full: Path | None = None  # None once it failed: the preview stays
-        self._preview: Path | None = None
+        self._size: Size | None = None  # the full picture's, known before it is decoded
         self._generation = 0
-        self._busy = self._dirty = False
-        self._results: queue.SimpleQueue[Rendered] = queue.SimpleQueue()
+        self._decoding = self._cutting = self._dirty = False
+        self._results: queue.SimpleQueue[Decoded | Cut] = queue.SimpleQueue()
         self._photo: ImageTk.PhotoImage | None = None
         self._drag: tuple[int, int] | None = None
         self._poll: str | None = None
         theme.follow(self, lambda colours: self.configure(background=colours.canvas))
-        self.bind("<Configure>", lambda _e: self._render())
+        self.bind("<Configure>", lambda _e: self._request_cut())
         self.bind("<ButtonPress-1>", self._press)
         self.bind("<B1-Motion>", self._dragged)
         self.bind("<ButtonRelease-1>", lambda _e: setattr(self, "_drag", None))
@@ -92,19 +99,26 @@ class ImagePane(tk.Canvas):
 
     # --- public ---------------------------------------------------------------------------
 
-    def show(self, full: Path | None, preview: Path | None) -> None:
-        """Start showing a picture: the preview first (when there is one), then `full`."""
-        self._full, self._preview = full, preview
+    def show(self, full: Path | None, preview: Path | None, size: Size | None = None) -> None:
+        """Start showing a picture: the preview first (when there is one; scaled as `full`
+        will be when its `size` is given), then `full`."""
+        self._generation += 1
+        self._size = size if full is not None and size and min(size) > 0 else None
         self._source, self._source_full, self.view = None, False, ZoomPan()
         self.stage, self.message = "empty", ""
-        self._generation += 1
-        self._busy = False
+        self._cutting = self._dirty = False
         self.delete("all")
-        self._render()
+        self._decoding = full is not None or preview is not None
+        if self._decoding:
+            DECODERS.submit(self._decode, self._generation, full, preview)
+            self._poll_soon()
 
     @property
     def picture_size(self) -> Size | None:
-        return self._source.size if self._source is not None else None
+        """The full picture's size (as far as known: from `show` until it is decoded)."""
+        if self._source is None:
+            return None
+        return self._source.size if self._source_full else self._size or self._source.size
 
     @property
     def scale(self) -> float | None:
@@ -114,7 +128,7 @@ class ImagePane(tk.Canvas):
     def set_view(self, view: ZoomPan) -> None:
         """Show `view` (compare: another pane moved); does not call on_view."""
         self.view = view
-        self._render()
+        self._request_cut()
 
     def zoom(self, zoom_in: bool) -> None:
         self._change(self.view.zoomed(ZOOM_STEP if zoom_in else 1 / ZOOM_STEP))
@@ -133,11 +147,18 @@ class ImagePane(tk.Canvas):
         if self.picture_size:
             self._change(self.view.at_scale(1.0, self.picture_size, self._pane()))
 
+    def say(self, text: str) -> None:
+        """One line over the picture (why it is missing, what to do)."""
+        self.message = text
+        self.delete("message")
+        colour = theme.current(self).text
+        self.create_text(8, 8, text=text, anchor="nw", fill=colour, tags="message", width=600)
+
     # --- interaction ------------------------------------------------------------------------
 
     def _change(self, view: ZoomPan) -> None:
         self.view = view
-        self._render()
+        self._request_cut()
         if self.on_view is not None:
             self.on_view(view)
 
@@ -157,35 +178,44 @@ class ImagePane(tk.Canvas):
     def _pane(self) -> Size:
         return max(1, self.winfo_width()), max(1, self.winfo_height())
 
-    # --- rendering --------------------------------------------------------------------------
+    # --- workers ----------------------------------------------------------------------------
 
-    def _render(self) -> None:
-        """Ask the worker for the current view (or remember to, when it is busy)."""
-        if self._busy:
+    def _decode(self, generation: int, full: Path | None, preview: Path | None) -> None:
+        """Worker: the preview (when there is one and a full picture follows), then the best."""
+        paths = [(path, is_full) for path, is_full in ((preview, False), (full, True)) if path]
+        for n, (path, is_full) in enumerate(paths):
+            if generation != self._generation:
+                return  # the pane shows another take by now
+            last = n == len(paths) - 1
+            try:
+                self._results.put(Decoded(generation, open_picture(path), is_full, last))
+            except Exception as exc:  # a missing, broken or huge file: one line in the pane
+                self._results.put(Decoded(generation, None, is_full, last, _why(exc)))
+
+    def _request_cut(self) -> None:
+        """Ask a worker for the current view (or remember to, while one is cutting)."""
+        if self._source is None or self.winfo_width() <= 1:  # nothing yet, or not laid out
+            return
+        if self._cutting:
             self._dirty = True
             return
-        decode = self._full if not self._source_full else None
-        if self._source is None and decode is None and self._preview is None:
-            return
-        self._busy, self._dirty = True, False
-        job = (self._source, self._source_full, self._preview, decode, self.view, self._pane())
-        WORKERS.submit(self._work, self._generation, *job)
+        self._cutting, self._dirty = True, False
+        picture = self.picture_size or self._source.size
+        placement = self.view.place(picture, self._pane()).for_picture(picture, self._source.size)
+        CUTTER.submit(self._cut, self._generation, self._source, placement)
+        self._poll_soon()
+
+    def _cut(self, generation: int, source: Image.Image, placement: Placement) -> None:
+        try:
+            self._results.put(Cut(generation, source, cut(source, placement), placement.offset))
+        except Exception as exc:  # noqa: BLE001 — a worker must answer, or the pane waits
+            self._results.put(Cut(generation, source, None, placement.offset, _why(exc)))
+
+    # --- the Tk side ------------------------------------------------------------------------
+
+    def _poll_soon(self) -> None:
         if self._poll is None:
             self._poll = self.after(POLL_MS, self._drain)
-
-    def _work(self, generation, source, source_full, preview, decode, view, pane) -> None:
-        """Worker: decode what is missing (the preview first, shown while the full picture
-        decodes), then cut the view from the best picture there is."""
-        try:
-            if source is None and preview is not None:
-                source, source_full = open_picture(preview), False
-                if decode is not None:
-                    self._results.put(_cut(generation, source, False, False, view, pane))
-            if decode is not None:
-                source, source_full = open_picture(decode), True
-            self._results.put(_cut(generation, source, source_full, True, view, pane))
-        except Exception as exc:  # a missing, broken or huge file: one line in the pane
-            self._results.put(Rendered(generation, None, None, False, True, _why(exc)))
 
     def _drain(self) -> None:
         self._poll = None
@@ -194,41 +224,38 @@ class ImagePane(tk.Canvas):
                 result = self._results.get_nowait()
             except queue.Empty:
                 break
-            if result.generation == self._generation:
+            if result.generation != self._generation:
+                continue
+            if isinstance(result, Cut):
                 self._paint(result)
-        if self._busy:
-            self._poll = self.after(POLL_MS, self._drain)
+            else:
+                self._decoded(result)
+        if self._decoding or self._cutting:
+            self._poll_soon()
 
-    def _paint(self, result: Rendered) -> None:
-        if result.image is not None and result.source is not None:
+    def _decoded(self, result: Decoded) -> None:
+        self._decoding = self._decoding and not result.last
+        if result.source is None and (result.full or result.last):  # else the full one follows
+            self.stage = "failed" if self._source is None else self.stage
+            self.say(result.error)
+        elif result.source is not None and (result.full or not self._source_full):
             self._source, self._source_full = result.source, result.full
-            self.stage = "full" if result.full else "preview"
+            self._request_cut()
+
+    def _paint(self, result: Cut) -> None:
+        self._cutting = False
+        if result.image is None:
+            self.say(result.error)
+        elif result.source is self._source:
             self._photo = ImageTk.PhotoImage(result.image, master=self)
-            placement = self.view.place(result.source.size, self._pane())
             self.delete("picture")
-            self.create_image(*placement.offset, image=self._photo, anchor="nw", tags="picture")
-        else:
-            self._fail(result.error)
-        for listener in self.painted:
-            listener(self.stage)
-        if result.final:
-            self._busy = False
-            if self._dirty:
-                self._render()
-
-    def _fail(self, error: str) -> None:
-        """Say why in the pane; a preview already shown stays (and is zoomed from now on)."""
-        self._full = None
-        if self._source is None:
-            self.stage, self._preview = "failed", None
-        self.say(error)
-
-    def say(self, text: str) -> None:
-        """One line over the picture (why it is missing, what to do)."""
-        self.message = text
-        self.delete("message")
-        colour = theme.current(self).text
-        self.create_text(8, 8, text=text, anchor="nw", fill=colour, tags="message", width=600)
+            self.create_image(*result.offset, image=self._photo, anchor="nw", tags="picture")
+            self.tag_raise("message")
+            self.stage = "full" if self._source_full else "preview"
+            for listener in self.painted:
+                listener(self.stage)
+        if self._dirty or result.source is not self._source:
+            self._request_cut()
 
     def _destroyed(self, event: tk.Event) -> None:
         if event.widget is self:

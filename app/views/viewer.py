@@ -74,10 +74,15 @@ def media_widget(parent: tk.Misc, record: ArtifactRecord, home: Path) -> tk.Widg
     if media == "audio":
         return AudioPanel(parent, record, home / record.path, preview)
     pane = ImagePane(parent)
-    pane.show(home / record.path if media == "image" else None, preview)
+    pane.show(home / record.path if media == "image" else None, preview, size_of(record))
     if preview is None and media != "image":
         pane.say("no preview of this take yet — open it in the system's player")
     return pane
+
+
+def size_of(record: ArtifactRecord) -> tuple[int, int] | None:
+    """The take's picture size as the library recorded it (None: not recorded)."""
+    return (record.width, record.height) if record.width and record.height else None
 
 
 def cover(widget: tk.Widget, host: tk.Widget) -> None:

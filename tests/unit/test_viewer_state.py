@@ -110,3 +110,11 @@ def test_wheel_zoom_keeps_the_point_under_the_pointer():
     placement = zoomed.place(picture, pane)
     assert placement.box[0] + 600 / placement.scale == pytest.approx(under_before)
     assert view.zoomed_at(1 / 100, (600, 300), picture, pane) == ZoomPan()
+
+
+def test_the_preview_stands_in_for_the_picture_at_the_same_place_and_size():
+    picture, preview = (4096, 4096), (256, 256)
+    placement = ZoomPan().zoomed(2).place(picture, PANE)
+    stand_in = placement.for_picture(picture, preview)
+    assert stand_in.size == placement.size and stand_in.offset == placement.offset
+    assert stand_in.box == pytest.approx(tuple(v / 16 for v in placement.box))
