@@ -19,7 +19,7 @@ from core.errors import InputError
 from executors.templates import KINDS, QUALITIES
 from executors.workflow_import.catalog import ObjectInfoCache, choose, fetch
 from executors.workflow_import.importer import ImportOptions, ImportResult, import_workflow
-from executors.workflow_import.tiers import add_tier
+from executors.workflow_import.tiers import TierResult, add_tier
 
 
 def add_workflow_commands(commands: Any) -> None:
@@ -93,9 +93,13 @@ def workflows_tier(args: argparse.Namespace, ctx: Any) -> int:
     if args.json:
         print(json.dumps({**asdict(result), "path": str(result.path)}, ensure_ascii=False))
     else:
-        pinned = ", ".join(f"{name}={value}" for name, value in result.settings.items())
-        print(f"tier {result.function}/{result.quality} ({pinned}) written to {result.path}")
+        print(tier_line(result))
     return 0
+
+
+def tier_line(result: TierResult) -> str:
+    pinned = ", ".join(f"{name}={value}" for name, value in result.settings.items())
+    return f"tier {result.function}/{result.quality} ({pinned}) written to {result.path}"
 
 
 def parse_settings(items: list[str]) -> dict[str, str]:

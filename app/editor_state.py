@@ -15,7 +15,7 @@ import inspect
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core import jsontext
@@ -307,8 +307,13 @@ class EditorState:
     def dirty(self) -> bool:
         return self.snapshot() != self.baseline
 
-    def check(self) -> Checked:
-        return check_form(self.kind, self.title, self.tags, self.values)
+    def check(self, extra: dict[str, str] | None = None) -> Checked:
+        """The form checked; `extra` adds errors found elsewhere (the function's parameter
+        controls) for fields that have none of their own."""
+        checked = check_form(self.kind, self.title, self.tags, self.values)
+        if not extra:
+            return checked
+        return replace(checked, errors={**extra, **checked.errors})
 
     def edit(self, title: str, tags: str, favorite: bool, values: dict[str, str]) -> bool:
         """Take the form widgets' texts; each field whose text changed counts as touched.

@@ -23,7 +23,10 @@ from app.editor_state import (
     values_to_json,
     warning_line,
 )
+from app.param_controls_state import FunctionCatalog
 from app.views.history_tab import HistoryTab
+from app.views.param_controls import FileInput, FunctionInput, ParamControls, params_text
+from app.views.tier_dialog import AddTier, TierDialog
 from core.errors import InputError
 from core.models import MediaKind
 from repositories.prompts import PromptRepository
@@ -101,10 +104,16 @@ class PromptEditor(ttk.Frame):
         on_deleted: Callable[[int], None] | None = None,
         confirm: Callable[[str], bool] | None = None,
         template_warnings: Callable[[MediaKind], list[str]] | None = None,
+        functions: FunctionCatalog | None = None,
+        add_tier: AddTier | None = None,
     ) -> None:
         """`template_warnings(kind)`: warnings about the templates a prompt of `kind` runs,
-        from cached data only (it is called on the Tk thread)."""
+        from cached data only (it is called on the Tk thread). `functions`: what the function
+        dropdown offers and its parameters' controls; `add_tier` (a worker runs it) backs the
+        "Add tier…" button."""
         super().__init__(parent, padding=6)
+        self.functions = functions or FunctionCatalog()
+        self.add_tier = add_tier
         self.template_warnings = template_warnings or (lambda kind: [])
         self.prompts = prompts
         self.on_saved = on_saved
@@ -311,6 +320,14 @@ class PromptEditor(ttk.Frame):
             self.inputs[spec.name] = field_input
             self._error_label(self.form, row + 1, spec.key)
             row += 2
+        self.param_controls = ParamControls(
+            self.form,
+            self.functions,
+            self._params_edited,
+            self._ask_tier if self.add_tier else None,
+        )
+        self.param_controls.grid(row=row, column=0, columnspan=3, sticky="ew")
+        row += 1
         self._error_label(self.form, row, "data")
         self._form_kind = kind
 
@@ -318,6 +335,12 @@ class PromptEditor(ttk.Frame):
         on_change = self._form_changed
         if spec.widget == "long":
             return _TextInput(self.form, on_change, TEXT_HEIGHTS.get(spec.name, 3))
+        if spec.widget == "function":
+            return FunctionInput(
+                self.form, on_change, lambda: self.functions.names(self.state.kind)
+            )
+        if spec.widget == "file":
+            return FileInput(self.form, on_change, title=spec.name.replace("_", " "))
         return _EntryInput(self.form, on_change, spec.choices)
 
     # --- state ↔ widgets ------------------------------------------------------------------------
@@ -392,7 +415,8 @@ class PromptEditor(ttk.Frame):
                     self._filling = False
         self.json_ok = True
         self.json_error.configure(text="")
-        checked = self.state.check()
+        self.param_controls.show(self.state.kind, self.state.values)
+        checked = self.state.check(self.param_controls.errors())
         shown = self.state.shown_errors(checked.errors)
         self._show_errors(shown)
         self.save_button.state(["disabled" if shown else "!disabled"])
@@ -415,3 +439,17 @@ class PromptEditor(ttk.Frame):
 
     def _update_status(self) -> None:
         self.status_label.configure(text="● unsaved changes" if self.dirty else "")
+
+    # --- the function's parameters ------------------------------------------------------------
+
+    def _params_edited(self, params: dict) -> None:
+        """A parameter control changed: the params field takes the new object (and from there
+        the usual path: touched, dirty, validated)."""
+        self.inputs["params"].set(params_text(params))
+
+    def _ask_tier(self, function: str) -> TierDialog:
+        pinned = " ".join(f"{k}={v}" for k, v in self.param_controls.params.items())
+        return TierDialog(self, function, self.add_tier, pinned, on_done=self._tier_added)
+
+    def _tier_added(self, line: str) -> None:
+        self.status_label.configure(text=line)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import tkinter as tk
+from collections.abc import Callable
 from pathlib import Path
 from tkinter import filedialog, messagebox
 from urllib.parse import unquote, urlparse
@@ -32,9 +33,14 @@ FILE_TYPES = [
 class WorkflowImport:
     """One import at a time; `shown` is what the last one said (for tests and the log)."""
 
-    def __init__(self, root: tk.Misc, config: Config):
+    def __init__(
+        self, root: tk.Misc, config: Config, on_imported: Callable[[], None] | None = None
+    ):
+        """`on_imported` runs on the import's worker after a success (the engine reloads its
+        templates there, so the new function runs at once)."""
         self.root = root
         self.config = config
+        self.on_imported = on_imported
         self.shown = ""
         self._outcome: ImportResult | str | None = None
         self._worker: threading.Thread | None = None
@@ -60,7 +66,10 @@ class WorkflowImport:
 
     def _run(self, path: Path) -> None:
         try:
-            self._outcome = import_file(self.config, path, ImportOptions())
+            result = import_file(self.config, path, ImportOptions())
+            if self.on_imported is not None:
+                self.on_imported()
+            self._outcome = result
         except AppError as exc:
             self._outcome = str(exc)
         except Exception as exc:  # noqa: BLE001 - one line for the user, the rest in the log
@@ -74,8 +83,8 @@ class WorkflowImport:
         outcome = self._outcome
         if isinstance(outcome, ImportResult):
             self.shown = (
-                f"{describe(outcome)}\nRun it with: generate <prompt id> --function "
-                f"{outcome.function} (this window knows it after a restart)"
+                f"{describe(outcome)}\nPick {outcome.function} as a prompt's function in the "
+                f"editor, or run: generate <prompt id> --function {outcome.function}"
             )
             messagebox.showinfo("Workflow imported", self.shown, parent=self.root)
         else:
