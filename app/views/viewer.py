@@ -3,9 +3,9 @@
 Pictures fit, zoom (wheel, + and -, Ctrl+0 fit, Ctrl+1 1:1) and pan (drag) in an ImagePane;
 video takes show their poster, songs play in an AudioPanel (the MediaPanel seam below), which
 gets Space, ← and → first. ← and → (and Page Up/Down) step through the prompt's takes in the
-gallery's order, Escape goes back. The side
-panel lists the take's facts (viewer_state.take_facts), the exact workflow behind "Show
-workflow", and Copy seed, Regenerate with this seed and Open in the system's viewer or player.
+gallery's order, Escape goes back. The side panel lists the take's facts
+(viewer_state.take_facts), the exact workflow behind "Show workflow", and Copy seed, Regenerate
+with this seed and Open in the system's viewer or player.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ class ViewerActions(Protocol):
 
     def open_file(self, path: Path) -> None: ...
     def regenerate_same_seed(self, artifact_id: int) -> None: ...
-    def viewer_closed(self, artifact_id: int) -> None: ...
+    def viewer_closed(self, artifact_id: int | None) -> None:
+        """Back to the gallery: select this take (None: keep the selection)."""
+        ...
 
 
 def media_widget(parent: tk.Misc, record: ArtifactRecord, home: Path) -> tk.Widget:
@@ -142,7 +144,7 @@ class TakeViewer(ttk.Frame):
             self.show(target)
 
     def zoom(self, how: str) -> None:
-        """ "in", "out", "fit" or "1:1" (keys, buttons)."""
+        """Zoom the picture: "in", "out", "fit" or "1:1" (keys, buttons)."""
         pane = self.picture
         if pane is None:
             return
