@@ -404,7 +404,9 @@ class Application:
         if batch is None:
             self.gallery.show_hint("This take is not part of a batch — Variations… makes one")
             return None
-        takes = [r for r in self.gallery.records if (batch_of(r.metadata) or {}).get("id") == batch["id"]]
+        takes = [
+            r for r in self.gallery.records if (batch_of(r.metadata) or {}).get("id") == batch["id"]
+        ]
         return BatchGrid(self.root, takes, self.ctx.config.home)
 
     def regenerate_same_seed(self, artifact_id: int) -> None:

@@ -143,7 +143,7 @@ def _cell(axes: list[Axis], index: tuple[int, ...], shared: tuple) -> Cell:
 
 
 @dataclass(frozen=True)
-class GridLayout:
+class BatchLayout:
     """Where each take of a batch goes: rows from the first axis, columns from the second."""
 
     row_labels: tuple[str, ...]
@@ -163,7 +163,7 @@ def batch_title(batch: dict[str, Any], count: int) -> str:
     return f"Batch {batch['id'][:6]} — {axes} — {count} take(s)"
 
 
-def grid_layout(takes: list[tuple[int, dict[str, Any]]]) -> GridLayout:
+def grid_layout(takes: list[tuple[int, dict[str, Any]]]) -> BatchLayout:
     """(artifact id, batch record) pairs of one batch → rows × columns with labels."""
     axes = takes[0][1]["axes"]
     labels = [tuple(f"{a['name']} {v}" for v in a["values"]) for a in axes]
@@ -173,7 +173,58 @@ def grid_layout(takes: list[tuple[int, dict[str, Any]]]) -> GridLayout:
         cell = [*batch.get("cell", []), 0, 0]
         if 0 <= cell[0] < len(rows) and 0 <= cell[1] < len(columns):
             places[artifact_id] = (cell[0], cell[1])
-    return GridLayout(rows, columns, places)
+    return BatchLayout(rows, columns, places)
+
+
+def group_batches(records: list[Any]) -> list[Any]:
+    """The takes in their order, except that a batch's takes sit together, cell by cell, where
+    its first take is (records carry `.metadata`)."""
+    members: dict[str, list[Any]] = {}
+    for record in records:
+        batch = batch_of(record.metadata)
+        if batch is not None:
+            members.setdefault(batch["id"], []).append(record)
+    grouped: list[Any] = []
+    for record in records:
+        batch = batch_of(record.metadata)
+        if batch is None:
+            grouped.append(record)
+        elif batch["id"] in members:
+            cells = members.pop(batch["id"])
+            grouped += sorted(cells, key=lambda r: [*batch_of(r.metadata).get("cell", [])])
+    return grouped
+
+
+def compose_grid(
+    pictures: dict[tuple[int, int], Any], layout: BatchLayout, title: str, tile: int = 256
+) -> Any:
+    """One image of a batch (a worker thread): PIL pictures by (row, column), row labels on
+    the left, column labels on top, the title above; empty cells stay blank."""
+    from PIL import Image, ImageDraw, ImageFont  # only when a grid is composed
+
+    font = ImageFont.load_default(size=max(12, tile // 14))
+    label_w = max((int(font.getlength(t)) for t in layout.row_labels), default=0) + 16
+    top = font.size * 3 + 16
+    width = label_w + tile * len(layout.column_labels)
+    canvas = Image.new("RGB", (width, top + tile * len(layout.row_labels)), "white")
+    pen = ImageDraw.Draw(canvas)
+    pen.text((8, 8), title, fill="black", font=font)
+    for column, text in enumerate(layout.column_labels):
+        pen.text(
+            (label_w + column * tile + tile // 2, top - 8),
+            text,
+            fill="black",
+            font=font,
+            anchor="ms",
+        )
+    for row, text in enumerate(layout.row_labels):
+        pen.text((8, top + row * tile + tile // 2), text, fill="black", font=font, anchor="lm")
+    for (row, column), picture in pictures.items():
+        thumb = picture.copy()
+        thumb.thumbnail((tile - 8, tile - 8))
+        x = label_w + column * tile + (tile - thumb.width) // 2
+        canvas.paste(thumb.convert("RGB"), (x, top + row * tile + (tile - thumb.height) // 2))
+    return canvas
 
 
 def queue_batch(engine: Any, prompt_ids: list[int], batch: Batch, **options: Any) -> list[Any]:

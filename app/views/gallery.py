@@ -31,6 +31,7 @@ from app import theme
 from app.choice_state import merged
 from app.compare_state import TakeSelection, compare_hint
 from app.live_state import GridLayout, caption, take_details
+from app.variations_state import group_batches
 from app.views.take_choice import Chosen, TakeChoice, draw_badges
 from core.errors import NotFound
 from core.jobs import ArtifactSaved, JobEvent, PreviewReady
@@ -57,6 +58,7 @@ class GalleryActions(Protocol):
     def compare_takes(self, records: list[ArtifactRecord]) -> None: ...
     def regenerate_from_take(self, artifact_id: int) -> None: ...
     def choices_changed(self, prompt_id: int) -> None: ...
+    def show_batch(self, record: ArtifactRecord) -> object: ...
 
 
 def load_thumbnail(path: Path, size: int = THUMB) -> Image.Image:
@@ -132,7 +134,8 @@ class TakesGallery(ttk.Frame):
     def show_prompt(self, prompt_id: int | None) -> None:
         """Show the takes of one prompt (None: empty gallery)."""
         same_prompt, self.prompt_id = prompt_id == self.prompt_id, prompt_id
-        self.records = self.artifacts.for_prompt(prompt_id) if prompt_id is not None else []
+        records = self.artifacts.for_prompt(prompt_id) if prompt_id is not None else []
+        self.records = group_batches(records)  # a batch's takes together, cell by cell
         self._index = {record.id: i for i, record in enumerate(self.records)}
         self.selection.keep_only(self._index if same_prompt else ())
         self._generation += 1
@@ -364,6 +367,7 @@ class TakesGallery(ttk.Frame):
             ("Copy path", lambda r: self.actions.copy_path(self.path_of(r))),
             ("Details…", self.show_details),
             ("Compare selected (C)", lambda _r: self.compare_selected()),
+            ("Show batch as grid…", lambda r: self.actions.show_batch(r)),
             (None, None),
             ("Circle as the take (Enter)", lambda r: self.choice.circle(r.id)),
             ("Rate", None),

@@ -252,6 +252,8 @@ class PromptList(ttk.Frame):
                 label=tier, command=each(lambda ids, t=tier: self.actions.generate(ids, t))
             )
         menu.add_cascade(label="Regenerate at tier", menu=tiers)
+        variations = each(lambda ids: self.actions.variations(ids))
+        menu.add_command(label="Variations…", command=variations)
         self.tier_menu = tiers
         menu.add_separator()
         menu.add_command(label="Duplicate", command=on(self.actions.duplicate))
