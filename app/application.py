@@ -29,6 +29,7 @@ from app.live_state import ABOUT_BACKENDS, cloud_meter
 from app.param_controls_state import FunctionCatalog
 from app.settings_state import ServerRow, connection_text
 from app.template_warnings import TemplateWarnings
+from app.variations_state import batch_of, function_schema, queue_batch
 from app.views.compare import CompareView
 from app.views.draft_dialog import DraftDialog
 from app.views.editor import PromptEditor
@@ -39,6 +40,7 @@ from app.views.prompt_list import PromptList
 from app.views.queue_panel import QueuePanel
 from app.views.settings import SettingsDialog
 from app.views.status_bar import StatusBar
+from app.views.variations import BatchGrid, VariationsDialog
 from app.views.viewer import TakeViewer, cover
 from app.views.workflow_import import WorkflowImport
 from core.config import Config, ServerConfig
@@ -174,6 +176,7 @@ class Application:
         self._menu_item(
             queue, "Generate selected", self.generate_selected, "generate", "Ctrl+Enter"
         )
+        queue.add_command(label="Variations of selected…", command=self.variations)
         self._menu_item(queue, "Pause queue", self.pause, "pause")
         self._menu_item(queue, "Resume queue", self.resume, "resume")
         queue.add_command(label="Retry failed", command=self.retry_failed)
@@ -372,6 +375,39 @@ class Application:
         overrides = {"seed": seed} if seed is not None else {}
         self._guarded(lambda: self.engine.queue(ids, quality=quality, overrides=overrides))
         self.prompts.update_rows()
+
+    def variations(self, ids: Sequence[int] | None = None) -> VariationsDialog | None:
+        """Variations… of the selected prompts (or `ids`): one batch of new seeds or a grid,
+        over the parameters of the first prompt's function."""
+        ids = list(ids if ids is not None else self.prompts.selected_ids())
+        if not ids:
+            return None
+        first = self.ctx.prompts.get(ids[0])
+        schema = self._guarded(
+            lambda: function_schema(self.engine.executor.templates, None, first.kind.value)
+        )
+        if schema is None:
+            return None
+        engine = self.engine
+        return VariationsDialog(
+            self.root,
+            len(ids),
+            schema,
+            lambda batch: queue_batch(engine, ids, batch),
+            lambda _batch, _jobs: self.prompts.update_rows(),
+            seed=first.data.get("seed") if len(ids) == 1 else None,
+        )
+
+    def show_batch(self, record: ArtifactRecord) -> BatchGrid | None:
+        """A take's batch as a labelled grid (the gallery's menu)."""
+        batch = batch_of(record.metadata)
+        if batch is None:
+            self.gallery.show_hint("This take is not part of a batch — Variations… makes one")
+            return None
+        takes = [
+            r for r in self.gallery.records if (batch_of(r.metadata) or {}).get("id") == batch["id"]
+        ]
+        return BatchGrid(self.root, takes, self.ctx.config.home)
 
     def regenerate_same_seed(self, artifact_id: int) -> None:
         take = self.ctx.artifacts.get(artifact_id)
