@@ -28,6 +28,7 @@ from core.models import MediaKind
 AUTO = "automatic (routing rules)"
 HINT_COLOR = "#777777"
 POLL_MS = 300  # how often a shown panel looks for a new catalog (an int compare)
+ROWS_PER_TICK = 4  # rows built per Tk callback: a function with 40 parameters never blocks
 
 
 class FunctionInput:
@@ -100,6 +101,8 @@ class ParamControls(ttk.Frame):
         self.params: dict[str, Any] = {}
         self._shown: tuple[str, int] | None = None  # (function, catalog generation) built
         self._filling = False
+        self._queued: list[tuple[Control, tk.Misc, int]] = []  # rows still to build
+        self._row_job: str | None = None
         self._poll_id: str | None = self.after(POLL_MS, self._poll)
 
     def show(self, kind: MediaKind, values: dict[str, str]) -> None:
@@ -114,10 +117,16 @@ class ParamControls(ttk.Frame):
     def errors(self) -> dict[str, str]:
         return errors(self.controls, self.params)
 
+    @property
+    def building(self) -> bool:
+        """Rows are still being added (a few per Tk callback)."""
+        return bool(self._queued)
+
     def destroy(self) -> None:
-        if self._poll_id is not None:
-            self.after_cancel(self._poll_id)
-            self._poll_id = None
+        for job in (self._poll_id, self._row_job):
+            if job is not None:
+                self.after_cancel(job)
+        self._poll_id = self._row_job = None
         super().destroy()
 
     # --- building -----------------------------------------------------------------------------
@@ -131,7 +140,7 @@ class ParamControls(ttk.Frame):
     def _build(self) -> None:
         for child in self.winfo_children():
             child.destroy()
-        self.controls, self.inputs = [], {}
+        self.controls, self.inputs, self._queued = [], {}, []
         self._shown = (self.function, self.catalog.generation)
         choice = self.catalog.get(self.function) if self.function else None
         if not self.function:
@@ -180,7 +189,15 @@ class ParamControls(ttk.Frame):
         self._build_rows(controls, body, 0)
 
     def _build_rows(self, controls: list[Control], parent: tk.Misc, row: int) -> None:
-        for spec in controls:
+        """Queue the rows; `_build_some` adds them a few per Tk callback."""
+        self._queued += [(spec, parent, row + n) for n, spec in enumerate(controls)]
+        if self._row_job is None:
+            self._row_job = self.after(0, self._build_some)
+
+    def _build_some(self) -> None:
+        self._row_job = None
+        batch, self._queued = self._queued[:ROWS_PER_TICK], self._queued[ROWS_PER_TICK:]
+        for spec, parent, row in batch:
             ttk.Label(parent, text=spec.label).grid(row=row, column=0, sticky="w", padx=(0, 6))
             field_input = self._make(parent, spec)
             field_input.widget.grid(row=row, column=1, sticky="ew", pady=1)
@@ -189,7 +206,9 @@ class ParamControls(ttk.Frame):
                 row=row, column=2, sticky="w", padx=4
             )
             self.inputs[spec.name] = field_input
-            row += 1
+        self._fill()
+        if self._queued:
+            self._row_job = self.after(0, self._build_some)
 
     def _make(self, parent: tk.Misc, spec: Control) -> Any:
         if spec.widget == "file":
@@ -205,7 +224,9 @@ class ParamControls(ttk.Frame):
         self._filling = True
         try:
             for spec in self.controls:
-                field_input = self.inputs[spec.name]
+                field_input = self.inputs.get(spec.name)
+                if field_input is None:  # not built yet: filled when it is
+                    continue
                 if to_value(spec, field_input.get()) != self.params.get(spec.name):
                     field_input.set(texts[spec.name])
         finally:
@@ -215,7 +236,8 @@ class ParamControls(ttk.Frame):
         if self._filling:
             return
         texts = {name: field_input.get() for name, field_input in self.inputs.items()}
-        merged = merge_params(self.controls, texts, self.params)
+        built = [spec for spec in self.controls if spec.name in self.inputs]
+        merged = merge_params(built, texts, self.params)
         if merged != self.params:
             self.params = merged
             self.on_params(merged)
