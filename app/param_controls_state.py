@@ -23,7 +23,6 @@ from core.models import SCHEMAS, MediaKind
 from executors.templates import TemplateSet
 
 ObjectInfos = Mapping[str, Mapping[str, Any]]  # server name → its cached /object_info
-WIDGETS = ("spin", "choice", "file", "text")
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class Control:
     """One parameter as the editor shows it."""
 
     name: str
-    widget: str  # one of WIDGETS
+    widget: str  # "spin" | "choice" | "file" | "text"
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
