@@ -104,7 +104,8 @@ class PromptRepository:
                 changes["favorite"] = favorite
             Prompt.update(changes).where(Prompt.id == prompt_id).execute()
             self._set_tags(prompt_id, json.loads(fields["tags"]))
-            if _content(fields) != _content(_stored(current)):
+            before = self._validated(current.kind, current.title, current.data, current.tags)
+            if _content(fields) != _content(before):
                 _save_version(prompt_id, current.version + 1, fields, changes["updated_at"])
             return self.get(prompt_id)
 
@@ -319,14 +320,6 @@ def _save_version(prompt_id: int, number: int, fields: dict[str, Any], saved_at:
         tags=fields["tags"],
         saved_at=saved_at,
     ).execute()
-
-
-def _stored(record: PromptRecord) -> dict[str, Any]:
-    return {
-        "title": record.title,
-        "data": json.dumps(record.data, ensure_ascii=False),
-        "tags": json.dumps(list(record.tags), ensure_ascii=False),
-    }
 
 
 def _content(fields: dict[str, Any]) -> tuple[str, str, str]:
