@@ -158,6 +158,16 @@ def batch_of(metadata: dict[str, Any]) -> dict[str, Any] | None:
     return batch if ok and isinstance(batch.get("axes"), list) else None
 
 
+def cell_label(batch: dict[str, Any]) -> str:
+    """The values of a take's cell, e.g. "steps 12 · cfg 4.0" (a tile's batch label)."""
+    values = []
+    for axis, index in zip(batch["axes"], batch.get("cell", []), strict=False):
+        listed = axis.get("values", []) if isinstance(axis, dict) else []
+        if isinstance(index, int) and 0 <= index < len(listed):
+            values.append(f"{axis.get('name')} {listed[index]}")
+    return " · ".join(values)
+
+
 def batch_title(batch: dict[str, Any], count: int) -> str:
     axes = " × ".join(f"{a.get('name')} ({len(a.get('values', []))})" for a in batch["axes"])
     return f"Batch {batch['id'][:6]} — {axes} — {count} take(s)"

@@ -31,7 +31,7 @@ from app import theme
 from app.choice_state import merged
 from app.compare_state import TakeSelection, compare_hint
 from app.live_state import GridLayout, caption, take_details
-from app.variations_state import group_batches
+from app.variations_state import batch_of, cell_label, group_batches
 from app.views.take_choice import Chosen, TakeChoice, draw_badges
 from core.errors import NotFound
 from core.jobs import ArtifactSaved, JobEvent, PreviewReady
@@ -256,6 +256,16 @@ class TakesGallery(ttk.Frame):
                 tags=(*tags, "pending"),
             )
         draw_badges(self.canvas, record, x, y, THUMB, tags)
+        batch = batch_of(record.metadata)
+        if batch is not None:  # a variation: its cell's values on a dark strip at the foot
+            label = self.canvas.create_text(
+                x + 4, y + THUMB - 3, text=f"▦ {cell_label(batch)}", anchor="sw",
+                fill="white", width=THUMB - 8, tags=(*tags, "batch"),
+            )  # fmt: skip
+            strip = self.canvas.create_rectangle(
+                *self.canvas.bbox(label), fill="#202020", outline="", tags=(*tags, "batch")
+            )
+            self.canvas.tag_lower(strip, label)
         self.canvas.create_text(
             x + THUMB // 2,
             y + THUMB + 4,

@@ -106,3 +106,19 @@ def test_new_seeds_and_a_bad_value(app, root, ctx):
     jobs = ctx.jobs.list(prompt_id=prompt_id)
     assert len(jobs) == 3 and len({job.params["batch"]["id"] for job in jobs}) == 1
     assert len({job.params["overrides"]["seed"] for job in jobs}) == 3
+
+
+def test_batch_tiles_show_their_cell(app, root, ctx):
+    prompt_id = selected_prompt(app, ctx, root)
+    axes = [{"name": "steps", "values": [12, 20]}, {"name": "cfg", "values": [4.0]}]
+    for cell in ([0, 0], [1, 0]):
+        batch = {"id": "abc", "axes": axes, "cell": cell}
+        ctx.artifacts.add(
+            prompt_id=prompt_id, kind="image", path=f"x{cell[0]}.png", sha256="0", size=1,
+            metadata={"batch": batch},
+        )  # fmt: skip
+    app.gallery.show_prompt(prompt_id)
+    canvas = app.gallery.canvas
+    labels = [i for i in canvas.find_withtag("batch") if canvas.type(i) == "text"]
+    texts = [canvas.itemcget(i, "text") for i in labels]
+    assert "▦ steps 12 · cfg 4.0" in texts and "▦ steps 20 · cfg 4.0" in texts
