@@ -2,7 +2,7 @@
 the selected take as "the take" of its prompt (again: uncircles it). The database writes run on
 a worker; their outcome comes back through a queue drained with after(), then the tiles redraw
 and the window hears `choices_changed(prompt_id)` (the prompt list's thumbnail follows).
-Badges: stars under the picture's bottom-left corner, and a ring around a circled take.
+Badges: stars in the picture's bottom-left corner, and a gold ring over a circled take.
 """
 
 from __future__ import annotations
