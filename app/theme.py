@@ -60,18 +60,26 @@ class Palette:
 
 PALETTES = {
     LIGHT: Palette(
-        LIGHT,
-        "#fafafa",
-        "#1c1c1c",
-        "#5f5f5f",
-        "#f0f0f0",
-        "#dcdcdc",
-        "#ffffff",
-        "#fff3bf",
-        "#3d3000",
+        name=LIGHT,
+        background="#fafafa",
+        text="#1c1c1c",
+        muted="#5f5f5f",
+        canvas="#f0f0f0",
+        tile="#dcdcdc",
+        tooltip="#ffffff",
+        banner="#fff3bf",
+        banner_text="#3d3000",
     ),
     DARK: Palette(
-        DARK, "#1c1c1c", "#fafafa", "#a0a0a0", "#202020", "#2f2f2f", "#2b2b2b", "#4a3f10", "#fff3bf"
+        name=DARK,
+        background="#1c1c1c",
+        text="#fafafa",
+        muted="#a0a0a0",
+        canvas="#202020",
+        tile="#2f2f2f",
+        tooltip="#2b2b2b",
+        banner="#4a3f10",
+        banner_text="#fff3bf",
     ),
 }
 
