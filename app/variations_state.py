@@ -218,7 +218,8 @@ def compose_grid(
     width = label_w + tile * len(layout.column_labels)
     canvas = Image.new("RGB", (width, top + tile * len(layout.row_labels)), "white")
     pen = ImageDraw.Draw(canvas)
-    pen.text((8, 8), title, fill="black", font=font)
+    plain = title.replace("—", "-").replace("×", "x")  # Pillow's built-in font lacks these
+    pen.text((8, 8), plain, fill="black", font=font)
     for column, text in enumerate(layout.column_labels):
         pen.text(
             (label_w + column * tile + tile // 2, top - 8),

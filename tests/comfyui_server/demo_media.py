@@ -44,10 +44,13 @@ class Cue:
     tempo: int = 120
     seconds: float = 4.0
     fps: float = 8.0
+    steps: int = 20  # more steps: more small detail shapes
+    cfg: float = 7.0  # a higher cfg: more saturated shapes
 
 
 def cue_of(graph: Any) -> Cue:
-    """The prompt's words, seed, tempo, duration and frame rate, read from an API graph."""
+    """The prompt's words, seed, steps, cfg, tempo, duration and frame rate, read from an API
+    graph (so a grid over steps or cfg shows a difference, as a model would)."""
     nodes = graph if isinstance(graph, dict) else {}
     sampler = next((n for n in _nodes(nodes) if "seed" in n or "noise_seed" in n), {})
     text = _text(nodes, sampler.get("positive"), 0) or _first_text(nodes)
@@ -55,7 +58,10 @@ def cue_of(graph: Any) -> Cue:
     tempo = _number(nodes, _input(nodes, "bpm"), 120)
     seconds = _number(nodes, _input(nodes, "seconds") or _input(nodes, "duration"), 4.0)
     fps = _number(nodes, _input(nodes, "fps") or _input(nodes, "frame_rate"), 8.0)
-    return Cue(text.strip(), int(seed), int(tempo) or 120, float(seconds), float(fps) or 8.0)
+    steps = _number(nodes, sampler.get("steps"), 20)
+    cfg = _number(nodes, sampler.get("cfg"), 7.0)
+    timing = (int(tempo) or 120, float(seconds), float(fps) or 8.0)
+    return Cue(text.strip(), int(seed), *timing, int(steps), float(cfg))
 
 
 def _nodes(nodes: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -120,8 +126,12 @@ def draw(cue: Cue, size: tuple[int, int], phase: float = 0.0) -> Image.Image:
     image = Image.composite(Image.new("RGB", size, bottom), Image.new("RGB", size, top), mask)
     overlay = Image.new("RGBA", size)
     pen = ImageDraw.Draw(overlay)
+    vivid = min(1.0, 0.3 + cue.cfg / 10)
     for _ in range(rng.randint(5, 11)):
-        _shape(pen, rng, size, hue, phase)
+        _shape(pen, rng, size, hue, phase, vivid=vivid)
+    detail = random.Random(f"{cue.seed}\0detail")  # the seed's layout stays as it was
+    for _ in range(min(max(cue.steps, 0), 60) // 4):
+        _shape(pen, detail, size, hue + 0.5, phase, vivid=vivid, scale=0.2)
     image = Image.alpha_composite(image.convert("RGBA"), overlay)
     _words(ImageDraw.Draw(image), cue.text, size)
     return image.convert("RGB")
@@ -133,14 +143,22 @@ def _colour(hue: float, saturation: float, value: float, alpha: int = 255) -> tu
 
 
 def _shape(
-    pen: ImageDraw.ImageDraw, rng: random.Random, size: tuple[int, int], hue: float, phase: float
+    pen: ImageDraw.ImageDraw,
+    rng: random.Random,
+    size: tuple[int, int],
+    hue: float,
+    phase: float,
+    *,
+    vivid: float = 1.0,
+    scale: float = 1.0,
 ) -> None:
     width, height = size
-    radius = rng.uniform(0.06, 0.3) * min(size)
+    radius = rng.uniform(0.06, 0.3) * min(size) * scale
     turn = 2 * math.pi * (phase + rng.random())
     x = rng.random() * width + math.cos(turn) * radius * 0.5 * (phase > 0)
     y = rng.random() * height + math.sin(turn) * radius * 0.5 * (phase > 0)
-    fill = _colour(hue + rng.uniform(-0.2, 0.2), rng.uniform(0.3, 0.9), rng.uniform(0.5, 1.0), 110)
+    saturation = rng.uniform(0.3, 0.9) * vivid
+    fill = _colour(hue + rng.uniform(-0.2, 0.2), saturation, rng.uniform(0.5, 1.0), 110)
     box = (x - radius, y - radius, x + radius, y + radius)
     if rng.random() < 0.6:
         pen.ellipse(box, fill=fill)

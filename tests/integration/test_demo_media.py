@@ -48,6 +48,8 @@ def test_pictures_follow_the_prompt_and_the_seed(cli, home, demo_server):
     other = made(cli, cli.add_prompt("image", {**data, "prompt": "a blue whale"}), "--seed", "1")
     again = made(cli, cli.add_prompt("image", {**data, "prompt": "a blue whale"}), "--seed", "1")
     assert digest(home / other[0]["path"]) == digest(home / again[0]["path"])  # same cue
+    grid = made(cli, cli.add_prompt("image", data), "--grid", "steps=4,40", "--grid", "cfg=2,9")
+    assert len({digest(home / take["path"]) for take in grid}) == 4  # the grid shows each value
 
 
 def test_songs_follow_the_duration_up_to_ten_seconds(cli, home, demo_server):
@@ -95,9 +97,9 @@ def test_cue_reads_words_seed_tempo_and_duration_from_bundled_graphs():
     root = SAMPLES.parents[2] / "workflows"
     image = json.loads((root / "create_image/standard/workflow.json").read_text())
     image["15"]["inputs"].update(string_a="a lighthouse", string_b="oil painting")
-    image["3"]["inputs"]["seed"] = 7
+    image["3"]["inputs"].update(seed=7, steps=30, cfg=4.5)
     cue = demo_media.cue_of(image)
-    assert (cue.text, cue.seed) == ("a lighthouse, oil painting", 7)
+    assert (cue.text, cue.seed, cue.steps, cue.cfg) == ("a lighthouse, oil painting", 7, 30, 4.5)
     song = json.loads((root / "create_audio/standard/workflow.json").read_text())
     song["94"]["inputs"].update(tags="sea shanty", bpm=90)
     song["110"]["inputs"]["value"] = 30.0
