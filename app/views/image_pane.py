@@ -21,12 +21,13 @@ from PIL import Image, ImageTk
 
 from app import theme
 from app.viewer_state import ZOOM_STEP, Placement, Size, ZoomPan
-from app.views.gallery import _lower_priority
 
 POLL_MS = 8
-# Shared by every pane, at low priority like the gallery's (tk-notes §4). Cuts have their own
-# thread so that a new take's preview never waits behind another take's long decode.
-DECODERS = ThreadPoolExecutor(2, "viewer-decode", initializer=_lower_priority)
+# Shared by every pane. Cuts have their own thread so that a new take's preview never waits
+# behind another take's long decode. Not at low priority (unlike the gallery's short thumbnail
+# decodes): on a busy machine a niced thread descheduled while it holds the GIL stalled the Tk
+# thread for up to 1.6 s during a 24-megapixel decode (bench/viewer.py, RESULTS.md).
+DECODERS = ThreadPoolExecutor(2, "viewer-decode")
 CUTTER = ThreadPoolExecutor(1, "viewer-cut")
 
 
@@ -83,6 +84,7 @@ class ImagePane(tk.Canvas):
         self._size: Size | None = None  # the full picture's, known before it is decoded
         self._generation = 0
         self._decoding = self._cutting = self._dirty = False
+        self._full: Path | None = None  # decoded once the preview is on the screen
         self._results: queue.SimpleQueue[Decoded | Cut] = queue.SimpleQueue()
         self._photo: ImageTk.PhotoImage | None = None
         self._drag: tuple[int, int] | None = None
@@ -108,9 +110,11 @@ class ImagePane(tk.Canvas):
         self.stage, self.message = "empty", ""
         self._cutting = self._dirty = False
         self.delete("all")
-        self._decoding = full is not None or preview is not None
-        if self._decoding:
-            DECODERS.submit(self._decode, self._generation, full, preview)
+        self._full = full if preview is not None else None
+        first = preview or full
+        self._decoding = first is not None
+        if first is not None:
+            DECODERS.submit(self._decode, self._generation, first, first is full, not self._full)
             self._poll_soon()
 
     @property
@@ -180,17 +184,21 @@ class ImagePane(tk.Canvas):
 
     # --- workers ----------------------------------------------------------------------------
 
-    def _decode(self, generation: int, full: Path | None, preview: Path | None) -> None:
-        """Worker: the preview (when there is one and a full picture follows), then the best."""
-        paths = [(path, is_full) for path, is_full in ((preview, False), (full, True)) if path]
-        for n, (path, is_full) in enumerate(paths):
-            if generation != self._generation:
-                return  # the pane shows another take by now
-            last = n == len(paths) - 1
-            try:
-                self._results.put(Decoded(generation, open_picture(path), is_full, last))
-            except Exception as exc:  # a missing, broken or huge file: one line in the pane
-                self._results.put(Decoded(generation, None, is_full, last, _why(exc)))
+    def _decode(self, generation: int, path: Path, full: bool, last: bool) -> None:
+        """Worker: decode the preview or the full picture."""
+        if generation != self._generation:
+            return  # the pane shows another take by now
+        try:
+            self._results.put(Decoded(generation, open_picture(path), full, last))
+        except Exception as exc:  # a missing, broken or huge file: one line in the pane
+            self._results.put(Decoded(generation, None, full, last, _why(exc)))
+
+    def _decode_full(self) -> None:
+        """Once the preview is painted (or cannot be): decode the full picture, which then
+        does not slow the preview down."""
+        if self._full is not None:
+            DECODERS.submit(self._decode, self._generation, self._full, True, True)
+            self._full = None
 
     def _request_cut(self) -> None:
         """Ask a worker for the current view (or remember to, while one is cutting)."""
@@ -241,9 +249,12 @@ class ImagePane(tk.Canvas):
         elif result.source is not None and (result.full or not self._source_full):
             self._source, self._source_full = result.source, result.full
             self._request_cut()
+        if not self._cutting:  # the preview failed, or the pane is not laid out yet
+            self._decode_full()
 
     def _paint(self, result: Cut) -> None:
         self._cutting = False
+        self._decode_full()
         if result.image is None:
             self.say(result.error)
         elif result.source is self._source:
