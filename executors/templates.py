@@ -809,7 +809,8 @@ def _property(
     if spec.type == "seed":
         prop.update(type="integer", minimum=0, maximum=SEED_MAX)
     elif spec.type == "lookup":
-        prop.update(type="string", enum=list(spec.lookup_table))
+        server = _server_input(object_info, template.workflow[spec.node_id], spec.input_name)
+        prop.update(type="string", enum=_lookup_choices(spec, server))
     elif spec.type == "file_upload":
         prop.update(type="string", format="file-path")
     else:
@@ -892,7 +893,7 @@ def _value_for(
             )
         return None, None
     if spec.type == "lookup":
-        return value, _lookup(template, spec, value)
+        return value, _lookup(template, spec, value, server)
     if spec.type == "file_upload":
         return value, _text_value(template, spec, value)
     written = _coerce(template, spec, value, server)
@@ -918,7 +919,26 @@ def _seed_range(server: list | None) -> tuple[int, int]:
     return (low, high) if low <= high else (0, SEED_MAX)
 
 
-def _lookup(template: Template, spec: ParamSpec, key: Any) -> Any:
+def _lookup_choices(spec: ParamSpec, server: list | None) -> list[Any]:
+    """The lookup's keys; for a plain combo (every key maps to itself, as an import writes
+    them), the server's current options too: a model added since the import is offered."""
+    keys = list(spec.lookup_table)
+    if not _is_plain_combo(spec):
+        return keys
+    return list(dict.fromkeys([*(combo_options(server) or []), *keys]))
+
+
+def _is_plain_combo(spec: ParamSpec) -> bool:
+    return all(key == value for key, value in spec.lookup_table.items())
+
+
+def _lookup(template: Template, spec: ParamSpec, key: Any, server: list | None = None) -> Any:
+    if (
+        isinstance(key, str)
+        and key not in spec.lookup_table
+        and key in _lookup_choices(spec, server)
+    ):
+        return key  # a server option of a plain combo
     if not isinstance(key, str) or key not in spec.lookup_table:
         allowed = ", ".join(map(str, spec.lookup_table))
         raise InputError(

@@ -12,6 +12,7 @@ from pathlib import Path
 from tkinter import ttk
 
 import pytest
+import requests
 
 from app.application import Application
 from app.param_controls_state import FunctionCatalog
@@ -19,7 +20,7 @@ from app.views import param_controls, workflow_import
 from app.views.editor import DEBOUNCE_MS, PromptEditor
 from app.views.tier_dialog import TierDialog
 from executors.templates import load_templates, template_dirs
-from executors.workflow_import.catalog import ObjectInfo, core_catalog
+from executors.workflow_import.catalog import ObjectInfo, ObjectInfoCache, core_catalog
 from executors.workflow_import.importer import ImportOptions, import_workflow
 from tests.gui.conftest import pump, wired
 
@@ -44,7 +45,11 @@ def settle(root) -> None:
 @pytest.fixture
 def app(root, ctx, comfy_server, monkeypatch):
     monkeypatch.setattr(workflow_import.messagebox, "showinfo", lambda *a, **k: None)
-    window = Application(root, wired(ctx, comfy_server.url))
+    context = wired(ctx, comfy_server.url)
+    (server,) = context.config.comfyui_servers  # its /object_info seen before (a job ran)
+    info = requests.get(f"{comfy_server.url}/object_info", timeout=10).json()
+    ObjectInfoCache(context.config.home).save(server.name, info)
+    window = Application(root, context)
     root.geometry("1200x900+0+0")
     pump(root)
     yield window
@@ -76,7 +81,7 @@ def test_imported_function_controls_reach_the_sent_workflow(app, root, ctx, tmp_
     steps, sampler = panel.inputs["steps"].widget, panel.inputs["sampler"].widget
     checkpoint = panel.inputs["checkpoint"].widget
     assert isinstance(steps, ttk.Spinbox) and isinstance(sampler, ttk.Combobox)
-    assert "flux1-dev-fp8.safetensors" in checkpoint.cget("values")  # the model list
+    assert {"flux1-dev-fp8.safetensors", "sd_v1-5.safetensors"} <= set(checkpoint.cget("values"))
     assert {"prompt", "negative_prompt", "seed"}.isdisjoint(panel.inputs)  # form fields
     guidance = panel.inputs["fluxguidance_guidance"].widget
     assert not guidance.winfo_ismapped()  # advanced: behind the expander
@@ -86,13 +91,19 @@ def test_imported_function_controls_reach_the_sent_workflow(app, root, ctx, tmp_
     steps.set("6")
     steps.event_generate("<<Increment>>")  # the spin box's up arrow
     sampler.set("dpmpp_2m")
+    checkpoint.set("sd_v1-5.safetensors")  # from the server's list, not the workflow's
     guidance.set("2.5")
     settle(root)
     prompt_id = editor.save()
     assert prompt_id is not None
     data = ctx.prompts.get(prompt_id).data
     assert data["function"] == "my_flux"
-    assert data["params"] == {"steps": 7, "sampler": "dpmpp_2m", "fluxguidance_guidance": 2.5}
+    assert data["params"] == {
+        "steps": 7,
+        "sampler": "dpmpp_2m",
+        "checkpoint": "sd_v1-5.safetensors",
+        "fluxguidance_guidance": 2.5,
+    }
     app.generate([prompt_id])
     assert pump_until(root, lambda: ctx.artifacts.for_prompt(prompt_id), 60)
     (take,) = ctx.artifacts.for_prompt(prompt_id)
@@ -100,6 +111,7 @@ def test_imported_function_controls_reach_the_sent_workflow(app, root, ctx, tmp_
     assert graph["31"]["inputs"]["steps"] == 7
     assert graph["31"]["inputs"]["sampler_name"] == "dpmpp_2m"
     assert graph["35"]["inputs"]["guidance"] == 2.5
+    assert graph["30"]["inputs"]["ckpt_name"] == "sd_v1-5.safetensors"
     assert graph["6"]["inputs"]["text"] == "a red boat"
     assert take.metadata["template"]["function"] == "my_flux"
 

@@ -104,6 +104,7 @@ def test_catalog_of_an_imported_function(imported: Path):
     assert steps.hint == "20"  # the workflow's value
     assert by_name["sampler"].widget == "choice" and "euler" in by_name["sampler"].choices
     assert by_name["checkpoint"].widget == "choice"
+    assert "a.safetensors" in by_name["checkpoint"].choices  # the server's model list
     assert by_name["fluxguidance_guidance"].advanced
     names = list(by_name)
     assert names.index("fluxguidance_guidance") > names.index("steps")  # advanced ones last

@@ -851,3 +851,31 @@ def test_schema_marks_advanced_parameters(tmp_path: Path) -> None:
     bad = {**PARAMS, "denoise": {"target": "3.denoise", "advanced": "yes"}}
     with pytest.raises(BrokenTemplate, match="'denoise': advanced must be true or false"):
         load_template(make(tmp_path / "bad", parameters=bad))
+
+
+def test_a_plain_combo_offers_and_accepts_the_servers_options(tmp_path: Path) -> None:
+    """An imported model lookup maps each file to itself: the server's list is offered and a
+    file it lists runs, even one added after the import; a designed lookup stays closed."""
+    plain = {"a.safetensors": "a.safetensors"}
+    params = {
+        **PARAMS,
+        "checkpoint": {"target": "4.ckpt_name", "type": "lookup", "lookup_table": plain},
+    }
+    template = load_template(make(tmp_path, parameters=params))
+    info = copy.deepcopy(LEGACY_INFO)
+    info["CheckpointLoaderSimple"] = {
+        "input": {"required": {"ckpt_name": [["b.safetensors", "a.safetensors"]]}}
+    }
+    schema = tpl.parameter_schema(template, info)["properties"]
+    assert schema["checkpoint"]["enum"] == ["b.safetensors", "a.safetensors"]
+    assert tpl.parameter_schema(template)["properties"]["checkpoint"]["enum"] == ["a.safetensors"]
+    values = {"prompt": "p", "checkpoint": "b.safetensors"}
+    assert render(template, values, object_info=info).graph["4"]["inputs"]["ckpt_name"] == (
+        "b.safetensors"
+    )
+    with pytest.raises(InputError, match="'b.safetensors' is not a choice"):
+        render(template, values)  # no server to vouch for it
+    with pytest.raises(InputError, match="'c.safetensors' is not a choice"):
+        render(template, {**values, "checkpoint": "c.safetensors"}, object_info=info)
+    designed = load_template(make(tmp_path / "d", parameters=PARAMS))  # sampler: fast/fine
+    assert tpl.parameter_schema(designed, info)["properties"]["sampler"]["enum"] == ["fast", "fine"]
