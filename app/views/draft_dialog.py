@@ -5,9 +5,6 @@ no LLM answering the dialog says how to point Takeboard at Ollama or LM Studio."
 
 from __future__ import annotations
 
-import logging
-import queue
-import threading
 import tkinter as tk
 from collections.abc import Callable
 from pathlib import Path
@@ -15,12 +12,11 @@ from tkinter import ttk
 from typing import Any
 
 from app import theme
+from app.views.on_worker import on_worker
 from core.config import Config
 from core.errors import AppError, ConfigError, TransientBackendError
 from core.models import MediaKind
 
-log = logging.getLogger(__name__)
-POLL_MS = 50
 KINDS = [kind.value for kind in MediaKind]
 SETUP = (
     "To draft, Takeboard needs an LLM it can reach: run Ollama (ollama serve, then ollama pull "
@@ -47,28 +43,11 @@ def needs_setup(error: AppError) -> bool:
     return isinstance(error, ConfigError | TransientBackendError) or "LLM_MODEL" in str(error)
 
 
-def _ask(
-    inbox: queue.Queue[tuple[int, Any]],
-    number: int,
-    writer: Callable[[Config], Any],
-    config: Config,
-    enhancing: dict[str, Any] | None,
-    kind: str,
-    idea: str,
-) -> None:
-    """A worker thread: one draft or enhancement; the answer or the AppError goes back."""
-    try:
-        screenwriter = writer(config)
-        if enhancing:
-            answer: Any = screenwriter.enhance(enhancing["kind"], enhancing["data"], idea)
-        else:
-            answer = screenwriter.draft(kind, idea)
-    except AppError as exc:
-        answer = exc
-    except Exception as exc:  # noqa: BLE001 — one line for the user, the rest in the log
-        log.exception("draft failed")
-        answer = AppError(f"the screenwriter failed ({type(exc).__name__}) — see the log")
-    inbox.put((number, answer))
+def _ask(writer: Any, enhancing: dict[str, Any] | None, kind: str, idea: str) -> Result:
+    """A worker thread: one draft or enhancement."""
+    if enhancing:
+        return writer.enhance(enhancing["kind"], enhancing["data"], idea)
+    return writer.draft(kind, idea)
 
 
 class DraftDialog(tk.Toplevel):
@@ -94,8 +73,8 @@ class DraftDialog(tk.Toplevel):
         )
         self.title("Enhance with the screenwriter" if enhance else "Draft with the screenwriter")
         self.transient(parent.winfo_toplevel())
-        self._inbox: queue.Queue[tuple[int, Any]] = queue.Queue()
         self._asked = 0  # which request's answer is awaited; Cancel moves it on
+        self.dropped = 0  # answers that came after Cancel
         self.running = False
         self.kind_var = tk.StringVar(self, kind)
         self._build()
@@ -144,26 +123,18 @@ class DraftDialog(tk.Toplevel):
         self.go_button.state(["disabled"])
         self.progress.start(20)
         self.message.configure(text="Asking the screenwriter… (Cancel stops waiting)")
-        # The worker holds no reference to this dialog: its Tk variables must be freed here.
-        args = (self._inbox, self._asked, self.writer, self.config, self.enhancing, kind, idea)
-        threading.Thread(target=_ask, args=args, name="draft", daemon=True).start()
-        self.after(POLL_MS, self._poll)
+        number, writer, config, enhancing = self._asked, self.writer, self.config, self.enhancing
+        on_worker(
+            self,
+            lambda: _ask(writer(config), enhancing, kind, idea),  # holds no widget
+            lambda answer: self._answered(number, answer),
+            "the screenwriter",
+        )
 
-    def _poll(self) -> None:
-        if not self.winfo_exists():
+    def _answered(self, number: int, answer: Any) -> None:
+        if number != self._asked:  # cancelled meanwhile: the late answer is dropped
+            self.dropped += 1
             return
-        try:
-            number, answer = self._inbox.get_nowait()
-        except queue.Empty:
-            if self.running:
-                self.after(POLL_MS, self._poll)
-            return
-        if number == self._asked and self.running:
-            self._answered(answer)
-        elif self.running:
-            self.after(POLL_MS, self._poll)
-
-    def _answered(self, answer: Any) -> None:
         self._idle()
         if isinstance(answer, AppError):
             hint = SETUP.format(config=Path(self.config.home) / "config.json")

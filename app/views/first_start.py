@@ -5,9 +5,6 @@ with placeholder media, switchable off again here or in the File menu)."""
 
 from __future__ import annotations
 
-import logging
-import queue
-import threading
 import tkinter as tk
 from collections.abc import Callable
 from tkinter import ttk
@@ -22,42 +19,16 @@ from app.first_start_state import (
     needs_a_server,
     scan_summary,
 )
+from app.views.on_worker import on_worker
 from core.config import Config, ServerConfig
 from core.errors import AppError
 
-log = logging.getLogger(__name__)
-POLL_MS = 50
 NEEDS = (
     "Takeboard needs a generation server to make images, songs and video: a ComfyUI server "
     "(local, on the LAN or in the cloud) or WanGP started with --mcp. None answers now — find "
     "one on this machine, add its address, or try the demo backend ({label}: it draws "
     "placeholders, so rating, comparing, listening and variations can be tried without a GPU)."
 )
-
-
-def _on_worker(root: tk.Misc, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-    """Run `work` on a thread; `done(result or the AppError)` on the Tk thread."""
-    inbox: queue.Queue[Any] = queue.Queue()
-
-    def run() -> None:
-        try:
-            inbox.put(work())
-        except AppError as exc:
-            inbox.put(exc)
-        except Exception as exc:  # noqa: BLE001 — shown in one line, logged in full
-            log.exception("first start: background work failed")
-            inbox.put(AppError(f"{exc} — see the log for details"))
-
-    def poll() -> None:
-        try:
-            result = inbox.get_nowait()
-        except queue.Empty:
-            root.after(POLL_MS, poll)
-            return
-        done(result)
-
-    threading.Thread(target=run, name="first-start", daemon=True).start()
-    root.after(POLL_MS, poll)
 
 
 class DemoSwitch:
@@ -79,7 +50,7 @@ class DemoSwitch:
             return
         self.busy = True
         work = self._stop if self.on else self._start
-        _on_worker(self.root, work, self._done)
+        on_worker(self.root, work, self._done, "demo backend")
 
     def _start(self) -> str:
         from main import comfy_client, start_demo_server  # main imports app: at call time
@@ -169,7 +140,7 @@ class FirstStart(ttk.Frame):
         self.find_button.state(["disabled"])
         self.message.configure(text="Looking on this machine's usual ports…")
         scan = self.scan  # the worker holds no widget
-        _on_worker(self, lambda: found_servers(scan()), self._show_found)
+        on_worker(self, lambda: found_servers(scan()), self._show_found, "find servers")
 
     def _show_found(self, result: Any) -> None:
         self.find_button.state(["!disabled"])

@@ -4,9 +4,6 @@ request (composed by Pillow on a worker)."""
 
 from __future__ import annotations
 
-import logging
-import queue
-import threading
 import tkinter as tk
 from collections.abc import Callable
 from pathlib import Path
@@ -27,37 +24,11 @@ from app.variations_state import (
     plan,
     seed_axis,
 )
+from app.views.on_worker import on_worker
 from core.errors import AppError
 from core.models import ArtifactRecord
 
-log = logging.getLogger(__name__)
-POLL_MS = 50
 THUMB = 160
-
-
-def _on_worker(widget: tk.Misc, work: Callable[[], Any], done: Callable[[Any], None]) -> None:
-    """`work()` on a thread (it holds no widget); `done(result or AppError)` on the Tk thread."""
-    inbox: queue.Queue[Any] = queue.Queue()
-
-    def run() -> None:
-        try:
-            inbox.put(work())
-        except AppError as exc:
-            inbox.put(exc)
-        except Exception as exc:  # noqa: BLE001 — one line for the user, the rest in the log
-            log.exception("variations: background work failed")
-            inbox.put(AppError(f"{exc} — see the log for details"))
-
-    def poll() -> None:
-        if not widget.winfo_exists():
-            return
-        try:
-            done(inbox.get_nowait())
-        except queue.Empty:
-            widget.after(POLL_MS, poll)
-
-    threading.Thread(target=run, name="variations", daemon=True).start()
-    widget.after(POLL_MS, poll)
 
 
 class VariationsDialog(tk.Toplevel):
@@ -145,7 +116,7 @@ class VariationsDialog(tk.Toplevel):
         self.queue_button.state(["disabled"])
         self.message.configure(text=f"Queueing {len(batch.cells)} variation(s)…")
         queue_batch = self.queue_batch
-        _on_worker(self, lambda: queue_batch(batch), lambda jobs: self._queued(batch, jobs))
+        on_worker(self, lambda: queue_batch(batch), lambda jobs: self._queued(batch, jobs), "queue")
 
     def _queued(self, batch: Batch, jobs: Any) -> None:
         self.queue_button.state(["!disabled"])
@@ -173,7 +144,7 @@ class BatchGrid(tk.Toplevel):
         self._build()
         self.bind("<Escape>", lambda _e: self.destroy())
         paths = {aid: self._preview(self.records[aid]) for aid in self.layout.places}
-        _on_worker(self, lambda: _decode_all(paths), self._show)
+        on_worker(self, lambda: _decode_all(paths), self._show, "batch previews")
 
     def _preview(self, record: ArtifactRecord) -> Path:
         return self.home / (record.preview_path or record.path)
@@ -236,7 +207,7 @@ class BatchGrid(tk.Toplevel):
                 ) from None
             return path
 
-        _on_worker(self, work, self._saved)
+        on_worker(self, work, self._saved, "save grid")
 
     def _saved(self, result: Any) -> None:
         self.save_button.state(["!disabled"])

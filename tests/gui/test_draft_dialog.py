@@ -139,7 +139,7 @@ def test_cancel_drops_a_late_answer(make_app, root, llm):
     assert pump_until(root, lambda: llm.chats)  # the request reached the server
     dialog.cancel_button.invoke()
     assert not dialog.running and "Cancelled" in dialog.message.cget("text")
-    assert pump_until(root, lambda: dialog._inbox.qsize() == 1)  # the answer came, too late
+    assert pump_until(root, lambda: dialog.dropped == 1)  # the answer came, too late
     pump(root, 100)
     assert app.editor.state.title == "" and dialog.winfo_exists()
     dialog.cancel_button.invoke()  # a second Cancel closes
