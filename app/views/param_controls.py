@@ -159,15 +159,16 @@ class ParamControls(ttk.Frame):
                 row=0, column=2, sticky="e"
             )
         self.controls = controls_for(self.kind, choice)
-        self._build_rows([c for c in self.controls if not c.advanced], self, 1)
-        self._build_advanced([c for c in self.controls if c.advanced])
+        normal = [c for c in self.controls if not c.advanced]
+        self._build_rows(normal, self, 1)
+        self._build_advanced([c for c in self.controls if c.advanced], len(normal) + 1)
 
     def _unknown_text(self) -> str:
         if not self.catalog.loaded.is_set():
             return f"{self.function}: reading its parameters…"
         return f"{self.function}: no such function here — import it, or pick another"
 
-    def _build_advanced(self, controls: list[Control]) -> None:
+    def _build_advanced(self, controls: list[Control], row: int) -> None:
         if not controls:
             return
         body = ttk.Frame(self)
@@ -183,8 +184,8 @@ class ParamControls(ttk.Frame):
         self.advanced_toggle = ttk.Checkbutton(
             self, text=f"▸ Advanced ({count})", variable=self.advanced_shown, command=toggle
         )
-        self.advanced_toggle.grid(row=100, column=0, columnspan=3, sticky="w", pady=(4, 0))
-        body.grid(row=101, column=0, columnspan=3, sticky="ew")
+        self.advanced_toggle.grid(row=row, column=0, columnspan=3, sticky="w", pady=(4, 0))
+        body.grid(row=row + 1, column=0, columnspan=3, sticky="ew")
         body.grid_remove()
         self._build_rows(controls, body, 0)
 
