@@ -23,7 +23,7 @@ SETUP = (
     "llama3.2) or LM Studio's local server, and set llm.model and llm.api_base in {config} "
     '(Ollama: "ollama_chat/llama3.2" at "http://127.0.0.1:11434"; LM Studio: '
     '"openai/<model>" at "http://127.0.0.1:1234/v1"), or TAKEBOARD_LLM_MODEL / '
-    "TAKEBOARD_LLM_API_BASE; then press Draft again."
+    "TAKEBOARD_LLM_API_BASE; then try again."
 )
 Result = tuple[str, dict[str, Any]]  # (title, data)
 
@@ -62,15 +62,9 @@ class DraftDialog(tk.Toplevel):
         *,
         kind: str = "image",
         enhance: dict[str, Any] | None = None,
-        writer: Callable[[Config], Any] = screenwriter,
     ):
         super().__init__(parent)
-        self.config, self.on_result, self.enhancing, self.writer = (
-            config,
-            on_result,
-            enhance,
-            writer,
-        )
+        self.config, self.on_result, self.enhancing = config, on_result, enhance
         self.title("Enhance with the screenwriter" if enhance else "Draft with the screenwriter")
         self.transient(parent.winfo_toplevel())
         self._asked = 0  # which request's answer is awaited; Cancel moves it on
@@ -123,10 +117,10 @@ class DraftDialog(tk.Toplevel):
         self.go_button.state(["disabled"])
         self.progress.start(20)
         self.message.configure(text="Asking the screenwriter… (Cancel stops waiting)")
-        number, writer, config, enhancing = self._asked, self.writer, self.config, self.enhancing
+        number, config, enhancing = self._asked, self.config, self.enhancing
         on_worker(
             self,
-            lambda: _ask(writer(config), enhancing, kind, idea),  # holds no widget
+            lambda: _ask(screenwriter(config), enhancing, kind, idea),  # holds no widget
             lambda answer: self._answered(number, answer),
             "the screenwriter",
         )
