@@ -65,14 +65,8 @@ class CompareView(ttk.Frame):
 
     def zoom(self, how: str) -> None:
         """Zoom the first pane ("in", "out", "fit" or "1:1"); the others follow."""
-        first = self.panes[0] if self.panes else None
-        if first is not None:
-            {
-                "in": lambda: first.zoom(True),
-                "out": lambda: first.zoom(False),
-                "fit": first.fit,
-                "1:1": first.actual_size,
-            }[how]()
+        if self.panes:
+            self.panes[0].zoom(how)
 
     def listen(self, column: int) -> None:
         """A/B: the song in `column` becomes the one heard, from where the other one was."""

@@ -134,22 +134,20 @@ class ImagePane(tk.Canvas):
         self.view = view
         self._request_cut()
 
-    def zoom(self, zoom_in: bool) -> None:
-        self._change(self.view.zoomed(ZOOM_STEP if zoom_in else 1 / ZOOM_STEP))
+    def zoom(self, how: str) -> None:
+        """ "in", "out", "fit" or "1:1" (one picture pixel per screen pixel)."""
+        if how == "fit":
+            self._change(ZoomPan())
+        elif how == "1:1" and self.picture_size:
+            self._change(self.view.at_scale(1.0, self.picture_size, self._pane()))
+        elif how in ("in", "out"):
+            self._change(self.view.zoomed(ZOOM_STEP if how == "in" else 1 / ZOOM_STEP))
 
     def zoom_at(self, zoom_in: bool, x: int, y: int) -> None:
         """Wheel: zoom keeping the point under the pointer where it is."""
         if self.picture_size:
             factor = ZOOM_STEP if zoom_in else 1 / ZOOM_STEP
             self._change(self.view.zoomed_at(factor, (x, y), self.picture_size, self._pane()))
-
-    def fit(self) -> None:
-        self._change(ZoomPan())
-
-    def actual_size(self) -> None:
-        """1:1 — one picture pixel per screen pixel."""
-        if self.picture_size:
-            self._change(self.view.at_scale(1.0, self.picture_size, self._pane()))
 
     def say(self, text: str) -> None:
         """One line over the picture (why it is missing, what to do)."""

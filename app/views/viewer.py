@@ -145,16 +145,9 @@ class TakeViewer(ttk.Frame):
 
     def zoom(self, how: str) -> None:
         """Zoom the picture: "in", "out", "fit" or "1:1" (keys, buttons)."""
-        pane = self.picture
-        if pane is None:
-            return
-        {
-            "in": lambda: pane.zoom(True),
-            "out": lambda: pane.zoom(False),
-            "fit": pane.fit,
-            "1:1": pane.actual_size,
-        }[how]()
-        self._show_zoom()
+        if self.picture is not None:
+            self.picture.zoom(how)
+            self._show_zoom()
 
     def copy_seed(self) -> None:
         seed = seed_of(self.record)
