@@ -267,8 +267,10 @@ class ImagePane(tk.Canvas):
             self._request_cut()
 
     def _destroyed(self, event: tk.Event) -> None:
+        """Let go of the pictures now: the theme's followers keep the widget object itself."""
         if event.widget is self:
             self._generation += 1
+            self._source = self._photo = None
             if self._poll is not None:
                 self.after_cancel(self._poll)
                 self._poll = None

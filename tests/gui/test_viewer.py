@@ -78,8 +78,10 @@ def test_viewer_steps_zooms_copies_the_seed_regenerates_and_escape_returns(app, 
     assert f"seed: {seed}" in facts and "server: " in facts and "template: create_image" in facts
     assert "Take 2 of 3" in viewer.title.cget("text")
 
+    shown = viewer.picture
     key(root, viewer, "<Right>")
     assert viewer.record.id == records[2].id and "Take 3 of 3" in viewer.title.cget("text")
+    assert shown.picture_size is None  # the pane left behind let go of its picture
     key(root, viewer, "<Right>")  # the last one: stays
     key(root, viewer, "<Left>")
     key(root, viewer, "<Left>")
