@@ -130,6 +130,7 @@ def test_window_remembers_its_size_and_pane_layout(app, root, ctx, comfy_server)
     saved = json.loads((ctx.config.home / "window.json").read_text())
     assert saved["panes"] == [380, 420] and saved["geometry"].startswith("1100x700")
     app.stop_engine()
+    root.after_cancel(app._status_job)  # its widgets go now; its next refresh must not come
     for child in root.winfo_children():
         child.destroy()
     again = Application(root, wired(ctx, comfy_server.url))
