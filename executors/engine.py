@@ -276,6 +276,7 @@ class Engine:
         if self._workers is not None:
             self._workers.shutdown(wait=True)
         self._settle_pending()
+        self.executor.takes.stop_sweep()  # a long start-up sweep must not hold the quit
         self.executor.drain()
         self.leases.live(False)
 

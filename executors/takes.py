@@ -65,6 +65,7 @@ class TakeRecorder:
         self.thumbnails = thumbnails
         self._thumbnailer = ThreadPoolExecutor(1, "thumbnails", initializer=_lower_priority)
         self._pending: list[Future] = []
+        self._stopping = threading.Event()  # the start-up sweep ends early (quitting)
 
     def save_take(
         self, job: JobRecord | None, prompt: PromptRecord, fetches: Iterable[Fetch], emit: Emit
@@ -130,9 +131,7 @@ class TakeRecorder:
                 marker.touch()
                 self.recover(emit)
             else:
-                unpreviewed = self._all_files(without_preview=True)
-                for file in unpreviewed:
-                    self._make_preview(file.job_id or 0, file.id, file.path, emit)
+                self._preview_all(self._all_files(without_preview=True), emit)
         except Exception:  # noqa: BLE001 - a failed check must not fail the jobs that follow
             log.exception("could not check the take files")
 
@@ -153,7 +152,7 @@ class TakeRecorder:
         When every record's file is gone the folder was more likely moved or unmounted than
         damaged: the records are kept (and the reason returned) unless `force`."""
         missing, unpreviewed = self.scan()
-        made = sum(self._make_preview(f.job_id or 0, f.id, f.path, emit) for f in unpreviewed)
+        made = self._preview_all(unpreviewed, emit)
         total = self.artifacts.count()
         held_back = ""
         if missing and len(missing) == total and total > 1 and not force:
@@ -184,6 +183,20 @@ class TakeRecorder:
         if removed:
             log.warning("removed %d take records whose files are gone", removed)
         return removed
+
+    def _preview_all(self, files: Iterable[Any], emit: Emit) -> int:
+        """Previews for takes found without one; stops early when quitting (made next start)."""
+        made = 0
+        for file in files:
+            if self._stopping.is_set():
+                break
+            made += self._make_preview(file.job_id or 0, file.id, file.path, emit)
+        return made
+
+    def stop_sweep(self) -> None:
+        """Quitting: the start-up sweep stops at the next take (takes' own previews still
+        finish: `drain` waits for them)."""
+        self._stopping.set()
 
     def drain(self) -> None:
         """Wait until every take's preview is made (the CLI does before it reports)."""

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,30 @@ def test_on_start_previews_always_and_the_file_sweep_once_a_day(recorder, ctx, h
     recorder.recover_later([].append)
     recorder.drain()
     assert [a.id for a in ctx.artifacts.page()] == [unpreviewed.id, kept.id]
+
+
+def test_quitting_stops_the_start_up_sweep_at_the_next_take(recorder, ctx, home, monkeypatch):
+    prompt = ctx.prompts.add("image", "t", {"prompt": "x"})
+    job = job_for(ctx, prompt)
+    for n in range(5):
+        recorder.save_take(job, prompt, [copy_png(recorder.store, f"{n}.png")], [].append)
+    recorder.drain()
+    with ctx.artifacts.db.write():
+        ctx.artifacts.db.peewee.execute_sql("UPDATE artifact SET preview_path = NULL")
+    (home / ".takes-checked").touch()
+    started, release, made = threading.Event(), threading.Event(), []
+    real = recorder._make_preview
+
+    def slow_preview(*args):
+        started.set()
+        release.wait(10)
+        made.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(recorder, "_make_preview", slow_preview)
+    recorder.recover_later([].append)
+    assert started.wait(10)
+    recorder.stop_sweep()  # what Engine.stop does first
+    release.set()
+    recorder.drain()
+    assert len(made) == 1  # the take in hand finished; the other four wait for the next start
