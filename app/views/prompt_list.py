@@ -428,8 +428,10 @@ class PromptList(ttk.Frame):
     def _extend(self, delta: int) -> str:
         """Shift+Up/Down: grow or shrink the range from the anchor by one row."""
         index = self.state.move_target(delta)
-        records = self.prompts.page(self.state.query, limit=1, offset=index or 0)
-        if index is not None and records:
+        if index is None:
+            return "break"
+        records = self.prompts.page(self.state.query, limit=1, offset=index)
+        if records:
             before = self.state.selected_id
             if self.state.anchor is None:
                 self.state.anchor = index - delta
