@@ -208,17 +208,7 @@ def llm_probe(config: Config) -> list:
 
 
 def comfy_client(config: Config, server: ServerConfig) -> ComfyClient:
-    return ComfyClient(
-        server.url,
-        name=server.name,
-        token=server.token(),
-        verify_tls=server.verify_tls,
-        preview_method=server.preview_method,
-        keep_history=server.keep_history,
-        connect_timeout=config.timeouts.connect_s,
-        read_timeout=config.timeouts.read_s,
-        shown_url=server.shown_url(),
-    )
+    return ComfyClient.for_server(server, config.timeouts)
 
 
 def _setup_logging(config: Config) -> None:

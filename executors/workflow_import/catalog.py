@@ -119,15 +119,7 @@ def fetch(server: ServerConfig, cache: ObjectInfoCache, timeouts: TimeoutConfig)
     why not (one line). Only for `--server NAME` without a cached copy: never at start-up."""
     from executors.backends.comfyui import ComfyClient
 
-    client = ComfyClient(
-        server.url,
-        name=server.name,
-        token=server.token(),
-        verify_tls=server.verify_tls,
-        connect_timeout=timeouts.connect_s,
-        read_timeout=timeouts.read_s,
-        shown_url=server.shown_url(),
-    )
+    client = ComfyClient.for_server(server, timeouts)
     try:
         cache.save(server.name, client.object_info())
     except (AppError, OSError) as exc:

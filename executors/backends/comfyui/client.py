@@ -31,6 +31,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from core.config import ServerConfig, TimeoutConfig
 from core.errors import InputError, NotRunnableHere, PermanentBackendError, TransientBackendError
 from executors.object_info import missing_parts
 
@@ -92,6 +93,21 @@ class ComfyClient:
         self._features: ServerFeatures | None = None
         self._replacements: dict[str, Any] | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def for_server(cls, server: ServerConfig, timeouts: TimeoutConfig) -> ComfyClient:
+        """The client of a configured server (its token read from its environment variable)."""
+        return cls(
+            server.url,
+            name=server.name,
+            token=server.token(),
+            verify_tls=server.verify_tls,
+            preview_method=server.preview_method,
+            keep_history=server.keep_history,
+            connect_timeout=timeouts.connect_s,
+            read_timeout=timeouts.read_s,
+            shown_url=server.shown_url(),
+        )
 
     @property
     def session(self) -> requests.Session:
