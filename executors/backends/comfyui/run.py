@@ -198,7 +198,7 @@ class Job:
     def _await_record(self) -> Outcome:
         """The socket said it ended; the server's record may lag a moment (ComfyUI #11540)."""
         deadline = time.monotonic() + self.client.record_wait_s
-        delay = 0.05
+        delay = 0.005  # usually written within milliseconds: look again soon, then back off
         while True:
             with contextlib.suppress(TransientBackendError):
                 state = self.client.lookup(self.prompt_id)
@@ -208,7 +208,7 @@ class Job:
                 log.info("no record of %s on %s yet", self.prompt_id, self.client.name)
                 return self.tracker.socket_outcome()
             self.cancel.wait(delay)
-            delay = min(delay * 2, 1.0)
+            delay = min(delay * 2, 0.5)
 
     def _poll(self) -> JobState | None:
         """One look at the server; the state, or None when the look failed."""
