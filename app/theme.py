@@ -150,12 +150,17 @@ def follow(widget: tk.Misc, recolor: Callable[[Palette], None]) -> None:
     widget exists (Tk sends <<ThemeChanged>> to ttk widgets only, not to canvases)."""
     root = widget._root()
     followers = root.__dict__.setdefault("_theme_followers", [])
+    _prune(followers)  # widgets destroyed since (a viewer's pictures) are let go now
     followers.append((widget, recolor))
     recolor(current(widget))
 
 
+def _prune(followers: list[tuple[tk.Misc, Callable[[Palette], None]]]) -> None:
+    followers[:] = [(w, recolor) for w, recolor in followers if w.winfo_exists()]
+
+
 def _notify(root: tk.Tk, colours: Palette) -> None:
     followers = root.__dict__.get("_theme_followers", [])
-    followers[:] = [(w, recolor) for w, recolor in followers if w.winfo_exists()]
+    _prune(followers)
     for _widget, recolor in followers:
         recolor(colours)

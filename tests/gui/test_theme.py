@@ -94,3 +94,16 @@ def test_the_first_window_takes_most_of_the_screen(app, root):
     screen_w, screen_h = root.winfo_screenwidth(), root.winfo_screenheight()
     assert root.winfo_width() == max(1000, int(screen_w * 0.8))
     assert root.winfo_height() >= min(screen_h, max(650, int(screen_h * 0.8)))
+
+
+def test_destroyed_widgets_are_let_go_when_the_next_one_follows(root):
+    import tkinter as tk
+
+    from app import theme
+
+    gone = tk.Canvas(root)
+    theme.follow(gone, lambda palette: None)
+    gone.destroy()
+    kept = tk.Canvas(root)
+    theme.follow(kept, lambda palette: None)
+    assert [w for w, _ in root.__dict__["_theme_followers"]] == [kept]
