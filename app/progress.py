@@ -62,8 +62,8 @@ class ProgressPrinter:
 
 
 def outcome_text(event: JobFinished) -> str:
-    """"failed: node 3 …", but "cancelled" — never "cancelled: cancelled" — when the error
-    already says the status."""
+    """The outcome once: 'failed: node 3 …', but 'cancelled' (never 'cancelled: cancelled')
+    when the error already says the status."""
     error = (event.error or "").strip()
     if not error or error == event.status:
         return event.status

@@ -218,7 +218,8 @@ def test_newer_database_is_refused(home):
 def test_corrupt_database_is_a_clear_error(home):
     path = home / "bad.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(DatabaseError, match=r"is damaged \(file is not a database\).*library repair"):
+    damaged = r"is damaged \(file is not a database\).*library repair"
+    with pytest.raises(DatabaseError, match=damaged):
         Database(path)
 
 
