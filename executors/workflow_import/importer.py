@@ -22,7 +22,7 @@ from typing import Any
 
 from core import jsontext
 from core.errors import InputError
-from executors.object_info import combo_options, input_spec, is_model_file
+from executors.object_info import combo_options, declared_inputs, input_spec, is_model_file
 from executors.templates import (
     BUNDLED_DIR,
     KINDS,
@@ -81,7 +81,7 @@ def import_workflow(
 ) -> ImportResult:
     _check_options(options)
     source = read_source(Path(path))
-    graph, marked = replace_markers(_api_graph(source, info.nodes))
+    graph, marked = replace_markers(_api_graph(source, info))
     outputs = output_nodes(graph, info.nodes)
     if not outputs:
         raise InputError(
@@ -122,13 +122,30 @@ def _check_options(options: ImportOptions) -> None:
         )
 
 
-def _api_graph(source: Source, object_info: Any) -> dict[str, Any]:
-    if source.api is not None:
+def _api_graph(source: Source, info: ObjectInfo) -> dict[str, Any]:
+    if source.api is None:
+        graph = to_api(source.ui or {}, info.nodes)
+    elif info.server is not None:  # that server's own classes: what it would ignore goes
+        graph = _declared_only(copy.deepcopy(source.api), info.nodes)
+    else:  # the shipped 0.3.64 catalog may not know a newer server's inputs: keep them all
         graph = copy.deepcopy(source.api)
-    else:
-        graph = to_api(source.ui or {}, object_info)
     if not graph:
         raise InputError(f"{source.path}: the workflow has no nodes that run — nothing to import")
+    return graph
+
+
+def _declared_only(graph: dict[str, Any], object_info: Any) -> dict[str, Any]:
+    """Inputs a node's class does not declare on the server are left out, as the server
+    ignores them (old frontends exported LoadImage's 'choose file to upload' button as one)."""
+    for node in graph.values():
+        info = object_info.get(node["class_type"])
+        if info is not None:
+            known, _, grown = declared_inputs(info, node["inputs"])
+            node["inputs"] = {
+                name: value
+                for name, value in node["inputs"].items()
+                if name in known or any(name.startswith(prefix) for prefix in grown)
+            }
     return graph
 
 

@@ -300,3 +300,18 @@ def test_api_workflows_are_the_same_when_their_nodes_are(tmp_path, capsys):
     path.write_text(json.dumps(graph))  # another workflow under that name: refused
     code, _, err = run(tmp_path, path, capsys=capsys)
     assert code == 2 and "--replace" in err
+
+
+def test_inputs_the_server_does_not_declare_are_left_out_of_an_api_graph(tmp_path):
+    """A 2023 export carries LoadImage's upload button as an input; the server ignores it, and
+    with that server's object_info the import leaves it out (the shipped catalog keeps all)."""
+    path = CORPUS / "api" / "examples_img2img_img2img_workflow.json"
+    nodes = core_catalog()
+    home = tmp_path / "home"
+    result = import_workflow(path, home, ImportOptions(function="i2i"), ObjectInfo(nodes, "gpu"))
+    graph = json.loads((Path(result.path) / "workflow.json").read_text())
+    assert graph["10"]["inputs"] == {"image": "example.png"}
+    offline = ImportOptions(function="i2i_offline")
+    result = import_workflow(path, home, offline, ObjectInfo(nodes, None))
+    graph = json.loads((Path(result.path) / "workflow.json").read_text())
+    assert "choose file to upload" in graph["10"]["inputs"]
