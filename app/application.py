@@ -272,7 +272,9 @@ class Application:
     def templates_changed(self) -> None:
         """A worker thread, after an import or a new tier: the engine reloads its templates
         (the new function runs at once) and the editor's catalog is built again."""
-        self.functions.build(self.engine.reload_templates(), self._cached_object_infos)
+        templates = self.engine.reload_templates()
+        self.functions.build(templates, self._cached_object_infos)
+        self.template_warnings.reload(templates)
 
     def add_tier(self, function: str, tier: str, settings: dict[str, str]) -> str:
         """A worker thread (the Add tier… dialog): as `workflows tier`; the line to show."""

@@ -15,18 +15,20 @@ from executors.workflow_import.catalog import Seen
 class TemplateWarnings:
     def __init__(self, templates: TemplateSet, load_seen: Callable[[], Seen]):
         self._by_kind: dict[str, list[str]] = {}
+        self._load_seen = load_seen
         self.loaded = threading.Event()
         threading.Thread(
-            target=self._load, args=(templates, load_seen), name="template-warnings", daemon=True
+            target=self.reload, args=(templates,), name="template-warnings", daemon=True
         ).start()
 
     def for_kind(self, kind: MediaKind) -> list[str]:
         """The warnings for prompts of `kind` (none until the cache has been read)."""
         return self._by_kind.get(kind.value, [])
 
-    def _load(self, templates: TemplateSet, load_seen: Callable[[], Seen]) -> None:
+    def reload(self, templates: TemplateSet) -> None:
+        """A worker thread: read the cache again for `templates` (after an import or a tier)."""
         try:
-            seen = load_seen()
+            seen = self._load_seen()
             by_kind: dict[str, list[str]] = {}
             for function in templates.functions():
                 lines = templates.warnings(function.name, seen.infos, seen.replacements)
