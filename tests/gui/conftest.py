@@ -6,7 +6,9 @@ Any exception inside a Tk callback fails the test.
 from __future__ import annotations
 
 import gc
+import time
 import tkinter as tk
+from collections.abc import Callable
 
 import pytest
 
@@ -46,3 +48,25 @@ def wired(ctx, comfyui_url: str):
 
     config = load_config(ctx.config.home, env={"TAKEBOARD_COMFYUI_URL": comfyui_url})
     return build_context(config, ctx.prompts.db)
+
+
+def pump_until(root: tk.Tk, condition: Callable[[], object], seconds: float = 60.0) -> bool:
+    """Pump the Tk loop until `condition()` holds (True) or `seconds` pass (False)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pump(root, 30)
+        if condition():
+            return True
+    return False
+
+
+@pytest.fixture
+def app(root: tk.Tk, ctx, comfy_server):
+    """The whole window on the project's ComfyUI protocol server; its engine stopped after."""
+    from app.application import Application
+
+    window = Application(root, wired(ctx, comfy_server.url))
+    pump(root)
+    yield window
+    window.stop_engine()
+    window.bridge.stop()

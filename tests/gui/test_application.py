@@ -4,32 +4,11 @@ regenerate same seed → double-click to the editor → status bar sees the serv
 from __future__ import annotations
 
 import json
-import time
-
-import pytest
 
 from app import application
 from app.application import Application
 from app.live_state import GREEN, GREY
-from tests.gui.conftest import pump, wired
-
-
-@pytest.fixture
-def app(root, ctx, comfy_server):
-    application = Application(root, wired(ctx, comfy_server.url))
-    pump(root)
-    yield application
-    application.stop_engine()
-    application.bridge.stop()
-
-
-def pump_until(root, condition, seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        pump(root, 30)
-        if condition():
-            return True
-    return False
+from tests.gui.conftest import pump, pump_until, wired
 
 
 def test_window_title_and_size(app, root):

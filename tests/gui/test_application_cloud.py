@@ -13,8 +13,7 @@ from app.application import Application
 from core.config import load_config
 from executors.cloud import CloudManager, CloudSettings
 from main import build_context
-from tests.gui.conftest import pump
-from tests.gui.test_application import pump_until
+from tests.gui.conftest import pump, pump_until
 from tests.runcomfy_server import TOKEN, USER
 
 DEAD = "http://127.0.0.1:9"  # the only local server: down, so jobs go to the cloud machine

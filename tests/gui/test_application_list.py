@@ -4,21 +4,8 @@ selection actions (favorite, tag, delete) reach every selected prompt."""
 
 from __future__ import annotations
 
-import pytest
-
 from app import application
-from app.application import Application
-from tests.gui.conftest import pump, wired
-from tests.gui.test_application import pump_until
-
-
-@pytest.fixture
-def app(root, ctx, comfy_server):
-    window = Application(root, wired(ctx, comfy_server.url))
-    pump(root)
-    yield window
-    window.stop_engine()
-    window.bridge.stop()
+from tests.gui.conftest import pump, pump_until
 
 
 def titles(app) -> list[str]:

@@ -8,8 +8,7 @@ from __future__ import annotations
 import pytest
 
 from app.application import Application
-from tests.gui.conftest import pump, wired
-from tests.gui.test_application import pump_until
+from tests.gui.conftest import pump, pump_until, wired
 from tests.gui.test_gallery_queue_status import tile_centre
 from tests.gui.test_viewer import click, key, takes_of
 

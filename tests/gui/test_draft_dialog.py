@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import time
 
 import pytest
 
@@ -16,7 +15,7 @@ from app.application import Application
 from core.config import LlmConfig
 from core.models import MediaKind
 from tests.gradio_app import free_port
-from tests.gui.conftest import pump, wired
+from tests.gui.conftest import pump, pump_until, wired
 from tests.llm_server import LlmServer
 
 DRAFT = {"title": "Harbour at dawn", "data": {"prompt": "a quiet harbour at dawn, mist"}}
@@ -52,15 +51,6 @@ def make_app(root, ctx, monkeypatch):
     for app in apps:
         app.stop_engine()
         app.bridge.stop()
-
-
-def pump_until(root, condition, seconds: float = 60.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        pump(root, 30)
-        if condition():
-            return True
-    return False
 
 
 def test_draft_fills_the_editor_unsaved(make_app, root, ctx, llm):

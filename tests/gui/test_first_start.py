@@ -6,7 +6,6 @@ off brings the panel back."""
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from dataclasses import asdict
 
@@ -17,7 +16,7 @@ from app.application import Application
 from app.first_start_state import DEMO_NAME
 from executors.backends.discovery import discover
 from tests.gradio_app import free_port
-from tests.gui.conftest import pump, wired
+from tests.gui.conftest import pump_until, wired
 
 
 @pytest.fixture
@@ -31,15 +30,6 @@ def offline_app(root, ctx, monkeypatch):
     yield app
     app.stop_engine()
     app.bridge.stop()
-
-
-def pump_until(root, condition, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        pump(root, 30)
-        if condition():
-            return True
-    return False
 
 
 def panel_shown(app) -> bool:

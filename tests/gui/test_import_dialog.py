@@ -4,17 +4,15 @@ dialog shows progress and the summary, Cancel stops after the file in hand."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from app import application
-from app.application import Application
 from app.views.import_dialog import ImportDialog
 from executors.library_import.importer import LibraryImport
 from main import build_takes
-from tests.gui.conftest import pump, wired
+from tests.gui.conftest import pump, pump_until
 from tests.library_outputs import make_outputs
 
 FILES = 12
@@ -25,27 +23,9 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_outputs(tmp_path_factory.mktemp("comfyui"))
 
 
-@pytest.fixture
-def app(root, ctx, comfy_server):
-    window = Application(root, wired(ctx, comfy_server.url))
-    pump(root)
-    yield window
-    window.stop_engine()
-    window.bridge.stop()
-
-
 def dialog_of(root) -> ImportDialog:
     (dialog,) = [w for w in root.winfo_children() if isinstance(w, ImportDialog)]
     return dialog
-
-
-def pump_until(root, condition, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        pump(root, 30)
-        if condition():
-            return True
-    return False
 
 
 def test_import_takes_from_the_file_menu(app, root, ctx, outputs, monkeypatch):

@@ -7,7 +7,6 @@ ComfyUI protocol server; file fields have a picker; Add tier… writes a tier th
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from tkinter import ttk
 
@@ -22,20 +21,11 @@ from app.views.tier_dialog import TierDialog
 from executors.templates import load_templates, template_dirs
 from executors.workflow_import.catalog import ObjectInfo, ObjectInfoCache, core_catalog
 from executors.workflow_import.importer import ImportOptions, import_workflow
-from tests.gui.conftest import pump, wired
+from tests.gui.conftest import pump, pump_until, wired
 
 API = Path(__file__).resolve().parent.parent / "data" / "workflows" / "api"
 FLUX = API / "examples_flux_flux_dev_checkpoint_example.json"
 IMG2IMG = API / "examples_img2img_img2img_workflow.json"
-
-
-def pump_until(root, condition, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        pump(root, 20)
-        if condition():
-            return True
-    return False
 
 
 def settle(root) -> None:

@@ -9,8 +9,7 @@ import pytest
 from app.views.audio_panel import AudioPanel
 from app.views.compare import CompareView
 from app.views.viewer import TakeViewer
-from tests.gui.conftest import pump
-from tests.gui.test_application import pump_until
+from tests.gui.conftest import pump, pump_until
 from tests.gui.test_gallery_queue_status import tile_centre
 from tests.gui.test_viewer import CLOCK, app, click, key, overlay, takes_of  # noqa: F401
 

@@ -7,21 +7,9 @@ from __future__ import annotations
 import json
 from tkinter import ttk
 
-import pytest
-
 from app import theme
 from app.application import Application
-from tests.gui.conftest import pump, wired
-from tests.gui.test_application import pump_until
-
-
-@pytest.fixture
-def app(root, ctx, comfy_server):
-    window = Application(root, wired(ctx, comfy_server.url))
-    pump(root)
-    yield window
-    window.stop_engine()
-    window.bridge.stop()
+from tests.gui.conftest import pump, pump_until, wired
 
 
 def view_menu(root):

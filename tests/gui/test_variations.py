@@ -5,37 +5,16 @@ as a labelled grid that saves as one image."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from PIL import Image
 
-from app.application import Application
 from core.models import MediaKind
-from tests.gui.conftest import pump, wired
+from tests.gui.conftest import pump, pump_until
 
 
 @pytest.fixture
 def comfy_profile() -> str:
     return "current"
-
-
-@pytest.fixture
-def app(root, ctx, comfy_server):
-    application = Application(root, wired(ctx, comfy_server.url))
-    pump(root)
-    yield application
-    application.stop_engine()
-    application.bridge.stop()
-
-
-def pump_until(root, condition, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        pump(root, 30)
-        if condition():
-            return True
-    return False
 
 
 def selected_prompt(app, ctx, root) -> int:

@@ -13,8 +13,7 @@ from app.views.audio_panel import AudioPanel
 from app.views.compare import CompareView
 from app.views.viewer import TakeViewer
 from tests.audio_files import write_tone
-from tests.gui.conftest import pump, wired
-from tests.gui.test_application import pump_until
+from tests.gui.conftest import pump, pump_until, wired
 from tests.gui.test_gallery_queue_status import Recorder, tile_centre
 
 

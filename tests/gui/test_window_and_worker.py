@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 from app.application import Application
-from tests.gui.conftest import wired
-from tests.gui.test_application import pump_until
+from tests.gui.conftest import pump_until, wired
 from tests.integration.test_two_processes import (
     CONFIG,
     check_each_ran_once,

@@ -5,25 +5,14 @@ worker thread, the window shows the result or the one-line reason."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
-from app.application import Application
 from app.views import workflow_import
-from tests.gui.conftest import pump, wired
+from tests.gui.conftest import pump_until
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "workflows"
-
-
-@pytest.fixture
-def app(root, ctx, comfy_server):
-    window = Application(root, wired(ctx, comfy_server.url))
-    pump(root)
-    yield window
-    window.stop_engine()
-    window.bridge.stop()
 
 
 @pytest.fixture
@@ -33,15 +22,6 @@ def shown(monkeypatch):
     monkeypatch.setattr(box, "showinfo", lambda title, text, **_kw: said.append(("info", text)))
     monkeypatch.setattr(box, "showerror", lambda title, text, **_kw: said.append(("error", text)))
     return said
-
-
-def pump_until(root, condition, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        pump(root, 20)
-        if condition():
-            return True
-    return False
 
 
 def test_import_workflow_from_the_file_menu(app, root, ctx, shown, monkeypatch):
