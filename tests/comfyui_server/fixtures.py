@@ -45,7 +45,7 @@ def comfy_server(tmp_path: Path, comfy_profile: str) -> Iterator[ComfyServer]:
 @pytest.fixture
 def comfy_server_or_real(tmp_path: Path, comfy_profile: str) -> Iterator[ComfyServer]:
     """`comfy_server`, or the real ComfyUI that TAKEBOARD_TEST_COMFYUI_URL names (real.py):
-    the ComfyUI client test modules use it as their `comfy_server`."""
+    tests/integration/comfyui uses it as its `comfy_server`."""
     real = real_server(comfy_profile)
     if real is not None:
         yield real  # type: ignore[misc]  # skips what only the fake has

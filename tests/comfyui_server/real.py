@@ -1,5 +1,5 @@
 """A real ComfyUI in place of the fake: `TAKEBOARD_TEST_COMFYUI_URL=http://host:8188 ./run-tests
-tests/integration/test_comfyui_client.py tests/integration/test_comfyui_versions.py`.
+tests/integration/comfyui`.
 
 The ComfyUI client tests then talk to that server. What only the fake can do (fault hooks,
 its queue and output folder) skips the test with the reason; a parametrized profile that is not

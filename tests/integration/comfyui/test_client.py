@@ -8,9 +8,7 @@ import json
 import socket
 import struct
 import threading
-import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -47,20 +45,8 @@ from tests.comfyui_server.examples import (
     txt2img,
     video_and_animation,
 )
-from tests.comfyui_server.profiles import PROFILES
-
-
-@pytest.fixture(params=PROFILES)
-def comfy_profile(request: pytest.FixtureRequest) -> str:
-    """Every test here runs against the recorded 0.3.64 server and a current one."""
-    return request.param
-
-
-@pytest.fixture
-def comfy_server(comfy_server_or_real: ComfyServer) -> ComfyServer:
-    """The fake, or a real ComfyUI with TAKEBOARD_TEST_COMFYUI_URL (comfyui_server/real.py)."""
-    return comfy_server_or_real
-
+from tests.integration.comfyui.conftest import in_thread
+from tests.waiting import wait_for
 
 # prompt ids are canonical UUIDs: current ComfyUI refuses anything else
 JOB_1_ID = str(uuid.uuid4())
@@ -69,17 +55,6 @@ BLOCKER_ID = str(uuid.uuid4())
 WAITING_ID = str(uuid.uuid4())
 STUCK_ID = str(uuid.uuid4())
 KEPT_ID = str(uuid.uuid4())
-
-
-@pytest.fixture
-def client(comfy_server: ComfyServer) -> Iterator[ComfyClient]:
-    client = ComfyClient(comfy_server.url, name="fake")
-    client.poll_interval = 0.05
-    client.safety_poll_interval = 0.3
-    client.reconnect_interval = 0.05
-    client.recv_timeout = 0.05
-    yield client
-    client.close()
 
 
 class Recorder:
@@ -97,27 +72,6 @@ class Recorder:
 
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
-
-
-def in_thread(fn: Any, *args: Any, **kwargs: Any) -> tuple[threading.Thread, dict[str, Any]]:
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = fn(*args, **kwargs)
-        except BaseException as exc:  # handed to the test thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread, box
-
-
-def wait_for(condition: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition never became true"
-        time.sleep(0.01)
 
 
 def running_ids(server: ComfyServer) -> list[str]:
@@ -316,10 +270,10 @@ def test_cancel_while_pending_dequeues(comfy_server, client):
     comfy_server.set_step_delay(0.02)
     blocker = ComfyClient(comfy_server.url)
     thread, _ = in_thread(blocker.run, txt2img(steps=100), prompt_id=BLOCKER_ID)
-    wait_for(lambda: running_ids(comfy_server) == [BLOCKER_ID])
+    assert wait_for(lambda: running_ids(comfy_server) == [BLOCKER_ID], 5)
     cancel = threading.Event()
     waiting, box = in_thread(client.run, txt2img(seed=7), prompt_id=WAITING_ID, cancel=cancel)
-    wait_for(lambda: WAITING_ID in str(client.queue()["queue_pending"]))
+    assert wait_for(lambda: WAITING_ID in str(client.queue()["queue_pending"]), 5)
     assert client.history(WAITING_ID) is None  # gotcha 5: {} while pending
     cancel.set()
     waiting.join(5)
@@ -350,7 +304,7 @@ def test_no_progress_for_timeout_interrupts_and_fails(comfy_server, client):
 
 
 def _wait_history(client: ComfyClient, prompt_id: str) -> dict[str, Any]:
-    wait_for(lambda: client.history(prompt_id) is not None)
+    assert wait_for(lambda: client.history(prompt_id) is not None, 5)
     return client.history(prompt_id)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,49 +21,12 @@ from executors.backends.comfyui import (
 )
 from tests.comfyui_server import ComfyServer
 from tests.comfyui_server.examples import basic_image, txt2img
-from tests.comfyui_server.profiles import PROFILES
+from tests.integration.comfyui.conftest import in_thread
 from tests.waiting import wait_for
-
-
-@pytest.fixture(params=PROFILES)
-def comfy_profile(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture
-def comfy_server(comfy_server_or_real: ComfyServer) -> ComfyServer:
-    """The fake, or a real ComfyUI with TAKEBOARD_TEST_COMFYUI_URL (comfyui_server/real.py)."""
-    return comfy_server_or_real
-
-
-@pytest.fixture
-def client(comfy_server: ComfyServer) -> Iterator[ComfyClient]:
-    client = ComfyClient(comfy_server.url, name="fake")
-    client.poll_interval = 0.05
-    client.safety_poll_interval = 0.3
-    client.reconnect_interval = 0.05
-    client.recv_timeout = 0.05
-    client.http.backoff_s = 0.01
-    yield client
-    client.close()
 
 
 def current(server: ComfyServer) -> bool:
     return server.profile == "current"
-
-
-def in_thread(fn: Any, *args: Any, **kwargs: Any) -> tuple[threading.Thread, dict[str, Any]]:
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = fn(*args, **kwargs)
-        except BaseException as exc:  # handed to the test thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread, box
 
 
 def saved_files(server: ComfyServer) -> list[str]:
@@ -134,10 +96,10 @@ def test_a_prompt_sent_before_a_crash_is_harvested_by_attach(comfy_server, clien
 def test_cancelling_a_pending_prompt_leaves_the_running_one_alone(comfy_server, client):
     comfy_server.set_step_delay(0.02)
     running, first = in_thread(client.run, txt2img(steps=40))
-    wait_for(lambda: comfy_server.state.executor.queue.running, 5)
+    assert wait_for(lambda: comfy_server.state.executor.queue.running, 5)
     cancel = threading.Event()
     pending, second = in_thread(client.run, txt2img(seed=7), cancel=cancel)
-    wait_for(lambda: len(client.queue()["queue_pending"]) == 1, 5)
+    assert wait_for(lambda: len(client.queue()["queue_pending"]) == 1, 5)
     cancel.set()
     pending.join(10)
     running.join(20)
@@ -150,9 +112,9 @@ def test_cancel_stops_only_the_running_prompt(comfy_server, client):
     comfy_server.set_step_delay(0.02)
     cancel = threading.Event()
     running, first = in_thread(client.run, txt2img(steps=100), cancel=cancel)
-    wait_for(lambda: comfy_server.state.executor.queue.running, 5)
+    assert wait_for(lambda: comfy_server.state.executor.queue.running, 5)
     pending, second = in_thread(client.run, txt2img(seed=7, steps=3))
-    wait_for(lambda: len(client.queue()["queue_pending"]) == 1, 5)
+    assert wait_for(lambda: len(client.queue()["queue_pending"]) == 1, 5)
     cancel.set()
     running.join(10)
     pending.join(20)
