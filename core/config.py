@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 from core import jsontext
 from core.errors import ConfigError
 from core.models import AUDIO_TASKS, QUALITY_TIERS, SCHEMAS, MediaKind
+from core.shipped import shipped_config
 
-SHIPPED_CONFIG = Path(__file__).resolve().parent.parent / "config.json"
+SHIPPED_CONFIG = shipped_config()
 HOME_DIRS = ("artifacts", "workflows", "logs")  # thumbnails/ is made by the first preview
 SECRET_KEY = re.compile(r"(token|api_?key|password|secret)$", re.IGNORECASE)
 OPEN_MAPS = ("vram_profiles", "cloud.runcomfy.rates_usd_h")  # the user may add keys here

@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 
 from core import jsontext
 from core.errors import InputError, TemplateError
+from core.shipped import bundled_workflows
 from executors.object_info import (
     combo_options,
     graph_problems,
@@ -44,7 +45,7 @@ PARAM_TYPES = ("direct", "seed", "lookup", "file_upload")
 VALUE_TYPES = ("int", "float", "string", "bool")
 SEED_MAX = 2**32 - 1
 DEFAULT_FUNCTIONS = {"image": "create_image", "audio": "create_audio", "video": "create_video"}
-BUNDLED_DIR = Path(__file__).resolve().parent.parent / "workflows"
+BUNDLED_DIR = bundled_workflows()
 TEMPLATE_FILE = "template.json"
 REQUIRED_KEYS = ("function", "quality", "kind", "workflow")
 BACKENDS = ("comfyui", "wangp", "gradio", "command")
