@@ -276,7 +276,7 @@ class ProgressLabels:
         elif isinstance(event, comfyui.Preview):
             self.emit(JobPreview(self.job_id, event.data, event.mime))
 
-    def _progress(self, fraction: float, label: str) -> None:
+    def _progress(self, fraction: float | None, label: str) -> None:
         """The client's fractions never go backwards, so neither does the job's progress."""
         self.emit(progress_event(self.job_id, self.started, fraction, label))
 

@@ -1,6 +1,7 @@
-"""What every non-ComfyUI backend client offers the pool and the task executor.
+"""What every non-ComfyUI backend client offers the pool and the task executor, and the one
+Progress / Preview pair every backend (ComfyUI's included) reports while a job runs.
 
-ComfyUI has its own richer client (comfyui.py); WanGP (MCP), Gradio apps and command lines
+ComfyUI has its own richer client (comfyui/); WanGP (MCP), Gradio apps and command lines
 speak this one small contract, so one executor and one pool serve them all:
 
 * `health()` — worker thread; never raises for a server that is down: it returns
@@ -22,7 +23,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
+
+from core.json_types import JsonObject
 
 OOM_PATTERN = re.compile(r"out of memory|OutOfMemoryError|CUDA error: out of memory", re.I)
 
@@ -35,17 +38,26 @@ class Health:
     detail: str = ""  # version when online; the reason and the fix when not
     queue_running: int | None = None
     queue_pending: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # e.g. WanGP's models
+    extra: JsonObject = field(default_factory=dict)  # e.g. WanGP's models
 
 
 @dataclass(frozen=True)
 class Progress:
+    """How far a job is. ComfyUI's runs fill value/max/node (its progress message: step
+    `value` of `max` in `node`, fraction over the whole prompt, never going backwards) and leave
+    the label to the executor, which knows the stage; the other backends give a label."""
+
     fraction: float | None  # 0..1, None when unknown
-    label: str  # words a user understands: "Denoising 12/30"
+    label: str = ""  # words a user understands: "Denoising 12/30"
+    value: int = 0
+    max: int = 0
+    node: str = ""
 
 
 @dataclass(frozen=True)
 class Preview:
+    """A live preview picture."""
+
     data: bytes
     mime: str  # image/png, image/jpeg
 
@@ -62,7 +74,7 @@ class ToolClient(Protocol):
 
     def run(
         self,
-        request: dict[str, Any],
+        request: JsonObject,
         *,
         workdir: Path,
         on_event: Callable[[Event], None],

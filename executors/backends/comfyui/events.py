@@ -1,24 +1,12 @@
-"""What a ComfyUI run reports (events while it runs) and returns (its result): frozen records."""
+"""What a ComfyUI run reports (events while it runs) and returns (its result): frozen records.
+
+Progress and Preview are the ones every backend reports (executors/backends/base.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Progress:
-    """A progress step; `fraction` is over the whole prompt and never goes backwards."""
-
-    value: int
-    max: int
-    node: str
-    fraction: float
-
-
-@dataclass(frozen=True)
-class Preview:
-    data: bytes
-    mime: str
+from executors.backends.base import Preview, Progress
 
 
 @dataclass(frozen=True)

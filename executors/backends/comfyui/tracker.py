@@ -110,7 +110,9 @@ class Tracker:
     def _on_progress(self, data: dict[str, Any]) -> list[Event]:
         value, total = _count(data.get("value", 0)), _count(data.get("max", 1)) or 1
         node = str(data.get("node", self.current or ""))
-        return [Progress(value, total, node, self._fraction(min(value / total, 1.0)))]
+        return [
+            Progress(self._fraction(min(value / total, 1.0)), value=value, max=total, node=node)
+        ]
 
     def _on_executed(self, data: dict[str, Any]) -> list[Event]:
         if isinstance(data.get("output"), dict) and data["output"]:
