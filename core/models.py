@@ -16,6 +16,7 @@ from typing import Any
 
 from core import jsontext
 from core.errors import InputError
+from core.json_types import JsonObject
 
 SEED_MAX = 2**64 - 1
 QUALITY_TIERS = ("low", "standard", "high", "premium")
@@ -363,6 +364,35 @@ class ArtifactRecord:
     created_at: float = 0.0
     rating: int = 0  # 0: not rated; 1-5 stars
     circled: bool = False  # "the take" of its prompt (at most one per prompt)
+
+
+@dataclass(frozen=True)
+class NewArtifact:
+    """One file of a take to record: where it is (relative to the home) and what it is."""
+
+    prompt_id: int
+    kind: MediaKind
+    path: str
+    sha256: str
+    size: int
+    job_id: int | None = None
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    metadata: JsonObject = field(default_factory=dict)
+    preview_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ArtifactFile:
+    """Where a take's file and its preview are (paths relative to the home), for checks that
+    must not load every record's metadata."""
+
+    id: int
+    prompt_id: int
+    job_id: int | None
+    path: str
+    preview_path: str | None
 
 
 @dataclass(frozen=True)
