@@ -102,7 +102,7 @@ DEMO_BANNER = "demo backend — placeholder media, no AI model"
 
 def start_demo_server(config: Config):
     """The project's own ComfyUI protocol server on a free loopback port (files in the home)."""
-    from tests.comfyui_server.server import ComfyServer
+    from executors.demo_server import ComfyServer
 
     server = ComfyServer(
         config.home / "demo-comfyui", step_delay=0.05, profile="current", demo_media=True

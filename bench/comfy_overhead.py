@@ -1,7 +1,7 @@
 """Per-job overhead of Takeboard's generate path against an instant ComfyUI protocol server.
 
 Both loops run in the same process against the same loopback server (started as a separate
-process, `python -m tests.comfyui_server`), on the same rendered SDXL workflow with a fresh seed
+process, `python -m executors.demo_server`), on the same rendered SDXL workflow with a fresh seed
 per job:
 - baseline: a minimal requests + websocket-client loop — POST /prompt, wait on the socket for
   execution_success, GET /history/{id}, GET /view each output into a file;

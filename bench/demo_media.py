@@ -1,4 +1,4 @@
-"""How long the demo backend takes to draw its placeholder media (tests/comfyui_server/
+"""How long the demo backend takes to draw its placeholder media (executors/demo_server/
 demo_media.py, used by `main.py --demo`): a picture at SDXL's 1024×1024, a 10 s song in each
 format the savers write, a 2 s clip as MP4 and WebM. Prints the median of 5 runs of each.
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.comfyui_server import demo_media  # noqa: E402
+from executors.demo_server import demo_media  # noqa: E402
 
 RUNS = 5
 CUE = demo_media.Cue("a red fox in snow under the northern lights", 42, 100, 10.0, 16.0)

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from executors.backends.discovery import DEFAULT_PORTS, Found, discover  # noqa: E402
-from tests.comfyui_server.server import ComfyServer  # noqa: E402
+from executors.demo_server.server import ComfyServer  # noqa: E402
 from tests.llm_server import LlmServer  # noqa: E402
 
 

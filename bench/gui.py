@@ -239,7 +239,7 @@ def screenshot() -> None:
     slowed down so the last job is still running, with its preview, at the grab."""
     from PIL import ImageGrab
 
-    from tests.comfyui_server.server import ComfyServer
+    from executors.demo_server.server import ComfyServer
 
     home = Path(tempfile.mkdtemp(prefix="takeboard-gui-shot-"))
     server = ComfyServer(home / "demo-comfyui", step_delay=0.002, profile="current")  # as --demo

@@ -4,7 +4,7 @@ library (copied, previews made), then imported again (nothing new), then linked 
 another fresh library.
 
 The corpus is written by a child process (the project's ComfyUI test server's embedding code,
-tests/comfyui_server/media.py): 40 prompt texts × seeds, so files group into prompts as a real
+executors/demo_server/media.py): 40 prompt texts × seeds, so files group into prompts as a real
 output folder does. Peak memory is the importing process's maximum resident set (the corpus is
 made elsewhere) and the peak of Python allocations (tracemalloc, on a separate re-import run).
 
@@ -38,7 +38,7 @@ def make_corpus(folder: Path, files: int) -> None:
     """`files` outputs in day folders, as ComfyUI's output folder fills up."""
     from PIL import Image
 
-    from tests.comfyui_server import media
+    from executors.demo_server import media
     from tests.comfyui_server.examples import txt2img
     from tests.library_outputs import song, ui_workflow, wan_video
 

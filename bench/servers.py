@@ -20,12 +20,12 @@ def free_port() -> int:
 
 
 def start_server(step_delay: float, profile: str = "current") -> tuple[subprocess.Popen, str]:
-    """Start `python -m tests.comfyui_server` on a free loopback port; wait until it answers."""
+    """Start `python -m executors.demo_server` on a free loopback port; wait until it answers."""
     port = free_port()
     command = [
         sys.executable,
         "-m",
-        "tests.comfyui_server",
+        "executors.demo_server",
         "--port",
         str(port),
         "--step-delay",

@@ -17,10 +17,10 @@ from typing import Any
 import requests
 from PIL import Image
 
+from executors.demo_server.server import ComfyServer
 from executors.templates import BUNDLED_DIR
 from tests.comfyui_server.examples import audio_outputs, txt2img, video_and_animation
 from tests.comfyui_server.probe import Probe
-from tests.comfyui_server.server import ComfyServer
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ def test_x(comfy_server, comfy_ws):
 `comfy_server` plays the profile the `comfy_profile` fixture names: "0.3.64" by default. A test
 module runs against every server version by overriding it:
 
-    from tests.comfyui_server.profiles import PROFILES
+    from executors.demo_server.profiles import PROFILES
 
     @pytest.fixture(params=PROFILES)
     def comfy_profile(request):
@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from executors.demo_server.server import ComfyServer
+
 from .probe import Probe
 from .real import real_server
-from .server import ComfyServer
 
 
 @pytest.fixture

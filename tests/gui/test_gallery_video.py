@@ -4,13 +4,11 @@ system's player (the viewer's button says the same)."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 from app.views.gallery import TakesGallery
+from executors.demo_server.media import SAMPLES  # recorded from ComfyUI 0.3.64
 from tests.gui.conftest import pump
 from tests.gui.test_gallery_queue_status import Recorder, png, tile_centre, wait_for
-
-SAMPLES = Path(__file__).parents[1] / "data" / "samples"
 
 
 def right_click(gallery: TakesGallery, artifact_id: int) -> None:

@@ -15,6 +15,9 @@ import pytest
 import requests
 
 from core.models import MediaKind, template_values, validate_data
+from executors.demo_server.catalog import DATA as SERVER_DATA
+from executors.demo_server.profiles import PROFILES
+from executors.demo_server.server import ComfyServer
 from executors.templates import (
     BUNDLED_DIR,
     QUALITIES,
@@ -26,8 +29,6 @@ from executors.templates import (
     template_warnings,
 )
 from tests.comfyui_server.probe import Probe
-from tests.comfyui_server.profiles import PROFILES
-from tests.comfyui_server.server import ComfyServer
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 LOADER_FOLDERS = {
@@ -88,7 +89,8 @@ def object_info(server: ComfyServer) -> dict[str, Any]:
 def node_names() -> set[str]:
     """Real ComfyUI node classes: the recorded 0.3.64 ones and those of current servers."""
     names = json.loads((DATA / "object_info_node_names.json").read_text("utf-8"))["names"]
-    return set(names) | set(json.loads((DATA / "object_info_current.json").read_text("utf-8")))
+    current = (SERVER_DATA / "object_info_current.json").read_text("utf-8")
+    return set(names) | set(json.loads(current))
 
 
 def all_templates(backend: str = "comfyui") -> list[Template]:

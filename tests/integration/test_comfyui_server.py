@@ -17,8 +17,8 @@ import requests
 import websocket
 from PIL import Image
 
-from tests.comfyui_server import ComfyServer
-from tests.comfyui_server.catalog import DEFAULT_MODELS
+from executors.demo_server import ComfyServer
+from executors.demo_server.catalog import DEFAULT_MODELS
 from tests.comfyui_server.examples import (
     audio_outputs,
     basic_image,

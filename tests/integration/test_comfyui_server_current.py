@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.comfyui_server import ComfyServer
+from executors.demo_server import ComfyServer
 from tests.comfyui_server.examples import audio_outputs, basic_image, txt2img
 from tests.comfyui_server.probe import Probe
 from tests.waiting import wait_for

@@ -13,11 +13,11 @@ import requests
 import urllib3
 import websocket
 
-from tests.comfyui_server import ComfyServer
+from executors.demo_server import ComfyServer
+from executors.demo_server.hostile import nested_json
+from executors.demo_server.profiles import PROFILES
 from tests.comfyui_server.examples import basic_image, txt2img
-from tests.comfyui_server.hostile import nested_json
 from tests.comfyui_server.probe import Probe
-from tests.comfyui_server.profiles import PROFILES
 from tests.waiting import wait_for
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.comfyui_server.profiles import PROFILES
+from executors.demo_server.profiles import PROFILES
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,9 +12,9 @@ import av
 import pytest
 from PIL import Image, ImageChops
 
-from tests.comfyui_server import demo_media
-from tests.comfyui_server.media import SAMPLE_FILES, SAMPLES
-from tests.comfyui_server.server import ComfyServer
+from executors.demo_server import demo_media
+from executors.demo_server.media import SAMPLE_FILES, SAMPLES
+from executors.demo_server.server import ComfyServer
 
 
 @pytest.fixture

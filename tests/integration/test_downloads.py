@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import StorageError
+from executors.demo_server.media import SAMPLES
 from executors.downloads import STALL_BYTES, Limits, bounded
 from executors.storage import ArtifactStore
 
@@ -101,7 +102,7 @@ def test_wrong_or_broken_media_is_refused(tmp_path: Path, name: str, body: bytes
 def test_every_sample_passes_the_media_check(tmp_path: Path):
     store = ArtifactStore(tmp_path)
     take = store.make_take_dir("video", 1)
-    samples = sorted((Path(__file__).parents[1] / "data" / "samples").glob("*.*"))
+    samples = sorted(SAMPLES.glob("*.*"))
     stored = [store.store_file(s, take / s.name) for s in samples if s.suffix != ".bin"]
     assert len(stored) == len([s for s in samples if s.suffix != ".bin"]) > 10
 

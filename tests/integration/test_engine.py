@@ -11,8 +11,8 @@ import requests
 
 from core.config import load_config
 from core.models import JobStatus
+from executors.demo_server.server import ComfyServer
 from main import build_engine
-from tests.comfyui_server.server import ComfyServer
 from tests.waiting import wait_for
 
 IMAGE = {"prompt": "a lighthouse at dusk"}

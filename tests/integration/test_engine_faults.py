@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from core.config import load_config
+from executors.demo_server.server import ComfyServer
 from main import build_engine
-from tests.comfyui_server.server import ComfyServer
 from tests.waiting import wait_for
 
 IMAGE = {"prompt": "a lighthouse at dusk"}

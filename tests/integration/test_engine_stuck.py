@@ -34,7 +34,7 @@ FAST = {
 
 @pytest.fixture
 def server(tmp_path):
-    from tests.comfyui_server.server import ComfyServer
+    from executors.demo_server.server import ComfyServer
 
     started: list[ComfyServer] = []
 

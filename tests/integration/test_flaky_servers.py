@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.comfyui_server import ComfyServer
-from tests.comfyui_server.profiles import PROFILES
+from executors.demo_server import ComfyServer
+from executors.demo_server.profiles import PROFILES
 
 JOBS = 20
 CONFIG = {

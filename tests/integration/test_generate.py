@@ -14,8 +14,8 @@ import requests
 from PIL import Image
 
 from core.jobs import JobFinished, JobProgress
+from executors.demo_server.profiles import PROFILES
 from main import build_engine
-from tests.comfyui_server.profiles import PROFILES
 from tests.waiting import wait_for
 
 IMAGE = '{"prompt": "a lighthouse at dusk \\"quoted\\" {braces}", "aspect_ratio": "16:9"}'
@@ -285,7 +285,7 @@ def test_missing_node_type_is_reported_before_anything_runs(cli, server, home):
 
 
 def test_missing_model_file_is_reported_by_name(cli, comfy_server, monkeypatch, tmp_path):
-    from tests.comfyui_server.server import ComfyServer
+    from executors.demo_server.server import ComfyServer
 
     bare = ComfyServer(tmp_path / "bare", models={"checkpoints": []})
     monkeypatch.setenv("TAKEBOARD_COMFYUI_URL", bare.start())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.comfyui_server import ComfyServer
+from executors.demo_server import ComfyServer
 
 CONFIG = {
     "retry": {"attempts": 4, "initial_s": 0.05, "max_s": 0.2, "jitter_s": 0.01},

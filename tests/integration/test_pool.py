@@ -12,9 +12,9 @@ import requests
 from core.config import ServerConfig
 from core.errors import TransientBackendError
 from executors.backends.comfyui import ComfyClient
+from executors.demo_server import ComfyServer
 from executors.pool import Lease, Refusal, ServerPool, backend_rows
 from executors.vram import nvml_gpus
-from tests.comfyui_server import ComfyServer
 from tests.comfyui_server.examples import basic_image, txt2img
 
 GB = 1024**3

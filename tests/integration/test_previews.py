@@ -15,9 +15,9 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from executors import previews
+from executors.demo_server.media import SAMPLES  # recorded from ComfyUI 0.3.64
 from executors.previews import fallback_icon, format_duration, make_preview, preview_path
 
-SAMPLES = Path(__file__).parents[1] / "data" / "samples"
 HAS_AV = importlib.util.find_spec("av") is not None
 needs_av = pytest.mark.skipif(not HAS_AV, reason="PyAV (the 'video' extra) is not installed")
 

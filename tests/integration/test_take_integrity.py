@@ -14,11 +14,11 @@ import pytest
 
 from core.errors import StorageError
 from core.models import JobRecord
+from executors.demo_server.media import SAMPLES  # recorded from ComfyUI 0.3.64
 from executors.storage import ArtifactStore
 from executors.takes import TakeFile, TakeRecorder
 
 BUNDLED = Path(__file__).parents[2] / "workflows" / "create_image" / "standard"
-SAMPLES = Path(__file__).parents[1] / "data" / "samples"
 PNG = SAMPLES / "b1_fx_basic_no_workflow.png"
 
 

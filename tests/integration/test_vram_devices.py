@@ -10,8 +10,8 @@ import pytest
 
 from core.config import ServerConfig
 from executors.backends.comfyui import ComfyClient
+from executors.demo_server import ComfyServer
 from executors.pool import Lease, Refusal, ServerPool
-from tests.comfyui_server import ComfyServer
 
 GB = 1024**3
 

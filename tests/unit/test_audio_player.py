@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
 from app import audio_player
 from app.audio_player import NO_DEVICE_NOTE, AudioError, AudioPlayer, decode, open_device
 from app.player_state import SAMPLE_RATE
+from executors.demo_server.media import SAMPLES  # recorded from ComfyUI 0.3.64
 from tests.audio_files import write_tone
 from tests.waiting import wait_for
-
-SAMPLES = Path(__file__).parents[1] / "data" / "samples"
 
 
 @pytest.fixture(autouse=True)

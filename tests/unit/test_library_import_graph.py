@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import zlib
-from pathlib import Path
 
 import pytest
 
 from core.models import MediaKind
+from executors.demo_server.media import SAMPLES  # recorded from ComfyUI 0.3.64
 from executors.library_import.embedded import UnreadableFile, read_embedded
 from executors.library_import.graph import settings_key, trace
 from executors.library_import.prompt_data import draft
 from tests.comfyui_server.examples import txt2img
 from tests.library_outputs import png_with_chunks, song
-
-SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"  # recorded from ComfyUI
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from executors.demo_server.catalog import DATA
 from executors.object_info import (
     check_graph,
     combo_options,
@@ -20,7 +20,6 @@ from executors.object_info import (
     missing_parts,
 )
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 CURRENT = json.loads((DATA / "object_info_current.json").read_text(encoding="utf-8"))
 
 LOADER = {"input": {"required": {"ckpt_name": [["a.safetensors", "b.safetensors"], {}]}}}

@@ -17,6 +17,7 @@ from PIL import Image
 from core.errors import StorageError
 from core.models import MediaKind
 from executors import storage
+from executors.demo_server.media import SAMPLES  # recorded from ComfyUI 0.3.64
 from executors.storage import (
     ArtifactStore,
     StoredFile,
@@ -28,7 +29,6 @@ from executors.storage import (
     write_stream,
 )
 
-SAMPLES = Path(__file__).parents[1] / "data" / "samples"
 HAS_AV = importlib.util.find_spec("av") is not None
 needs_av = pytest.mark.skipif(not HAS_AV, reason="PyAV (the 'video' extra) is not installed")
 WHEN = datetime(2026, 11, 21, 15, 30, 12, 123456)

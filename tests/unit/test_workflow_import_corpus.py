@@ -1,5 +1,5 @@
 """Every real workflow in tests/data/workflows (see SOURCES.md) imports; the API graph made from
-each passes the project's ComfyUI server's own validation (tests/comfyui_server, profile
+each passes the project's ComfyUI server's own validation (executors/demo_server, profile
 "current", the full 0.3.64 catalog) except for model files and input files that server does not
 have and node classes its catalog lacks, which the import must report as missing."""
 
@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from executors.demo_server.catalog import Catalog
+from executors.demo_server.profiles import profile
+from executors.demo_server.validation import Validator
 from executors.object_info import is_model_file
 from executors.workflow_import.catalog import ObjectInfo
 from executors.workflow_import.importer import ImportOptions, import_workflow
-from tests.comfyui_server.catalog import Catalog
-from tests.comfyui_server.profiles import profile
-from tests.comfyui_server.validation import Validator
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "workflows"
 UI_FILES = sorted((CORPUS / "ui").glob("*.json"))

@@ -6,15 +6,15 @@ PrimitiveNode, subgraph ids, control_after_generate, V3 DynamicCombo widgets."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from core.errors import InputError
+from executors.demo_server.catalog import DATA
 from executors.workflow_import.catalog import core_catalog
 from executors.workflow_import.ui_format import to_api
 
-CURRENT = Path(__file__).resolve().parent.parent / "data" / "object_info_current.json"
+CURRENT = DATA / "object_info_current.json"
 
 
 def node(id_, type_, widgets=(), inputs=(), outputs=(), mode=0, **extra):

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from executors.backends.comfyui import ComfyClient
-from tests.comfyui_server import ComfyServer
-from tests.comfyui_server.profiles import PROFILES
+from executors.demo_server import ComfyServer
+from executors.demo_server.profiles import PROFILES
 
 
 @pytest.fixture(params=PROFILES)

@@ -1,4 +1,4 @@
-"""ComfyClient against the fake ComfyUI server (tests/comfyui_server), including every
+"""ComfyClient against the fake ComfyUI server (executors/demo_server), including every
 client-side gotcha of §11 in shared/docs/comfyui-protocol.md."""
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from executors.backends.comfyui import (
 )
 from executors.backends.comfyui.run import TAKEBOARD_WORKFLOW_ID
 from executors.backends.comfyui.tracker import Tracker
+from executors.demo_server import ComfyServer
 from executors.storage import write_stream
-from tests.comfyui_server import ComfyServer
 from tests.comfyui_server.examples import (
     audio_outputs,
     basic_image,

@@ -19,7 +19,7 @@ from executors.backends.comfyui import (
     Preview,
     Progress,
 )
-from tests.comfyui_server import ComfyServer
+from executors.demo_server import ComfyServer
 from tests.comfyui_server.examples import basic_image, txt2img
 from tests.integration.comfyui.conftest import in_thread
 from tests.waiting import wait_for

@@ -9,9 +9,9 @@ import os
 import shutil
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import av
 from PIL import Image, ImageSequence
 from PIL.PngImagePlugin import PngInfo
 
@@ -40,6 +40,16 @@ CONTENT_TYPES = {
     ".opus": "audio/ogg",
 }
 UNSAFE_TYPES = {"text/html", "text/html-sandboxed", "application/xhtml+xml", "text/javascript"}
+
+
+def pyav() -> ModuleType:
+    """PyAV, imported when a node first writes audio or video: it is the optional `video` extra,
+    so without it the demo backend still makes pictures and says what songs and videos need."""
+    try:
+        import av
+    except ImportError as exc:
+        raise RuntimeError("songs and videos need PyAV: pip install 'takeboard[video]'") from exc
+    return av
 
 
 def content_type(filename: str) -> str:
@@ -179,6 +189,7 @@ def _remux(source: Path, path: Path, metadata: dict[str, str]) -> None:
     """The sample's packets, unchanged, in a container that carries `metadata`."""
     options = {"movflags": "use_metadata_tags"} if path.suffix == ".mp4" else {}
     form = "opus" if path.suffix == ".opus" else None
+    av = pyav()
     with av.open(str(source)) as src, av.open(str(path), "w", form, options=options) as out:
         out.metadata.update(metadata)
         streams = {stream.index: out.add_stream_from_template(stream) for stream in src.streams}

@@ -1,4 +1,4 @@
-"""Run the fake ComfyUI server standalone: `python -m tests.comfyui_server --port 8188`
+"""Run the fake ComfyUI server standalone: `python -m executors.demo_server --port 8188`
 (`--profile current` for the newest ComfyUI, 0.3.64 by default)."""
 
 from __future__ import annotations

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 from PIL import Image, ImageDraw, ImageFont
+
+from .media import pyav
 
 LABEL = "demo, no AI model"
 SONG_RATE = 22_050  # Opus takes 24 kHz (it has no 22.05 kHz mode)
@@ -269,6 +270,7 @@ def _note(
 def write_song(path: Path, cue: Cue, kind: str) -> None:
     rate = 24_000 if kind == "opus" else SONG_RATE
     pcm = song_samples(cue, rate)
+    av = pyav()
     with av.open(str(path), "w", "opus" if kind == "opus" else None) as out:
         stream = out.add_stream(ENCODERS[kind], rate=rate, layout="mono")
         frame = av.AudioFrame(format="s16", layout="mono", samples=len(pcm) // 2)
@@ -289,6 +291,7 @@ def write_video(path: Path, cue: Cue, size: tuple[int, int], frames: int, kind: 
     count = max(2, min(frames, VIDEO_MAX_FRAMES))
     fps = round(min(max(cue.fps, 4.0), 30.0))
     codec, options = VIDEO_CODECS["webm" if kind == "webm" else "mp4"]
+    av = pyav()
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=fps, options=options)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"

@@ -22,7 +22,7 @@ from typing import Any
 
 from .profiles import OLD, Profile
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parent / "data"
 
 MODEL_FOLDERS = [
     "checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision",
