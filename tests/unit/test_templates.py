@@ -12,10 +12,10 @@ import pytest
 
 from core.errors import InputError, TemplateError
 from executors import templates as tpl
+from executors.object_info import combo_options
 from executors.templates import (
     BrokenTemplate,
     check_against_object_info,
-    combo_options,
     default_function,
     load_template,
     load_templates,
