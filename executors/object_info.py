@@ -75,7 +75,7 @@ def missing_parts(
 
 
 def _missing_models(where: str, node: Mapping[str, Any], info: Mapping[str, Any]) -> list[str]:
-    inputs = node.get("inputs") if isinstance(node.get("inputs"), dict) else {}
+    inputs = _inputs_of(node)
     known, _, _ = declared_inputs(info, inputs)
     return [
         problem
@@ -171,7 +171,7 @@ def replaced_by(class_type: str, replacements: Replacements | None) -> str | Non
 def node_problems(
     where: str, node: Mapping[str, Any], info: Mapping[str, Any], model_folders: Mapping[str, str]
 ) -> list[str]:
-    inputs = node.get("inputs") if isinstance(node.get("inputs"), dict) else {}
+    inputs = _inputs_of(node)
     known, required, grown = declared_inputs(info, inputs)
     problems = [
         f"{where} has no input {name!r} on this server — update the template or the server"
@@ -185,6 +185,11 @@ def node_problems(
         if name in known and not is_link(value):
             problems += value_problems(where, name, value, known[name], model_folders)
     return problems
+
+
+def _inputs_of(node: Mapping[str, Any]) -> Mapping[str, Any]:
+    inputs = node.get("inputs")
+    return inputs if isinstance(inputs, dict) else {}
 
 
 def declared_inputs(
