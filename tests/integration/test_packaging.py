@@ -105,8 +105,9 @@ def test_the_package_list_names_every_package_of_the_tree():
     subpackage that is not listed would be missing from the wheel."""
     listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     folders = {path.rsplit("/", 1)[0].replace("/", ".") for path in modules()}
-    assert folders - set(listed["packages"]) == set()
-    assert set(listed["packages"]) - folders == {"takeboard"}
+    missing, gone = folders - set(listed["packages"]), set(listed["packages"]) - folders
+    assert not missing, f"add {sorted(missing)} to [tool.setuptools] packages in pyproject.toml"
+    assert gone == {"takeboard"}, f"remove {sorted(gone - {'takeboard'})} from pyproject.toml"
 
 
 def test_the_wheel_holds_every_module_and_the_shipped_data(built: Built):
