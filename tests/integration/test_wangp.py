@@ -17,8 +17,8 @@ from mcp import Client
 from core.config import UrlBackendConfig
 from core.errors import JobCancelled, OutOfMemory, PermanentBackendError, TransientBackendError
 from executors.backends.base import Event, Preview, Progress
-from executors.backends.wangp import WanGPClient
-from executors.backends.wangp_mcp import ToolFailed
+from executors.backends.wangp import ToolFailed, WanGPClient
+from executors.backends.wangp import errors as wangp_errors
 from tests.wangp_server import (
     CUDA_OOM,
     WanGPServer,
@@ -398,7 +398,7 @@ def test_a_refused_tool_call_reads_as_one_line_naming_server_tool_and_fix(
 
     text = anyio.run(refused)
     failure = ToolFailed("wangp_create_gallery_download", text)
-    error = client_for(wangp_server)._refused(failure)
+    error = wangp_errors.refused(client_for(wangp_server).server, failure)
 
     assert len(text.splitlines()) == 4  # what users saw
     assert failure.bad_arguments

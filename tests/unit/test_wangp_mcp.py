@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from executors.backends.wangp_mcp import ToolFailed, one_line
+from executors.backends.wangp.mcp_calls import ToolFailed, one_line
 
 TWO_FIELDS = (  # pydantic 2's layout for two bad arguments, as FastMCP forwards it
     "Error executing tool wangp_generate: 2 validation errors for wangp_generateArguments\n"

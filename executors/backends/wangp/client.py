@@ -1,105 +1,49 @@
-"""WanGP (deepbeepmeep/Wan2GP) through its official MCP server (`shared/mcp_server.py`).
-
-WanGP runs as `python wgp.py --mcp --mcp-transport streamable-http --mcp-port 7866`: a FastMCP
-server in JSON-response, stateless-HTTP mode at `http://host:7866/mcp` (POST /mcp answers 307
-to /mcp/; the mcp client follows a redirect that stays on the same origin). The calls used here,
-with the argument names and result shapes of WanGP's source:
-
-* `wangp_list_models(limit<=10, offset, include_availability)` → compact model records, each
-  with `availability: {model_type, status, status_code, indicator, available}` when asked;
-* `wangp_get_model_availability(model_type)` → one such record ("Unknown model_type: x" for a
-  model WanGP does not know);
-* `wangp_generate(source=<settings>, wait=False, event_limit)` → a job snapshot `{job_id, done,
-  cancel_requested, events[-event_limit:], result}`. `wait=True` would block WanGP's event loop
-  for the whole job, so a job is submitted without waiting and then polled;
-* `wangp_get_job(job_id, event_limit)` / `wangp_cancel_job(job_id)` → the same snapshot. Events
-  are `{kind, timestamp, data}`; `progress` data is WanGP's ProgressUpdate (phase, status,
-  progress 0-100, current_step, total_steps), `preview` data its PreviewUpdate, optionally with
-  `media` (base64 `data`, `mime_type`); `result` is `{success, cancelled, generated_files,
-  errors[{message, stage, cancelled, ...}], ..., gallery_items[...]}`;
-* `wangp_create_gallery_download(<id>)` → `{download_url: "/wangp_api/gallery/download/
-  <token>", filename, size, expires_in_seconds: 600}`: a relative URL that works once.
-
-Two generations of that last tool: WanGP 12.60 (shared/mcp_server.py@8681e9f, August 2026)
-names the argument `gallery_id` and its gallery items are full records `{gallery_id, path,
-...}`; later versions (shared/mcp_server.py@72fe719, WanGP 12.641) call both `media_id` and
-list compact items `{media_id, filename, ...}`. The argument name is read from the server's
-`tools/list` (cached per client, i.e. per server; see wangp_mcp.ToolCatalog), never assumed.
-
-Needs mcp >= 2 on this side (`mcp.Client`, httpx2); it speaks the handshake protocol that
-WanGP's pinned mcp 1.10.1 server answers.
+"""WanGPClient: one WanGP server through its MCP server (the calls used: the package docstring).
 
 Threads: every public method runs on the calling thread (a pool worker, or the health thread)
 and drives its own short-lived event loop with `anyio.run`; only the tool catalog (locked) is
 shared between calls, so several threads may use one client at once. Only core errors leave
-this module.
+this package.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TypeVar, TypeVarTuple
 from urllib.parse import urljoin
 
 import anyio
-import httpx2
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp_types import CONNECTION_CLOSED, METHOD_NOT_FOUND, REQUEST_TIMEOUT
+from mcp_types import REQUEST_TIMEOUT
 
 from core.config import UrlBackendConfig
-from core.errors import (
-    AppError,
-    BackendError,
-    JobCancelled,
-    OutOfMemory,
-    PermanentBackendError,
-    TransientBackendError,
-)
-from executors.backends import wangp_mcp as mcp
-from executors.backends.base import Event, Health, looks_like_oom
-from executors.backends.wangp_events import EventCursor, convert_event, events_of
-from executors.backends.wangp_files import Downloader, Ticket, unique_names
+from core.errors import BackendError, JobCancelled, PermanentBackendError, TransientBackendError
+from core.json_types import JsonObject, JsonValue
+from executors.backends.base import Event, Health
 
-START_HINT = "python wgp.py --mcp --mcp-transport streamable-http --mcp-port 7866"
+from . import mcp_calls as mcp
+from .errors import START_HINT, CallbackFailed, Server, Where, judge, translate
+from .events import EventCursor, convert_event, events_of
+from .files import Downloader, Ticket, unique_names
+from .records import ID_ARGUMENTS, Item, Made, gallery_items, model_entry
+
 EVENT_LIMIT = 50  # events asked for per poll: WanGP keeps the last 500 of a job
 MODEL_PAGE = 10  # WanGP answers at most 10 models per wangp_list_models call
 MAX_MODEL_PAGES = 100
 POLL_FAILURES_TOLERATED = 3  # consecutive poll timeouts before giving up on a job
 CANCEL_GRACE_S = 3.0  # how long a cancel waits for WanGP to stop the job
 DOWNLOAD_TOOL = "wangp_create_gallery_download"
-ID_ARGUMENTS = ("media_id", "gallery_id")  # its argument's names, newest first
 AVAILABILITY_TOOL = "wangp_get_model_availability"
 BUSY_TEXT = "already has a generation in progress"
 
-
-class _CallbackFailed(Exception):
-    """The caller's on_event raised; its exception is re-raised unchanged at the edge."""
-
-    def __init__(self, original: BaseException):
-        super().__init__(repr(original))
-        self.original = original
-
-
-@dataclass(frozen=True)
-class _Item:
-    """One file WanGP made: its gallery id and the name it had on the server."""
-
-    gallery_id: str
-    filename: str
-
-
-@dataclass(frozen=True)
-class _Made:
-    """A finished WanGP job: its id and the gallery items of its files."""
-
-    job_id: str
-    items: list[_Item]
+T = TypeVar("T")
+Args = TypeVarTuple("Args")
 
 
 class WanGPClient:
@@ -119,6 +63,7 @@ class WanGPClient:
         self.name = config.name
         self.url = config.url
         self.connect_s, self.read_s, self.poll_s = connect_s, read_s, poll_s
+        self.server = Server(self.name, self.url, config.token_env, read_s)
         self.catalog = mcp.ToolCatalog()  # this server's tools and their argument names
         self.files = Downloader(self.url, self._auth_headers, self._where(), connect_s, read_s)
 
@@ -135,15 +80,15 @@ class WanGPClient:
         detail = f"WanGP: {len(models)} models, {ready} with weights on disk"
         return Health(online=True, detail=detail, extra={"models": models})
 
-    def models(self) -> list[dict[str, Any]]:
+    def models(self) -> list[JsonObject]:
         """Worker/UI thread. Every model WanGP offers: [{model_type, name, available}], where
         `available` is True when its weights are on disk (None when WanGP does not say)."""
         records = self._sync(self._list_models)
-        return [_model_entry(r) for r in records]
+        return [model_entry(r) for r in records]
 
     def run(
         self,
-        request: dict[str, Any],
+        request: JsonObject,
         *,
         workdir: Path,
         on_event: Callable[[Event], None],
@@ -169,20 +114,20 @@ class WanGPClient:
 
     # --- the async side (runs inside anyio.run on the calling thread) ------------------------
 
-    def _session(self) -> Any:
+    def _session(self) -> AbstractAsyncContextManager[Client]:
         """One MCP connection to WanGP (see wangp_mcp.connect)."""
         return mcp.connect(
             self.url, self._auth_headers(), connect_s=self.connect_s, read_s=self.read_s
         )
 
-    async def _list_models(self) -> list[dict[str, Any]]:
+    async def _list_models(self) -> list[JsonObject]:
         async with self._session() as client:
             return await self._model_pages(client)
 
-    async def _model_pages(self, client: Client) -> list[dict[str, Any]]:
+    async def _model_pages(self, client: Client) -> list[JsonObject]:
         """Pages through wangp_list_models; an older WanGP that ignores limit/offset answers
         everything at once, which ends the walk too."""
-        records: dict[str, dict[str, Any]] = {}
+        records: dict[str, JsonObject] = {}
         for page_no in range(MAX_MODEL_PAGES):
             page = await mcp.call(
                 client,
@@ -202,11 +147,11 @@ class WanGPClient:
 
     async def _generate(
         self,
-        settings: dict[str, Any],
+        settings: JsonObject,
         on_event: Callable[[Event], None],
         cancel: threading.Event,
         timeout_s: float | None,
-    ) -> _Made:
+    ) -> Made:
         async with self._session() as client:
             await self._check_model(client, settings.get("model_type"))
             id_argument = await self._download_argument(client)  # before any GPU time is spent
@@ -217,7 +162,7 @@ class WanGPClient:
                     "WanGP accepted the job but gave no job id; update WanGP.", **self._where()
                 )
             result = await self._follow(client, job_id, snapshot, on_event, cancel, timeout_s)
-            return _Made(job_id, self._gallery_items(result, id_argument))
+            return Made(job_id, gallery_items(result, id_argument, self._where()))
 
     async def _download_argument(self, client: Client) -> str:
         """The name WanGP gives the gallery id argument of its download tool, from its tool
@@ -240,7 +185,7 @@ class WanGPClient:
             **self._where(),
         )
 
-    async def _check_model(self, client: Client, model_type: Any) -> None:
+    async def _check_model(self, client: Client, model_type: JsonValue) -> None:
         """Refuses a model whose weights are not on disk before WanGP starts a download."""
         if not model_type or not await self.catalog.arguments(client, AVAILABILITY_TOOL):
             return  # no model named, or a WanGP without the availability tool
@@ -264,7 +209,7 @@ class WanGPClient:
                 **self._where(),
             )
 
-    async def _submit(self, client: Client, settings: dict[str, Any]) -> dict[str, Any]:
+    async def _submit(self, client: Client, settings: JsonObject) -> JsonObject:
         try:
             snapshot = await mcp.call(
                 client, "wangp_generate", source=settings, wait=False, event_limit=EVENT_LIMIT
@@ -283,11 +228,11 @@ class WanGPClient:
         self,
         client: Client,
         job_id: str,
-        snapshot: dict[str, Any],
+        snapshot: JsonObject,
         on_event: Callable[[Event], None],
         cancel: threading.Event,
         timeout_s: float | None,
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         """Polls one job until WanGP reports its result; returns that result dict."""
         cursor = EventCursor()
         last_news = time.monotonic()
@@ -296,12 +241,12 @@ class WanGPClient:
             try:
                 if self._report(cursor.take_new(events_of(snapshot)), on_event):
                     last_news = time.monotonic()
-            except _CallbackFailed:
+            except CallbackFailed:
                 await self._stop(client, job_id)  # nobody is listening any more
                 raise
             result = snapshot.get("result")
             if snapshot.get("done") and isinstance(result, dict):
-                return self._judge(result)
+                return judge(self.server, result)
             if cancel.is_set():
                 await self._stop(client, job_id)
                 raise JobCancelled("The job was cancelled; WanGP was asked to stop it.")
@@ -322,7 +267,7 @@ class WanGPClient:
                 if exc.code != REQUEST_TIMEOUT or failures > POLL_FAILURES_TOLERATED:
                     raise
 
-    async def _poll(self, client: Client, job_id: str) -> dict[str, Any]:
+    async def _poll(self, client: Client, job_id: str) -> JsonObject:
         try:
             snapshot = await mcp.call(
                 client, "wangp_get_job", job_id=job_id, event_limit=EVENT_LIMIT
@@ -337,7 +282,7 @@ class WanGPClient:
         return snapshot if isinstance(snapshot, dict) else {}
 
     @staticmethod
-    def _report(events: list[dict[str, Any]], on_event: Callable[[Event], None]) -> bool:
+    def _report(events: list[JsonObject], on_event: Callable[[Event], None]) -> bool:
         """Turns new WanGP events into Progress/Preview; True when there were any."""
         for event in events:
             converted = convert_event(event)
@@ -346,7 +291,7 @@ class WanGPClient:
             try:
                 on_event(converted)
             except Exception as exc:  # the caller's bug: stop here, raise it unchanged
-                raise _CallbackFailed(exc) from exc
+                raise CallbackFailed(exc) from exc
         return bool(events)
 
     async def _stop(self, client: Client, job_id: str) -> None:
@@ -364,50 +309,7 @@ class WanGPClient:
         except Exception:  # includes the fail_after timeout; cancellation still propagates
             return
 
-    def _judge(self, result: dict[str, Any]) -> dict[str, Any]:
-        """Raises for a failed or cancelled result; returns a successful one."""
-        errors = [e for e in result.get("errors") or [] if isinstance(e, dict)]
-        if result.get("cancelled") or (errors and all(e.get("cancelled") for e in errors)):
-            raise JobCancelled("The job was cancelled in WanGP.")
-        messages = [str(e.get("message") or "") for e in errors]
-        message = "; ".join(mcp.one_line(m) for m in messages if m.strip())
-        if message or not result.get("success", False):
-            message = message or "WanGP reported a failure without a message"
-            if looks_like_oom(message):
-                raise OutOfMemory(
-                    f"WanGP ran out of GPU memory: {message}. Try a lower resolution, fewer "
-                    "frames, or a lighter memory profile (--profile) in WanGP.",
-                    **self._where(),
-                    detail=errors,
-                )
-            raise PermanentBackendError(
-                f"WanGP could not make the video: {message}. Fix the settings named in the "
-                "message, or look at WanGP's console.",
-                **self._where(),
-                detail=errors,
-            )
-        return result
-
-    def _gallery_items(self, result: dict[str, Any], id_argument: str) -> list[_Item]:
-        """The gallery items of a finished job's files. WanGP 12.60 lists full records
-        ({gallery_id, path, ...}); later versions compact ones ({media_id, filename, ...})."""
-        records = [i for i in result.get("gallery_items") or [] if isinstance(i, dict)]
-        items = [item for record in records if (item := _item(record, id_argument))]
-        if items and len(items) == len(records):  # all of them, or the job fails
-            return items
-        made = len(result.get("generated_files") or [])
-        if made:
-            raise PermanentBackendError(
-                f"WanGP made {made} file(s) but listed {len(items)} with a {id_argument} to "
-                "download them by; the files stay in WanGP's output folder — update WanGP.",
-                **self._where(),
-            )
-        raise PermanentBackendError(
-            "WanGP finished the job without producing a file; look at WanGP's console.",
-            **self._where(),
-        )
-
-    async def _ticket(self, item: _Item) -> Ticket:
+    async def _ticket(self, item: Item) -> Ticket:
         """A fresh one-use download URL for one gallery item. A refusal of the arguments
         means WanGP changed since its tool list was read: read it again, ask once more."""
         async with self._session() as client:
@@ -427,96 +329,20 @@ class WanGPClient:
             urljoin(self.url, str(answer["download_url"])), size if isinstance(size, int) else None
         )
 
-    async def _ask_ticket(self, client: Client, item: _Item) -> Any:
+    async def _ask_ticket(self, client: Client, item: Item) -> JsonValue:
         argument = await self._download_argument(client)
         return await mcp.call(client, DOWNLOAD_TOOL, **{argument: item.gallery_id})
 
     # --- sync helpers (calling thread) -------------------------------------------------------
 
-    def _sync(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def _sync(self, fn: Callable[[*Args], Awaitable[T]], *args: *Args) -> T:
         """Runs one coroutine function on a fresh event loop; translates what escapes."""
         try:
             return anyio.run(fn, *args)
         except Exception as exc:
-            raise self._translate(exc) from exc
+            raise translate(self.server, exc) from exc
 
-    def _translate(self, exc: BaseException) -> BaseException:
-        """The one core error (or the caller's own exception) for whatever escaped."""
-        leaves = list(mcp.leaves(exc))
-        for leaf in leaves:
-            if isinstance(leaf, _CallbackFailed):
-                return leaf.original
-        for leaf in leaves:
-            if isinstance(leaf, AppError):
-                return leaf
-        status = mcp.noted_status(exc)
-        leaf = next((x for x in leaves if isinstance(x, Exception)), exc)  # not cancellation
-        if status in (401, 403):
-            return PermanentBackendError(
-                f"WanGP at {self.url} refused the request (HTTP {status}): set the right token "
-                f"in the environment variable {self.config.token_env or '(none configured)'}.",
-                status=status,
-                **self._where(),
-            )
-        if isinstance(leaf, mcp.ToolFailed):
-            return self._refused(leaf)
-        if isinstance(leaf, httpx2.TransportError | OSError) or status in (502, 503, 504):
-            return self._not_answering(status)
-        if isinstance(leaf, MCPError):
-            if leaf.code == REQUEST_TIMEOUT:
-                return TransientBackendError(
-                    f"WanGP at {self.url} did not answer within {self.read_s:g} s; it may be "
-                    "stuck (a client waiting on wangp_generate blocks it). Retry later.",
-                    **self._where(),
-                )
-            if leaf.code == CONNECTION_CLOSED:
-                return self._not_answering(status)
-            if leaf.code == METHOD_NOT_FOUND and status == 404:
-                return PermanentBackendError(
-                    f"{self.url} is not a WanGP MCP endpoint (HTTP 404): the url must end in "
-                    f"/mcp and WanGP must run with {START_HINT}.",
-                    status=404,
-                    **self._where(),
-                )
-            return PermanentBackendError(
-                f"WanGP at {self.url} answered with an error: {mcp.one_line(leaf.message)}"
-                + (f" (HTTP {status})" if status else "")
-                + ". Check that the url points at WanGP's MCP server.",
-                status=status,
-                **self._where(),
-            )
-        return PermanentBackendError(
-            f"Talking to WanGP at {self.url} failed: {type(leaf).__name__}: "
-            f"{mcp.one_line(str(leaf))}. Check that "
-            "the url points at WanGP's MCP server and that WanGP is up to date.",
-            **self._where(),
-        )
-
-    def _refused(self, failure: mcp.ToolFailed) -> BackendError:
-        """A tool call WanGP refused, in one line with advice that fits."""
-        if looks_like_oom(failure.text):
-            return OutOfMemory(f"WanGP ran out of GPU memory: {failure.summary}", **self._where())
-        advice = (
-            "Takeboard and this WanGP version disagree on the tool's arguments: update "
-            "Takeboard or WanGP."
-            if failure.bad_arguments
-            else "Check the settings it names, or WanGP's console."
-        )
-        return PermanentBackendError(
-            f"WanGP at {self.url} refused {failure.tool} ({failure.summary}). {advice}",
-            **self._where(),
-        )
-
-    def _not_answering(self, status: int | None) -> TransientBackendError:
-        return TransientBackendError(
-            f"WanGP's MCP server at {self.url} is not answering"
-            + (f" (HTTP {status})" if status else "")
-            + f" — start it with: {START_HINT}",
-            status=status,
-            **self._where(),
-        )
-
-    def _settings(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _settings(self, request: JsonObject) -> JsonObject:
         inputs = request.get("inputs") if isinstance(request, dict) else None
         if not isinstance(inputs, dict) or not inputs:
             raise PermanentBackendError(
@@ -530,28 +356,5 @@ class WanGPClient:
         token = self.config.token()
         return {"Authorization": f"Bearer {token}"} if token else {}
 
-    def _where(self) -> dict[str, str]:
-        return {"backend": self.name, "url": self.url}
-
-
-# --- pure helpers ---------------------------------------------------------------------------
-
-
-def _model_entry(record: dict[str, Any]) -> dict[str, Any]:
-    availability = record.get("availability")
-    available = availability.get("available") if isinstance(availability, dict) else None
-    model_type = str(record.get("model_type") or "")
-    return {
-        "model_type": model_type,
-        "name": str(record.get("name") or model_type),
-        "available": available if isinstance(available, bool) else None,
-    }
-
-
-def _item(record: dict[str, Any], id_argument: str) -> _Item | None:
-    """A gallery record as an _Item; None when it carries no id (never the text 'None')."""
-    gallery_id = next((record[k] for k in (id_argument, *ID_ARGUMENTS) if record.get(k)), None)
-    if not isinstance(gallery_id, str):
-        return None
-    name = record.get("filename") or Path(str(record.get("path") or "")).name
-    return _Item(gallery_id, str(name or ""))
+    def _where(self) -> Where:
+        return self.server.where

@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from typing import Any
 
+from core.json_types import JsonObject, JsonValue
 from executors.backends.base import Event, Preview, Progress
 
 PHASE_WORDS = {
@@ -37,8 +37,8 @@ class EventCursor:
         self._last_ts = -math.inf
         self._seen_at_last = 0
 
-    def take_new(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        new: list[dict[str, Any]] = []
+    def take_new(self, events: list[JsonObject]) -> list[JsonObject]:
+        new: list[JsonObject] = []
         same = 0
         for event in events:
             ts = _number(event.get("timestamp"), 0.0)
@@ -56,7 +56,7 @@ class EventCursor:
         return new
 
 
-def convert_event(event: dict[str, Any]) -> Event | None:
+def convert_event(event: JsonObject) -> Event | None:
     """A WanGP job event as a Takeboard Progress/Preview; None for the kinds not shown."""
     kind, data = event.get("kind"), event.get("data")
     if kind == "progress" and isinstance(data, dict):
@@ -66,13 +66,13 @@ def convert_event(event: dict[str, Any]) -> Event | None:
     return None
 
 
-def _fraction(progress: Any) -> float | None:
+def _fraction(progress: JsonValue) -> float | None:
     if isinstance(progress, bool) or not isinstance(progress, int | float):
         return None
     return max(0.0, min(1.0, float(progress) / 100.0))
 
 
-def _label(data: dict[str, Any]) -> str:
+def _label(data: JsonObject) -> str:
     """Words from WanGP's phase: "Denoising 12/30", "Loading model"."""
     phase = str(data.get("phase") or "")
     words = PHASE_WORDS.get(phase) or str(data.get("raw_phase") or data.get("status") or phase)
@@ -83,7 +83,7 @@ def _label(data: dict[str, Any]) -> str:
     return words
 
 
-def _preview(media: Any) -> Preview | None:
+def _preview(media: JsonValue) -> Preview | None:
     """The image in a preview event's `media` (WanGP's PreviewMedia.to_dict: base64 `data`
     and `mime_type`). WanGP versions without it only say `has_image_preview`: no image."""
     if not isinstance(media, dict):
@@ -98,11 +98,11 @@ def _preview(media: Any) -> Preview | None:
     return Preview(data, mime) if data else None
 
 
-def events_of(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+def events_of(snapshot: JsonObject) -> list[JsonObject]:
     return [e for e in snapshot.get("events") or [] if isinstance(e, dict)]
 
 
-def _number(value: Any, default: float) -> float:
+def _number(value: JsonValue, default: float) -> float:
     return (
         float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
     )

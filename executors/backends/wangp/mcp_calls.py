@@ -20,12 +20,13 @@ import re
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import TextContent
+from mcp_types import CallToolResult, TextContent
+
+from core.json_types import JsonValue
 
 STATUS_NOTE = "wangp-http-status="
 _FASTMCP_PREFIX = re.compile(r"^Error executing tool [\w.-]+: ")
@@ -86,7 +87,7 @@ async def connect(
             raise
 
 
-async def call(client: Client, tool: str, **arguments: Any) -> Any:
+async def call(client: Client, tool: str, **arguments: JsonValue) -> JsonValue:
     """Calls one tool; returns its JSON value, raises ToolFailed with the server's message."""
     result = await client.call_tool(tool, arguments)
     if result.is_error:
@@ -130,7 +131,7 @@ async def _list_tools(client: Client) -> dict[str, tuple[str, ...]]:
             return tools
 
 
-def _argument_names(schema: Any) -> tuple[str, ...]:
+def _argument_names(schema: JsonValue) -> tuple[str, ...]:
     schema = schema if isinstance(schema, dict) else {}
     properties = schema.get("properties")
     names = list(properties) if isinstance(properties, dict) else []
@@ -160,12 +161,12 @@ def _validation_problems(lines: list[str]) -> Iterator[str]:
             field = line.strip()
 
 
-def result_text(result: Any) -> str:
+def result_text(result: CallToolResult) -> str:
     texts = [c.text for c in result.content if isinstance(c, TextContent)]
     return " ".join(texts).strip() or "no message"
 
 
-def result_value(result: Any) -> Any:
+def result_value(result: CallToolResult) -> JsonValue:
     """A tool's JSON value: FastMCP puts a dict in structuredContent as is and wraps anything
     else as {"result": value}; without structured content each item is one JSON text block."""
     structured = result.structured_content

@@ -18,6 +18,8 @@ import requests
 
 from core.errors import BackendError, JobCancelled, PermanentBackendError, TransientBackendError
 
+from .errors import Where
+
 CHUNK = 1 << 20
 DOWNLOAD_TRIES = 3  # transfers of one made file before the job fails (retryable)
 RETRY_PAUSE_S = 0.5  # times the try number, between download tries
@@ -38,7 +40,7 @@ class Downloader:
         self,
         url: str,
         headers: Callable[[], dict[str, str]],
-        where: dict[str, str],
+        where: Where,
         connect_s: float,
         read_s: float,
     ):
