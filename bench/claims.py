@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from core.jobs import Owner
+from core.jobs import JobSpec, Owner
 from core.models import JobStatus
 from repositories.database import Database
 from repositories.jobs import JobRepository
@@ -32,7 +32,7 @@ def fill(path: Path, count: int) -> None:
     prompt = PromptRepository(database).add("image", "bench", {"prompt": "a lighthouse"})
     jobs = JobRepository(database)
     for _ in range(count):
-        jobs.add(prompt_id=prompt.id, function="create_image", quality="standard")
+        jobs.add(prompt_id=prompt.id, spec=JobSpec("create_image", "standard"))
     database.close()
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from core import jsontext
 from core.errors import InputError
+from core.jobs import JobSpec, RunState, Submission
 from core.json_types import JsonObject
 
 SEED_MAX = 2**64 - 1
@@ -397,17 +398,24 @@ class ArtifactFile:
 
 @dataclass(frozen=True)
 class JobRecord:
+    """A job as stored: its spec (what to run, frozen at queue time), where its current
+    attempt went, what its attempts learned, and its row's state. `function` and `quality`
+    are what runs now (routing and an out-of-memory drop change them; the spec keeps what was
+    asked)."""
+
     id: int
     prompt_id: int
     function: str
     quality: str
+    spec: JobSpec
+    submission: Submission | None = None
+    run: RunState = field(default_factory=RunState)
     status: JobStatus = JobStatus.QUEUED
     backend: str = ""
     remote_id: str = ""
     attempts: int = 0
     error_kind: str = ""
     error: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
     priority: int = 0
     created_at: float = 0.0
     started_at: float | None = None

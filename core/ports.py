@@ -110,7 +110,7 @@ class JobStore(Protocol):
         """Close the calling thread's database connection (a thread that ends calls it)."""
 
 
-class ArtifactStore(Protocol):
+class ArtifactRecords(Protocol):
     """The takes' records as the take recorder writes them (repositories.artifacts
     .ArtifactRepository): job worker threads (add_take) and the thumbnail thread."""
 

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BackendError, InputError, NotRunnableHere, PermanentBackendError
-from core.jobs import JobAccepted, JobEvent, JobPreview
+from core.jobs import JobAccepted, JobEvent, JobPreview, Submission
+from core.json_types import JsonObject
 from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
 from executors.backends import comfyui
-from executors.takes import TakeFile, TakeRecorder, job_started, progress_event
+from executors.takes import TakeFile, TakeRecorder, job_started, progress_event, run_metadata
 from executors.templates import (
     Resolution,
     TemplateSet,
@@ -59,31 +60,34 @@ class ComfyExecutor:
 
     def prepare(
         self, job: JobRecord, prompt: PromptRecord, client: comfyui.ComfyClient, remote_id: str
-    ) -> dict[str, Any]:
-        """Everything to submit, as plain data the engine stores before submitting (so a
-        crash or a dropped connection can find the prompt on the server again)."""
+    ) -> Submission:
+        """Everything to submit, which the engine stores before submitting (so a crash or a
+        dropped connection can find the prompt on the server again)."""
         resolution = self.plan(job)
         template = resolution.template
         if self.on_object_info is not None:
             self.on_object_info(client.name, client.object_info(), client.node_replacements())
         self._check_server(client, resolution)
         values = template_values(prompt.kind, prompt.data)
-        overrides = self._uploads(client, template, values, job.params.get("overrides", {}))
+        overrides = self._uploads(client, template, values, job.spec.overrides)
         rendered = render(template, _given(values), overrides, client.object_info())
-        return {
-            "remote_id": remote_id,
-            "server": client.name,
-            "workflow": rendered.graph,
-            **run_facts(resolution, rendered),
-            "timeout_s": resolution.template.timeout_s or self.job_timeout_s,
-        }
+        facts = run_facts(resolution, rendered)
+        return Submission.from_json(
+            {
+                **facts,
+                "remote_id": remote_id,
+                "server": client.name,
+                "workflow": rendered.graph,
+                "timeout_s": template.timeout_s or self.job_timeout_s,
+            }
+        )
 
     def execute(
         self,
         job: JobRecord,
         prompt: PromptRecord,
         client: comfyui.ComfyClient,
-        submission: dict[str, Any],
+        submission: Submission,
         emit: Emit,
         cancel: threading.Event,
     ) -> list[ArtifactRecord]:
@@ -91,10 +95,10 @@ class ComfyExecutor:
         emit(job_started(job.id, client.name, submission))
         labels = ProgressLabels(job.id, emit)
         result = client.run(
-            submission["workflow"],
-            prompt_id=submission["remote_id"],
+            submission.workflow,
+            prompt_id=submission.remote_id,
             cancel=cancel,
-            timeout_s=submission["timeout_s"],
+            timeout_s=submission.timeout_s,
             on_event=labels,
         )
         return self._finish(job, prompt, client, submission, result, emit)
@@ -104,15 +108,13 @@ class ComfyExecutor:
         job: JobRecord,
         prompt: PromptRecord,
         client: comfyui.ComfyClient,
-        submission: dict[str, Any],
+        submission: Submission,
         emit: Emit,
         cancel: threading.Event,
     ) -> list[ArtifactRecord] | None:
         """Harvest a prompt submitted before (still queued, running or finished on the server);
         None when the server does not know it any more, so it must be submitted again."""
-        result = client.attach(
-            submission["remote_id"], cancel=cancel, timeout_s=submission["timeout_s"]
-        )
+        result = client.attach(submission.remote_id, cancel=cancel, timeout_s=submission.timeout_s)
         if result is None:
             return None
         return self._finish(job, prompt, client, submission, result, emit)
@@ -122,14 +124,14 @@ class ComfyExecutor:
         job: JobRecord,
         prompt: PromptRecord,
         client: comfyui.ComfyClient,
-        submission: dict[str, Any],
+        submission: Submission,
         result: Any,
         emit: Emit,
     ) -> list[ArtifactRecord]:
         metadata = _metadata(submission, client, result)
         records = self._harvest(job, prompt, client, takes_of(result), metadata, emit)
         if not client.keep_history:
-            _forget(client, submission["remote_id"])
+            _forget(client, submission.remote_id)
         return records
 
     def _check_server(self, client: comfyui.ComfyClient, resolution: Resolution) -> None:
@@ -286,13 +288,13 @@ def stage_label(class_type: str) -> str:
 
 
 def _metadata(
-    submission: dict[str, Any], client: comfyui.ComfyClient, result: Any
-) -> dict[str, Any]:
-    keys = ("workflow", "template", "tier", "requested_tier", "tier_reason", "seed", "values")
+    submission: Submission, client: comfyui.ComfyClient, result: comfyui.RunResult
+) -> JsonObject:
     return {
-        **{key: submission[key] for key in keys},
+        "workflow": submission.workflow,
+        **run_metadata(submission),
         "server": {"name": client.name, "url": client.shown_url},
-        "remote_prompt_id": submission["remote_id"],
+        "remote_prompt_id": submission.remote_id,
         "cached": result.cached,
         "texts": result.texts,
         "timings": {**result.timings, "harvested": time.time()},

@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import tenacity
@@ -51,7 +52,9 @@ from core.jobs import (
     JobFinished,
     JobQueued,
     JobRetrying,
+    JobSpec,
     JobWaiting,
+    Submission,
 )
 from core.models import QUALITY_TIERS, JobRecord, JobStatus, PromptRecord
 from executors.cloud import CloudMonitor
@@ -161,7 +164,7 @@ class Engine:
     ) -> list[JobRecord]:
         """Validate every request first (bad input writes nothing), then store the jobs. With
         `version`, the prompt's saved version of that number runs (regenerate from a take);
-        `batch` ({id, axes, cell}: one variation of a batch) is kept in the params and takes."""
+        `batch` ({id, axes, cell}: one variation of a batch) is kept in the spec and takes."""
         if quality is not None and quality not in QUALITY_TIERS:
             raise InputError(
                 f"--quality: unknown tier {quality!r} — use one of: " + ", ".join(QUALITY_TIERS)
@@ -172,16 +175,16 @@ class Engine:
         jobs = [
             self.jobs.add(
                 prompt_id=prompt.id,
-                function=route[0],
-                quality=tier,
                 priority=priority,
-                params={
-                    "data": prompt.data,
-                    "prompt_version": prompt.version,
-                    "overrides": overrides or {},
-                    "route": route,
-                    **({"batch": batch} if batch else {}),
-                },
+                spec=JobSpec(
+                    function=route[0],
+                    tier=tier,
+                    data=prompt.data,
+                    prompt_version=prompt.version,
+                    overrides=overrides or {},
+                    route=tuple(route),
+                    batch=batch or None,
+                ),
             )
             for prompt, route, tier in plans
         ]
@@ -373,7 +376,7 @@ class Engine:
                 )
             self._wake.wait(TICK_S)
             self._wake.clear()
-        self.prompts.db.close()
+        self.jobs.release_thread()
 
     def _lease_loop(self) -> None:
         """Renew the leases of the jobs held here; take over jobs whose owner is gone."""
@@ -383,7 +386,7 @@ class Engine:
                 self.reconcile()
             except Exception:  # noqa: BLE001 — a failed write is tried again next beat
                 log.exception("lease renewal failed")
-        self.prompts.db.close()
+        self.jobs.release_thread()
 
     def _renew_leases(self) -> None:
         with self._lock:
@@ -427,7 +430,7 @@ class Engine:
         if not jobs:
             self._note_progress()  # nothing to start now: done, or waiting for a retry time
         for job in jobs:
-            route = tuple(job.params.get("route") or [job.function])
+            route = job.spec.functions
             if route in stopped:
                 continue
             lease, function, why = self._acquire_routed(job, route)
@@ -466,17 +469,17 @@ class Engine:
             template = self.executor.templates.resolve(function, job.quality).template
         except TemplateError as exc:  # no template for it, or the user's is broken
             return Refusal("template", str(exc))
-        ruled_out = job.params.get("cannot_run", ())  # they lack what the template needs
+        ruled_out = job.run.cannot_run  # they lack what the template needs
         members = [name for name in self._members(template) if name not in ruled_out]
         if not members:
             return Refusal("no_servers", _no_member(template))
         need = template.vram_gb
-        earlier = job.params.get("submission")
-        if earlier and earlier["server"] in members:
-            lease = self.pool.acquire(need, only=[earlier["server"]])
+        earlier = job.submission
+        if earlier is not None and earlier.server in members:
+            lease = self.pool.acquire(need, only=[earlier.server])
             if not isinstance(lease, Refusal) or lease.reason not in ("offline", "breaker"):
                 return lease
-        avoid = tuple(job.params.get("avoid", ()))
+        avoid = job.run.avoid
         lease = self.pool.acquire(need, exclude=avoid, only=members)
         if isinstance(lease, Refusal) and avoid:
             lease = self.pool.acquire(need, only=members)
@@ -519,7 +522,7 @@ class Engine:
         start: another process claimed it first, or the claim could not be written."""
         self._offline_since.pop(job.id, None)
         if note is None:  # keep why the tier dropped
-            note = job.note if job.params.get("dropped_from") else ""
+            note = job.note if job.run.dropped_from else ""
         cancel, started = threading.Event(), False
         try:
             with self.leases.lock:
@@ -582,7 +585,7 @@ class Engine:
                 self._running.pop(job_id, None)
             self._wake.set()
             self._finished.set()
-            self.prompts.db.close()
+            self.jobs.release_thread()
 
     def _settle_pending(self) -> None:
         """Write again the ends that could not be written."""
@@ -603,55 +606,50 @@ class Engine:
 
     def _attempt(self, job: JobRecord, lease: Lease, cancel: threading.Event) -> list:
         prompt = self._frozen_prompt(job)
-        earlier = job.params.get("submission")
-        if earlier and earlier["server"] == lease.server:
+        earlier = job.submission
+        if earlier is not None and earlier.server == lease.server:
             records = self._runner(lease).resume(
                 job, prompt, lease.client, earlier, self.emit, cancel
             )
             if records is not None:
                 return records
-            if earlier.get("accepted"):  # a POST that never got through was not lost
+            if earlier.accepted:  # a POST that never got through was not lost
                 job = self._lost(job, earlier)
         runner = self._runner(lease)
         submission = runner.prepare(job, prompt, lease.client, new_remote_id(job.id))
-        job = self.jobs.update(
-            job.id,
-            remote_id=submission["remote_id"],
-            params={**job.params, "submission": submission},
-        )
+        job = self.jobs.update(job.id, remote_id=submission.remote_id, submission=submission)
         emit = self._recording_acceptance(job, submission)
         return runner.execute(job, prompt, lease.client, submission, emit, cancel)
 
     def _runner(self, lease: Lease) -> ComfyExecutor | ToolExecutor:
         return self.executor if lease.client.kind == "comfyui" else self.tools
 
-    def _recording_acceptance(self, job: JobRecord, submission: dict[str, Any]) -> Emit:
+    def _recording_acceptance(self, job: JobRecord, submission: Submission) -> Emit:
         """Pass events on; when the server accepts the prompt, note it on the job, so a later
         miss on that server counts as a lost prompt (not as a submission that never arrived)."""
 
         def emit(event: JobEvent) -> None:
             if isinstance(event, JobAccepted):
-                accepted = {**submission, "accepted": True}
-                self.jobs.update(job.id, params={**job.params, "submission": accepted})
+                self.jobs.update(job.id, submission=replace(submission, accepted=True))
             self.emit(event)
 
         return emit
 
-    def _lost(self, job: JobRecord, earlier: dict[str, Any]) -> JobRecord:
+    def _lost(self, job: JobRecord, earlier: Submission) -> JobRecord:
         """The server forgot a prompt we submitted (it restarted or crashed)."""
-        lost = job.params.get("lost", 0) + 1
+        lost = job.run.lost + 1
         if lost >= LOST_LIMIT:
             raise SuspectJob(
-                f"its prompt vanished from {earlier['server']} {lost} times (the "
+                f"its prompt vanished from {earlier.server} {lost} times (the "
                 "server restarted or crashed while running it) — parked; check "
                 "the server's log, then 'jobs retry'"
             )
-        return self.jobs.update(job.id, params={**job.params, "lost": lost})
+        return self.jobs.update(job.id, run=replace(job.run, lost=lost))
 
     def _frozen_prompt(self, job: JobRecord) -> PromptRecord:
         """The prompt as it was when the job was queued (later edits don't change the job)."""
         prompt = self.prompts.get(job.prompt_id, include_trash=True)
-        data = job.params.get("data")
+        data = job.spec.data
         return prompt if data is None else PromptRecord(**{**vars(prompt), "data": data})
 
     def _after_failure(self, job: JobRecord, lease: Lease, exc: Exception) -> None:
@@ -675,28 +673,28 @@ class Engine:
     def _try_elsewhere(self, job: JobRecord, lease: Lease, exc: NotRunnableHere) -> None:
         """This server lacks a node or model the template needs: queue the job again for the
         pool's other servers (never this one again); fail when none is left to try."""
-        ruled_out = sorted({*job.params.get("cannot_run", ()), lease.server})
+        ruled_out = sorted({*job.run.cannot_run, lease.server})
         template = self.executor.templates.resolve(job.function, job.quality).template
         left = [name for name in self._members(template) if name not in ruled_out]
         if not left:
             self._fail(job, exc)
             return
         note = f"{exc} — trying {', '.join(left)}"
-        params = {**job.params, "cannot_run": ruled_out, "submission": None}
-        self.jobs.update(job.id, status=JobStatus.QUEUED, note=note, params=params)
+        run = replace(job.run, cannot_run=tuple(ruled_out))
+        self.jobs.update(job.id, status=JobStatus.QUEUED, note=note, run=run, submission=None)
         self.emit(JobRetrying(job.id, job.attempts + 1, 0.0, note))
 
     def _retry_later(self, job: JobRecord, lease: Lease, exc: Exception) -> None:
         state = tenacity.RetryCallState(None, None, (), {})
         state.attempt_number = job.attempts
         delay = self._wait(state)
-        avoid = sorted({*job.params.get("avoid", ()), lease.server})
+        avoid = tuple(sorted({*job.run.avoid, lease.server}))
         self.jobs.update(
             job.id,
             status=JobStatus.QUEUED,
             retry_at=time.time() + delay,
             note=f"retrying: {exc}",
-            params={**job.params, "avoid": avoid},
+            run=replace(job.run, avoid=avoid),
         )
         self.emit(JobRetrying(job.id, job.attempts + 1, delay, str(exc)))
 
@@ -708,7 +706,7 @@ class Engine:
             for t in self.executor.templates.tiers(job.function)
             if QUALITY_TIERS.index(t) < QUALITY_TIERS.index(ran)
         ]
-        if not lower or job.params.get("dropped_from"):
+        if not lower or job.run.dropped_from:
             return False
         note = f"{why} at '{ran}': dropped to '{lower[-1]}'"
         self.jobs.update(
@@ -716,7 +714,8 @@ class Engine:
             status=JobStatus.QUEUED,
             quality=lower[-1],
             note=note,
-            params={**job.params, "dropped_from": ran, "submission": None},
+            run=replace(job.run, dropped_from=ran),
+            submission=None,
         )
         self.emit(JobRetrying(job.id, job.attempts + 1, 0.0, note))
         return True

@@ -21,17 +21,16 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from core.errors import StorageError
-from core.jobs import ArtifactSaved, JobEvent, JobProgress, JobStarted, PreviewReady
-from core.models import ArtifactRecord, JobRecord, PromptRecord
+from core.jobs import ArtifactSaved, JobProgress, JobStarted, PreviewReady, Submission
+from core.json_types import JsonObject
+from core.models import ArtifactFile, ArtifactRecord, JobRecord, NewArtifact, PromptRecord
+from core.ports import ArtifactRecords, Emit
 from executors import previews, storage
 from executors.storage import StoredFile
 
 log = logging.getLogger(__name__)
-
-Emit = Callable[[JobEvent], None]
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class TakeFile:
     """One file of a take, stored in its take folder, and what to record with it."""
 
     stored: StoredFile
-    metadata: dict[str, Any]
+    metadata: JsonObject
 
 
 Fetch = Callable[[Path], TakeFile]  # stores one output into the given take folder
@@ -59,12 +58,12 @@ class Recovery:
 
 
 class TakeRecorder:
-    def __init__(self, store: storage.ArtifactStore, artifacts: Any, thumbnails: Path):
+    def __init__(self, store: storage.ArtifactStore, artifacts: ArtifactRecords, thumbnails: Path):
         self.store = store
         self.artifacts = artifacts
         self.thumbnails = thumbnails
         self._thumbnailer = ThreadPoolExecutor(1, "thumbnails", initializer=_lower_priority)
-        self._pending: list[Future] = []
+        self._pending: list[Future[object]] = []
         self._stopping = threading.Event()  # the start-up sweep ends early (quitting)
 
     def save_take(
@@ -85,21 +84,21 @@ class TakeRecorder:
         self.preview_later(job.id if job else 0, records, emit)
         return records
 
-    def _row(self, job: JobRecord | None, prompt: PromptRecord, file: TakeFile) -> dict[str, Any]:
+    def _row(self, job: JobRecord | None, prompt: PromptRecord, file: TakeFile) -> NewArtifact:
         """The record of one stored file (media facts read from the file)."""
         facts = storage.media_facts(file.stored.path)
-        return {
-            "prompt_id": prompt.id,
-            "job_id": job.id if job else None,
-            "kind": prompt.kind,
-            "path": self.store.relative(file.stored.path),
-            "sha256": file.stored.sha256,
-            "size": file.stored.size,
-            "width": facts.get("width"),
-            "height": facts.get("height"),
-            "duration_s": facts.get("duration_s"),
-            "metadata": {**file.metadata, "media": facts, **_from_job(job)},
-        }
+        return NewArtifact(
+            prompt_id=prompt.id,
+            job_id=job.id if job else None,
+            kind=prompt.kind,
+            path=self.store.relative(file.stored.path),
+            sha256=file.stored.sha256,
+            size=file.stored.size,
+            width=facts.get("width"),
+            height=facts.get("height"),
+            duration_s=facts.get("duration_s"),
+            metadata={**file.metadata, "media": facts, **_from_job(job)},
+        )
 
     def preview_later(self, job_id: int, records: list[ArtifactRecord], emit: Emit) -> None:
         """Queue the gallery pictures of a take's records on the thumbnail thread."""
@@ -135,7 +134,7 @@ class TakeRecorder:
         except Exception:  # noqa: BLE001 - a failed check must not fail the jobs that follow
             log.exception("could not check the take files")
 
-    def scan(self) -> tuple[list[Any], list[Any]]:
+    def scan(self) -> tuple[list[ArtifactFile], list[ArtifactFile]]:
         """(records whose files are gone, records with a file but no preview), read in pages
         without loading any record's metadata."""
         missing, unpreviewed = [], []
@@ -161,7 +160,7 @@ class TakeRecorder:
         removed = 0 if held_back else self._forget(missing)
         return Recovery(tuple(f.path for f in missing), removed, made, held_back)
 
-    def _all_files(self, *, without_preview: bool = False) -> Iterable[Any]:
+    def _all_files(self, *, without_preview: bool = False) -> Iterable[ArtifactFile]:
         after = 0
         while page := self.artifacts.files(after_id=after, without_preview=without_preview):
             yield from page
@@ -173,7 +172,7 @@ class TakeRecorder:
         except StorageError:
             return False
 
-    def _forget(self, missing: list[Any]) -> int:
+    def _forget(self, missing: list[ArtifactFile]) -> int:
         for file in missing:
             log.warning(
                 "take record %s (prompt %s, job %s) removed: its file %s is gone",
@@ -184,7 +183,7 @@ class TakeRecorder:
             log.warning("removed %d take records whose files are gone", removed)
         return removed
 
-    def _preview_all(self, files: Iterable[Any], emit: Emit) -> int:
+    def _preview_all(self, files: Iterable[ArtifactFile], emit: Emit) -> int:
         """Previews for takes found without one; stops early when quitting (made next start)."""
         made = 0
         for file in files:
@@ -204,22 +203,33 @@ class TakeRecorder:
             self._pending.pop(0).result()
 
 
-def _from_job(job: JobRecord | None) -> dict[str, Any]:
+def _from_job(job: JobRecord | None) -> JsonObject:
     """The saved prompt version a take was made from, as its job froze it at queue time, and
     the batch of variations it belongs to (if any)."""
-    params = job.params if job else {}
-    return {key: params[key] for key in ("prompt_version", "batch") if params.get(key) is not None}
+    spec = job.spec if job else None
+    found = {
+        "prompt_version": spec.prompt_version if spec else None,
+        "batch": spec.batch if spec else None,
+    }
+    return {key: value for key, value in found.items() if value is not None}
 
 
-def job_started(job_id: int, server: str, submission: dict[str, Any]) -> JobStarted:
+def run_metadata(submission: Submission) -> JsonObject:
+    """What a take's metadata records of the template run that made it (every backend)."""
+    return {
+        "template": submission.template,
+        "tier": submission.tier,
+        "requested_tier": submission.requested_tier,
+        "tier_reason": submission.tier_reason,
+        "seed": submission.seed,
+        "values": submission.values,
+    }
+
+
+def job_started(job_id: int, server: str, submission: Submission) -> JobStarted:
     """The start event of a prepared submission: its template, tier and why that tier."""
-    template = submission["template"]
     return JobStarted(
-        job_id,
-        server,
-        f"{template['function']}/{template['quality']}",
-        submission["tier"],
-        submission["tier_reason"] or "",
+        job_id, server, submission.template_name, submission.tier, submission.tier_reason or ""
     )
 
 

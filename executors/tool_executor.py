@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InputError, PermanentBackendError
-from core.jobs import JobEvent, JobPreview
+from core.jobs import JobEvent, JobPreview, Submission
+from core.json_types import JsonObject
 from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
 from executors.backends.base import Event, Preview, Progress, ToolClient
-from executors.takes import TakeFile, TakeRecorder, job_started, progress_event
+from executors.takes import TakeFile, TakeRecorder, job_started, progress_event, run_metadata
 from executors.templates import Resolution, TemplateSet, render, run_facts
 
 Emit = Callable[[JobEvent], None]
-SUBMISSION_KEYS = ("request", "backend", "template", "tier", "requested_tier", "tier_reason")
 
 
 class ToolExecutor:
@@ -42,30 +42,32 @@ class ToolExecutor:
 
     def prepare(
         self, job: JobRecord, prompt: PromptRecord, client: ToolClient, remote_id: str
-    ) -> dict[str, Any]:
-        """The rendered request, as plain data the engine stores before running it."""
+    ) -> Submission:
+        """The rendered request, which the engine stores before running it."""
         resolution = self.plan(job)
         template = resolution.template
         values = template_values(prompt.kind, prompt.data)
         values = {k: v for k, v in values.items() if v not in ("", None)}
-        overrides = job.params.get("overrides", {})
+        overrides = job.spec.overrides
         files = _local_files(template, {**values, **overrides})
         rendered = render(template, values, {**overrides, **files})
         request = template.request(rendered.graph)
-        return {
-            "remote_id": remote_id,
-            "server": client.name,
-            "backend": client.kind,
-            "request": {**request, "files": sorted(files)} if files else request,
-            **run_facts(resolution, rendered),
-        }
+        return Submission.from_json(
+            {
+                **run_facts(resolution, rendered),
+                "remote_id": remote_id,
+                "server": client.name,
+                "backend": client.kind,
+                "request": {**request, "files": sorted(files)} if files else request,
+            }
+        )
 
     def execute(
         self,
         job: JobRecord,
         prompt: PromptRecord,
         client: ToolClient,
-        submission: dict[str, Any],
+        submission: Submission,
         emit: Emit,
         cancel: threading.Event,
     ) -> list[ArtifactRecord]:
@@ -75,11 +77,11 @@ class ToolExecutor:
         try:
             started = time.time()
             files = client.run(
-                submission["request"],
+                submission.workflow,
                 workdir=workdir,
                 on_event=_Reporter(job.id, emit),
                 cancel=cancel,
-                timeout_s=submission["timeout_s"],
+                timeout_s=submission.timeout_s,
             )
             metadata = _metadata(submission, client, started)
             return self._store(job, prompt, client, files, metadata, emit)
@@ -151,12 +153,12 @@ def _output(path: Path, client: ToolClient) -> dict[str, Any]:
     return {"filename": path.name, "backend": client.kind}
 
 
-def _metadata(submission: dict[str, Any], client: ToolClient, started: float) -> dict[str, Any]:
+def _metadata(submission: Submission, client: ToolClient, started: float) -> JsonObject:
     return {
-        **{key: submission[key] for key in SUBMISSION_KEYS},
-        "seed": submission["seed"],
-        "values": submission["values"],
+        "request": submission.workflow,
+        "backend": submission.backend,
+        **run_metadata(submission),
         "server": {"name": client.name, "url": client.url, "kind": client.kind},
-        "remote_prompt_id": submission["remote_id"],
+        "remote_prompt_id": submission.remote_id,
         "timings": {"started": started, "harvested": time.time()},
     }

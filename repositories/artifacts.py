@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from peewee import SQL
 
 from core.errors import InputError, NotFound
-from core.models import ArtifactRecord, MediaKind
+from core.models import ArtifactFile, ArtifactRecord, MediaKind, NewArtifact
 from repositories.database import Database
 from repositories.tables import Artifact
-
-
-@dataclass(frozen=True)
-class ArtifactFile:
-    """Where a take's file and its preview are (paths relative to the home), for checks that
-    must not load every record's metadata."""
-
-    id: int
-    prompt_id: int
-    job_id: int | None
-    path: str
-    preview_path: str | None
 
 
 class ArtifactRepository:
@@ -63,11 +51,11 @@ class ArtifactRepository:
             ).execute()
         return self.get(artifact_id)
 
-    def add_take(self, rows: list[dict[str, Any]]) -> list[ArtifactRecord]:
-        """The records of one take (keyword sets as for add), written in ONE transaction: all
-        of them or, if any insert fails, none."""
+    def add_take(self, files: Sequence[NewArtifact]) -> list[ArtifactRecord]:
+        """The records of one take, written in ONE transaction: all of them or, if any insert
+        fails, none."""
         with self.db.write():
-            return [self.add(**row) for row in rows]
+            return [self.add(**vars(file)) for file in files]
 
     def add_many(self, rows: list[dict[str, Any]]) -> None:
         """Insert many artifacts (keyword sets as for add) in one transaction."""

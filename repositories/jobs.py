@@ -5,21 +5,28 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Collection
-from typing import Any
 
-from peewee import Case
+from peewee import Case, Expression
 
-from core.errors import NotFound
-from core.jobs import Claim
+from core.errors import DatabaseError, NotFound
+from core.jobs import (
+    Claim,
+    JobDocument,
+    JobSpec,
+    RunState,
+    Submission,
+    job_document,
+    read_job_document,
+)
 from core.models import JobRecord, JobStatus
+from core.ports import UNCHANGED, Unchanged
 from repositories.database import Database
 from repositories.tables import Job, Setting
 
 FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.SUSPECT)
 PENDING = (JobStatus.QUEUED.value, JobStatus.WAITING.value)
 PAUSED_KEY = "queue_paused"
-# job params fixed at queue time (prompt data and its saved version); the rest is run state
-FROZEN_INPUTS = ("data", "prompt_version", "overrides")
+Column = str | int | float | bool | None  # a job row's plain column values (and JobStatus)
 
 
 class JobRepository:
@@ -30,18 +37,17 @@ class JobRepository:
         self,
         *,
         prompt_id: int,
-        function: str,
-        quality: str,
-        params: dict[str, Any] | None = None,
+        spec: JobSpec,
         priority: int = 0,
     ) -> JobRecord:
+        """Store a job to run `spec` (it starts at the spec's function and tier)."""
         now = time.time()
         with self.db.write():
             job_id = Job.insert(
                 prompt=prompt_id,
-                function=function,
-                quality=quality,
-                params=json.dumps(params or {}, ensure_ascii=False),
+                function=spec.function,
+                quality=spec.tier,
+                params=_dumps(JobDocument(spec, None, RunState())),
                 priority=priority,
                 created_at=now,
                 updated_at=now,
@@ -54,9 +60,17 @@ class JobRepository:
             raise NotFound(f"job {job_id} does not exist — list ids with 'jobs list'")
         return _record(row)
 
-    def update(self, job_id: int, **changes: Any) -> JobRecord:
-        """Set fields (status, backend, remote_id, attempts, error_kind, error, params, ...)."""
-        changes = _columns(changes)
+    def update(
+        self,
+        job_id: int,
+        *,
+        submission: Submission | None | Unchanged = UNCHANGED,
+        run: RunState | Unchanged = UNCHANGED,
+        **columns: Column,
+    ) -> JobRecord:
+        """Set the job's submission, run state and columns (status, backend, remote_id,
+        attempts, error_kind, error, note, ...)."""
+        changes = _columns(columns)
         status = changes.get("status")
         now = time.time()
         if status == JobStatus.RUNNING.value:
@@ -64,6 +78,8 @@ class JobRepository:
         if status in {s.value for s in FINISHED}:
             changes.setdefault("finished_at", now)
         with self.db.write():
+            if submission is not UNCHANGED or run is not UNCHANGED:
+                changes["params"] = _dumps(_changed(self.get(job_id), submission, run))
             if not Job.update(**changes, updated_at=now).where(Job.id == job_id).execute():
                 raise NotFound(f"job {job_id} does not exist — list ids with 'jobs list'")
         return self.get(job_id)
@@ -91,7 +107,7 @@ class JobRepository:
     # --- claims: several processes may run one library's queue ---------------------------------
 
     def claim(
-        self, job_id: int, owner: str, lease_until: float, **changes: Any
+        self, job_id: int, owner: str, lease_until: float, **changes: Column
     ) -> JobRecord | None:
         """Start a pending job for `owner`, atomically (one conditional UPDATE in a write
         transaction): None when another process took it first or it changed meanwhile."""
@@ -169,11 +185,13 @@ class JobRepository:
         return job
 
     def requeue(self, job_id: int, *, priority: int | None = None) -> JobRecord:
-        """Put a finished job back in the queue (retry): it keeps its frozen inputs; attempts,
-        errors and what the last run submitted start over."""
-        inputs = {k: v for k, v in self.get(job_id).params.items() if k in FROZEN_INPUTS}
-        changes: dict[str, Any] = {
-            "params": inputs,
+        """Put a finished job back in the queue (retry): it runs its spec again (the function
+        and tier asked for, its route, its frozen prompt); attempts, errors, what the last run
+        submitted and learned start over."""
+        spec = self.get(job_id).spec
+        changes: dict[str, Column] = {
+            "function": spec.function,
+            "quality": spec.tier,
             "status": JobStatus.QUEUED,
             "attempts": 0,
             "error": "",
@@ -185,7 +203,7 @@ class JobRepository:
         }
         if priority is not None:
             changes["priority"] = priority
-        return self.update(job_id, **changes)
+        return self.update(job_id, submission=None, run=RunState(), **changes)
 
     def paused(self) -> bool:
         row = Setting.get_or_none(Setting.key == PAUSED_KEY)
@@ -195,8 +213,12 @@ class JobRepository:
         with self.db.write():
             Setting.replace(key=PAUSED_KEY, value="1" if paused else "0").execute()
 
+    def release_thread(self) -> None:
+        """Close the calling thread's connection (a worker thread that ends)."""
+        self.db.close()
 
-def _startable(now: float) -> Any:
+
+def _startable(now: float) -> Expression:
     """The SQL condition of a job a dispatcher may start now."""
     return (
         Job.status.in_(PENDING)
@@ -205,28 +227,53 @@ def _startable(now: float) -> Any:
     )
 
 
-def _columns(changes: dict[str, Any]) -> dict[str, Any]:
+def _columns(changes: dict[str, Column]) -> dict[str, Column]:
     out = dict(changes)
     if "status" in out:
         out["status"] = JobStatus(out["status"]).value
-    if "params" in out:
-        out["params"] = json.dumps(out["params"], ensure_ascii=False)
     return out
 
 
+def _changed(
+    job: JobRecord, submission: Submission | None | Unchanged, run: RunState | Unchanged
+) -> JobDocument:
+    return JobDocument(
+        job.spec,
+        job.submission if isinstance(submission, Unchanged) else submission,
+        job.run if isinstance(run, Unchanged) else run,
+    )
+
+
+def _dumps(document: JobDocument) -> str:
+    return json.dumps(job_document(document), ensure_ascii=False)
+
+
+def _document(row: Job) -> JobDocument:
+    try:
+        return read_job_document(json.loads(row.params), row.function, row.quality)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise DatabaseError(
+            f"job {row.id}: its stored parameters are damaged ({exc}) — queue its prompt "
+            "again (this job cannot run)"
+        ) from exc
+
+
 def _record(row: Job) -> JobRecord:
+    document = _document(row)
     return JobRecord(
         id=row.id,
         prompt_id=row.prompt_id,
         function=row.function,
         quality=row.quality,
+        spec=document.spec,
+        submission=document.submission,
+        run=document.run,
         status=JobStatus(row.status),
         backend=row.backend,
         remote_id=row.remote_id,
         attempts=row.attempts,
         error_kind=row.error_kind,
         error=row.error,
-        params=json.loads(row.params),
         priority=row.priority,
         created_at=row.created_at,
         started_at=row.started_at,

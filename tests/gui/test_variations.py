@@ -83,8 +83,8 @@ def test_new_seeds_and_a_bad_value(app, root, ctx):
     dialog.queue_button.invoke()
     assert pump_until(root, lambda: not dialog.winfo_exists())
     jobs = ctx.jobs.list(prompt_id=prompt_id)
-    assert len(jobs) == 3 and len({job.params["batch"]["id"] for job in jobs}) == 1
-    assert len({job.params["overrides"]["seed"] for job in jobs}) == 3
+    assert len(jobs) == 3 and len({job.spec.batch["id"] for job in jobs}) == 1
+    assert len({job.spec.overrides["seed"] for job in jobs}) == 3
 
 
 def test_batch_tiles_show_their_cell(app, root, ctx):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from core.jobs import JobSpec
+
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = '{"prompt": "a red fox", "aspect_ratio": "16:9"}'
 
@@ -99,7 +101,7 @@ def test_export_then_import_round_trip(cli, tmp_path, suffix):
 
 def test_artifacts_and_jobs_lists(cli, ctx):
     prompt_id = add(cli)
-    job = ctx.jobs.add(prompt_id=prompt_id, function="create_image", quality="standard")
+    job = ctx.jobs.add(prompt_id=prompt_id, spec=JobSpec("create_image", "standard"))
     ctx.artifacts.add(
         prompt_id=prompt_id,
         kind="image",

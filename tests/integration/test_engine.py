@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from pathlib import Path
@@ -173,10 +174,10 @@ def test_finished_prompt_is_harvested_not_rerun(ctx, servers, fast_home):
     (job,) = engine.queue([prompt_id])
     engine.run_until_done([job.id])
     first = ctx.jobs.get(job.id)
-    submission = first.params["submission"]
+    submission = first.submission
     # Pretend the app crashed after submitting: the prompt ran, nothing was harvested.
     url = servers[0].url
-    body = {"prompt": submission["workflow"], "prompt_id": "again-1", "client_id": "x"}
+    body = {"prompt": submission.workflow, "prompt_id": "again-1", "client_id": "x"}
     requests.post(f"{url}/prompt", json=body, timeout=5).raise_for_status()
     assert wait_for(lambda: requests.get(f"{url}/history/again-1", timeout=5).json(), 10)
     number_before = requests.get(f"{url}/prompt", timeout=5).json()
@@ -184,7 +185,7 @@ def test_finished_prompt_is_harvested_not_rerun(ctx, servers, fast_home):
         job.id,
         status=JobStatus.RUNNING,
         remote_id="again-1",
-        params={**first.params, "submission": {**submission, "remote_id": "again-1"}},
+        submission=dataclasses.replace(submission, remote_id="again-1"),
     )
     engine = engine_for(ctx)
     engine.run_until_done([job.id])  # reconcile → resume → harvest

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from core.errors import DatabaseError, InputError, NotFound
+from core.jobs import JobSpec, RunState
 from core.models import JobStatus, MediaKind, PromptQuery, PromptStatus
 from repositories.database import SCHEMA_VERSION, Database
 from repositories.prompts import fts_expression
@@ -148,7 +149,7 @@ def test_add_many_is_all_or_nothing(ctx):
 def test_artifacts_and_take_count(ctx):
     record = add_image(ctx)
     job = ctx.jobs.add(
-        prompt_id=record.id, function="create_image", quality="standard", params={"seed": 7}
+        prompt_id=record.id, spec=JobSpec("create_image", "standard", overrides={"seed": 7})
     )
     first = ctx.artifacts.add(
         prompt_id=record.id,
@@ -174,15 +175,15 @@ def test_artifacts_and_take_count(ctx):
 
 def test_job_lifecycle_timestamps(ctx):
     record = add_image(ctx)
-    job = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="high", priority=1)
-    low = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="low")
+    job = ctx.jobs.add(prompt_id=record.id, spec=JobSpec("create_image", "high"), priority=1)
+    low = ctx.jobs.add(prompt_id=record.id, spec=JobSpec("create_image", "low"))
     assert ctx.jobs.eligible(time.time())[0].id == job.id  # priority first
     running = ctx.jobs.update(job.id, status=JobStatus.RUNNING, backend="local", attempts=1)
     assert running.started_at and running.finished_at is None
     failed = ctx.jobs.update(
-        job.id, status="failed", error_kind="permanent", error="node 4 …", params={"seed": 1}
+        job.id, status="failed", error_kind="permanent", error="node 4 …", run=RunState(lost=1)
     )
-    assert failed.finished_at and failed.params == {"seed": 1}
+    assert failed.finished_at and failed.run == RunState(lost=1)
     assert [j.id for j in ctx.jobs.list(status=JobStatus.QUEUED)] == [low.id]
     assert [j.id for j in ctx.jobs.list(prompt_id=record.id)] == [low.id, job.id]
 
@@ -270,8 +271,8 @@ def test_four_writer_threads_and_a_reader_never_see_locked(ctx):
 def test_prompt_status_follows_all_its_jobs(ctx):
     record = add_image(ctx)
     status = lambda: ctx.prompts.get(record.id).status.value  # noqa: E731
-    first = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="low")
-    second = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="high")
+    first = ctx.jobs.add(prompt_id=record.id, spec=JobSpec("create_image", "low"))
+    second = ctx.jobs.add(prompt_id=record.id, spec=JobSpec("create_image", "high"))
     assert status() == "queued"
     ctx.jobs.update(first.id, status="running")
     assert status() == "processing"
@@ -280,10 +281,10 @@ def test_prompt_status_follows_all_its_jobs(ctx):
     ctx.jobs.update(second.id, status="running")
     ctx.jobs.update(second.id, status="failed", error="node 3 (KSampler): boom")
     assert status() == "error" and ctx.prompts.get(record.id).error == "node 3 (KSampler): boom"
-    third = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="low")
+    third = ctx.jobs.add(prompt_id=record.id, spec=JobSpec("create_image", "low"))
     ctx.jobs.update(third.id, status="cancelled")
     assert status() == "cancelled"
-    fourth = ctx.jobs.add(prompt_id=record.id, function="create_image", quality="low")
+    fourth = ctx.jobs.add(prompt_id=record.id, spec=JobSpec("create_image", "low"))
     ctx.jobs.update(fourth.id, status="done")
     assert status() == "ready" and ctx.prompts.get(record.id).error == ""
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import StorageError
+from core.jobs import JobSpec
 from core.models import JobRecord
 from executors.demo_server.media import SAMPLES  # recorded from ComfyUI 0.3.64
 from executors.storage import ArtifactStore
@@ -73,7 +74,7 @@ def recorder(ctx, home):
 
 
 def job_for(ctx, prompt) -> JobRecord:
-    return ctx.jobs.add(prompt_id=prompt.id, function="create_image", quality="standard")
+    return ctx.jobs.add(prompt_id=prompt.id, spec=JobSpec("create_image", "standard"))
 
 
 def copy_png(store: ArtifactStore, name: str):

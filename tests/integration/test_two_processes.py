@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from core.config import load_config
-from core.jobs import Owner
+from core.jobs import JobSpec, Owner
 from core.models import JobStatus
 from main import build_engine
 from tests.waiting import wait_for
@@ -167,11 +167,11 @@ def test_a_starting_engine_takes_over_only_jobs_whose_owner_is_gone(ctx, home):
     prompt = ctx.prompts.add("image", "p", {"prompt": "a lighthouse"})
     jobs = {}
     for case, (owner, lease_until, _) in claims.items():
-        job = ctx.jobs.add(prompt_id=prompt.id, function="create_image", quality="standard")
+        job = ctx.jobs.add(prompt_id=prompt.id, spec=JobSpec("create_image", "standard"))
         assert ctx.jobs.claim(job.id, owner, lease_until or 0.0) is not None
         jobs[case] = job.id
     ctx.jobs.update(jobs["before owners were recorded"], owner="", lease_until=None)
-    cancelled = ctx.jobs.add(prompt_id=prompt.id, function="create_image", quality="standard")
+    cancelled = ctx.jobs.add(prompt_id=prompt.id, spec=JobSpec("create_image", "standard"))
     ctx.jobs.claim(cancelled.id, f"{here}/{dead_pid()}/c1", now + 60)
     ctx.jobs.request_cancel(cancelled.id)  # asked while its process was already gone
     build_engine(load_config(home), ctx.prompts, ctx.jobs, ctx.artifacts, print).reconcile()
@@ -182,7 +182,7 @@ def test_a_starting_engine_takes_over_only_jobs_whose_owner_is_gone(ctx, home):
 
 def test_a_job_is_claimed_once(ctx):
     prompt = ctx.prompts.add("image", "p", {"prompt": "a lighthouse"})
-    job = ctx.jobs.add(prompt_id=prompt.id, function="create_image", quality="standard")
+    job = ctx.jobs.add(prompt_id=prompt.id, spec=JobSpec("create_image", "standard"))
     first = ctx.jobs.claim(job.id, "host/1/a", time.time() + 30, backend="s1")
     assert first is not None and first.status is JobStatus.RUNNING and first.attempts == 1
     assert ctx.jobs.claim(job.id, "host/2/b", time.time() + 30, backend="s2") is None
