@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import logging
 import logging.handlers
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -20,6 +21,7 @@ from executors.backends.gradio import quiet_hub_env
 from executors.backends.llm import LlmProbe, Screenwriter
 from executors.cloud import CloudManager, CloudMonitor, CloudSettings
 from executors.comfy_executor import ComfyExecutor
+from executors.control import DEMO_NAME, Control, Wiring
 from executors.downloads import Limits
 from executors.engine import Engine
 from executors.pool import ServerPool
@@ -76,12 +78,12 @@ def _run(argv: Sequence[str] | None) -> int:
     except DatabaseError as exc:
         if args.command is not None:
             raise
-        from app.application import show_library_problem
+        from app.library_problem import show_library_problem
 
         return show_library_problem(one_line(str(exc)))
     demo = start_demo_server(config) if args.demo else None
     if demo is not None:
-        config = dataclasses.replace(config, comfyui_servers=(ServerConfig("demo", demo.url),))
+        config = dataclasses.replace(config, comfyui_servers=(ServerConfig(DEMO_NAME, demo.url),))
     for warning in config.warnings:
         print(f"warning: {one_line(warning)}", file=sys.stderr)
     try:
@@ -113,16 +115,20 @@ def start_demo_server(config: Config):
 
 
 def build_context(config: Config, database: Database) -> Context:
-    """Repositories over the open library, and an engine factory for commands that run jobs."""
+    """Repositories over the open library, and the engine API (its engine built on demand)."""
     prompts, artifacts = PromptRepository(database), ArtifactRepository(database)
     jobs = JobRepository(database)
+    wiring = Wiring(
+        engine=lambda emit, grace: build_engine(
+            config, prompts, jobs, artifacts, emit, offline_grace_s=grace
+        ),
+        cloud=lambda: cloud_manager(config),
+        client=functools.partial(comfy_client, config),
+        demo=lambda: start_demo_server(config),
+    )
+    control = Control(jobs, wiring)
     return Context(
-        config,
-        prompts,
-        artifacts,
-        jobs,
-        engine=lambda emit, **kw: build_engine(config, prompts, jobs, artifacts, emit, **kw),
-        takes=functools.partial(build_takes, config),
+        config, prompts, artifacts, jobs, control, takes=functools.partial(build_takes, config)
     )
 
 
@@ -209,6 +215,11 @@ def llm_probe(config: Config) -> list:
 
 def comfy_client(config: Config, server: ServerConfig) -> ComfyClient:
     return ComfyClient.for_server(server, config.timeouts)
+
+
+def cloud_manager(config: Config) -> CloudManager:
+    """The cloud without an engine (`cloud start|status|stop` in a terminal)."""
+    return CloudManager(CloudSettings.from_config(config, os.environ), config.home)
 
 
 def _setup_logging(config: Config) -> None:

@@ -37,7 +37,7 @@ from core.models import (
     PromptStatus,
     parse_enum,
 )
-from executors.engine import Engine
+from executors.control import Control
 from repositories.artifacts import ArtifactRepository
 from repositories.jobs import JobRepository
 from repositories.prompts import PromptRepository
@@ -51,7 +51,7 @@ class Context:
     prompts: PromptRepository
     artifacts: ArtifactRepository
     jobs: JobRepository
-    engine: Callable[..., Engine] | None = None  # engine(emit, **options), built on demand
+    control: Control | None = None  # the engine API (its engine opened on demand)
     takes: Callable[[ArtifactRepository], Any] | None = None  # main.build_takes: a TakeRecorder
 
 

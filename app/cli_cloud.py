@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from app import cli
 from app.live_state import describe_cloud
-from executors.cloud import CloudManager, CloudSettings, CloudStatus
-
-# Tests replace this to inject a clock or a client; the real one reads the environment.
-manager_factory: Callable[[cli.Context], CloudManager] = lambda ctx: CloudManager(  # noqa: E731
-    CloudSettings.from_config(ctx.config, os.environ), ctx.config.home
-)
+from executors.cloud import CloudStatus
+from executors.control import CloudControl
 
 
 def add_cloud_commands(commands: Any) -> None:
@@ -33,16 +27,21 @@ def add_cloud_commands(commands: Any) -> None:
 
 
 def cloud_start(args: argparse.Namespace, ctx: cli.Context) -> int:
-    manager = manager_factory(ctx)
-    return _show(manager.start(on_progress=_progress), args.json)
+    return _show(_cloud(ctx).start(on_progress=_progress), args.json)
 
 
 def cloud_status(args: argparse.Namespace, ctx: cli.Context) -> int:
-    return _show(manager_factory(ctx).status(), args.json)
+    return _show(_cloud(ctx).status(), args.json)
 
 
 def cloud_stop(args: argparse.Namespace, ctx: cli.Context) -> int:
-    return _show(manager_factory(ctx).stop(), args.json)
+    return _show(_cloud(ctx).stop(), args.json)
+
+
+def _cloud(ctx: cli.Context) -> CloudControl:
+    if ctx.control is None:
+        raise RuntimeError("no engine API was wired for this command")
+    return ctx.control.cloud
 
 
 def _progress(text: str) -> None:

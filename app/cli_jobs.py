@@ -10,7 +10,6 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict
 from typing import Any
 
 from app import cli
@@ -18,11 +17,9 @@ from app.cli_args import count, record_id, seed
 from app.history_state import take_request
 from app.progress import ProgressPrinter
 from app.variations_state import function_schema, parse_axis, plan, queue_batch, seed_axis
-from core.config import Config, is_local_url
 from core.errors import InputError
 from core.models import JobStatus
-from executors.backends.discovery import discover
-from executors.engine import Engine
+from executors.control import Control
 from executors.pool import backend_rows
 from executors.workflow_import.catalog import ObjectInfoCache, Seen
 
@@ -96,19 +93,19 @@ def generate(args: argparse.Namespace, ctx: cli.Context) -> int:
     ids, version, quality, seed_value = _what_to_generate(args, ctx)
     overrides = {"seed": seed_value} if seed_value is not None else {}
     # --wait gives servers the retry cap to answer, then fails; the worker waits for ever.
-    engine = _engine(ctx, ProgressPrinter(), offline_grace_s=ctx.config.retry.max_s)
+    control = _opened(ctx, ProgressPrinter(), offline_grace_s=ctx.config.retry.max_s)
     options = {"quality": quality, "function": args.function, "front": args.front}
     if args.variations or args.grid:
         jobs = _queue_variations(
-            args, ctx, engine, ids, seed_value, {**options, "version": version}
+            args, ctx, control, ids, seed_value, {**options, "version": version}
         )
     else:
-        jobs = engine.queue(ids, **options, overrides=overrides, version=version)
+        jobs = control.queue(ids, **options, overrides=overrides, version=version)
     ids = [job.id for job in jobs]
     if not args.wait:
         print(json.dumps(ids) if args.json else "\n".join(map(str, ids)))
         return 0
-    _run(engine, ids, stall_s=_stall_s(ctx))
+    _run(control, ids, stall_s=_stall_s(ctx))
     finished = [ctx.jobs.get(job_id) for job_id in ids]
     if args.json:
         print(json.dumps([_job_result(job, ctx) for job in finished], indent=2, ensure_ascii=False))
@@ -118,7 +115,7 @@ def generate(args: argparse.Namespace, ctx: cli.Context) -> int:
 def _queue_variations(
     args: argparse.Namespace,
     ctx: cli.Context,
-    engine: Engine,
+    control: Control,
     ids: list[int],
     seed_value: int | None,
     options: dict[str, Any],
@@ -130,10 +127,10 @@ def _queue_variations(
     if args.variations:
         axes = [seed_axis(args.variations)]
     else:
-        schema = function_schema(engine.executor.templates, args.function, prompt.kind.value)
+        schema = function_schema(control.templates, args.function, prompt.kind.value)
         axes = [parse_axis(text, schema) for text in args.grid]
     shared_seed = seed_value if seed_value is not None else prompt.data.get("seed")
-    return queue_batch(engine, ids, plan(axes, shared_seed), **options)
+    return queue_batch(control, ids, plan(axes, shared_seed), **options)
 
 
 def _what_to_generate(
@@ -155,9 +152,9 @@ def _what_to_generate(
 def worker(args: argparse.Namespace, ctx: cli.Context) -> int:
     if not args.until_idle:
         print("running queued jobs; Ctrl+C stops (queued jobs stay queued)", file=sys.stderr)
-        _run(_engine(ctx, ProgressPrinter()), None, forever=True)
+        _run(_opened(ctx, ProgressPrinter()), None, forever=True)
     else:
-        _run(_engine(ctx, ProgressPrinter()), None, stall_s=_stall_s(ctx))
+        _run(_opened(ctx, ProgressPrinter()), None, stall_s=_stall_s(ctx))
     return 0
 
 
@@ -169,7 +166,7 @@ def _stall_s(ctx: cli.Context) -> float:
 
 
 def _run(
-    engine: Engine, ids: list[int] | None, *, forever: bool = False, stall_s: float | None = None
+    control: Control, ids: list[int] | None, *, forever: bool = False, stall_s: float | None = None
 ) -> None:
     """Run the engine on a thread until done. Ctrl+C only sets an event the engine acts on
     (it cancels what runs here); this thread waits for the engine to finish either way, so
@@ -179,7 +176,7 @@ def _run(
 
     def run() -> None:
         try:
-            _until_done(engine, ids, stop, forever, stall_s)
+            _until_done(control, ids, stop, forever, stall_s)
         except BaseException as exc:  # noqa: BLE001 — raised again on the calling thread
             failures.append(exc)
         finally:
@@ -215,20 +212,20 @@ def _ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
 
 
 def _until_done(
-    engine: Engine,
+    control: Control,
     ids: list[int] | None,
     stop: threading.Event,
     forever: bool,
     stall_s: float | None,
 ) -> None:
     while True:
-        engine.run_until_done(ids, stop, stall_s)
+        control.run_until_done(ids, stop, stall_s)
         if not forever or stop.wait(1.0):
             return
 
 
 def jobs_cancel(args: argparse.Namespace, ctx: cli.Context) -> None:
-    job = ctx.jobs.request_cancel(args.id)
+    job = _control(ctx).cancel(args.id)
     state = (
         "cancelled"
         if job.status is JobStatus.CANCELLED
@@ -240,33 +237,23 @@ def jobs_cancel(args: argparse.Namespace, ctx: cli.Context) -> None:
 def jobs_retry(args: argparse.Namespace, ctx: cli.Context) -> None:
     if args.failed == (args.id is not None):
         raise InputError("jobs retry: give a job id or --failed (not both)")
-    retryable = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.SUSPECT)
-    jobs = ctx.jobs.list(status=JobStatus.FAILED) if args.failed else [ctx.jobs.get(args.id)]
-    for job in jobs:
-        if job.status not in retryable:
-            raise InputError(
-                f"job {job.id} is {job.status.value} — only failed, cancelled or "
-                "suspect jobs can be retried"
-            )
-    priority = 2**31 if args.front else None
-    for job in jobs:
-        ctx.jobs.requeue(job.id, priority=priority)
+    jobs = _control(ctx).retry(args.id, front=args.front)
     print(f"queued {len(jobs)} job(s) again; run 'worker' or open the window", file=sys.stderr)
 
 
 def queue_pause(args: argparse.Namespace, ctx: cli.Context) -> None:
-    ctx.jobs.set_paused(True)
+    _control(ctx).pause()
     print("queue paused: running jobs finish, no new ones start", file=sys.stderr)
 
 
 def queue_resume(args: argparse.Namespace, ctx: cli.Context) -> None:
-    ctx.jobs.set_paused(False)
+    _control(ctx).resume()
     print("queue resumed", file=sys.stderr)
 
 
 def backends(args: argparse.Namespace, ctx: cli.Context) -> None:
     if args.discover:
-        rows = discovered_rows(ctx.config)
+        rows = _control(ctx).discover(ctx.config)
         cli.emit(rows, args.json, columns=("kind", "url", "configured", "detail"))
         if not rows:
             print(
@@ -275,31 +262,12 @@ def backends(args: argparse.Namespace, ctx: cli.Context) -> None:
                 file=sys.stderr,
             )
         return
-    rows = backend_rows(_engine(ctx, lambda event: None).pool.refresh())
+    rows = backend_rows(_opened(ctx, lambda event: None).backends(refresh=True))
     cli.emit(rows, args.json, columns=("name", "url", "online", "vram_free_mb", "queue_pending"))
 
 
-def discovered_rows(config: Config) -> list[dict[str, Any]]:
-    """What answers on this machine's usual ports and at the configured URLs (only local and
-    LAN addresses while online access is off), marked when config.json already has it."""
-    configured = configured_urls(config)
-    allowed = [u for u in configured if config.allow_online or is_local_url(u)]
-    return [
-        {**asdict(found), "configured": found.url.rstrip("/") in configured}
-        for found in discover(allowed)
-    ]
-
-
-def configured_urls(config: Config) -> set[str]:
-    servers = (*config.comfyui_servers, *config.wangp_servers, *config.gradio_apps)
-    urls = {s.url.rstrip("/") for s in servers}
-    if config.llm is not None and config.llm.api_base:
-        urls.add(config.llm.api_base.rstrip("/"))
-    return urls
-
-
 def functions(args: argparse.Namespace, ctx: cli.Context) -> None:
-    templates = _engine(ctx, lambda event: None).executor.templates
+    templates = _opened(ctx, lambda event: None).templates
     seen = cached_servers(ctx)
     infos = seen.infos
     rows = [
@@ -327,13 +295,19 @@ def cached_servers(ctx: cli.Context) -> Seen:
     return ObjectInfoCache(ctx.config.home).seen(servers)
 
 
-def _engine(ctx: cli.Context, emit: Any, **options: Any) -> Engine:
-    if ctx.engine is None:
-        raise RuntimeError("no job engine was wired for this command")
-    engine = ctx.engine(emit, **options)
-    for error in engine.executor.templates.errors:
+def _control(ctx: cli.Context) -> Control:
+    if ctx.control is None:
+        raise RuntimeError("no engine API was wired for this command")
+    return ctx.control
+
+
+def _opened(ctx: cli.Context, emit: Any, *, offline_grace_s: float | None = None) -> Control:
+    """The engine API with its engine built (template errors are warned about)."""
+    control = _control(ctx)
+    control.open(emit, offline_grace_s=offline_grace_s)
+    for error in control.templates.errors:
         print(f"warning: template {error} — it is skipped", file=sys.stderr)
-    return engine
+    return control
 
 
 def _job_result(job: Any, ctx: cli.Context) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 GENERATOR_KINDS = ("comfyui", "wangp")  # what makes images, songs and video
-DEMO_NAME = "demo"  # the demo backend's member name in the pool (as main.py --demo names it)
 DEMO_LABEL = "demo, no AI model"
 ADDABLE_KINDS = ("comfyui",)  # what the Settings dialog's server list takes
 

@@ -9,11 +9,8 @@ import pytest
 
 from app.cli import Context
 from core.config import load_config
-from main import main
-from repositories.artifacts import ArtifactRepository
+from main import build_context, main
 from repositories.database import Database
-from repositories.jobs import JobRepository
-from repositories.prompts import PromptRepository
 
 pytest_plugins = ["tests.comfyui_server.fixtures", "tests.runcomfy_server"]
 
@@ -39,10 +36,8 @@ def database(home: Path):
 
 @pytest.fixture
 def ctx(home: Path, database: Database) -> Context:
-    config = load_config(home, env={})
-    return Context(
-        config, PromptRepository(database), ArtifactRepository(database), JobRepository(database)
-    )
+    """The repositories and the engine API over `database`, as main.py wires them."""
+    return build_context(load_config(home, env={}), database)
 
 
 class Cli:

@@ -13,15 +13,14 @@ from typing import Any
 from app import theme
 from app.first_start_state import (
     DEMO_LABEL,
-    DEMO_NAME,
     FoundServer,
     found_servers,
     needs_a_server,
     scan_summary,
 )
 from app.views.on_worker import on_worker
-from core.config import Config, ServerConfig
 from core.errors import AppError
+from executors.control import Control
 
 NEEDS = (
     "Takeboard needs a generation server to make images, songs and video: a ComfyUI server "
@@ -32,18 +31,17 @@ NEEDS = (
 
 
 class DemoSwitch:
-    """The demo backend on and off while the window runs: main.start_demo_server on a worker,
-    the pool gains (or loses) the member "demo"."""
+    """The demo backend on and off while the window runs, through the engine API on a
+    worker: the pool gains (or loses) the member "demo"."""
 
-    def __init__(self, root: tk.Misc, engine: Any, config: Callable[[], Config]):
-        self.root, self.engine, self.config = root, engine, config
-        self.server: Any = None  # the one started here (--demo's belongs to main.py)
+    def __init__(self, root: tk.Misc, control: Control):
+        self.root, self.control = root, control
         self.busy = False
         self.listeners: list[Callable[[str], None]] = []
 
     @property
     def on(self) -> bool:
-        return DEMO_NAME in self.engine.pool.names()
+        return self.control.demo_on
 
     def toggle(self) -> None:
         if self.busy:
@@ -53,25 +51,12 @@ class DemoSwitch:
         on_worker(self.root, work, self._done, "demo backend")
 
     def _start(self) -> str:
-        from main import comfy_client, start_demo_server  # main imports app: at call time
-
-        config = self.config()
-        self.server = start_demo_server(config)
-        member = ServerConfig(DEMO_NAME, self.server.url)
-        self.engine.pool.add(member, comfy_client(config, member))
-        self.engine.pool.refresh()
+        self.control.start_demo()
         return f"Demo backend on ({DEMO_LABEL}) — generate a prompt to see its placeholders."
 
     def _stop(self) -> str:
-        self.engine.pool.remove(DEMO_NAME)
-        self.stop_server()
+        self.control.stop_demo()
         return "Demo backend off."
-
-    def stop_server(self) -> None:
-        """Any thread: stop the server started here (at quit too)."""
-        server, self.server = self.server, None
-        if server is not None:
-            server.stop()
 
     def _done(self, result: Any) -> None:
         self.busy = False

@@ -29,10 +29,9 @@ from app.settings_state import (
 from core.config import Config, read_home_overrides, save_home_config, shipped_defaults
 from core.errors import AppError, ConfigError
 from core.models import QUALITY_TIERS
-from executors.backends.runcomfy import SERVER_TYPES
 
 if TYPE_CHECKING:  # the dialog only calls what it is given
-    from executors.cloud import CloudMonitor
+    from executors.control import CloudControl
 
 ERROR_COLOR = "#b00020"
 POLL_MS = 50
@@ -119,7 +118,7 @@ class CloudActions:
     Stop / Refresh. Start and Stop block (network, minutes), so they run on a worker thread
     that holds no widget and reports through a queue read here, on the Tk thread."""
 
-    def __init__(self, parent: tk.Misc, cloud: CloudMonitor):
+    def __init__(self, parent: tk.Misc, cloud: CloudControl):
         self.cloud = cloud
         self.busy = False
         self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -189,7 +188,7 @@ class CloudActions:
             self._poll_job = None
 
 
-def _cloud_worker(cloud: CloudMonitor, action: str, inbox: queue.Queue) -> None:
+def _cloud_worker(cloud: CloudControl, action: str, inbox: queue.Queue) -> None:
     """Worker thread: cloud.start or cloud.stop. No Tk here, no widget held: only the queue."""
 
     def say(text: str) -> None:
@@ -225,7 +224,7 @@ class SettingsDialog(tk.Toplevel):
         *,
         modal: bool = True,
         env: dict[str, str] | None = None,
-        cloud: CloudMonitor | None = None,
+        cloud: CloudControl | None = None,
     ):
         super().__init__(parent)
         self.home = Path(home)
@@ -362,7 +361,11 @@ class SettingsDialog(tk.Toplevel):
                 var = self.number_vars[path] = tk.StringVar(box, form.numbers.get(path, ""))
             if path == MACHINE:
                 widget: ttk.Entry = ttk.Combobox(
-                    box, textvariable=var, values=SERVER_TYPES, state="readonly", width=12
+                    box,
+                    textvariable=var,
+                    values=tuple(form.rates_usd_h),
+                    state="readonly",
+                    width=12,
                 )
             else:
                 widget = ttk.Entry(

@@ -47,10 +47,10 @@ def test_create_generate_see_take_regenerate_and_edit(app, root, ctx):
 
 
 def test_status_bar_shows_the_server_offline_after_it_stops(app, root, comfy_server):
-    app.engine.pool.refresh()
+    app.control.backends(refresh=True)
     assert pump_until(root, lambda: set(map(app.status.colour, _names(app))) == {GREEN}, 5)
     comfy_server.kill()
-    app.engine.pool.refresh()
+    app.control.backends(refresh=True)
     assert pump_until(root, lambda: set(map(app.status.colour, _names(app))) == {GREY}, 5)
     (name,) = _names(app)
     assert "not answering" in app.status.tooltip_text(name)
@@ -58,7 +58,7 @@ def test_status_bar_shows_the_server_offline_after_it_stops(app, root, comfy_ser
 
 
 def _names(app) -> list[str]:
-    return app.engine.pool.names("comfyui")
+    return [state.name for state in app.control.backends() if state.kind == "comfyui"]
 
 
 def test_delete_goes_to_the_trash_and_restores(app, root, ctx):

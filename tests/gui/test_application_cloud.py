@@ -44,7 +44,7 @@ def test_a_take_made_on_the_cloud_machine_stores_no_url_and_quit_stops_it(
     app = Application(root, cloud_home)
     pump(root)
     try:
-        [member] = [n for n in app.engine.pool.names() if n.startswith("runcomfy-")]
+        [member] = [n for n in names(app) if n.startswith("runcomfy-")]
         assert app.status.cloud.winfo_manager() == "pack"
         assert app.status.cloud.cget("text").startswith("cloud: medium ready $0.00")
 
@@ -73,12 +73,17 @@ def test_turning_online_off_drops_the_machine_and_warns_it_still_bills(
     app = Application(root, cloud_home)
     pump(root)
     try:
-        assert any(n.startswith("runcomfy-") for n in app.engine.pool.names())
+        assert any(n.startswith("runcomfy-") for n in names(app))
         app._settings_saved(replace(cloud_home.config, allow_online=False))
-        assert not any(n.startswith("runcomfy-") for n in app.engine.pool.names())
+        assert pump_until(root, lambda: shown)
+        assert not any(n.startswith("runcomfy-") for n in names(app))
         assert "still running and billing" in shown[-1]
         assert len(runcomfy.running()) == 1  # nothing was sent to stop it
     finally:
         app.stop_engine()  # auto-stop at quit is refused offline: the machine stays recorded
         app.bridge.stop()
     assert len(runcomfy.running()) == 1
+
+
+def names(app) -> list[str]:
+    return [state.name for state in app.control.backends()]

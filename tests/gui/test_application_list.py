@@ -4,7 +4,7 @@ selection actions (favorite, tag, delete) reach every selected prompt."""
 
 from __future__ import annotations
 
-from app import application
+from app import prompt_actions
 from tests.gui.conftest import pump, pump_until
 
 
@@ -35,11 +35,11 @@ def test_ctrl_enter_keeps_the_fixed_seed_and_generates_every_selected(app, root,
     app.prompts.tree.focus_set()
     pump(root)
     app.prompts.tree.event_generate("<Control-Return>")
-    pump(root)
+    assert pump_until(root, lambda: len(ctx.jobs.list()) == 2)  # queued on the bridge's worker
     (fixed_job,) = ctx.jobs.list(prompt_id=fixed.id)
     (free_job,) = ctx.jobs.list(prompt_id=free.id)
-    assert fixed_job.params["overrides"] == {}  # the prompt's seed 42 applies
-    assert free_job.params["overrides"] == {}
+    assert fixed_job.spec.overrides == {}  # the prompt's seed 42 applies
+    assert free_job.spec.overrides == {}
     assert pump_until(root, lambda: len(ctx.artifacts.for_prompt(fixed.id)) == 1)
     (take,) = ctx.artifacts.for_prompt(fixed.id)
     assert take.metadata["seed"] == 42
@@ -71,7 +71,7 @@ def test_favorite_tag_and_delete_act_on_every_selected(app, root, ctx, monkeypat
     assert sorted(chosen) == [ids[0], ids[2]]
     app.toggle_favorite(chosen)
     assert [ctx.prompts.get(i).favorite for i in ids] == [True, False, True]
-    monkeypatch.setattr(application.simpledialog, "askstring", lambda *a, **kw: " sea ")
+    monkeypatch.setattr(prompt_actions.simpledialog, "askstring", lambda *a, **kw: " sea ")
     app.add_tag(chosen)
     assert [ctx.prompts.get(i).tags for i in ids] == [("sea",), (), ("sea",)]
     questions: list[str] = []

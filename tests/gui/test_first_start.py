@@ -13,8 +13,8 @@ import pytest
 
 from app import application
 from app.application import Application
-from app.first_start_state import DEMO_NAME
 from executors.backends.discovery import discover
+from executors.control import DEMO_NAME
 from tests.gradio_app import free_port
 from tests.gui.conftest import pump_until, wired
 
@@ -76,11 +76,15 @@ def test_demo_backend_on_hides_the_panel_and_off_brings_it_back(offline_app, roo
     assert "demo, no AI model" in app.first_start.demo_button.cget("text")
     app.first_start.demo_button.invoke()
     assert pump_until(root, lambda: not app.first_start.winfo_ismapped())
-    assert DEMO_NAME in app.engine.pool.names() and app.demo.server is not None
+    assert app.control.demo_on and DEMO_NAME in names(app)
     assert app.first_start.demo_button.cget("text") == "Stop the demo backend"
-    server = app.demo.server
+    (url,) = [state.url for state in app.control.backends() if state.name == DEMO_NAME]
     app.demo.toggle()  # as File → Demo backend on/off does
     assert pump_until(root, lambda: panel_shown(app))
-    assert DEMO_NAME not in app.engine.pool.names() and app.demo.server is None
+    assert not app.control.demo_on and DEMO_NAME not in names(app)
     with pytest.raises(OSError):  # the demo server stopped: its port refuses
-        urllib.request.urlopen(server.url + "/system_stats", timeout=2)
+        urllib.request.urlopen(url + "/system_stats", timeout=2)
+
+
+def names(app) -> list[str]:
+    return [state.name for state in app.control.backends()]

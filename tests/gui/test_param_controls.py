@@ -121,7 +121,7 @@ def test_add_tier_from_the_editor_runs_at_once(app, root, ctx, tmp_path):
     dialog.submit()
     assert pump_until(root, lambda: not dialog.winfo_exists())
     assert "tier my_flux/low (steps=9, width=512)" in editor.status_label.cget("text")
-    assert app.engine.executor.templates.tiers("my_flux") == ("low", "standard")
+    assert app.control.templates.tiers("my_flux") == ("low", "standard")
     assert pump_until(root, lambda: app.functions.get("my_flux").tiers == ("low", "standard"))
     editor.inputs["quality"].set("low")
     settle(root)

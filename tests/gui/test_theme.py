@@ -30,7 +30,7 @@ def shows(app, name: str) -> bool:
 
 
 def test_view_menu_switches_every_part_and_the_choice_is_remembered(app, root, ctx, comfy_server):
-    app.engine.pool.refresh()
+    app.control.backends(refresh=True)
     assert pump_until(root, lambda: app.status.indicators, 5)
     assert app.theme_mode.get() == "system" and shows(app, "light")  # no desktop here: light
     view_menu(root).invoke("Dark")
@@ -48,7 +48,7 @@ def test_view_menu_switches_every_part_and_the_choice_is_remembered(app, root, c
         child.destroy()
     again = Application(root, wired(ctx, comfy_server.url))
     try:
-        again.engine.pool.refresh()
+        again.control.backends(refresh=True)
         assert pump_until(root, lambda: again.status.indicators, 5)
         assert again.theme_mode.get() == "dark" and shows(again, "dark")
     finally:

@@ -7,6 +7,7 @@ import json
 import logging
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -24,6 +25,7 @@ from executors.cloud import (
     CloudStartFailed,
     CloudUnavailable,
 )
+from executors.control import Control, Wiring
 from executors.pool import ServerPool
 from main import _setup_logging as setup_logging
 from tests.runcomfy_server import HOUR, T0, TOKEN, USER, Clock, RunComfyServer
@@ -374,8 +376,7 @@ def test_token_and_url_never_logged_or_printed(
     setup_logging(replace(load_config(home, env={}), log_level="debug"))  # the app's own log
     try:
         cloud = manager(settings, home, clock)
-        cli_ctx = _Ctx(home)
-        monkeypatch.setattr(cli_cloud, "manager_factory", lambda ctx: cloud)
+        cli_ctx = cloud_ctx(home, cloud)
         for action in ("start", "status", "stop"):
             assert cli_cloud.CLOUD_HANDLERS[("cloud", action)](_args(action), cli_ctx) == 0
         runcomfy.never_ready = True
@@ -407,9 +408,14 @@ def secrets_of(runcomfy: RunComfyServer) -> list[str]:
     return [m.server_id for m in runcomfy.machines.values()]
 
 
-class _Ctx:
-    def __init__(self, home: Path):
-        self.config = load_config(home, env={})
+def cloud_ctx(home: Path, cloud: CloudManager) -> SimpleNamespace:
+    """A command's context whose engine API runs `cloud` (a terminal's: no engine)."""
+
+    def unused(*_args):
+        raise AssertionError("a cloud command built something else")
+
+    wiring = Wiring(engine=unused, cloud=lambda: cloud, client=unused, demo=unused)
+    return SimpleNamespace(config=load_config(home, env={}), control=Control(None, wiring))
 
 
 def _args(action: str, *extra: str):
@@ -421,7 +427,7 @@ def _args(action: str, *extra: str):
 
 def test_cli_start_status_stop_json(runcomfy, settings, ctx, clock, capsys, monkeypatch):
     cloud = manager(settings, ctx.config.home, clock, budget_session_usd=10.0)
-    monkeypatch.setattr(cli_cloud, "manager_factory", lambda _ctx: cloud)
+    ctx = cloud_ctx(ctx.config.home, cloud)
     handlers = cli_cloud.CLOUD_HANDLERS
 
     def run(action: str) -> tuple[dict, str]:

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from app import icons, theme
-from app.application import default_panes, first_geometry
+from app.window_layout import default_panes, first_geometry
 
 
 def test_a_chosen_mode_wins_and_the_system_decides_follow_system():
