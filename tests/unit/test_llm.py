@@ -12,7 +12,8 @@ from core.config import LlmConfig, is_local_url
 from core.errors import InputError, UserError
 from core.models import SCHEMAS, MediaKind
 from executors.backends import llm
-from executors.backends.llm import Screenwriter, parse_kind, parse_reply
+from executors.backends.llm import Screenwriter, parse_kind, parse_reply, screenwriter
+from executors.backends.llm.providers import LOCAL_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,8 +113,8 @@ def test_hosted_is_refused_offline_before_any_request(model, base, monkeypatch):
     def boom():
         raise AssertionError("litellm must not be reached")
 
-    monkeypatch.setattr(llm, "import_litellm", boom)
-    monkeypatch.setattr(llm.requests, "get", lambda *a, **k: boom())
+    monkeypatch.setattr(screenwriter, "import_litellm", boom)
+    monkeypatch.setattr(screenwriter.requests, "get", lambda *a, **k: boom())
     writer = Screenwriter(model, base, allow_online=False)
     for call in (lambda: writer.draft("image", "a fox"), writer.check):
         with pytest.raises(UserError, match="online access is off .* Settings .*Ollama"):
@@ -133,7 +134,7 @@ def test_local_server_never_gets_the_provider_key(monkeypatch):
     monkeypatch.delenv("TAKEBOARD_LLM_API_KEY", raising=False)
     local = Screenwriter("openai/llama3", "http://127.0.0.1:1/v1", allow_online=True)
     hosted = Screenwriter("openai/gpt-4o-mini", allow_online=True)
-    assert local._key() == llm.LOCAL_KEY and hosted._key() == "sk-very-secret"
+    assert local._key() == LOCAL_KEY and hosted._key() == "sk-very-secret"
     assert "secret" not in repr(hosted)
     monkeypatch.setenv("TAKEBOARD_LLM_API_KEY", "lm-studio-key")
     assert local._key() == "lm-studio-key"
@@ -179,11 +180,11 @@ def test_settings_from_arguments_then_env_then_config(monkeypatch):
 def test_api_base_with_or_without_v1_means_the_same_server():
     a = Screenwriter("openai/x", "http://127.0.0.1:8080/v1/", allow_online=False)
     b = Screenwriter("openai/x", "http://127.0.0.1:8080", allow_online=False)
-    assert a._completion_base() == b._completion_base() == "http://127.0.0.1:8080/v1"
+    assert a.completion_base() == b.completion_base() == "http://127.0.0.1:8080/v1"
     assert a._models_request()[0] == "http://127.0.0.1:8080/v1/models"
     ollama = Screenwriter("ollama/llama3", "http://127.0.0.1:11434", allow_online=False)
     assert ollama._models_request()[0] == "http://127.0.0.1:11434/api/tags"
-    assert ollama._completion_base() == "http://127.0.0.1:11434"
+    assert ollama.completion_base() == "http://127.0.0.1:11434"
 
 
 def test_empty_idea_is_refused():
