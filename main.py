@@ -6,7 +6,6 @@ import dataclasses
 import functools
 import logging
 import logging.handlers
-import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -19,7 +18,7 @@ from core.redact import RedactingFormatter
 from executors.backends.comfyui import ComfyClient
 from executors.backends.gradio import quiet_hub_env
 from executors.backends.llm import LlmProbe, Screenwriter
-from executors.cloud import CloudManager, CloudMonitor, CloudSettings
+from executors.cloud import CloudManager, CloudMonitor
 from executors.comfy_executor import ComfyExecutor
 from executors.control import DEMO_NAME, Control, Wiring
 from executors.downloads import Limits
@@ -152,7 +151,7 @@ def build_engine(
         tools=tool_clients(config),
         allow_online=config.allow_online,
     )
-    manager = CloudManager(CloudSettings.from_config(config), config.home)
+    manager = CloudManager(config.cloud, config.home)
     cloud = CloudMonitor(manager, pool, make_client)
     return Engine(
         prompts,
@@ -219,7 +218,7 @@ def comfy_client(config: Config, server: ServerConfig) -> ComfyClient:
 
 def cloud_manager(config: Config) -> CloudManager:
     """The cloud without an engine (`cloud start|status|stop` in a terminal)."""
-    return CloudManager(CloudSettings.from_config(config, os.environ), config.home)
+    return CloudManager(config.cloud, config.home)
 
 
 def _setup_logging(config: Config) -> None:

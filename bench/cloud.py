@@ -19,8 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.live_state import cloud_meter  # noqa: E402
+from core.config import CloudSettings  # noqa: E402
 from executors.backends.comfyui import ComfyClient  # noqa: E402
-from executors.cloud import CloudManager, CloudMonitor, CloudSettings  # noqa: E402
+from executors.cloud import CloudManager, CloudMonitor  # noqa: E402
 from executors.pool import ServerPool  # noqa: E402
 from tests.runcomfy_server import TOKEN, USER, RunComfyServer  # noqa: E402
 

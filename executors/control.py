@@ -26,7 +26,7 @@ from core.jobs import JobEvent
 from core.json_types import JsonObject, JsonValue
 from core.models import JobRecord, JobStatus
 from executors.backends.comfyui import ComfyClient
-from executors.cloud import CloudManager, CloudMonitor, CloudSettings, CloudStatus
+from executors.cloud import CloudManager, CloudMonitor, CloudStatus
 from executors.engine import Engine
 from executors.pool import ServerPool, ServerState
 from executors.templates import TemplateSet
@@ -300,9 +300,9 @@ class CloudControl:
         """Saved settings apply now."""
         monitor = self._monitor()
         if monitor is not None:
-            monitor.configure(CloudSettings.from_config(config))
+            monitor.configure(config.cloud)
         else:
-            self.manager().configure(CloudSettings.from_config(config))
+            self.manager().configure(config.cloud)
 
     def at_quit(self) -> list[str]:
         """Stop the machine when auto-stop at quit is on; what was done."""

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp import web
 
-from executors.cloud import CloudSettings
+from core.config import CloudSettings
 
 TOKEN = "rc-test-token-5f3a9c"
 USER = "user-1234"

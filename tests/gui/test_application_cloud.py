@@ -4,6 +4,7 @@ bar shows the cost meter, and quitting stops the machine when auto-stop was chos
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from app import application
 from app.application import Application
 from core.config import load_config
-from executors.cloud import CloudManager, CloudSettings
+from executors.cloud import CloudManager
 from main import build_context
 from tests.gui.conftest import pump, pump_until
 from tests.runcomfy_server import TOKEN, USER
@@ -31,9 +32,9 @@ def cloud_home(ctx, runcomfy, comfy_server, monkeypatch):
     }.items():
         monkeypatch.setenv(name, value)
     runcomfy.service_url = comfy_server.url
-    env = {"TAKEBOARD_COMFYUI_URL": DEAD, "TAKEBOARD_ALLOW_ONLINE": "1"}
+    env = {**os.environ, "TAKEBOARD_COMFYUI_URL": DEAD, "TAKEBOARD_ALLOW_ONLINE": "1"}
     config = load_config(ctx.config.home, env=env)
-    settings = replace(CloudSettings.from_config(config), poll_s=0.05)
+    settings = replace(config.cloud, poll_s=0.05)
     CloudManager(settings, config.home).start()  # as `cloud start` would have
     return build_context(config, ctx.prompts.db)
 

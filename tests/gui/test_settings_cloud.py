@@ -9,9 +9,9 @@ import time
 from dataclasses import replace
 
 from app.views.settings import NO_CLOUD, SettingsDialog
-from core.config import read_home_overrides
+from core.config import CloudSettings, read_home_overrides
 from executors.backends.comfyui import ComfyClient
-from executors.cloud import CloudManager, CloudMonitor, CloudSettings
+from executors.cloud import CloudManager, CloudMonitor
 from executors.pool import ServerPool
 from tests.gui.conftest import pump
 from tests.runcomfy_server import TOKEN
@@ -76,7 +76,7 @@ def test_bad_budget_is_shown_by_its_field_and_nothing_is_written(root, home):
     assert saved == [] and not (home / "config.json").exists() and dialog.winfo_exists()
     dialog.number_vars[month].set("20")
     dialog.save()
-    assert saved[0].runcomfy.budget_month_usd == 20.0
+    assert saved[0].cloud.budget_month_usd == 20.0
     assert read_home_overrides(home) == {"cloud": {"runcomfy": {"budget_month_usd": 20.0}}}
 
 
@@ -89,7 +89,7 @@ def test_idle_stop_is_in_minutes_and_its_error_lands_by_it(root, home):
     assert saved == [] and not (home / "config.json").exists()
     dialog.number_vars[idle].set("15")
     dialog.save()
-    assert saved[0].runcomfy.idle_stop_s == 900.0
+    assert saved[0].cloud.idle_stop_s == 900.0
 
 
 def test_cloud_fields_are_saved_under_cloud_runcomfy(root, home):
@@ -112,7 +112,7 @@ def test_cloud_fields_are_saved_under_cloud_runcomfy(root, home):
             }
         }
     }
-    runcomfy = saved[0].runcomfy
+    runcomfy = saved[0].cloud
     assert (runcomfy.user_id, runcomfy.machine_type, runcomfy.auto_stop_at_quit) == (
         "user-1234",
         "large",

@@ -14,14 +14,13 @@ import requests
 
 from app import cli_cloud
 from app.cli import Parser
-from core.config import load_config
+from core.config import CloudSettings, load_config
 from core.errors import PermanentBackendError, TransientBackendError
 from executors.backends.comfyui import ComfyClient
 from executors.backends.runcomfy import RunComfyClient
 from executors.cloud import (
     CloudManager,
     CloudMonitor,
-    CloudSettings,
     CloudStartFailed,
     CloudUnavailable,
 )
@@ -334,15 +333,13 @@ def test_offline_by_default_from_the_config(runcomfy, home, clock, monkeypatch):
         "TAKEBOARD_RUNCOMFY_API": runcomfy.url,
         "TAKEBOARD_RUNCOMFY_VERSION": "ver-1",
     }
-    config = load_config(home, env={})
+    config = load_config(home, env=env)
     assert config.allow_online is False
-    cloud = CloudManager(CloudSettings.from_config(config, env), home, clock=clock)
+    cloud = CloudManager(config.cloud, home, clock=clock)
     with pytest.raises(CloudUnavailable, match="TAKEBOARD_ALLOW_ONLINE=1"):
         cloud.start()
-    online = load_config(home, env={"TAKEBOARD_ALLOW_ONLINE": "1"})
-    cloud = CloudManager(
-        CloudSettings.from_config(online, env), home, clock=clock, sleep=clock.sleep
-    )
+    online = load_config(home, env={**env, "TAKEBOARD_ALLOW_ONLINE": "1"})
+    cloud = CloudManager(online.cloud, home, clock=clock, sleep=clock.sleep)
     assert cloud.start().state == "ready"
     assert runcomfy.launches()[0][2] == f"Bearer {TOKEN}"
 

@@ -12,10 +12,10 @@ import pytest
 import requests
 
 from app.live_state import cloud_meter, describe_cloud
-from core.config import load_config, mask_url
+from core.config import CloudSettings, load_config, mask_url
 from core.errors import ConfigError, PermanentBackendError, TransientBackendError
 from executors.backends.runcomfy import MachineGone, RunComfyClient, short_id
-from executors.cloud import CloudManager, CloudSettings, CloudState, CloudStatus, MachineState
+from executors.cloud import CloudManager, CloudState, CloudStatus, MachineState
 
 SID = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 
@@ -47,23 +47,21 @@ def test_cost_counts_from_ready_only():
 
 
 def test_settings_from_environment(home: Path):
-    config = load_config(home, env={"TAKEBOARD_ALLOW_ONLINE": "yes"})
-    settings = CloudSettings.from_config(
-        config,
-        {
-            "TAKEBOARD_RUNCOMFY_USER_ID": " u1 ",
-            "TAKEBOARD_RUNCOMFY_MACHINE": "2x-large",
-            "TAKEBOARD_RUNCOMFY_VERSION": "v9",
-            "TAKEBOARD_RUNCOMFY_BUDGET_MONTH_USD": "50",
-            "TAKEBOARD_RUNCOMFY_IDLE_STOP_S": "900",
-            "TAKEBOARD_RUNCOMFY_API": "http://127.0.0.1:1/",
-        },
-    )
+    env = {
+        "TAKEBOARD_ALLOW_ONLINE": "yes",
+        "TAKEBOARD_RUNCOMFY_USER_ID": " u1 ",
+        "TAKEBOARD_RUNCOMFY_MACHINE": "2x-large",
+        "TAKEBOARD_RUNCOMFY_VERSION": "v9",
+        "TAKEBOARD_RUNCOMFY_BUDGET_MONTH_USD": "50",
+        "TAKEBOARD_RUNCOMFY_IDLE_STOP_S": "900",
+        "TAKEBOARD_RUNCOMFY_API": "http://127.0.0.1:1/",
+    }
+    settings = load_config(home, env=env).cloud
     assert settings.allow_online and settings.user_id == "u1" and settings.workflow_version == "v9"
     assert settings.rate_usd_h == 4.99  # the Hobby price of the type when no rate is given
     assert (settings.budget_month_usd, settings.budget_session_usd) == (50.0, None)
     assert settings.idle_stop_s == 900.0 and settings.api_url == "http://127.0.0.1:1"
-    defaults = CloudSettings.from_config(load_config(home, env={}), {})
+    defaults = load_config(home, env={}).cloud
     assert not defaults.allow_online and defaults.api_url == "https://api.runcomfy.net"
     assert defaults.machine_type == "medium" and defaults.rate_usd_h == 0.99
 
@@ -71,9 +69,36 @@ def test_settings_from_environment(home: Path):
 @pytest.mark.parametrize("value", ["cheap", "-1"])
 def test_bad_numbers_name_the_variable(home: Path, value: str):
     with pytest.raises(ConfigError, match="TAKEBOARD_RUNCOMFY_RATE_USD_H"):
-        CloudSettings.from_config(
-            load_config(home, env={}), {"TAKEBOARD_RUNCOMFY_RATE_USD_H": value}
-        )
+        load_config(home, env={"TAKEBOARD_RUNCOMFY_RATE_USD_H": value})
+
+
+def test_every_runcomfy_variable_goes_through_the_config_layer(home: Path):
+    env = {
+        "TAKEBOARD_RUNCOMFY_MACHINE": "4x-large",  # a type the rates table does not know
+        "TAKEBOARD_RUNCOMFY_RATE_USD_H": "12.5",
+        "TAKEBOARD_RUNCOMFY_BUDGET_SESSION_USD": "3",
+        "TAKEBOARD_RUNCOMFY_READY_TIMEOUT_S": "120",
+        "TAKEBOARD_RUNCOMFY_AUTO_STOP": "yes",
+    }
+    settings = load_config(home, env=env).cloud
+    assert (settings.machine_type, settings.rate_usd_h) == ("4x-large", 12.5)
+    assert settings.budget_session_usd == 3.0 and settings.ready_timeout_s == 120.0
+    assert settings.auto_stop_at_quit
+    rate_only = load_config(home, env={"TAKEBOARD_RUNCOMFY_RATE_USD_H": "2"}).cloud
+    assert (rate_only.machine_type, rate_only.rate_usd_h) == ("medium", 2.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("TAKEBOARD_RUNCOMFY_API", "api.runcomfy.net", "is not a server address"),
+        ("TAKEBOARD_RUNCOMFY_READY_TIMEOUT_S", "0", "must be above 0"),
+        ("TAKEBOARD_RUNCOMFY_BUDGET_SESSION_USD", "-2", "must be 0 or more"),
+    ],
+)
+def test_unusable_variables_are_named(home: Path, name: str, value: str, problem: str):
+    with pytest.raises(ConfigError, match=f"{name}: .*{problem}"):
+        load_config(home, env={name: value})
 
 
 def test_a_broken_state_file_is_moved_aside(home: Path):
@@ -115,10 +140,10 @@ def test_ready_servers_when_online(home: Path):
     cloud = CloudManager(CloudSettings(allow_online=True), home)
     assert cloud.ready_servers() == []
     machine = MachineState(SID, "medium", 1.0, 0.0, url="https://x-comfyui.runcomfy.com")
-    cloud._save(CloudState(machine=machine))  # noqa: SLF001
+    cloud.state_file.save(CloudState(machine=machine))
     assert cloud.ready_servers() == []  # not Ready yet
     machine.ready_at = 10.0
-    cloud._save(CloudState(machine=machine))  # noqa: SLF001
+    cloud.state_file.save(CloudState(machine=machine))
     [server] = cloud.ready_servers()
     assert (server.name, server.url, server.token_env) == (
         "runcomfy-0a1b2c3d",
@@ -211,14 +236,13 @@ def test_settings_from_the_home_config_and_env_overrides(home: Path):
         "auto_stop_at_quit": True,
     }
     (home / "config.json").write_text(json.dumps({"cloud": {"runcomfy": runcomfy}}))
-    config = load_config(home, env={})
-    settings = CloudSettings.from_config(config, {})
+    settings = load_config(home, env={}).cloud
     assert (settings.user_id, settings.machine_type) == ("u7", "4x-large")
     assert settings.rate_usd_h == 11.5
     assert (settings.budget_session_usd, settings.budget_month_usd) == (5, None)
     assert settings.idle_stop_s == 600 and settings.auto_stop_at_quit
     assert settings.token_env == "RUNCOMFY_API_TOKEN"
-    overridden = CloudSettings.from_config(config, {"TAKEBOARD_RUNCOMFY_MACHINE": "large"})
+    overridden = load_config(home, env={"TAKEBOARD_RUNCOMFY_MACHINE": "large"}).cloud
     assert (overridden.machine_type, overridden.rate_usd_h) == ("large", 1.75)
 
 

@@ -181,7 +181,7 @@ def test_save_replaces_atomically(home, monkeypatch):
         assert json.loads(Path(src).read_text()) == {"allow_online": False}
         real_replace(src, dst)
 
-    monkeypatch.setattr("core.config.os.replace", spy)
+    monkeypatch.setattr("core.atomic.os.replace", spy)
     save_home_config(home, {"allow_online": False}, env={})
     assert len(calls) == 1 and calls[0][1] == str(home / "config.json")
     assert calls[0][0] != calls[0][1]
@@ -227,8 +227,8 @@ def test_cloud_fields_round_trip(defaults, home):
     assert back.flags["cloud.runcomfy.auto_stop_at_quit"] is True
     assert overrides_from(back, defaults, out) == out
     config = save_home_config(home, out, env={})  # the same validation as start-up
-    assert (config.runcomfy.user_id, config.runcomfy.machine_type) == ("user-1", "large")
-    assert (config.runcomfy.idle_stop_s, config.runcomfy.auto_stop_at_quit) == (600.0, True)
+    assert (config.cloud.user_id, config.cloud.machine_type) == ("user-1", "large")
+    assert (config.cloud.idle_stop_s, config.cloud.auto_stop_at_quit) == (600.0, True)
 
 
 def test_idle_stop_in_odd_seconds_survives_the_minutes_form(defaults):

@@ -28,6 +28,7 @@ from executors.storage import (
     store_file,
     write_stream,
 )
+from executors.storage.names import RESERVED
 
 HAS_AV = importlib.util.find_spec("av") is not None
 needs_av = pytest.mark.skipif(not HAS_AV, reason="PyAV (the 'video' extra) is not installed")
@@ -70,7 +71,7 @@ def _assert_plain(name: str) -> None:
     assert not any(ch in name for ch in "/\\\x00:")
     assert len(name.encode()) <= storage.MAX_NAME_BYTES
     assert PureWindowsPath(name).name == name and not PureWindowsPath(name).anchor
-    assert name.split(".")[0].strip().upper() not in storage._RESERVED
+    assert name.split(".")[0].strip().upper() not in RESERVED
     assert name == name.strip(" .")
 
 
@@ -164,7 +165,7 @@ def test_failing_rename_becomes_storage_error_and_cleans_up(
     def refuse(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(storage.os, "replace", refuse)
+    monkeypatch.setattr("core.atomic.os.replace", refuse)
     with pytest.raises(StorageError, match="disk full — free some space"):
         store_bytes(b"data", tmp_path / "a.png")
     assert os.listdir(tmp_path) == []
@@ -174,7 +175,7 @@ def test_write_error_becomes_storage_error(tmp_path: Path, monkeypatch: pytest.M
     def broken_fsync(_fd: int) -> None:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(storage.os, "fsync", broken_fsync)
+    monkeypatch.setattr("core.atomic.os.fsync", broken_fsync)
     with pytest.raises(StorageError, match="Could not write"):
         store_bytes(b"data", tmp_path / "a.png")
     assert os.listdir(tmp_path) == []
@@ -323,7 +324,7 @@ def test_discard_logs_when_removal_fails(
     store: ArtifactStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ):
     take = store.make_take_dir("video", 9, now=WHEN)
-    monkeypatch.setattr(storage.shutil, "rmtree", lambda *_a, **_k: None)
+    monkeypatch.setattr("executors.storage.store.shutil.rmtree", lambda *_a, **_k: None)
     assert store.discard(take) is False
     assert "delete it by hand" in caplog.text
 
