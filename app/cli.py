@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -24,7 +22,7 @@ from app.cli_draft import DRAFT_HANDLERS, add_draft_commands
 from app.cli_jobs import JOB_HANDLERS, add_job_actions, add_job_commands
 from app.cli_library import add_library_commands
 from app.cli_workflows import WORKFLOW_HANDLERS, add_workflow_commands
-from core import jsontext
+from core import atomic, jsontext
 from core.config import Config
 from core.errors import InputError
 from core.models import (
@@ -342,10 +340,7 @@ def _read_text(path: Path) -> str:
 def write_atomic(path: Path, content: str) -> None:
     path = path.expanduser().resolve()
     try:
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.replace(temp, path)
+        atomic.write_text(path, content)
     except OSError as exc:
         raise InputError(
             f"{path}: cannot write it ({exc.strerror}) — check the folder exists and is writable"
