@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from core import atomic
 from core.config import ServerConfig, TimeoutConfig
 from core.errors import AppError
 
@@ -61,8 +60,8 @@ class ObjectInfoCache:
         """Replace the server's cached copies atomically (a crash leaves the old ones): its
         /object_info and its /node_replacements ({} for a server without them)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        _write_json(self.replacements_path(server), replacements or {})
-        _write_json(self.path(server), object_info)
+        atomic.write_text(self.replacements_path(server), json.dumps(replacements or {}))
+        atomic.write_text(self.path(server), json.dumps(object_info))
 
     def load(self, server: str) -> dict[str, Any] | None:
         return _read_json(self.path(server))
@@ -145,17 +144,6 @@ def choose(cache: ObjectInfoCache, servers: list[str], wanted: str | None) -> Ob
         f"no cached /object_info of server {wanted!r} — {CORE_NOTE}" if wanted else CORE_WARNING
     )
     return ObjectInfo(core_catalog(), None, warning)
-
-
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

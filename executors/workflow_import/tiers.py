@@ -11,13 +11,12 @@ change it there. The file is checked by the template loader before it replaces t
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core import jsontext
+from core import atomic, jsontext
 from core.errors import InputError
 from executors.templates import (
     QUALITIES,
@@ -156,13 +155,10 @@ def _raw(template: Template, name: str, value: Any) -> Any:
 def _write_checked(target: Path, data: dict[str, Any]) -> None:
     """Validate with the template loader beside the real file, then replace it atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    staged = target.with_name(f".{TEMPLATE_FILE}.new")
-    staged.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    text = json.dumps(data, indent=2, ensure_ascii=False)
     try:
-        load_template(staged)
+        atomic.write_text(target, text, check=load_template)
     except BrokenTemplate as exc:
-        staged.unlink(missing_ok=True)
         if not any(target.parent.iterdir()):
             target.parent.rmdir()
         raise InputError(f"tier: {exc.reason}") from None
-    os.replace(staged, target)
