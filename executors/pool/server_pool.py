@@ -25,61 +25,23 @@ from __future__ import annotations
 
 import itertools
 import logging
-import statistics
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from typing import Any
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
 
-from core.config import ServerConfig, is_local_url
-from core.errors import BackendError, NotFound
+from core.config import ServerConfig
+from core.errors import NotFound
 from executors.backends.base import ToolClient
-from executors.backends.comfyui import ComfyClient, ServerFeatures
-from executors.vram import Device, GpuInfo, is_local, nvml_gpus, server_devices
+from executors.backends.comfyui import ComfyClient
+from executors.pool.health import Probe, apply, odd_answer, on_internet, probe
+from executors.pool.servers import Member, ServerState, state_of
+from executors.vram import GpuInfo, is_local, nvml_gpus
 
 log = logging.getLogger(__name__)
 
-WINDOW = 50  # outcomes (and successful latencies) remembered per server
-ROW_KEYS = (
-    "name kind url online vram_free_mb vram_total_mb queue_running queue_pending success_rate "
-    "median_latency_ms vram_source breaker_open last_error reserved_gb devices api version"
-).split()
 REFUSAL_ORDER = ("vram", "busy", "breaker", "offline")  # the most useful explanation first
-FAMILIES = {
-    "comfyui": "ComfyUI server",
-    "wangp": "WanGP server",
-    "gradio": "Gradio app",
-    "command": "command backend",
-}
-
-
-@dataclass(frozen=True)
-class ServerState:
-    """One server as `python main.py backends --json` shows it."""
-
-    name: str
-    kind: str
-    url: str
-    online: bool | None  # None: not checked yet
-    vram_total_mb: int | None
-    vram_free_mb: int | None
-    vram_source: str  # "nvml" | "server" | "none"
-    queue_running: int | None
-    queue_pending: int | None
-    success_rate: float | None
-    median_latency_ms: float | None
-    reserved_gb: float
-    slots_used: int
-    breaker_open: bool  # refusing jobs now: open, or half-open with its test job running
-    last_error: str | None
-    devices: tuple[Device, ...] = ()  # as /system_stats lists them, the primary first
-    memory: str = "VRAM"  # what vram_*_mb measure: "RAM" for a cpu/mps server (by_free_ram)
-    api: dict[str, bool] | None = None  # ComfyUI: {"jobs": …, "assets": …}, as detected
-    version: str | None = None  # the server's own version, where it says
 
 
 @dataclass(frozen=True)
@@ -87,7 +49,7 @@ class Lease:
     """A slot on one server for one job; give it back with `ServerPool.release`."""
 
     server: str
-    client: ComfyClient
+    client: ComfyClient | ToolClient
     reserved_gb: float
     token: int = field(default=0, repr=False)  # tells two leases with equal fields apart
 
@@ -98,81 +60,6 @@ class Refusal:
 
     reason: str  # "offline" | "busy" | "vram" | "too_big" | "breaker" | "no_servers" | "template"
     detail: str  # a user-facing sentence: what happened and what to do
-
-
-@dataclass
-class _Probe:
-    """What one refresh learnt about one server."""
-
-    online: bool
-    stats: dict[str, Any] = field(default_factory=dict)
-    queue: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    features: ServerFeatures | None = None
-
-
-class _Server:
-    """Mutable bookkeeping for one server; only touched under the pool's lock."""
-
-    def __init__(self, config: ServerConfig, client: ComfyClient | ToolClient):
-        self.config = config
-        self.client = client
-        self.online: bool | None = None
-        self.vram_total_mb: int | None = None
-        self.vram_free_mb: int | None = None
-        self.vram_source = "none"
-        self.devices: tuple[Device, ...] = ()
-        self.queue_running: int | None = None
-        self.queue_pending: int | None = None
-        self.outcomes: deque[bool] = deque(maxlen=WINDOW)
-        self.latencies_ms: deque[float] = deque(maxlen=WINDOW)
-        self.leases: dict[int, float] = {}  # lease token → reserved GB
-        self.failures = 0  # transient failures in a row
-        self.open_until: float | None = None  # breaker tripped; half-open from then on
-        self.probe_token: int | None = None  # the one half-open job in flight
-        self.last_error: str | None = None
-        self.features: ServerFeatures | None = None  # ComfyUI: what it supports (last known)
-
-    @property
-    def name(self) -> str:
-        return self.config.name
-
-    @property
-    def kind(self) -> str:
-        return self.client.kind
-
-    @property
-    def reserved_gb(self) -> float:
-        return sum(self.leases.values())
-
-    @property
-    def total_gb(self) -> float | None:
-        return None if self.vram_total_mb is None else self.vram_total_mb / 1024
-
-    @property
-    def by_free_ram(self) -> bool:
-        """Its memory is the machine's RAM (a cpu or mps primary device): shared with
-        everything else running there, so jobs are admitted into its free part."""
-        return self.vram_source == "server" and self.devices[0].admits_by_free
-
-    @property
-    def room_gb(self) -> float | None:
-        """What admitted jobs must fit in: a GPU's total, or the free RAM."""
-        if self.by_free_ram:
-            return None if self.vram_free_mb is None else self.vram_free_mb / 1024
-        return self.total_gb
-
-    def paused(self, now: float) -> bool:
-        """The breaker refuses jobs: open, or half-open with its one job in flight."""
-        if self.open_until is None:
-            return False
-        return now < self.open_until or self.probe_token is not None
-
-    def median_latency_ms(self) -> float | None:
-        return statistics.median(self.latencies_ms) if self.latencies_ms else None
-
-    def success_rate(self) -> float | None:
-        return sum(self.outcomes) / len(self.outcomes) if self.outcomes else None
 
 
 class ServerPool:
@@ -191,9 +78,9 @@ class ServerPool:
     ):
         if slots_per_server < 1 or breaker_threshold < 1:
             raise ValueError("slots_per_server and breaker_threshold must be at least 1")
-        self._servers = {c.name: _Server(c, make_client(c)) for c in servers}
+        self._servers = {c.name: Member(c, make_client(c)) for c in servers}
         for tool in tools:  # one job at a time each is all these backends take
-            self._servers[tool.name] = _Server(ServerConfig(tool.name, tool.url), tool)
+            self._servers[tool.name] = Member(ServerConfig(tool.name, tool.url), tool)
         self.slots_per_server = slots_per_server
         self.breaker_threshold = breaker_threshold
         self.breaker_cooldown_s = breaker_cooldown_s
@@ -208,7 +95,7 @@ class ServerPool:
     def add(self, config: ServerConfig, client: ComfyClient) -> None:
         """A new member (or a new client for one of that name)."""
         with self._lock:
-            self._servers[config.name] = _Server(config, client)
+            self._servers[config.name] = Member(config, client)
 
     def remove(self, name: str) -> None:
         """The member leaves; a job still holding it ends on its own (its release is ignored)."""
@@ -233,7 +120,7 @@ class ServerPool:
     def states(self) -> list[ServerState]:
         with self._lock:
             now = self._clock()
-            return [self._state(s, now) for s in self._servers.values()]
+            return [state_of(s, now) for s in self._servers.values()]
 
     def refresh(self) -> list[ServerState]:
         """Ask every server, in parallel, whether it answers, its VRAM and its queue depth."""
@@ -246,26 +133,26 @@ class ServerPool:
         with self._lock:
             for server, probe in zip(servers, probes, strict=True):
                 try:
-                    _apply(server, probe, gpus)
+                    apply(server, probe, gpus)
                 except Exception as exc:  # noqa: BLE001 — e.g. /queue answered a list
                     log.warning("health answer of %s unusable", server.name, exc_info=True)
-                    _apply(server, _Probe(online=False, error=_odd_answer(server, exc)), None)
+                    apply(server, Probe(online=False, error=odd_answer(server, exc)), None)
         return self.states()
 
-    def _probe(self, server: _Server) -> _Probe:
-        if not self.allow_online and _on_internet(server.config.url):
+    def _probe(self, server: Member) -> Probe:
+        if not self.allow_online and on_internet(server.config.url):
             error = (
                 f"{server.name} is on the internet and online access is off — allow it in "
                 "Settings (allow_online), or use a local or LAN server"
             )
-            return _Probe(online=False, error=error)
+            return Probe(online=False, error=error)
         try:
-            return _probe(server.client)
+            return probe(server.client)
         except Exception as exc:  # noqa: BLE001 — one server's odd answer must not stop the rest
             log.warning("health check of %s failed", server.name, exc_info=True)
-            return _Probe(online=False, error=_odd_answer(server, exc))
+            return Probe(online=False, error=odd_answer(server, exc))
 
-    def _local_gpus(self, servers: list[_Server]) -> list[GpuInfo] | None:
+    def _local_gpus(self, servers: list[Member]) -> list[GpuInfo] | None:
         if not any(is_local(s.config.url) for s in servers):
             return None
         try:
@@ -301,7 +188,7 @@ class ServerPool:
                 return self._lease(min(ready, key=_load), need, now)
             return self._refusal(candidates, verdicts, need, now)
 
-    def _verdict(self, server: _Server, need: float, now: float) -> str | None:
+    def _verdict(self, server: Member, need: float, now: float) -> str | None:
         """Why `server` cannot take the job now (None: it can)."""
         if server.online is False:
             return "offline"
@@ -317,11 +204,11 @@ class ServerPool:
             return "vram"
         return None
 
-    def _slots(self, server: _Server) -> int:
+    def _slots(self, server: Member) -> int:
         """ComfyUI servers keep a job parked in their own queue; the others run one at a time."""
         return self.slots_per_server if server.kind == "comfyui" else 1
 
-    def _lease(self, server: _Server, need: float, now: float) -> Lease:
+    def _lease(self, server: Member, need: float, now: float) -> Lease:
         token = next(self._tokens)
         server.leases[token] = need
         if server.open_until is not None and now >= server.open_until:
@@ -362,7 +249,7 @@ class ServerPool:
             if server.probe_token == lease.token:
                 server.probe_token = None
 
-    def _succeeded(self, server: _Server, latency_s: float | None) -> None:
+    def _succeeded(self, server: Member, latency_s: float | None) -> None:
         server.outcomes.append(True)
         if latency_s is not None:
             server.latencies_ms.append(latency_s * 1000)
@@ -370,7 +257,7 @@ class ServerPool:
         server.open_until = None
         server.last_error = None
 
-    def _failed(self, server: _Server, error: str | None, was_probe: bool) -> None:
+    def _failed(self, server: Member, error: str | None, was_probe: bool) -> None:
         server.outcomes.append(False)
         server.failures += 1
         server.last_error = error
@@ -386,7 +273,7 @@ class ServerPool:
     # --- refusals --------------------------------------------------------------------------
 
     def _refusal(
-        self, candidates: list[_Server], verdicts: dict[str, str | None], need: float, now: float
+        self, candidates: list[Member], verdicts: dict[str, str | None], need: float, now: float
     ) -> Refusal:
         if _never_fits(candidates, need):
             return _too_big(candidates, need)
@@ -395,7 +282,7 @@ class ServerPool:
         blocked = [s for s in candidates if verdicts[s.name] == reason]
         return Refusal(reason, self._explain(reason, blocked, need, now))
 
-    def _explain(self, reason: str, blocked: list[_Server], need: float, now: float) -> str:
+    def _explain(self, reason: str, blocked: list[Member], need: float, now: float) -> str:
         if reason == "vram":
             server = min(blocked, key=lambda s: s.reserved_gb)
             if server.by_free_ram:
@@ -430,7 +317,7 @@ class ServerPool:
             f"no ComfyUI server is answering ({answers}) — start one or change the URL in Settings"
         )
 
-    def _wall_time(self, server: _Server, now: float) -> str:
+    def _wall_time(self, server: Member, now: float) -> str:
         if server.probe_token is not None:
             return "its test job finishes"
         wall = time.time() + max(0.0, (server.open_until or now) - now)
@@ -447,124 +334,22 @@ class ServerPool:
 
     # --- snapshots -------------------------------------------------------------------------
 
-    def _state(self, server: _Server, now: float) -> ServerState:
-        return ServerState(
-            name=server.name,
-            kind=server.kind,
-            url=server.config.shown_url(),
-            online=server.online,
-            vram_total_mb=server.vram_total_mb,
-            vram_free_mb=server.vram_free_mb,
-            vram_source=server.vram_source,
-            queue_running=server.queue_running,
-            queue_pending=server.queue_pending,
-            success_rate=server.success_rate(),
-            median_latency_ms=server.median_latency_ms(),
-            reserved_gb=server.reserved_gb,
-            slots_used=len(server.leases),
-            breaker_open=server.paused(now),
-            last_error=server.last_error,
-            devices=server.devices,
-            memory="RAM" if server.by_free_ram else "VRAM",
-            api=server.features.api() if server.features else None,
-            version=server.features.version if server.features else None,
-        )
-
-
-def backend_rows(states: list[ServerState]) -> list[dict[str, Any]]:
-    """The rows of `backends --json`: one dict a server."""
-    return [{key: asdict(state)[key] for key in ROW_KEYS} for state in states]
-
 
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _on_internet(url: str) -> bool:
-    """A URL with a host beyond this machine and the LAN (a command line has none)."""
-    return bool(urlsplit(url).hostname) and not is_local_url(url)
-
-
-def _odd_answer(server: _Server, exc: Exception) -> str:
-    return (
-        f"{server.name} ({server.config.shown_url()}) answered its health check with something "
-        f"unexpected ({type(exc).__name__}) — check it is the server the config names"
-    )
-
-
-def _probe(client: ComfyClient | ToolClient) -> _Probe:
-    if client.kind != "comfyui":
-        return _tool_probe(client)
-    try:
-        stats = client.system_stats()
-        queue = client.queue()
-        features = client.features()
-    except BackendError as exc:
-        client.forget()  # when it answers again it may be another version
-        return _Probe(online=False, error=str(exc))
-    return _Probe(online=True, stats=stats, queue=queue, features=features)
-
-
-def _tool_probe(client: ToolClient) -> _Probe:
-    """A WanGP / Gradio / command member: its own health check (VRAM comes from NVML)."""
-    health = client.health()
-    if not health.online:
-        return _Probe(online=False, error=health.detail)
-    queue = {
-        "queue_running": [None] * (health.queue_running or 0),
-        "queue_pending": [None] * (health.queue_pending or 0),
-    }
-    return _Probe(online=True, queue=queue)
-
-
-def _apply(server: _Server, probe: _Probe, gpus: list[GpuInfo] | None) -> None:
-    if not probe.online:
-        server.online = False
-        server.queue_running = server.queue_pending = None
-        server.last_error = probe.error
-        return
-    if server.online is False:
-        server.last_error = None  # the refresh's own error; it answers again
-    server.online = True
-    server.queue_running = _count(probe.queue, "queue_running")
-    server.queue_pending = _count(probe.queue, "queue_pending")
-    server.features = probe.features or server.features
-    server.devices = server_devices(probe.stats)
-    vram = _vram(server.config.url, server.devices, gpus)
-    server.vram_total_mb, server.vram_free_mb, server.vram_source = vram
-
-
-def _vram(
-    url: str, devices: tuple[Device, ...], gpus: list[GpuInfo] | None
-) -> tuple[int | None, int | None, str]:
-    """NVML for a local server whose primary device is a CUDA card (or that lists none:
-    WanGP, Gradio), else the primary device's own numbers (any type), else none."""
-    primary = devices[0] if devices else None
-    if gpus and is_local(url) and (primary is None or primary.type == "cuda"):
-        index = primary.index if primary else None
-        gpu = next((g for g in gpus if g.index == index), gpus[0])
-        return gpu.total_mb, gpu.free_mb, "nvml"
-    if primary is None or primary.total_mb is None:
-        return None, None, "none"
-    return primary.total_mb, primary.free_mb, "server"
-
-
-def _count(queue: dict[str, Any], key: str) -> int | None:
-    items = queue.get(key)
-    return len(items) if isinstance(items, list) else None
-
-
-def _load(server: _Server) -> tuple[int, int, float]:
+def _load(server: Member) -> tuple[int, int, float]:
     """Sort key: fewest slots used, then fewest pending on the server, then fastest (a server
     without successes yet counts as fast, so it gets tried); ties keep the configured order."""
     return (len(server.leases), server.queue_pending or 0, server.median_latency_ms() or 0.0)
 
 
-def _never_fits(candidates: list[_Server], need: float) -> bool:
+def _never_fits(candidates: list[Member], need: float) -> bool:
     totals = [s.total_gb for s in candidates]
     return need > 0 and all(t is not None and need > t for t in totals)
 
 
-def _too_big(candidates: list[_Server], need: float) -> Refusal:
+def _too_big(candidates: list[Member], need: float) -> Refusal:
     largest = max((s.total_gb or 0.0) for s in candidates)
     return Refusal(
         "too_big",
