@@ -18,6 +18,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from core import atomic
 from core.errors import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -147,18 +148,17 @@ def backup(connection: sqlite3.Connection, library: Path, reason: str) -> Path |
     others write) and keep the newest BACKUPS_KEPT; None, logged, when it cannot be written."""
     folder = backup_folder(library)
     dest = folder / f"{library.stem}-{datetime.now():%Y%m%d-%H%M%S-%f}-{reason}.db"
-    partial = dest.with_suffix(".part")
     try:
         folder.mkdir(exist_ok=True)
-        target = sqlite3.connect(partial)
-        try:
-            connection.backup(target)
-            target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-        finally:
-            target.close()
-        os.replace(partial, dest)
+        with atomic.Staged(dest) as staged:
+            target = sqlite3.connect(staged.path)
+            try:
+                connection.backup(target)
+                target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            finally:
+                target.close()
+            staged.commit()
     except (OSError, sqlite3.Error) as exc:
-        partial.unlink(missing_ok=True)
         log.warning("could not back up the library to %s: %s", dest, exc)
         return None
     for old in backups(library)[BACKUPS_KEPT:]:
@@ -173,15 +173,14 @@ def restore_newest_good(library: Path) -> Path | None:
     if good is None:
         return None
     aside = backup_folder(library) / f"damaged-{library.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    partial = library.with_name(f".{library.name}.restoring")
     try:
-        shutil.copy2(good, partial)  # first, so a full disk leaves everything as it was
-        for suffix in ("", "-wal", "-shm"):
-            if Path(f"{library}{suffix}").exists():
-                os.replace(f"{library}{suffix}", f"{aside}.db{suffix}")
-        os.replace(partial, library)
+        with atomic.Staged(library) as staged:
+            shutil.copy2(good, staged.path)  # first, so a full disk leaves everything as it was
+            for suffix in ("", "-wal", "-shm"):  # the damaged file and its journal move aside
+                if Path(f"{library}{suffix}").exists():
+                    os.replace(f"{library}{suffix}", f"{aside}.db{suffix}")
+            staged.commit()
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise DatabaseError(
             f"could not restore {good} ({exc.strerror or exc}) — free some space on the disk, "
             "then run 'python main.py library repair' again"
