@@ -39,12 +39,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import requests
 import tenacity
 
 from core.errors import PermanentBackendError, TransientBackendError
+from core.json_types import JsonObject, JsonValue
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class RunComfyClient:
     def close(self) -> None:
         self._session.close()
 
-    def workflows(self) -> list[dict[str, Any]]:
+    def workflows(self) -> list[JsonObject]:
         return list(self._call("GET", "/workflows") or [])
 
     def machines(self) -> list[Machine]:
@@ -162,7 +162,7 @@ class RunComfyClient:
     )
     def _call(
         self, method: str, path: str, body: dict | None = None, *, server_id: str = ""
-    ) -> Any:
+    ) -> JsonValue:
         shown = path.replace(server_id, short_id(server_id) + "…") if server_id else path
         where = f"{self.base_url}/prod/api/users/…{shown}"  # user and server ids left out
         try:
@@ -221,7 +221,7 @@ _HINTS = {
 }
 
 
-def _machine(item: dict[str, Any]) -> Machine:
+def _machine(item: JsonObject) -> Machine:
     return Machine(
         server_id=str(item.get("server_id") or item.get("id") or ""),
         status=str(item.get("current_status") or item.get("status") or "Unknown"),
@@ -231,7 +231,7 @@ def _machine(item: dict[str, Any]) -> Machine:
     )
 
 
-def _epoch(text: Any) -> float | None:
+def _epoch(text: JsonValue) -> float | None:
     """ISO 8601 ("2024-11-08T05:13:44.100554Z") → epoch seconds; None when absent or odd."""
     if not isinstance(text, str) or not text:
         return None

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from core.json_types import JsonObject, JsonValue
 
 from .events import OutputFile
 
@@ -32,7 +33,7 @@ class Outcome:
     """How a prompt ended, from its history entry (or the Jobs API's copy of it)."""
 
     status: str  # "success" | "error" (an interrupt is an error with execution_interrupted)
-    messages: dict[str, dict[str, Any]]  # execution_start / _cached / _success / _error / …
+    messages: dict[str, JsonObject]  # execution_start / _cached / _success / _error / …
     outputs: list[OutputFile]
     output_nodes: list[str] | None = None  # the prompt's output nodes, when the entry says
 
@@ -67,7 +68,7 @@ class JobState:
         return self.outcome is not None
 
 
-def history_outcome(body: Any, prompt_id: str) -> Outcome | None:
+def history_outcome(body: JsonValue, prompt_id: str) -> Outcome | None:
     """`/history/{id}` → the outcome; None while the server has no entry for it."""
     entry = _object(body, "the answer").get(prompt_id)
     if not entry:
@@ -80,7 +81,7 @@ def history_outcome(body: Any, prompt_id: str) -> Outcome | None:
     return _outcome(entry.get("status"), entry.get("outputs"), output_nodes)
 
 
-def job_state(body: Any) -> JobState:
+def job_state(body: JsonValue) -> JobState:
     """`/api/jobs/{id}` → status and, once the job ended, its outcome."""
     job = _object(body, "the answer")
     status = job.get("status")
@@ -91,7 +92,7 @@ def job_state(body: Any) -> JobState:
     return JobState(status, _outcome(job.get("execution_status"), job.get("outputs"), None))
 
 
-def queue_state(body: Any) -> QueueState:
+def queue_state(body: JsonValue) -> QueueState:
     queue = _object(body, "the answer")
     running = [_queue_item(item, "queue_running") for item in _list_at(queue, "queue_running")]
     pending = [_queue_item(item, "queue_pending") for item in _list_at(queue, "queue_pending")]
@@ -100,7 +101,7 @@ def queue_state(body: Any) -> QueueState:
     )
 
 
-def parse_outputs(outputs: Any) -> list[OutputFile]:
+def parse_outputs(outputs: JsonValue) -> list[OutputFile]:
     """History `outputs` → files (and texts); the media kind comes from the file extension."""
     files = []
     for node_id, ui in _object(outputs or {}, "outputs").items():
@@ -128,7 +129,7 @@ def media_of(filename: str, key: str = "images") -> str:
     return KEY_MEDIA.get(key, "image")
 
 
-def seconds(data: dict[str, Any] | None) -> float | None:
+def seconds(data: JsonObject | None) -> float | None:
     """A message's `timestamp` (ms) in epoch seconds."""
     stamp = (data or {}).get("timestamp")
     return stamp / 1000 if isinstance(stamp, int | float) and not isinstance(stamp, bool) else None
@@ -137,9 +138,9 @@ def seconds(data: dict[str, Any] | None) -> float | None:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _outcome(status: Any, outputs: Any, output_nodes: list[str] | None) -> Outcome:
+def _outcome(status: JsonValue, outputs: JsonValue, output_nodes: list[str] | None) -> Outcome:
     status = _object(status or {}, "status")
-    messages: dict[str, dict[str, Any]] = {}
+    messages: dict[str, JsonObject] = {}
     for message in _list(status.get("messages") or [], "status.messages"):
         if isinstance(message, list) and len(message) == 2 and isinstance(message[0], str):
             messages[message[0]] = message[1] if isinstance(message[1], dict) else {}
@@ -149,7 +150,7 @@ def _outcome(status: Any, outputs: Any, output_nodes: list[str] | None) -> Outco
     return Outcome(status_str, messages, parse_outputs(outputs), output_nodes)
 
 
-def _file(node_id: str, key: str, item: Any, animated: bool, where: str) -> OutputFile:
+def _file(node_id: str, key: str, item: JsonValue, animated: bool, where: str) -> OutputFile:
     item = _object(item, where)
     filename, subfolder = item.get("filename"), item.get("subfolder", "")
     kind = item.get("type", "output")
@@ -160,13 +161,13 @@ def _file(node_id: str, key: str, item: Any, animated: bool, where: str) -> Outp
     return OutputFile(node_id, filename, subfolder, kind, media, animated=is_animated)
 
 
-def _text(value: Any) -> str:
+def _text(value: JsonValue) -> str:
     if isinstance(value, list | tuple):  # ("text",) tuples arrive as lists
         return "".join(str(v) for v in value)
     return str(value)
 
 
-def _queue_item(item: Any, where: str) -> tuple[float, str]:
+def _queue_item(item: JsonValue, where: str) -> tuple[float, str]:
     if not isinstance(item, list) or len(item) < 2 or not isinstance(item[1], str):
         raise MalformedAnswer(f"{where}: an item is not [number, prompt_id, …]")
     number = item[0] if isinstance(item[0], int | float) else 0
@@ -177,17 +178,17 @@ def _number(item: tuple[float, str]) -> float:
     return item[0]
 
 
-def _object(value: Any, what: str) -> dict[str, Any]:
+def _object(value: JsonValue, what: str) -> JsonObject:
     if not isinstance(value, dict):
         raise MalformedAnswer(f"{what} is {type(value).__name__}, not an object")
     return value
 
 
-def _list(value: Any, what: str) -> list[Any]:
+def _list(value: JsonValue, what: str) -> list[JsonValue]:
     if not isinstance(value, list):
         raise MalformedAnswer(f"{what} is {type(value).__name__}, not a list")
     return value
 
 
-def _list_at(body: dict[str, Any], key: str) -> list[Any]:
+def _list_at(body: JsonObject, key: str) -> list[JsonValue]:
     return _list(body.get(key, []), key)

@@ -26,13 +26,14 @@ import mimetypes
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TypeVar, TypeVarTuple, Unpack
 from urllib.parse import quote, urlsplit
 
 import requests
 
 from core.config import ServerConfig, TimeoutConfig
 from core.errors import InputError, NotRunnableHere, PermanentBackendError, TransientBackendError
+from core.json_types import JsonObject
 from executors.object_info import missing_parts
 
 from .answers import (
@@ -46,9 +47,11 @@ from .answers import (
 )
 from .events import Event, OutputFile, RunResult
 from .features import ServerFeatures, detect
-from .http import Http
+from .http import Http, RequestOptions
 from .run import Job, new_prompt_id
 
+T = TypeVar("T")
+Args = TypeVarTuple("Args")
 MEDIA_MIME_PREFIXES = ("image/", "video/", "audio/", "application/octet-stream")
 
 
@@ -89,9 +92,9 @@ class ComfyClient:
             verify_tls=verify_tls,
             timeout=(connect_timeout, read_timeout),
         )
-        self._object_info: dict[str, Any] | None = None
+        self._object_info: JsonObject | None = None
         self._features: ServerFeatures | None = None
-        self._replacements: dict[str, Any] | None = None
+        self._replacements: JsonObject | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -118,7 +121,7 @@ class ComfyClient:
 
     # --- what the server is ----------------------------------------------------------------
 
-    def system_stats(self) -> dict[str, Any]:
+    def system_stats(self) -> JsonObject:
         return self._object("/system_stats")
 
     def features(self) -> ServerFeatures:
@@ -128,14 +131,14 @@ class ComfyClient:
                 self._features = detect(self.http, self.system_stats())
             return self._features
 
-    def object_info(self, refresh: bool = False) -> dict[str, Any]:
+    def object_info(self, refresh: bool = False) -> JsonObject:
         """Every node class the server knows (fetched once per client)."""
         with self._lock:
             if self._object_info is None or refresh:
                 self._object_info = self._object("/object_info")
             return self._object_info
 
-    def node_replacements(self) -> dict[str, Any]:
+    def node_replacements(self) -> JsonObject:
         """`GET /node_replacements` (old class → its replacements), which the server applies
         before it validates a prompt; {} where the server has none (fetched once per client)."""
         if not self.features().node_replacements:
@@ -152,7 +155,7 @@ class ComfyClient:
 
     # --- where a prompt is -----------------------------------------------------------------
 
-    def queue(self) -> dict[str, Any]:
+    def queue(self) -> JsonObject:
         """The raw `/queue` answer (checked for shape)."""
         body = self._object("/queue")
         self._parsed("/queue", queue_state, body)
@@ -161,7 +164,7 @@ class ComfyClient:
     def queue_state(self) -> QueueState:
         return self._parsed("/queue", queue_state, self._object("/queue"))
 
-    def history(self, prompt_id: str) -> dict[str, Any] | None:
+    def history(self, prompt_id: str) -> JsonObject | None:
         """The finished prompt's raw history entry; None while pending, running or unknown."""
         body = self._object(f"/history/{quote(prompt_id, safe='')}")
         self._parsed("/history", history_outcome, body, prompt_id)
@@ -259,7 +262,7 @@ class ComfyClient:
 
     # --- workflows -------------------------------------------------------------------------
 
-    def validate(self, workflow: dict[str, Any]) -> None:
+    def validate(self, workflow: JsonObject) -> None:
         """Check node types and model files against object_info before submitting."""
         problems = missing_parts(workflow, self.object_info(), self.node_replacements())
         if problems:
@@ -268,13 +271,13 @@ class ComfyClient:
 
     def run(
         self,
-        workflow: dict[str, Any],
+        workflow: JsonObject,
         *,
         prompt_id: str | None = None,
         on_event: Callable[[Event], None] | None = None,
         cancel: threading.Event | None = None,
         timeout_s: float = 600,
-        extra_pnginfo: dict[str, Any] | None = None,
+        extra_pnginfo: JsonObject | None = None,
     ) -> RunResult:
         """Submit `workflow` and follow it to the end (see run.py).
 
@@ -294,13 +297,15 @@ class ComfyClient:
 
     # --- plumbing --------------------------------------------------------------------------
 
-    def _object(self, path: str, method: str = "GET", **kwargs: Any) -> dict[str, Any]:
-        body = self.http.request(method, path, **kwargs)
+    def _object(
+        self, path: str, method: str = "GET", **options: Unpack[RequestOptions]
+    ) -> JsonObject:
+        body = self.http.request(method, path, **options)
         if not isinstance(body, dict):
             raise self.http.malformed(path, f"the answer is a {type(body).__name__}, not an object")
         return body
 
-    def _parsed(self, path: str, parse: Callable[..., Any], *args: Any) -> Any:
+    def _parsed(self, path: str, parse: Callable[[*Args], T], *args: *Args) -> T:
         try:
             return parse(*args)
         except MalformedAnswer as exc:

@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from core.errors import PermanentBackendError
+from core.json_types import JsonObject
 
 from .http import Http
 
@@ -30,7 +30,7 @@ class ServerFeatures:
         return {"jobs": self.jobs, "assets": self.assets}
 
 
-def detect(http: Http, system_stats: dict[str, Any]) -> ServerFeatures:
+def detect(http: Http, system_stats: JsonObject) -> ServerFeatures:
     flags = _optional(http, "/features")
     system = system_stats.get("system") if isinstance(system_stats, dict) else None
     version = system.get("comfyui_version") if isinstance(system, dict) else None
@@ -42,7 +42,7 @@ def detect(http: Http, system_stats: dict[str, Any]) -> ServerFeatures:
     )
 
 
-def _optional(http: Http, path: str) -> dict[str, Any] | None:
+def _optional(http: Http, path: str) -> JsonObject | None:
     """The JSON object at `path`, or None where the server has no such route (a 404, or a
     proxy's page that is not JSON)."""
     try:

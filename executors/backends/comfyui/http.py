@@ -17,17 +17,20 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import IO, TypedDict, TypeVar, TypeVarTuple, Unpack
 
 import requests
 import tenacity
 from urllib3.exceptions import NewConnectionError
 
 from core.errors import BackendError, PermanentBackendError, TransientBackendError
+from core.json_types import JsonValue
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+E = TypeVar("E", bound=BackendError)
+Args = TypeVarTuple("Args")
 
 STATUS_HINTS = {
     500: "an internal error — see the server's console",
@@ -39,6 +42,16 @@ STATUS_HINTS = {
 
 class PassingFailure(TransientBackendError):
     """A failure worth retrying in place: a 5xx answer or a connection dropped mid-answer."""
+
+
+class RequestOptions(TypedDict, total=False):
+    """What a request may carry besides its method and path (requests' keyword arguments)."""
+
+    json: JsonValue
+    params: Mapping[str, str]
+    data: Mapping[str, str]
+    files: Mapping[str, tuple[str, bytes | IO[bytes], str]]
+    stream: bool
 
 
 class Http:
@@ -69,15 +82,21 @@ class Http:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
     def request(
-        self, method: str, path: str, *, parse: bool = True, retry: bool = True, **kwargs: Any
-    ) -> Any:
+        self,
+        method: str,
+        path: str,
+        *,
+        parse: bool = True,
+        retry: bool = True,
+        **options: Unpack[RequestOptions],
+    ) -> JsonValue:
         """Send, check and (with `parse`) decode the JSON answer; retried in place when
         `retry` (the request is idempotent)."""
         if not retry:
-            return self._once(method, path, parse, kwargs)
-        return self.retried(self._once, method, path, parse, kwargs)
+            return self._once(method, path, parse, options)
+        return self.retried(self._once, method, path, parse, options)
 
-    def retried(self, attempt: Callable[..., T], *args: Any) -> T:
+    def retried(self, attempt: Callable[[*Args], T], *args: *Args) -> T:
         """`attempt(*args)`, again after a passing failure (an idempotent request)."""
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.attempts),
@@ -98,10 +117,10 @@ class Http:
                 detail=exc.detail,
             ) from exc
 
-    def send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def send(self, method: str, path: str, **options: Unpack[RequestOptions]) -> requests.Response:
         """One request; library errors become BackendErrors."""
         try:
-            return self.session.request(method, self.url + path, timeout=self.timeout, **kwargs)
+            return self.session.request(method, self.url + path, timeout=self.timeout, **options)
         except requests.exceptions.SSLError as exc:
             msg = (
                 f"TLS check failed for ComfyUI at {self.shown_url} — fix the certificate or turn "
@@ -131,7 +150,7 @@ class Http:
         msg = f"ComfyUI at {self.shown_url} answered {status} to {path}: {response.text[:200]!r}"
         raise self.error(PermanentBackendError, msg, status=status)
 
-    def json(self, response: requests.Response, path: str) -> Any:
+    def json(self, response: requests.Response, path: str) -> JsonValue:
         try:
             body = response.json()
         except (ValueError, RecursionError) as exc:
@@ -161,19 +180,19 @@ class Http:
 
     def error(
         self,
-        kind: type[BackendError],
+        kind: type[E],
         message: str,
         *,
         status: int | None = None,
-        detail: Any = None,
-    ) -> Any:
+        detail: object = None,
+    ) -> E:
         return kind(message, backend=self.name, url=self.shown_url, status=status, detail=detail)
 
     def close(self) -> None:
         self.session.close()
 
-    def _once(self, method: str, path: str, parse: bool, kwargs: dict[str, Any]) -> Any:
-        response = self.send(method, path, **kwargs)
+    def _once(self, method: str, path: str, parse: bool, options: RequestOptions) -> JsonValue:
+        response = self.send(method, path, **options)
         self.check(response, path)
         return self.json(response, path) if parse else None
 

@@ -11,9 +11,9 @@ with `extra_info {input_name, input_config, received_value}`.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from core.errors import BackendError, OutOfMemory, PermanentBackendError
+from core.json_types import JsonObject, JsonValue
 from executors.object_info import INSTALL_ADVICE, is_model_file, missing_nodes, value_problems
 
 from .http import Http
@@ -23,7 +23,7 @@ OLD_MISSING_NODE = re.compile(
 )
 
 
-def describe_rejection(body: Any, workflow: dict[str, Any]) -> str:
+def describe_rejection(body: JsonValue, workflow: JsonObject) -> str:
     """Every node error of a refused prompt, or its prompt-level error, on one line."""
     body = body if isinstance(body, dict) else {}
     node_errors = body.get("node_errors")
@@ -37,7 +37,7 @@ def describe_rejection(body: Any, workflow: dict[str, Any]) -> str:
     return "; ".join(parts) if parts else _prompt_error(body.get("error"), workflow)
 
 
-def execution_error(http: Http, data: dict[str, Any]) -> BackendError:
+def execution_error(http: Http, data: JsonObject) -> BackendError:
     node, node_type = data.get("node_id"), data.get("node_type")
     exception_type = str(data.get("exception_type", ""))
     message = str(data.get("exception_message", "")).strip()
@@ -60,7 +60,7 @@ def is_oom(exception_type: str, message: str) -> bool:
     )
 
 
-def _prompt_error(error: Any, workflow: dict[str, Any]) -> str:
+def _prompt_error(error: JsonValue, workflow: JsonObject) -> str:
     if isinstance(error, str):
         return error
     error = error if isinstance(error, dict) else {}
@@ -71,10 +71,10 @@ def _prompt_error(error: Any, workflow: dict[str, Any]) -> str:
     return f"{error.get('message', 'invalid prompt')}{details}"
 
 
-def _missing_class(error: dict[str, Any], workflow: dict[str, Any]) -> str | None:
+def _missing_class(error: JsonObject, workflow: JsonObject) -> str | None:
     """A node class the server lacks, as the current (`missing_node_type`) or the 0.3.64
     (`invalid_prompt` "… does not exist") server says it; None for any other error."""
-    extra = error.get("extra_info") if isinstance(error.get("extra_info"), dict) else {}
+    extra = _extra_info(error)
     if error.get("type") == "missing_node_type" and extra.get("class_type"):
         node_id, class_type, title = (
             extra.get("node_id"),
@@ -91,12 +91,10 @@ def _missing_class(error: dict[str, Any], workflow: dict[str, Any]) -> str | Non
     return missing_nodes([(f"node {node_id} ({class_type}{shown})", class_type)], INSTALL_ADVICE)
 
 
-def _node_error(
-    node_id: str, entry: dict[str, Any], error: dict[str, Any], workflow: dict[str, Any]
-) -> str:
+def _node_error(node_id: str, entry: JsonObject, error: JsonObject, workflow: JsonObject) -> str:
     class_type = entry.get("class_type") or workflow.get(node_id, {}).get("class_type", "?")
     where = f"node {node_id} ({class_type})"
-    extra = error.get("extra_info") if isinstance(error.get("extra_info"), dict) else {}
+    extra = _extra_info(error)
     value = extra.get("received_value")
     if error.get("type") == "value_not_in_list" and is_model_file(value):
         spec = extra.get("input_config")
@@ -107,3 +105,9 @@ def _node_error(
     if error.get("details"):
         text += f": {error['details']}"
     return f"{where}: {text}"
+
+
+def _extra_info(error: JsonObject) -> JsonObject:
+    """The error's `extra_info` object (the newer servers'), or {}."""
+    extra = error.get("extra_info")
+    return extra if isinstance(extra, dict) else {}

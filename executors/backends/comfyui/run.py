@@ -25,11 +25,12 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import websocket
 
 from core.errors import JobCancelled, PermanentBackendError, TransientBackendError
+from core.json_types import JsonObject, JsonValue
 
 from .answers import JobState, Outcome
 from .events import Accepted, Event, RunResult
@@ -54,7 +55,7 @@ def new_prompt_id() -> str:
     return str(uuid.uuid4())
 
 
-def raise_for(client: ComfyClient, failure: tuple[str, dict[str, Any]] | None) -> None:
+def raise_for(client: ComfyClient, failure: tuple[str, JsonObject] | None) -> None:
     kind, data = failure or (None, None)
     if kind == "execution_error":
         raise execution_error(client.http, data or {})
@@ -66,7 +67,7 @@ class Job:
     def __init__(
         self,
         client: ComfyClient,
-        workflow: dict[str, Any],
+        workflow: JsonObject,
         prompt_id: str,
         on_event: Callable[[Event], None],
         cancel: threading.Event,
@@ -85,9 +86,9 @@ class Job:
         self.next_poll = time.monotonic() + client.safety_poll_interval
         self.next_connect = 0.0
         self.poll_failures = 0
-        self.last_seen: tuple[Any, ...] = ()
+        self.last_seen: tuple[str, int | None] | None = None
 
-    def run(self, extra_pnginfo: dict[str, Any] | None) -> RunResult:
+    def run(self, extra_pnginfo: JsonObject | None) -> RunResult:
         self._connect()
         try:
             queued = time.time()
@@ -112,7 +113,7 @@ class Job:
 
     # --- submit ----------------------------------------------------------------------------
 
-    def _submit(self, extra_pnginfo: dict[str, Any] | None) -> None:
+    def _submit(self, extra_pnginfo: JsonObject | None) -> None:
         body = {
             "prompt": self.workflow,
             "client_id": self.client_id,
@@ -125,7 +126,7 @@ class Job:
             self._rejected(answer, partial=True)
         self.on_event(Accepted(self.prompt_id))
 
-    def _post_once(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _post_once(self, body: JsonObject) -> JsonObject:
         """POST /prompt; after a lost answer, ask whether the server has it before resending."""
         http = self.client.http
         for attempt in range(1, http.attempts + 1):
@@ -140,7 +141,7 @@ class Job:
                 self.cancel.wait(http.backoff_s * 2**attempt)
         raise AssertionError("unreachable")
 
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _post(self, body: JsonObject) -> JsonObject:
         http = self.client.http
         response = http.send("POST", "/prompt", json=body)
         if response.status_code == 400:
@@ -149,12 +150,12 @@ class Job:
         answer = http.json(response, "/prompt")
         return answer if isinstance(answer, dict) else {}
 
-    def _extra_data(self, extra_pnginfo: dict[str, Any] | None) -> dict[str, Any]:
+    def _extra_data(self, extra_pnginfo: JsonObject | None) -> JsonObject:
         pnginfo = dict(extra_pnginfo or {})
         pnginfo["workflow"] = {**(pnginfo.get("workflow") or {}), "id": TAKEBOARD_WORKFLOW_ID}
         return {"extra_pnginfo": pnginfo, "preview_method": self.client.preview_method}
 
-    def _rejected(self, body: Any, partial: bool) -> None:
+    def _rejected(self, body: JsonValue, partial: bool) -> None:
         how = "accepted only part of" if partial else "rejected"
         reasons = describe_rejection(body, self.workflow)
         msg = f"ComfyUI at {self.client.shown_url} {how} the workflow: {reasons}"

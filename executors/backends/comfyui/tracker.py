@@ -11,9 +11,11 @@ import json
 import logging
 import struct
 import time
-from typing import Any
+from typing import TypeGuard
 
 import websocket
+
+from core.json_types import JsonObject, JsonValue
 
 from .answers import Outcome, parse_outputs, seconds
 from .events import Cached, Event, NodeStarted, Preview, Progress, RunResult
@@ -26,22 +28,22 @@ PREVIEW_WITH_METADATA = 4  # supports_preview_metadata: a JSON header before the
 
 
 class Tracker:
-    def __init__(self, workflow: dict[str, Any], prompt_id: str):
+    def __init__(self, workflow: JsonObject, prompt_id: str):
         self.workflow = workflow
         self.prompt_id = prompt_id
         self.cached: tuple[str, ...] = ()
         self.done: set[str] = set()
         self.current: str | None = None
-        self.outputs: dict[str, Any] = {}  # node id → its `executed` output (the socket's copy)
-        self.messages: dict[str, dict[str, Any]] = {}
+        self.outputs: JsonObject = {}  # node id → its `executed` output (the socket's copy)
+        self.messages: dict[str, JsonObject] = {}
         self.preview: Preview | None = None
         self.high = 0.0  # the furthest fraction reported: progress never goes backwards
         self.finished = False  # the socket said it is over: read the history
-        self.failure: tuple[str, dict[str, Any]] | None = None
+        self.failure: tuple[str, JsonObject] | None = None
 
     def on_frame(self, opcode: int, data: bytes | str) -> list[Event]:
         if opcode == websocket.ABNF.OPCODE_BINARY:
-            preview = self._preview(bytes(data))
+            preview = self._preview(data if isinstance(data, bytes) else data.encode())
             return [preview] if preview else []
         try:
             message = json.loads(data)
@@ -87,16 +89,16 @@ class Tracker:
 
     # --- messages ----------------------------------------------------------------------------
 
-    def _on_execution_start(self, data: dict[str, Any]) -> list[Event]:
+    def _on_execution_start(self, data: JsonObject) -> list[Event]:
         self.messages["execution_start"] = data
         return []
 
-    def _on_execution_cached(self, data: dict[str, Any]) -> list[Event]:
+    def _on_execution_cached(self, data: JsonObject) -> list[Event]:
         self.messages["execution_cached"] = data
         self.cached = tuple(str(node) for node in data.get("nodes", []))
         return [Cached(self.cached)]
 
-    def _on_executing(self, data: dict[str, Any]) -> list[Event]:
+    def _on_executing(self, data: JsonObject) -> list[Event]:
         node = data.get("node")
         if self.current is not None:
             self.done.add(self.current)
@@ -107,28 +109,28 @@ class Tracker:
         class_type = str(self.workflow.get(node, {}).get("class_type", ""))
         return [NodeStarted(str(node), class_type, self._fraction(0.0))]
 
-    def _on_progress(self, data: dict[str, Any]) -> list[Event]:
+    def _on_progress(self, data: JsonObject) -> list[Event]:
         value, total = _count(data.get("value", 0)), _count(data.get("max", 1)) or 1
         node = str(data.get("node", self.current or ""))
         return [
             Progress(self._fraction(min(value / total, 1.0)), value=value, max=total, node=node)
         ]
 
-    def _on_executed(self, data: dict[str, Any]) -> list[Event]:
+    def _on_executed(self, data: JsonObject) -> list[Event]:
         if isinstance(data.get("output"), dict) and data["output"]:
             self.outputs[str(data.get("node"))] = data["output"]
         return []
 
-    def _on_execution_success(self, data: dict[str, Any]) -> list[Event]:
+    def _on_execution_success(self, data: JsonObject) -> list[Event]:
         self.messages["execution_success"] = data
         self.finished = True
         return []
 
-    def _on_execution_error(self, data: dict[str, Any]) -> list[Event]:
+    def _on_execution_error(self, data: JsonObject) -> list[Event]:
         self.failure = ("execution_error", data)
         return []
 
-    def _on_execution_interrupted(self, data: dict[str, Any]) -> list[Event]:
+    def _on_execution_interrupted(self, data: JsonObject) -> list[Event]:
         self.failure = ("execution_interrupted", data)
         return []
 
@@ -156,13 +158,13 @@ class Tracker:
         return self.high
 
 
-def _count(value: Any) -> int:
+def _count(value: JsonValue) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{value!r} is not a number")
     return max(int(value), 0)
 
 
-def _json_object(raw: bytes) -> dict[str, Any] | None:
+def _json_object(raw: bytes) -> JsonObject | None:
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError):
@@ -170,5 +172,5 @@ def _json_object(raw: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _is_image(mime: Any) -> bool:
+def _is_image(mime: JsonValue) -> TypeGuard[str]:
     return isinstance(mime, str) and mime.startswith("image/") and len(mime) < 40
