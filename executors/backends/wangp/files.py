@@ -2,7 +2,8 @@
 
 `wangp_create_gallery_download` answers a relative URL that works once and expires after
 10 minutes (shared/mcp_server.py `_MediaTransferStore`), so every try asks for a fresh one.
-Files are streamed into a `.part` file and renamed when complete; a failure leaves nothing.
+Files are written atomically (core.atomic: a temporary file renamed when complete); a failure
+leaves nothing.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
 
+from core.atomic import write_chunks
 from core.errors import BackendError, JobCancelled, PermanentBackendError, TransientBackendError
 
 from .errors import Where
@@ -71,34 +74,32 @@ class Downloader:
         ) from failure
 
     def _download(self, ticket: Ticket, target: Path, cancel: threading.Event) -> Path:
-        """Streams one file into `target` (via a .part file); the URL is used exactly once."""
-        partial = target.with_name(target.name + ".part")
+        """Streams one file into `target` (atomically: core.atomic); the URL is used exactly
+        once. A transfer cut short leaves nothing."""
         headers = self.headers() if _same_origin(ticket.url, self.url) else {}
         try:
             with requests.get(
                 ticket.url, stream=True, headers=headers, timeout=(self.connect_s, self.read_s)
             ) as response:
                 self._check_download_status(response.status_code)
-                written = self._write_stream(response.iter_content(CHUNK), partial, cancel)
+                chunks = _until_cancelled(response.iter_content(CHUNK), cancel)
+                write_chunks(chunks, target, check=partial(self._check_size, ticket.size))
         except requests.RequestException as exc:
-            partial.unlink(missing_ok=True)
             raise TransientBackendError(
                 f"the transfer from {self.url} broke off ({type(exc).__name__}); check the "
                 "network to WanGP.",
                 **self.where,
             ) from exc
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        if ticket.size is not None and written != ticket.size:
-            partial.unlink(missing_ok=True)
+        return target
+
+    def _check_size(self, size: int | None, staged: Path) -> None:
+        """The whole file arrived (when WanGP said how big it is)."""
+        got = staged.stat().st_size
+        if size is not None and got != size:
             raise TransientBackendError(
-                f"the transfer stopped after {written} of {ticket.size} bytes; check the "
-                "network to WanGP.",
+                f"the transfer stopped after {got} of {size} bytes; check the network to WanGP.",
                 **self.where,
             )
-        partial.replace(target)
-        return target
 
     def _check_download_status(self, status: int) -> None:
         if status < 400:
@@ -116,16 +117,12 @@ class Downloader:
             **self.where,
         )
 
-    @staticmethod
-    def _write_stream(chunks: Iterator[bytes], partial: Path, cancel: threading.Event) -> int:
-        written = 0
-        with partial.open("wb") as out:
-            for chunk in chunks:
-                if cancel.is_set():
-                    raise JobCancelled("The job was cancelled while its video was downloading.")
-                out.write(chunk)
-                written += len(chunk)
-        return written
+
+def _until_cancelled(chunks: Iterator[bytes], cancel: threading.Event) -> Iterator[bytes]:
+    for chunk in chunks:
+        if cancel.is_set():
+            raise JobCancelled("The job was cancelled while its video was downloading.")
+        yield chunk
 
 
 def unique_names(filenames: list[str]) -> list[str]:
