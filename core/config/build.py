@@ -9,15 +9,13 @@ import difflib
 from pathlib import Path
 
 from core.config.records import (
-    DEFAULT_RUNCOMFY_API,
-    DEFAULT_RUNCOMFY_TOKEN_ENV,
-    CloudSettings,
     CommandConfig,
     Config,
     DownloadConfig,
     LlmConfig,
     RetryConfig,
     Route,
+    RunComfyConfig,
     ServerConfig,
     TimeoutConfig,
     UrlBackendConfig,
@@ -60,43 +58,20 @@ def build(raw: JsonObject, home: Path, warnings: tuple[str, ...]) -> Config:
         routing=tuple(_route(item, f"routing[{n}]") for n, item in enumerate(raw["routing"])),
         health_interval_s=raw["health"]["interval_s"],
         llm=LlmConfig(**raw["llm"]),
-        cloud=_cloud(raw),
+        runcomfy=RunComfyConfig(**raw["cloud"]["runcomfy"]),
         downloads=DownloadConfig(**raw["downloads"]),
         warnings=warnings,
     )
-    runcomfy = raw["cloud"]["runcomfy"]
-    _check_values(config, runcomfy)
-    _check_service_urls(config, runcomfy)
+    _check_values(config)
+    _check_service_urls(config)
     _check_unique_names(config)
     return config
 
 
-def _cloud(raw: JsonObject) -> CloudSettings:
-    """The cloud.runcomfy block as the cloud manager uses it (0 for a budget: None, none)."""
-    block, timeouts = raw["cloud"]["runcomfy"], raw["timeouts"]
-    rates, machine = block["rates_usd_h"], block["machine_type"]
-    return CloudSettings(
-        allow_online=raw["allow_online"],
-        user_id=block["user_id"],
-        token_env=block["token_env"] or DEFAULT_RUNCOMFY_TOKEN_ENV,
-        api_url=(block["api_url"] or DEFAULT_RUNCOMFY_API).rstrip("/"),
-        machine_type=machine,
-        workflow_version=block["workflow_version"],
-        rate_usd_h=rates.get(machine, max(rates.values(), default=CloudSettings.rate_usd_h)),
-        budget_session_usd=block["budget_session_usd"] or None,
-        budget_month_usd=block["budget_month_usd"] or None,
-        idle_stop_s=block["idle_stop_s"] or None,
-        ready_timeout_s=block["ready_timeout_s"],
-        auto_stop_at_quit=block["auto_stop_at_quit"],
-        connect_timeout_s=timeouts["connect_s"],
-        read_timeout_s=timeouts["read_s"],
-    )
-
-
-def _check_service_urls(config: Config, runcomfy: JsonObject) -> None:
+def _check_service_urls(config: Config) -> None:
     """The URLs of services that are not pool members are server addresses too."""
-    if runcomfy["api_url"]:
-        parse_url(runcomfy["api_url"], "cloud.runcomfy.api_url")
+    if config.runcomfy.api_url:
+        parse_url(config.runcomfy.api_url, "cloud.runcomfy.api_url")
     if config.llm is not None and config.llm.api_base:
         parse_url(config.llm.api_base, "llm.api_base")
 
@@ -212,7 +187,7 @@ def _preview_method(value: str, path: str) -> str:
     return value
 
 
-def _check_values(config: Config, runcomfy: JsonObject) -> None:
+def _check_values(config: Config) -> None:
     if config.default_quality not in QUALITY_TIERS:
         raise ConfigError(
             f"default_quality: {config.default_quality!r} is not a tier — use one "
@@ -223,31 +198,32 @@ def _check_values(config: Config, runcomfy: JsonObject) -> None:
             raise ConfigError(
                 f"quality_tiers.{name}: not a tier — tiers are {', '.join(QUALITY_TIERS)}"
             )
-    _check_cloud_budgets(runcomfy)
-    _check_positive(_numbers(config, runcomfy))
+    _check_cloud_budgets(config.runcomfy)
+    _check_positive(_numbers(config))
     if config.retry.jitter_s < 0:
         raise ConfigError(f"retry.jitter_s: must be 0 or more, got {config.retry.jitter_s}")
     if config.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"log_level: {config.log_level!r} — use DEBUG, INFO, WARNING or ERROR")
 
 
-def _numbers(config: Config, runcomfy: JsonObject) -> dict[str, float]:
+def _numbers(config: Config) -> dict[str, float]:
     """Every number that must be above 0, by key path."""
     numbers = {f"timeouts.{k}": v for k, v in vars(config.timeouts).items()}
     numbers |= {f"retry.{k}": v for k, v in vars(config.retry).items() if k != "jitter_s"}
     numbers |= {f"vram_profiles.{k}": v for k, v in config.vram_profiles.items()}
     numbers["health.interval_s"] = config.health_interval_s
     numbers |= {f"downloads.{k}": v for k, v in vars(config.downloads).items()}
-    numbers["cloud.runcomfy.ready_timeout_s"] = runcomfy["ready_timeout_s"]
-    numbers |= {f"cloud.runcomfy.rates_usd_h.{k}": v for k, v in runcomfy["rates_usd_h"].items()}
+    runcomfy = config.runcomfy
+    numbers["cloud.runcomfy.ready_timeout_s"] = runcomfy.ready_timeout_s
+    numbers |= {f"cloud.runcomfy.rates_usd_h.{k}": v for k, v in runcomfy.rates_usd_h.items()}
     if config.llm is not None:
         numbers["llm.timeout_s"] = config.llm.timeout_s
     return numbers
 
 
-def _check_cloud_budgets(runcomfy: JsonObject) -> None:
+def _check_cloud_budgets(runcomfy: RunComfyConfig) -> None:
     for key in ("budget_session_usd", "budget_month_usd", "idle_stop_s"):
-        if runcomfy[key] < 0:
+        if getattr(runcomfy, key) < 0:
             raise ConfigError(f"cloud.runcomfy.{key}: must be 0 (none) or more")
 
 

@@ -72,11 +72,29 @@ class Route:
 
 
 @dataclass(frozen=True)
+class RunComfyConfig:
+    """config.json's cloud.runcomfy block, the TAKEBOARD_RUNCOMFY_* variables laid over it
+    (core.config.env); 0 for a budget or idle_stop_s means none. The token itself lives in the
+    environment variable `token_env` names."""
+
+    user_id: str = ""
+    token_env: str = DEFAULT_RUNCOMFY_TOKEN_ENV
+    api_url: str = DEFAULT_RUNCOMFY_API
+    machine_type: str = "medium"
+    workflow_version: str = ""
+    rates_usd_h: dict[str, float] = field(default_factory=dict)
+    budget_session_usd: float = 0.0
+    budget_month_usd: float = 0.0
+    idle_stop_s: float = 0.0
+    ready_timeout_s: float = 900.0
+    auto_stop_at_quit: bool = False
+
+
+@dataclass(frozen=True)
 class CloudSettings:
-    """RunComfy cloud machines, as the cloud manager uses them: config.json's cloud.runcomfy
-    block with the TAKEBOARD_RUNCOMFY_* variables laid over it (core.config.env), the online
-    switch and the timeouts. A budget or idle stop of None means none (0 in config.json); the
-    rate is the chosen machine type's. The token lives in the variable `token_env` names."""
+    """RunComfy cloud machines as the cloud manager uses them (`Config.cloud`): the runcomfy
+    block with the online switch and the timeouts. A budget or idle stop of None means none;
+    the rate is the chosen machine type's."""
 
     allow_online: bool
     user_id: str = ""
@@ -147,10 +165,33 @@ class Config:
     routing: tuple[Route, ...] = ()
     health_interval_s: float = 30.0
     llm: LlmConfig | None = None
-    cloud: CloudSettings = field(default_factory=lambda: CloudSettings(allow_online=False))
+    runcomfy: RunComfyConfig = field(default_factory=RunComfyConfig)
     downloads: DownloadConfig = field(default_factory=DownloadConfig)
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def database_path(self) -> Path:
         return self.home / "takeboard.db"
+
+    @property
+    def cloud(self) -> CloudSettings:
+        """The cloud manager's settings, from the runcomfy block, the online switch and the
+        timeouts (derived, so a changed switch is never out of step)."""
+        block, rates = self.runcomfy, self.runcomfy.rates_usd_h
+        fallback = max(rates.values(), default=CloudSettings.rate_usd_h)
+        return CloudSettings(
+            allow_online=self.allow_online,
+            user_id=block.user_id,
+            token_env=block.token_env or DEFAULT_RUNCOMFY_TOKEN_ENV,
+            api_url=(block.api_url or DEFAULT_RUNCOMFY_API).rstrip("/"),
+            machine_type=block.machine_type,
+            workflow_version=block.workflow_version,
+            rate_usd_h=rates.get(block.machine_type, fallback),
+            budget_session_usd=block.budget_session_usd or None,
+            budget_month_usd=block.budget_month_usd or None,
+            idle_stop_s=block.idle_stop_s or None,
+            ready_timeout_s=block.ready_timeout_s,
+            auto_stop_at_quit=block.auto_stop_at_quit,
+            connect_timeout_s=self.timeouts.connect_s,
+            read_timeout_s=self.timeouts.read_s,
+        )
