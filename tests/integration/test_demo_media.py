@@ -12,6 +12,7 @@ import av
 import pytest
 from PIL import Image, ImageChops
 
+from core.shipped import bundled_workflows
 from executors.demo_server import demo_media
 from executors.demo_server.media import SAMPLE_FILES, SAMPLES
 from executors.demo_server.server import ComfyServer
@@ -81,9 +82,7 @@ def test_without_the_switch_the_samples_are_copied(cli, home, comfy_server, monk
 
 @pytest.mark.parametrize("kind", ["flac", "mp3", "opus", "webp", "apng", "webm", "mp4"])
 def test_every_sample_kind_has_a_demo_file(kind):
-    graph = json.loads(
-        (SAMPLES.parents[2] / "workflows/create_audio/standard/workflow.json").read_text()
-    )
+    graph = json.loads((bundled_workflows() / "create_audio/standard/workflow.json").read_text())
     with demo_media.drawn(kind, graph, (96, 64), 4) as path:
         if kind in ("webp", "apng"):
             with Image.open(path) as animation:
@@ -94,7 +93,7 @@ def test_every_sample_kind_has_a_demo_file(kind):
 
 
 def test_cue_reads_words_seed_tempo_and_duration_from_bundled_graphs():
-    root = SAMPLES.parents[2] / "workflows"
+    root = bundled_workflows()
     image = json.loads((root / "create_image/standard/workflow.json").read_text())
     image["15"]["inputs"].update(string_a="a lighthouse", string_b="oil painting")
     image["3"]["inputs"].update(seed=7, steps=30, cfg=4.5)
