@@ -172,10 +172,10 @@ def _shape(
 def _words(pen: ImageDraw.ImageDraw, text: str, size: tuple[int, int]) -> None:
     """Up to three lines of the prompt in the middle, the label at the bottom."""
     width, height = size
-    big = ImageFont.load_default(size=max(10, min(width, height) // 14))
-    small = ImageFont.load_default(size=max(8, min(width, height) // 28))
-    lines = _wrapped(text or "(no prompt)", max(8, int(width / (big.size * 0.55))))[:3]
-    y = height / 2 - len(lines) * big.size * 0.6
+    big_px, small_px = max(10, min(width, height) // 14), max(8, min(width, height) // 28)
+    big, small = ImageFont.load_default(size=big_px), ImageFont.load_default(size=small_px)
+    lines = _wrapped(text or "(no prompt)", max(8, int(width / (big_px * 0.55))))[:3]
+    y = height / 2 - len(lines) * big_px * 0.6
     for line in lines:
         pen.text(
             (width / 2, y),
@@ -186,9 +186,9 @@ def _words(pen: ImageDraw.ImageDraw, text: str, size: tuple[int, int]) -> None:
             stroke_width=2,
             stroke_fill="black",
         )
-        y += big.size * 1.2
+        y += big_px * 1.2
     pen.text(
-        (width / 2, height - small.size),
+        (width / 2, height - small_px),
         LABEL,
         font=small,
         anchor="ms",

@@ -559,7 +559,7 @@ class Executor:
 
     def _is_changed(self, node: dict[str, Any]) -> Any:
         """IS_CHANGED: loaders hash their file, SaveImageWebsocket changes every time."""
-        class_type = node.get("class_type")
+        class_type = str(node.get("class_type"))
         if class_type in ALWAYS_CHANGED:
             return time.time()
         name = FILE_HASHED.get(class_type)
@@ -572,7 +572,7 @@ class Executor:
         return hashlib.sha256(data).hexdigest()
 
     def _keyed_by_id(self, node: dict[str, Any]) -> bool:
-        class_type = node.get("class_type")
+        class_type = str(node.get("class_type"))
         if class_type not in self.catalog:
             return False
         return "UNIQUE_ID" in self.catalog.hidden(class_type).values()

@@ -46,7 +46,7 @@ class Hub:
         self.sent: dict[web.WebSocketResponse, int] = {}  # messages sent, per socket
         self.sockets: dict[str, web.WebSocketResponse] = {}
         self.metadata: dict[str, dict[str, Any]] = {}
-        self.transports: dict[web.WebSocketResponse, asyncio.BaseTransport] = {}
+        self.transports: dict[web.WebSocketResponse, asyncio.Transport] = {}
         self.outbox: asyncio.Queue[tuple[Any, Any, str | None]] = asyncio.Queue()
         self.client_id: str | None = None  # client of the prompt that runs (or ran last)
         self.last_node_id: str | None = None

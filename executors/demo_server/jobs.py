@@ -149,7 +149,9 @@ def _media_items(outputs: dict) -> list[tuple[str, str, Any]]:
 def outputs_summary(outputs: dict) -> tuple[int, dict | None]:
     """(outputs_count, preview_output): saved media first, then temp media, then a saved
     text file, then raw text (which is never counted)."""
-    count, picks = 0, {"output": None, "other": None, "text_file": None, "text": None}
+    count = 0
+    slots = ("output", "other", "text_file", "text")
+    picks: dict[str, dict[str, Any] | None] = dict.fromkeys(slots)
     for node_id, media_type, raw in _media_items(outputs):
         item = _file_item(raw)
         if item is None:

@@ -212,10 +212,9 @@ def reencode(path: Path, preview: str, channel: str) -> tuple[bytes, str]:
     fmt = parts[0] if parts[0] in ("webp", "jpeg") and "a" not in channel else "webp"
     quality = int(parts[-1]) if parts[-1].isdigit() else 90
     with Image.open(path) as img:
-        if fmt == "jpeg" or channel == "rgb":
-            img = img.convert("RGB")
+        picture = img.convert("RGB") if fmt == "jpeg" or channel == "rgb" else img
         buffer = io.BytesIO()
-        img.save(buffer, format=fmt, quality=quality)
+        picture.save(buffer, format=fmt, quality=quality)
     return buffer.getvalue(), f"image/{fmt}"
 
 

@@ -85,13 +85,24 @@ class Context(Protocol):
     class_type: str
     values: dict[str, Any]
     return_types: tuple[str, ...]
-    prompt: Any
-    extra_pnginfo: dict | None
     temp_prefix: str
     current: bool  # the server plays the "current" profile
-    demo: bool  # savers draw demo media instead of copying the recorded samples
-    output_dir: Path
-    temp_dir: Path
+
+    @property
+    def demo(self) -> bool:
+        """Savers draw demo media instead of copying the recorded samples."""
+
+    @property
+    def prompt(self) -> Any: ...
+
+    @property
+    def extra_pnginfo(self) -> dict | None: ...
+
+    @property
+    def output_dir(self) -> Path: ...
+
+    @property
+    def temp_dir(self) -> Path: ...
 
     def progress(
         self, value: int, total: int, preview: tuple[str, bytes] | None
@@ -271,7 +282,8 @@ async def image_scale_by(ctx: Context) -> Result:
 @behavior("ImageInvert")
 async def image_invert(ctx: Context) -> Result:
     images: Images = ctx.values["image"]
-    return Result((replace(images, rgb=tuple(255 - c for c in images.rgb)),))
+    red, green, blue = images.rgb
+    return Result((replace(images, rgb=(255 - red, 255 - green, 255 - blue)),))
 
 
 @behavior("ImageBatch")

@@ -18,7 +18,9 @@ import random
 import shutil
 import tempfile
 import threading
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from PIL import Image
@@ -296,8 +298,8 @@ class ComfyServer:
         self._runner = runner
         self.config.port = runner.addresses[0][1]
         self._tasks = [
-            asyncio.ensure_future(self.state.hub.publish_forever()),
-            asyncio.ensure_future(self.state.executor.run_forever()),
+            asyncio.ensure_future(api.state.hub.publish_forever()),
+            asyncio.ensure_future(api.state.executor.run_forever()),
         ]
 
     def _new_state(self) -> State:
@@ -337,10 +339,10 @@ class ComfyServer:
         self._loop = self._thread = self._runner = None
         self._tasks = []
 
-    def _call(self, coro: object) -> object:
+    def _call(self, coro: Coroutine[Any, Any, None]) -> None:
         if self._loop is None:
             raise RuntimeError("the fake ComfyUI server is not running")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(LOOP_TIMEOUT_S)
+        asyncio.run_coroutine_threadsafe(coro, self._loop).result(LOOP_TIMEOUT_S)
 
     async def _deafen(self) -> None:
         self._require_state().hub.sockets.clear()

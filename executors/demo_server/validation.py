@@ -14,7 +14,6 @@ replace the min/max/combo checks of their inputs.
 
 from __future__ import annotations
 
-import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -87,7 +86,10 @@ class Validator:
         return error("missing_node_type", msg, where, extra)
 
     def _validate_outputs(self, prompt: dict, outputs: list[str]) -> tuple:
-        good, failures, node_errors, validated = [], [], {}, {}
+        good: list[str] = []
+        failures: list[Reason] = []
+        node_errors: dict[str, Any] = {}
+        validated: dict[str, Any] = {}
         for output in outputs:
             valid, reasons = self._validate_output(prompt, output, validated)
             if valid:
@@ -106,8 +108,8 @@ class Validator:
             valid, reasons, _ = self.validate_inputs(prompt, output, validated)
             return valid, reasons
         except Exception as ex:
-            typ, _, tb = sys.exc_info()
-            extra = {"exception_type": full_type_name(typ), "traceback": traceback.format_tb(tb)}
+            tb = traceback.format_tb(ex.__traceback__)
+            extra = {"exception_type": full_type_name(type(ex)), "traceback": tb}
             msg = "Exception when validating node"
             reasons = [error("exception_during_validation", msg, str(ex), extra)]
             validated[output] = (False, reasons, output)

@@ -199,8 +199,8 @@ class Api:
         json_data = await request.json()  # malformed JSON: aiohttp's 500 text/plain
         number = self._number(json_data)
         if "prompt" not in json_data:
-            err = error("no_prompt", "No prompt provided", "No prompt provided")
-            return web.json_response({"error": err, "node_errors": {}}, status=400)
+            no_prompt = error("no_prompt", "No prompt provided", "No prompt provided")
+            return web.json_response({"error": no_prompt, "node_errors": {}}, status=400)
         prompt = json_data["prompt"]
         prompt_id = self._prompt_id(json_data)
         if prompt_id is None:
@@ -329,7 +329,7 @@ class Api:
     # --- files ---------------------------------------------------------------------------------
 
     async def view(self, request: web.Request) -> web.StreamResponse:
-        query = request.rel_url.query
+        query: dict[str, str] = dict(request.rel_url.query)
         if "filename" not in query:
             return web.Response(status=404)
         alias = self.faults.aliases.get((query["filename"], query.get("subfolder", "")))
