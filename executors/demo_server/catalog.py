@@ -18,7 +18,8 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from core.json_types import JsonObject, JsonValue
 
 from .profiles import OLD, Profile
 
@@ -85,16 +86,16 @@ class InputSpec:
 
     name: str
     category: str  # required | optional
-    kind: Any
-    extra: dict[str, Any]
+    kind: JsonValue
+    extra: JsonObject
 
     @property
-    def config(self) -> list[Any]:
+    def config(self) -> list[JsonValue]:
         """What the real server reports as `input_config` in validation errors."""
         return [self.kind, self.extra]
 
     @property
-    def options(self) -> list[Any] | None:
+    def options(self) -> list[JsonValue] | None:
         if isinstance(self.kind, list):
             return self.kind
         if self.kind == "COMBO":
@@ -103,7 +104,7 @@ class InputSpec:
 
 
 @functools.cache
-def _read(name: str) -> dict[str, dict[str, Any]]:
+def _read(name: str) -> dict[str, JsonObject]:
     """A data file, read once per process; its `_source` keys stripped. Never mutate."""
     entries = json.loads((DATA / name).read_text())
     return {
@@ -113,7 +114,7 @@ def _read(name: str) -> dict[str, dict[str, Any]]:
 
 
 @functools.cache
-def load_entries(profile_name: str = OLD.name) -> dict[str, dict[str, Any]]:
+def load_entries(profile_name: str = OLD.name) -> dict[str, JsonObject]:
     """The /object_info entries a profile serves, built once per process. Never mutate."""
     entries = {**_read("object_info_full.json"), **_read("object_info_subset.json")}
     entries.update(_read("object_info_extra.json"))
@@ -124,7 +125,7 @@ def load_entries(profile_name: str = OLD.name) -> dict[str, dict[str, Any]]:
     return entries
 
 
-def _as_current(name: str, entry: dict[str, Any]) -> dict[str, Any]:
+def _as_current(name: str, entry: JsonObject) -> JsonObject:
     """An entry as a current server reports it: V3 nodes (comfy_extras) give combos as
     `["COMBO", {..., "options": [...]}]` (comfy_api/latest/_io.py Combo.Input) and the old
     audio savers say `deprecated: true` (server.py@002c3fb9 node_info)."""
@@ -141,7 +142,7 @@ def _as_current(name: str, entry: dict[str, Any]) -> dict[str, Any]:
     return {**entry, "input": sections}
 
 
-def _v3_combo(spec: Any) -> Any:
+def _v3_combo(spec: JsonValue) -> JsonValue:
     if not (isinstance(spec, list) and spec and isinstance(spec[0], list)):
         return spec
     extra = spec[1] if len(spec) > 1 else {}
@@ -158,7 +159,7 @@ class Catalog:
     def __contains__(self, class_type: object) -> bool:
         return class_type in self.entries
 
-    def entry(self, class_type: str) -> dict[str, Any]:
+    def entry(self, class_type: str) -> JsonObject:
         """The object_info entry with the live file lists filled into its combos (shared
         when it has none: never mutate)."""
         if not any(key[0] == class_type for key in (*MODEL_INPUTS, *INPUT_FILE_INPUTS)):
@@ -171,7 +172,7 @@ class Catalog:
                     _set_options(spec, files)
         return entry
 
-    def object_info(self) -> dict[str, Any]:
+    def object_info(self) -> JsonObject:
         return {name: self.entry(name) for name in self.entries}
 
     def is_output(self, class_type: str) -> bool:
@@ -226,7 +227,7 @@ def _selected(spec: InputSpec, values: dict) -> Iterator[InputSpec]:
             yield spec
 
 
-def _set_options(spec: list[Any], files: list[str]) -> None:
+def _set_options(spec: list[JsonValue], files: list[str]) -> None:
     if isinstance(spec[0], list):
         spec[0] = files
     elif spec[0] == "COMBO":

@@ -16,9 +16,11 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
+from PIL.PngImagePlugin import PngInfo
+
+from core.json_types import JsonObject, JsonValue
 
 from .media import pyav
 
@@ -49,7 +51,7 @@ class Cue:
     cfg: float = 7.0  # a higher cfg: more saturated shapes
 
 
-def cue_of(graph: Any) -> Cue:
+def cue_of(graph: JsonValue) -> Cue:
     """The prompt's words, seed, steps, cfg, tempo, duration and frame rate, read from an API
     graph (so a grid over steps or cfg shows a difference, as a model would)."""
     nodes = graph if isinstance(graph, dict) else {}
@@ -65,29 +67,29 @@ def cue_of(graph: Any) -> Cue:
     return Cue(text.strip(), int(seed), *timing, int(steps), float(cfg))
 
 
-def _nodes(nodes: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _nodes(nodes: JsonObject) -> Iterator[JsonObject]:
     for node in nodes.values():
         if isinstance(node, dict) and isinstance(node.get("inputs"), dict):
             yield node["inputs"]
 
 
-def _input(nodes: dict[str, Any], name: str) -> Any:
+def _input(nodes: JsonObject, name: str) -> JsonValue:
     return next((inputs[name] for inputs in _nodes(nodes) if name in inputs), None)
 
 
-def _linked(nodes: dict[str, Any], ref: Any) -> dict[str, Any] | None:
+def _linked(nodes: JsonObject, ref: JsonValue) -> JsonObject | None:
     if isinstance(ref, list) and len(ref) == 2 and isinstance(nodes.get(str(ref[0])), dict):
         return nodes[str(ref[0])]
     return None
 
 
-def _number(nodes: dict[str, Any], ref: Any, default: float) -> float:
+def _number(nodes: JsonObject, ref: JsonValue, default: float) -> float:
     node = _linked(nodes, ref)
     value = node.get("inputs", {}).get("value") if node else ref
     return value if isinstance(value, int | float) and not isinstance(value, bool) else default
 
 
-def _text(nodes: dict[str, Any], ref: Any, depth: int) -> str:
+def _text(nodes: JsonObject, ref: JsonValue, depth: int) -> str:
     """The text a link carries: through encoders, StringConcatenate and primitives."""
     if isinstance(ref, str) or depth > 8:
         return ref if isinstance(ref, str) else ""
@@ -104,7 +106,7 @@ def _text(nodes: dict[str, Any], ref: Any, depth: int) -> str:
     return ""
 
 
-def _first_text(nodes: dict[str, Any]) -> str:
+def _first_text(nodes: JsonObject) -> str:
     texts = (i.get("text", i.get("tags")) for i in _nodes(nodes))
     return next((t for t in texts if isinstance(t, str) and t.strip()), "")
 
@@ -209,7 +211,7 @@ def _wrapped(text: str, columns: int) -> list[str]:
     return [*lines, line] if line else lines
 
 
-def write_png(path: Path, cue: Cue, size: tuple[int, int], info: Any) -> None:
+def write_png(path: Path, cue: Cue, size: tuple[int, int], info: PngInfo) -> None:
     draw(cue, size).save(path, pnginfo=info, compress_level=1)
 
 
@@ -218,7 +220,7 @@ def write_png(path: Path, cue: Cue, size: tuple[int, int], info: Any) -> None:
 
 @contextlib.contextmanager
 def drawn(
-    kind: str, graph: Any, size: tuple[int, int] = (512, 512), frames: int = 0
+    kind: str, graph: JsonValue, size: tuple[int, int] = (512, 512), frames: int = 0
 ) -> Iterator[Path]:
     """A demo file of the sample `kind` ("webp", "apng", "mp4", "mp4+aac", "webm", "flac",
     "mp3", "opus") in a temporary folder, for media.copy_sample to embed the graph into."""

@@ -25,7 +25,8 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from core.json_types import JsonObject, JsonValue
 
 from . import hub as frames
 from .catalog import Catalog
@@ -33,7 +34,7 @@ from .graph import ExecutionList, cache_keys, is_link
 from .hostile import FlakyHttp, Hostile
 from .hub import Hub
 from .media import annotated_path, image_metadata
-from .nodes import Result, run_node
+from .nodes import NodeValue, Result, run_node
 from .validation import full_type_name
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,8 @@ class Faults:
 
 @dataclass
 class CacheEntry:
-    outputs: tuple[Any, ...]
-    ui: dict[str, Any] | None
+    outputs: tuple[NodeValue, ...]
+    ui: JsonObject | None
 
 
 class OutputCache:
@@ -123,9 +124,9 @@ class PromptQueue:
         self.hub = hub
         self.heap: list[tuple] = []
         self.running: dict[int, tuple] = {}
-        self.history: dict[str, dict[str, Any]] = {}
+        self.history: dict[str, JsonObject] = {}
         self.task_counter = 0
-        self.flags: dict[str, Any] = {}
+        self.flags: JsonObject = {}
         self._wake = asyncio.Event()
 
     def remaining(self) -> int:
@@ -150,7 +151,7 @@ class PromptQueue:
         self.hub.queue_updated()
         return item, item_id
 
-    def task_done(self, item_id: int, result: dict[str, Any], status: dict[str, Any]) -> None:
+    def task_done(self, item_id: int, result: JsonObject, status: JsonObject) -> None:
         prompt = self.running.pop(item_id)
         if len(self.history) > MAXIMUM_HISTORY_SIZE:
             self.history.pop(next(iter(self.history)))
@@ -159,7 +160,7 @@ class PromptQueue:
         self.history[prompt[1]] = entry
         self.hub.queue_updated()
 
-    def set_flag(self, name: str, value: Any) -> None:
+    def set_flag(self, name: str, value: JsonValue) -> None:
         self.flags[name] = value
         self._wake.set()
 
@@ -181,10 +182,10 @@ class PromptQueue:
                 return True
         return False
 
-    def history_page(self, max_items: int | None, offset: int) -> dict[str, Any]:
+    def history_page(self, max_items: int | None, offset: int) -> JsonObject:
         if offset < 0 and max_items is not None:
             offset = len(self.history) - max_items
-        out: dict[str, Any] = {}
+        out: JsonObject = {}
         for index, key in enumerate(self.history):
             if index >= offset:
                 out[key] = self.history[key]
@@ -193,7 +194,7 @@ class PromptQueue:
         return out
 
 
-def queue_info(queue: PromptQueue) -> dict[str, Any]:
+def queue_info(queue: PromptQueue) -> JsonObject:
     return {"exec_info": {"queue_remaining": queue.remaining()}}
 
 
@@ -202,7 +203,7 @@ class ProgressRegistry:
 
     def __init__(self, run: Run):
         self.run = run
-        self.nodes: dict[str, dict[str, Any]] = {}
+        self.nodes: dict[str, JsonObject] = {}
 
     def start(self, node_id: str) -> None:
         self._set(node_id, state="running", value=0.0, max=1.0)
@@ -214,10 +215,10 @@ class ProgressRegistry:
         entry = self._entry(node_id)
         self._set(node_id, state="finished", value=entry["max"])
 
-    def _entry(self, node_id: str) -> dict[str, Any]:
+    def _entry(self, node_id: str) -> JsonObject:
         return self.nodes.setdefault(node_id, {"state": "pending", "value": 0, "max": 1})
 
-    def _set(self, node_id: str, **changes: Any) -> None:
+    def _set(self, node_id: str, **changes: JsonValue) -> None:
         self._entry(node_id).update(changes)
         nodes = {
             node: {
@@ -245,23 +246,23 @@ class Run:
         self.prompt = prompt
         self.prompt_id = prompt_id
         self.extra_data = extra_data
-        self.messages: list[list[Any]] = []
-        self.ui_outputs: dict[str, dict[str, Any]] = {}
+        self.messages: list[list[JsonValue]] = []
+        self.ui_outputs: dict[str, JsonObject] = {}
         self.executed: list[str] = []
         self.progress = ProgressRegistry(self)
 
-    def add_message(self, event: str, data: dict[str, Any], broadcast: bool) -> None:
+    def add_message(self, event: str, data: JsonObject, broadcast: bool) -> None:
         data = {**data, "timestamp": int(time.time() * 1000)}
         self.messages.append([event, data])
         if self.hub.client_id is not None or broadcast:
             self.hub.send_sync(event, data, self.hub.client_id)
 
-    def send(self, event: Any, data: Any) -> None:
+    def send(self, event: frames.Event, data: JsonValue) -> None:
         """A per-prompt message: only to the prompt's client, nothing without one."""
         if self.hub.client_id is not None:
             self.hub.send_sync(event, data, self.hub.client_id)
 
-    def history_result(self) -> dict[str, Any]:
+    def history_result(self) -> JsonObject:
         return {
             "outputs": {node: ui["output"] for node, ui in self.ui_outputs.items()},
             "meta": {node: ui["meta"] for node, ui in self.ui_outputs.items()},
@@ -276,7 +277,7 @@ class NodeContext:
     run: Run
     node_id: str
     class_type: str
-    values: dict[str, Any]
+    values: dict[str, NodeValue]
     return_types: tuple[str, ...]
     temp_prefix: str
     current: bool  # the server plays the "current" profile
@@ -286,7 +287,7 @@ class NodeContext:
         return self.executor.demo_media
 
     @property
-    def prompt(self) -> Any:
+    def prompt(self) -> JsonValue:
         return self.run.prompt
 
     @property
@@ -369,7 +370,7 @@ class Executor:
 
     async def execute(
         self, prompt: dict, prompt_id: str, extra_data: dict, outputs: list[str]
-    ) -> tuple[bool, dict[str, Any], list[list[Any]]]:
+    ) -> tuple[bool, JsonObject, list[list[JsonValue]]]:
         self.interrupted = False
         self.hub.client_id = extra_data.get("client_id")
         run = Run(self.hub, prompt, prompt_id, extra_data)
@@ -411,7 +412,7 @@ class Executor:
             self._replay_cached(run, node_id, cached)
             return None
         class_type = run.prompt[node_id]["class_type"]
-        values: dict[str, Any] = {}
+        values: dict[str, NodeValue] = {}
         try:
             run.progress.start(node_id)
             values = self._resolve(run.prompt[node_id]["inputs"])
@@ -448,14 +449,14 @@ class Executor:
             run.send("executed", {**data, "prompt_id": run.prompt_id})
         self.cache.set(node_id, CacheEntry(result.outputs, ui))
 
-    def _with_media_metadata(self, ui: dict[str, Any]) -> dict[str, Any]:
+    def _with_media_metadata(self, ui: JsonObject) -> JsonObject:
         """Image entries get `metadata: {kind, width, height}`; others stay as they are."""
         return {
             key: [self._enriched(item) for item in items] if isinstance(items, list) else items
             for key, items in ui.items()
         }
 
-    def _enriched(self, item: Any) -> Any:
+    def _enriched(self, item: JsonValue) -> JsonValue:
         if not isinstance(item, dict) or "filename" not in item or "metadata" in item:
             return item
         base = self.dirs.get(item.get("type", ""))
@@ -464,7 +465,7 @@ class Executor:
         metadata = image_metadata(base / item.get("subfolder", "") / item["filename"])
         return {**item, "metadata": metadata} if metadata else item
 
-    def _resolve(self, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _resolve(self, inputs: JsonObject) -> dict[str, NodeValue]:
         values = {}
         for name, value in inputs.items():
             if is_link(value):
@@ -474,7 +475,9 @@ class Executor:
                 values[name] = value
         return values
 
-    def _context(self, run: Run, node_id: str, class_type: str, values: dict) -> NodeContext:
+    def _context(
+        self, run: Run, node_id: str, class_type: str, values: dict[str, NodeValue]
+    ) -> NodeContext:
         key = (node_id, class_type)
         if key not in self.temp_prefixes:
             letters = "".join(random.choice(TEMP_LETTERS) for _ in range(5))
@@ -557,7 +560,7 @@ class Executor:
         merged = {**values, **{name: hidden_values.get(kind) for name, kind in hidden.items()}}
         return {name: [format_value(value)] for name, value in merged.items()}
 
-    def _is_changed(self, node: dict[str, Any]) -> Any:
+    def _is_changed(self, node: JsonObject) -> JsonValue:
         """IS_CHANGED: loaders hash their file, SaveImageWebsocket changes every time."""
         class_type = str(node.get("class_type"))
         if class_type in ALWAYS_CHANGED:
@@ -571,7 +574,7 @@ class Executor:
             return float("nan")  # never equal: always re-run
         return hashlib.sha256(data).hexdigest()
 
-    def _keyed_by_id(self, node: dict[str, Any]) -> bool:
+    def _keyed_by_id(self, node: JsonObject) -> bool:
         class_type = str(node.get("class_type"))
         if class_type not in self.catalog:
             return False
@@ -583,7 +586,7 @@ class Executor:
                 del self.temp_prefixes[(node_id, class_type)]
 
 
-def format_value(value: Any) -> Any:
+def format_value(value: NodeValue) -> JsonValue:
     if value is None or isinstance(value, int | float | bool | str):
         return value
     return str(value)

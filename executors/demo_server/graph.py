@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+
+from core.json_types import JsonObject, JsonValue
 
 
-def is_link(value: Any) -> bool:
+def is_link(value: JsonValue) -> bool:
     return (
         isinstance(value, list)
         and len(value) == 2
@@ -86,22 +87,22 @@ class ExecutionList:
 
 
 def cache_keys(
-    prompt: dict, is_changed: Callable[[str], Any], with_id: Callable[[str], bool]
+    prompt: dict, is_changed: Callable[[str], object], with_id: Callable[[str], bool]
 ) -> dict[str, str]:
     """A signature per node: class, IS_CHANGED value, widget values and upstream signatures.
 
     Node ids are not part of it (except for nodes with a UNIQUE_ID input), so an identical
     graph submitted again, by anyone, hits the cache.
     """
-    memo: dict[str, Any] = {}
+    memo: JsonObject = {}
 
-    def signature(node_id: str, seen: frozenset[str]) -> Any:
+    def signature(node_id: str, seen: frozenset[str]) -> JsonValue:
         if node_id in memo:
             return memo[node_id]
         if node_id not in prompt or node_id in seen:
             return ["unresolvable", node_id]
         node = prompt[node_id]
-        parts: list[Any] = [node.get("class_type"), str(is_changed(node_id))]
+        parts: list[JsonValue] = [node.get("class_type"), str(is_changed(node_id))]
         if with_id(node_id):
             parts.append(node_id)
         inputs = node.get("inputs", {})

@@ -13,9 +13,10 @@ import random
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
+
+from core.json_types import JsonValue
 
 CHUNK = 64 * 1024
 LOGIN_PAGE = (
@@ -61,7 +62,7 @@ class Hostile:
     json_routes: dict[str, str] = field(default_factory=dict)  # path pattern → raw JSON text
     view: ViewFault | None = None
     ws_drop_every: int = 0  # abort each socket after every n messages sent to it
-    progress_value: Any = None  # replaces `value` in every `progress` message
+    progress_value: JsonValue = None  # replaces `value` in every `progress` message
     preview_metadata_length: int | None = None  # the length field of event-4 preview frames
 
     def clear(self) -> None:
@@ -85,7 +86,7 @@ def nested_json(depth: int, key: str | None = None) -> str:
     return inner if key is None else json.dumps({key: None}).replace("null", inner)
 
 
-def mangle_progress(hostile: Hostile, event: Any, data: Any) -> Any:
+def mangle_progress(hostile: Hostile, event: str | int, data: JsonValue) -> JsonValue:
     if event == "progress" and hostile.progress_value is not None and isinstance(data, dict):
         return {**data, "value": hostile.progress_value}
     return data

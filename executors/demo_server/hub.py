@@ -14,12 +14,14 @@ import json
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
+from core.json_types import JsonObject, JsonValue
+
 from .hostile import Hostile, crafted_preview, mangle_progress
 
+Event = str | int  # a JSON message's type, or the number of a binary frame's event
 PREVIEW_IMAGE = 1
 TEXT = 3
 PREVIEW_IMAGE_WITH_METADATA = 4
@@ -33,26 +35,26 @@ class DropTrigger:
     message_type: str
     node: str | None = None
 
-    def matches(self, event: Any, data: Any) -> bool:
+    def matches(self, event: Event, data: JsonValue) -> bool:
         if event != self.message_type:
             return False
         return self.node is None or (isinstance(data, dict) and data.get("node") == self.node)
 
 
 class Hub:
-    def __init__(self, queue_info: Callable[[], dict[str, Any]], hostile: Hostile | None = None):
+    def __init__(self, queue_info: Callable[[], JsonObject], hostile: Hostile | None = None):
         self.queue_info = queue_info
         self.hostile = hostile or Hostile()
         self.sent: dict[web.WebSocketResponse, int] = {}  # messages sent, per socket
         self.sockets: dict[str, web.WebSocketResponse] = {}
-        self.metadata: dict[str, dict[str, Any]] = {}
+        self.metadata: dict[str, JsonObject] = {}
         self.transports: dict[web.WebSocketResponse, asyncio.Transport] = {}
-        self.outbox: asyncio.Queue[tuple[Any, Any, str | None]] = asyncio.Queue()
+        self.outbox: asyncio.Queue[tuple[Event, JsonValue, str | None]] = asyncio.Queue()
         self.client_id: str | None = None  # client of the prompt that runs (or ran last)
         self.last_node_id: str | None = None
         self.drop_trigger: DropTrigger | None = None
 
-    def send_sync(self, event: Any, data: Any, sid: str | None = None) -> None:
+    def send_sync(self, event: Event, data: JsonValue, sid: str | None = None) -> None:
         self.outbox.put_nowait((event, data, sid))
 
     def queue_updated(self) -> None:
@@ -67,7 +69,7 @@ class Hub:
             event, data, sid = await self.outbox.get()
             await self.send(event, data, sid)
 
-    async def send(self, event: Any, data: Any, sid: str | None = None) -> None:
+    async def send(self, event: Event, data: JsonValue, sid: str | None = None) -> None:
         message = self._encode(event, data)
         targets = list(self.sockets.values()) if sid is None else [self.sockets.get(sid)]
         for ws in filter(None, targets):
@@ -84,7 +86,7 @@ class Hub:
                 self.drop_trigger = None
                 self.abort(ws)
 
-    def _encode(self, event: Any, data: Any) -> str | bytes:
+    def _encode(self, event: Event, data: JsonValue) -> str | bytes:
         """The frame, garbled as the hostile settings say."""
         length = self.hostile.preview_metadata_length
         if event == PREVIEW_IMAGE_WITH_METADATA and length is not None:
@@ -109,7 +111,7 @@ class Hub:
         self.sent.pop(ws, None)
 
 
-def encode(event: Any, data: Any) -> str | bytes:
+def encode(event: Event, data: JsonValue) -> str | bytes:
     """JSON text frame, or a binary frame: big-endian u32 event type, then the payload."""
     if event == PREVIEW_IMAGE:
         fmt, image = data

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
+
+from core.json_types import JsonObject, JsonValue
+
+from .executor import PromptQueue
 
 STATUSES = ("pending", "in_progress", "completed", "failed", "cancelled")
 HISTORY_STATUSES = {"completed", "failed", "cancelled"}
@@ -23,8 +27,10 @@ TEXT_EXTS = (".txt", ".md", ".json")
 TEXT_PREVIEW_MAX = 1024
 END_EVENTS = ("execution_success", "execution_error", "execution_interrupted")
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-def validate_job_id(value: Any) -> str:
+
+def validate_job_id(value: JsonValue) -> str:
     """The id unchanged when it is a canonical lowercase hyphenated UUID string."""
     if not isinstance(value, str):
         raise ValueError(f"job id must be a string, got {type(value).__name__}")
@@ -33,17 +39,17 @@ def validate_job_id(value: Any) -> str:
     return value
 
 
-def _pruned(job: dict[str, Any]) -> dict[str, Any]:
+def _pruned(job: JsonObject) -> JsonObject:
     return {key: value for key, value in job.items() if value is not None}
 
 
-def _metadata(extra_data: dict[str, Any]) -> tuple[Any, Any]:
+def _metadata(extra_data: JsonObject) -> tuple[JsonValue, JsonValue]:
     """(create_time, workflow_id): the id is extra_data.extra_pnginfo.workflow.id."""
     workflow = extra_data.get("extra_pnginfo", {}).get("workflow", {})
     return extra_data.get("create_time"), workflow.get("id")
 
 
-def queue_job(item: tuple, status: str, include_workflow: bool = False) -> dict[str, Any]:
+def queue_job(item: tuple, status: str, include_workflow: bool = False) -> JsonObject:
     priority, prompt_id, prompt, extra_data, _ = item[:5]
     create_time, workflow_id = _metadata(extra_data)
     job = _pruned(
@@ -62,7 +68,7 @@ def queue_job(item: tuple, status: str, include_workflow: bool = False) -> dict[
     return job
 
 
-def history_job(prompt_id: str, entry: dict, include_outputs: bool = False) -> dict[str, Any]:
+def history_job(prompt_id: str, entry: dict, include_outputs: bool = False) -> JsonObject:
     priority, _, prompt, extra_data, _ = entry["prompt"]
     create_time, workflow_id = _metadata(extra_data)
     status_info = entry.get("status") or {}
@@ -94,7 +100,7 @@ def history_job(prompt_id: str, entry: dict, include_outputs: bool = False) -> d
     return job
 
 
-def _timeline(messages: list) -> tuple[Any, Any, Any, bool]:
+def _timeline(messages: list) -> tuple[JsonValue, JsonValue, JsonValue, bool]:
     """(start ms, end ms, execution_error data, interrupted) from the status messages."""
     start = end = error = None
     interrupted = False
@@ -111,7 +117,7 @@ def _timeline(messages: list) -> tuple[Any, Any, Any, bool]:
     return start, end, error, interrupted
 
 
-def _file_item(item: Any) -> dict[str, Any] | None:
+def _file_item(item: JsonValue) -> JsonObject | None:
     """A dict item as it is; a 3D file name as a file dict; anything else None."""
     if isinstance(item, dict):
         return item
@@ -134,7 +140,7 @@ def _is_text(media_type: str, item: dict) -> bool:
     return media_type == "text" or item.get("filename", "").lower().endswith(TEXT_EXTS)
 
 
-def _media_items(outputs: dict) -> list[tuple[str, str, Any]]:
+def _media_items(outputs: dict) -> list[tuple[str, str, JsonValue]]:
     """(node id, media type, item) for every list item; `animated` flags are not items."""
     return [
         (node_id, media_type, item)
@@ -151,7 +157,7 @@ def outputs_summary(outputs: dict) -> tuple[int, dict | None]:
     text file, then raw text (which is never counted)."""
     count = 0
     slots = ("output", "other", "text_file", "text")
-    picks: dict[str, dict[str, Any] | None] = dict.fromkeys(slots)
+    picks: dict[str, JsonObject | None] = dict.fromkeys(slots)
     for node_id, media_type, raw in _media_items(outputs):
         item = _file_item(raw)
         if item is None:
@@ -170,7 +176,7 @@ def outputs_summary(outputs: dict) -> tuple[int, dict | None]:
     return count, picks["output"] or picks["other"] or picks["text_file"] or picks["text"]
 
 
-def _text_preview(value: str) -> dict[str, Any]:
+def _text_preview(value: str) -> JsonObject:
     if len(value) <= TEXT_PREVIEW_MAX:
         return {"content": value}
     return {"content": value[:TEXT_PREVIEW_MAX], "truncated": True}
@@ -183,7 +189,7 @@ def count_previewable(outputs: dict) -> int:
 
 def normalize_outputs(outputs: dict) -> dict:
     """3D file names become file dicts, None items are dropped, the rest stays."""
-    normalized: dict[str, Any] = {}
+    normalized: JsonObject = {}
     for node_id, node_outputs in outputs.items():
         if not isinstance(node_outputs, dict):
             normalized[node_id] = node_outputs
@@ -197,18 +203,18 @@ def normalize_outputs(outputs: dict) -> dict:
     return normalized
 
 
-def _error(message: str, status: int = 400, **extra: Any) -> web.Response:
+def _error(message: str, status: int = 400, **extra: JsonValue) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status)
 
 
 class JobsApi:
     """The four `/api/jobs` routes over one server "process" state."""
 
-    def __init__(self, queue: Any, interrupt: Any):
-        self.queue = queue  # executor.PromptQueue
-        self.interrupt = interrupt  # () -> None, the global interrupt
+    def __init__(self, queue: PromptQueue, interrupt: Callable[[], None]):
+        self.queue = queue
+        self.interrupt = interrupt  # the global interrupt
 
-    def routes(self) -> list[tuple[str, str, Any]]:
+    def routes(self) -> list[tuple[str, str, Handler]]:
         return [
             ("GET", "/api/jobs", self.list_jobs),
             ("GET", "/api/jobs/{job_id}", self.get_job),
@@ -294,7 +300,7 @@ class JobsApi:
         return web.json_response({"cancelled": any(results)})
 
 
-def _invalid_id(job_id: Any) -> str | None:
+def _invalid_id(job_id: JsonValue) -> str | None:
     """None for a good id, else how the server lists it (repr for non-strings)."""
     try:
         validate_job_id(job_id)
@@ -303,10 +309,10 @@ def _invalid_id(job_id: Any) -> str | None:
     return None
 
 
-def _sort_key(sort_by: str) -> Any:
+def _sort_key(sort_by: str) -> Callable[[JsonObject], JsonValue]:
     if sort_by == "execution_duration":
 
-        def duration(job: dict) -> Any:
+        def duration(job: dict) -> JsonValue:
             start, end = job.get("execution_start_time", 0), job.get("execution_end_time", 0)
             return end - start if end and start else 0
 
@@ -314,7 +320,7 @@ def _sort_key(sort_by: str) -> Any:
     return lambda job: job.get("create_time", 0)
 
 
-def _list_query(query: Any) -> tuple | web.Response:
+def _list_query(query: Mapping[str, str]) -> tuple | web.Response:
     """(statuses, sort_by, sort_order, limit, offset) or the 400 the real server answers."""
     statuses = list(STATUSES)
     if query.get("status"):

@@ -6,7 +6,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from core.json_types import JsonObject
 
 from .profiles import OLD, Profile
 from .replacements import NodeReplace
@@ -24,13 +25,13 @@ class Config:
     vram_free: int = 24_012_111_872
     ram_total: int = 67_280_031_744
     ram_free: int = 60_129_542_144
-    extra_devices: list[dict[str, Any]] = field(default_factory=list)  # current profile only
+    extra_devices: list[JsonObject] = field(default_factory=list)  # current profile only
     argv: list[str] = field(default_factory=list)
     profile: Profile = OLD
     replacements: dict[str, list[NodeReplace]] = field(default_factory=dict)  # current only
 
 
-def primary_device(c: Config) -> dict[str, Any]:
+def primary_device(c: Config) -> JsonObject:
     kind = c.device_type or ("cpu" if c.device_name == "cpu" else "cuda")
     return {
         "name": c.device_name,
@@ -43,11 +44,11 @@ def primary_device(c: Config) -> dict[str, Any]:
     }
 
 
-def system_stats(c: Config) -> dict[str, Any]:
+def system_stats(c: Config) -> JsonObject:
     """0.3.64 as recorded; current as server.py@002c3fb9 system_stats: every device with the
     primary first, `comfy_package_versions`, `deploy_environment`, `os` = sys.platform."""
     p = c.profile
-    system: dict[str, Any] = {
+    system: JsonObject = {
         "os": sys.platform if p.current else os.name,
         "ram_total": c.ram_total,
         "ram_free": c.ram_free,

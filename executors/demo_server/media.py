@@ -15,6 +15,8 @@ from typing import Any
 from PIL import Image, ImageSequence
 from PIL.PngImagePlugin import PngInfo
 
+from core.json_types import JsonObject, JsonValue
+
 from .catalog import DATA
 
 SAMPLES = DATA / "samples"
@@ -123,7 +125,7 @@ def annotated_path(name: str, dirs: dict[str, Path]) -> Path:
     return dirs[kind or "input"] / name
 
 
-def png_metadata(prompt: Any, extra_pnginfo: dict | None) -> PngInfo:
+def png_metadata(prompt: JsonValue, extra_pnginfo: dict | None) -> PngInfo:
     """tEXt `prompt`, plus one chunk per extra_pnginfo key (the UI sends `workflow`)."""
     info = PngInfo()
     if prompt is not None:
@@ -133,7 +135,7 @@ def png_metadata(prompt: Any, extra_pnginfo: dict | None) -> PngInfo:
     return info
 
 
-def image_metadata(path: Path) -> dict[str, Any] | None:
+def image_metadata(path: Path) -> JsonObject | None:
     """`{kind: "image", width, height}` for an image file, else None (app/assets/services/
     media_metadata.py as media_enrichment.py@51a38a63 attaches it)."""
     if path.suffix.lower() not in (".png", ".webp", ".jpg", ".jpeg", ".gif"):
@@ -151,7 +153,11 @@ def write_png(path: Path, size: tuple[int, int], rgb: tuple[int, ...], info: Png
 
 
 def copy_sample(
-    kind: str, path: Path, prompt: Any = None, extra: dict | None = None, source: Path | None = None
+    kind: str,
+    path: Path,
+    prompt: JsonValue = None,
+    extra: dict | None = None,
+    source: Path | None = None,
 ) -> None:
     """The sample `kind` at `path`, carrying the graph as ComfyUI embeds it (when given): EXIF
     0x0110 `prompt:…` and 0x010f, 0x010e… `key:…` in an animated WEBP, `comf` chunks after IDAT
@@ -168,7 +174,7 @@ def copy_sample(
         _remux(source, path, {key: json.dumps(value) for key, value in metadata.items()})
 
 
-def _resave_animation(source: Path, path: Path, metadata: dict[str, Any]) -> None:
+def _resave_animation(source: Path, path: Path, metadata: JsonObject) -> None:
     with Image.open(source) as img:
         frames = [frame.convert("RGBA") for frame in ImageSequence.Iterator(img)]
     pairs = [(key, json.dumps(value)) for key, value in metadata.items()]

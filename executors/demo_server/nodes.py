@@ -14,9 +14,11 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 from PIL import Image
+
+from core.json_types import JsonObject, JsonValue
 
 from . import demo_media, media
 
@@ -76,6 +78,8 @@ class Opaque:
 
 
 VALUE_KINDS = {Images: "IMAGE", Latent: "LATENT", Audio: "AUDIO", Video: "VIDEO"}
+# What flows along a link: a JSON input, or one of the values above.
+NodeValue: TypeAlias = Any
 
 
 class Context(Protocol):
@@ -83,7 +87,7 @@ class Context(Protocol):
 
     node_id: str
     class_type: str
-    values: dict[str, Any]
+    values: dict[str, NodeValue]
     return_types: tuple[str, ...]
     temp_prefix: str
     current: bool  # the server plays the "current" profile
@@ -93,7 +97,7 @@ class Context(Protocol):
         """Savers draw demo media instead of copying the recorded samples."""
 
     @property
-    def prompt(self) -> Any: ...
+    def prompt(self) -> JsonValue: ...
 
     @property
     def extra_pnginfo(self) -> dict | None: ...
@@ -115,8 +119,8 @@ class Context(Protocol):
 
 @dataclass
 class Result:
-    outputs: tuple[Any, ...] = ()
-    ui: dict[str, Any] | None = field(default=None)
+    outputs: tuple[NodeValue, ...] = ()
+    ui: JsonObject | None = field(default=None)
 
 
 Behavior = Callable[[Context], Awaitable[Result]]
@@ -138,19 +142,19 @@ async def run_node(ctx: Context) -> Result:
 
 async def passthrough(ctx: Context) -> Result:
     """Each output takes the first input value of the same type, else a placeholder."""
-    by_kind: dict[str, Any] = {}
+    by_kind: JsonObject = {}
     for value in ctx.values.values():
         by_kind.setdefault(kind_of(value), value)
     return Result(tuple(by_kind.get(k, Opaque(k, ctx.class_type)) for k in ctx.return_types))
 
 
-def kind_of(value: Any) -> str:
+def kind_of(value: NodeValue) -> str:
     if isinstance(value, Opaque):
         return value.kind
     return VALUE_KINDS.get(type(value), type(value).__name__)
 
 
-def tint(*parts: Any) -> tuple[int, int, int]:
+def tint(*parts: object) -> tuple[int, int, int]:
     digest = hashlib.sha256(json.dumps(parts, default=str).encode()).digest()
     return digest[0], digest[1], digest[2]
 

@@ -10,7 +10,8 @@ comfy_api/latest/_ui.py@255ec426, comfy_extras/nodes_video.py@39b885fa.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from core.json_types import JsonObject
 
 PROFILES = ("0.3.64", "current")
 MAX_UPLOAD_SIZE = 100 * 1024 * 1024
@@ -26,7 +27,7 @@ class Profile:
     pytorch_version: str
     required_frontend_version: str
     templates_version: str
-    features: dict[str, Any] = field(default_factory=dict)  # /features and WS feature_flags
+    features: JsonObject = field(default_factory=dict)  # /features and WS feature_flags
 
 
 OLD = Profile(

@@ -6,8 +6,10 @@ The fake registers none unless a test calls ComfyServer.replace_node.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
-from typing import Any
+
+from core.json_types import JsonObject
 
 from .graph import is_link
 
@@ -20,10 +22,10 @@ class NodeReplace:
     old_node_id: str
     new_node_id: str
     old_widget_ids: tuple[str, ...] | None = None
-    input_mapping: tuple[dict[str, Any], ...] | None = None
+    input_mapping: tuple[JsonObject, ...] | None = None
     output_mapping: tuple[dict[str, int], ...] | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         return {
             "new_node_id": self.new_node_id,
             "old_node_id": self.old_node_id,
@@ -33,12 +35,14 @@ class NodeReplace:
         }
 
 
-def listing(replacements: dict[str, list[NodeReplace]]) -> dict[str, list[dict[str, Any]]]:
+def listing(replacements: dict[str, list[NodeReplace]]) -> dict[str, list[JsonObject]]:
     """What GET /node_replacements answers."""
     return {old: [r.as_dict() for r in entries] for old, entries in replacements.items()}
 
 
-def apply(prompt: Any, replacements: dict[str, list[NodeReplace]], known: Any) -> None:
+def apply(
+    prompt: JsonObject, replacements: dict[str, list[NodeReplace]], known: Container[str]
+) -> None:
     """Rewrite, in place, every node whose class is not `known` but has a replacement that is
     (the first registered one), remapping inputs and the output slots its consumers use."""
     if not isinstance(prompt, dict):
@@ -61,7 +65,7 @@ def apply(prompt: Any, replacements: dict[str, list[NodeReplace]], known: Any) -
 
 def _replace(prompt: dict, node_id: str, r: NodeReplace, consumers: list) -> None:
     old = prompt[node_id]
-    inputs: dict[str, Any] = {}
+    inputs: JsonObject = {}
     for mapping in r.input_mapping or ():
         if "set_value" in mapping:
             inputs[mapping["new_id"]] = mapping["set_value"]

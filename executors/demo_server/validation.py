@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import traceback
 from pathlib import Path
-from typing import Any
+
+from core.json_types import JsonObject, JsonValue
 
 from .catalog import Catalog, InputSpec
 from .media import annotated_path
 
-Reason = dict[str, Any]
+Reason = JsonObject
 Result = tuple[bool, list[Reason], str]
 
 FILE_VALIDATORS = {  # class_type -> (input name, message template)
@@ -31,7 +32,7 @@ FILE_VALIDATORS = {  # class_type -> (input name, message template)
 }
 
 
-def error(kind: str, message: str, details: str, extra: dict[str, Any] | None = None) -> Reason:
+def error(kind: str, message: str, details: str, extra: JsonObject | None = None) -> Reason:
     return {"type": kind, "message": message, "details": details, "extra_info": extra or {}}
 
 
@@ -49,7 +50,9 @@ class Validator:
     def current(self) -> bool:
         return self.catalog.profile.current
 
-    def validate_prompt(self, prompt: Any, partial: Any) -> tuple[bool, Reason | None, list, dict]:
+    def validate_prompt(
+        self, prompt: JsonValue, partial: JsonValue
+    ) -> tuple[bool, Reason | None, list, dict]:
         """(valid, error, good output ids, node_errors), as ComfyUI returns them."""
         outputs = []
         for node_id in prompt:
@@ -88,8 +91,8 @@ class Validator:
     def _validate_outputs(self, prompt: dict, outputs: list[str]) -> tuple:
         good: list[str] = []
         failures: list[Reason] = []
-        node_errors: dict[str, Any] = {}
-        validated: dict[str, Any] = {}
+        node_errors: JsonObject = {}
+        validated: JsonObject = {}
         for output in outputs:
             valid, reasons = self._validate_output(prompt, output, validated)
             if valid:
@@ -162,7 +165,7 @@ class Validator:
             return False
 
     def _check_value(
-        self, inputs: dict, spec: InputSpec, value: Any, errors: list, skip_checks: bool
+        self, inputs: dict, spec: InputSpec, value: JsonValue, errors: list, skip_checks: bool
     ) -> None:
         try:
             value = _convert(spec.kind, value)
@@ -185,7 +188,7 @@ class Validator:
         return [error("custom_validation_failed", msg, details, {"input_name": name})]
 
 
-def validate_node_input(received_type: Any, input_type: Any) -> bool:
+def validate_node_input(received_type: JsonValue, input_type: JsonValue) -> bool:
     """ComfyUI's type check: equal, `*`, or overlapping comma-separated unions."""
     if received_type == input_type:
         return True
@@ -196,7 +199,7 @@ def validate_node_input(received_type: Any, input_type: Any) -> bool:
     return "*" in received or "*" in wanted or bool(received & wanted)
 
 
-def _convert(kind: Any, value: Any) -> Any:
+def _convert(kind: JsonValue, value: JsonValue) -> JsonValue:
     converters = {"INT": int, "FLOAT": float, "STRING": str, "BOOLEAN": bool}
     if isinstance(value, dict) and "__value__" in value:
         value = value["__value__"]
@@ -253,7 +256,7 @@ def _inner_exception(spec: InputSpec, link: list, ex: Exception) -> Reason:
     return error("exception_during_inner_validation", msg, str(ex), extra)
 
 
-def _conversion_error(spec: InputSpec, value: Any, ex: Exception) -> Reason:
+def _conversion_error(spec: InputSpec, value: JsonValue, ex: Exception) -> Reason:
     extra = {
         "input_name": spec.name,
         "input_config": spec.config,
@@ -264,7 +267,7 @@ def _conversion_error(spec: InputSpec, value: Any, ex: Exception) -> Reason:
     return error("invalid_input_type", msg, f"{spec.name}, {value}, {ex}", extra)
 
 
-def _range_error(spec: InputSpec, value: Any) -> Reason | None:
+def _range_error(spec: InputSpec, value: JsonValue) -> Reason | None:
     extra = {"input_name": spec.name, "input_config": spec.config, "received_value": value}
     if "min" in spec.extra and value < spec.extra["min"]:
         msg = f"Value {value} smaller than min of {spec.extra['min']}"
@@ -275,7 +278,7 @@ def _range_error(spec: InputSpec, value: Any) -> Reason | None:
     return None
 
 
-def _combo_error(spec: InputSpec, value: Any, current: bool) -> Reason | None:
+def _combo_error(spec: InputSpec, value: JsonValue, current: bool) -> Reason | None:
     """0.3.64 quotes the value; current (execution.py@04e2a914 validate_inputs) lists the
     invalid values as reprs, checks multiselect lists item by item and skips remote combos."""
     options = spec.options
@@ -285,7 +288,7 @@ def _combo_error(spec: InputSpec, value: Any, current: bool) -> Reason | None:
     invalid = [v for v in value if v not in options] if multiselect else [value]
     if not invalid or not multiselect and value in options:
         return None
-    config: Any = spec.config
+    config: JsonValue = spec.config
     listing = str(options)
     if len(options) > 20:  # the real server does not echo long model lists
         listing, config = f"(list of length {len(options)})", None

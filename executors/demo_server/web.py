@@ -14,25 +14,29 @@ import os
 import time
 import urllib.parse
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
+from core.json_types import JsonObject, JsonValue
+
 from . import media
 from .catalog import MODEL_FOLDERS, Catalog
-from .executor import Executor, Faults, queue_info
+from .executor import Executor, Faults, PromptQueue, queue_info
 from .hostile import hostile_view
 from .hub import Hub
-from .jobs import JobsApi, validate_job_id
+from .jobs import Handler, JobsApi, validate_job_id
 from .machine import Config, system_stats
 from .profiles import MAX_UPLOAD_SIZE
 from .replacements import apply, listing
 from .validation import Validator, error
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Middleware  # a Protocol in aiohttp 3.10+
+
 SENSITIVE_EXTRA_DATA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
 INVALID_PROMPT_ID = error(
     "invalid_prompt_id",
@@ -51,7 +55,7 @@ class State:
     validator: Validator
     catalog: Catalog
     number: int = 0
-    preview_methods: dict[str, Any] = field(default_factory=dict)  # prompt id → extra_data's
+    preview_methods: JsonObject = field(default_factory=dict)  # prompt id → extra_data's
 
 
 class Api:
@@ -61,7 +65,7 @@ class Api:
         self.faults = faults
 
     @property
-    def queue(self) -> Any:
+    def queue(self) -> PromptQueue:
         return self.state.executor.queue
 
     def app(self) -> web.Application:
@@ -105,7 +109,7 @@ class Api:
             ("POST", "/upload/image", self.upload_image),
         ]
 
-    def queue_info(self) -> dict[str, Any]:
+    def queue_info(self) -> JsonObject:
         return queue_info(self.queue)
 
     # --- websocket -----------------------------------------------------------------------------
@@ -225,7 +229,7 @@ class Api:
         body = {"prompt_id": prompt_id, "number": number, "node_errors": node_errors}
         return web.json_response(body)
 
-    def _prompt_id(self, json_data: Any) -> str | None:
+    def _prompt_id(self, json_data: JsonValue) -> str | None:
         """The id to queue under: 0.3.64 takes any value (as str, null too) and makes one when
         absent; current makes one when absent or null and refuses anything but a canonical
         UUID (None here; comfy_execution/jobs.py@172be438 validate_job_id)."""
@@ -239,7 +243,7 @@ class Api:
         except ValueError:
             return None
 
-    def _number(self, json_data: Any) -> float | int:
+    def _number(self, json_data: JsonValue) -> float | int:
         """Explicit `number` is echoed as a float; else the counter (negated with `front`),
         which counts every POST, rejected ones included."""
         if "number" in json_data:
@@ -290,7 +294,7 @@ class Api:
             entry = None
         return web.json_response({} if entry is None else {prompt_id: self._disguised(entry)})
 
-    def _disguised(self, entry: dict[str, Any]) -> dict[str, Any]:
+    def _disguised(self, entry: JsonObject) -> JsonObject:
         """The entry with output files renamed by the `hostile_outputs` fault."""
         names = self.faults.hostile_outputs
         if not names:
@@ -394,7 +398,9 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _file_response(path: Path, filename: str, query: Any, current: bool) -> web.StreamResponse:
+def _file_response(
+    path: Path, filename: str, query: Mapping[str, str], current: bool
+) -> web.StreamResponse:
     disposition = {"Content-Disposition": f'filename="{filename}"'}
     channel = query.get("channel", "rgba")
     if "preview" in query:
@@ -414,7 +420,7 @@ async def static_not_found(request: web.Request) -> web.Response:
     return web.Response(status=404, content_type="application/octet-stream")
 
 
-def auth_middleware(faults: Faults) -> Any:
+def auth_middleware(faults: Faults) -> Middleware:
     """A reverse proxy in front of ComfyUI: it may ask for `Authorization: Bearer <token>`,
     or answer every request with an error of its own (502 when ComfyUI is down)."""
 
