@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+
+from core.json_types import JsonValue
 
 MAX_DEPTH = 64
 
 
-def loads(text: str) -> Any:
+def loads(text: str) -> JsonValue:
     try:
         value = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
@@ -25,12 +26,12 @@ def loads(text: str) -> Any:
     return value
 
 
-def check_value(value: Any) -> None:
+def check_value(value: JsonValue) -> None:
     """ValueError when `value` nests deeper than MAX_DEPTH, holds a lone surrogate or a number
     too large to be one (1e999 parses as infinity)."""
     level = [value]
     for _ in range(MAX_DEPTH + 1):
-        inner: list[Any] = []
+        inner: list[JsonValue] = []
         for item in level:
             if isinstance(item, str):
                 check_text(item)
@@ -57,5 +58,5 @@ def check_text(text: str) -> None:
         ) from None
 
 
-def _no_constant(name: str) -> Any:
+def _no_constant(name: str) -> JsonValue:
     raise ValueError(f"{name} is not a JSON number")

@@ -12,16 +12,19 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TypeVar
 
 from core import jsontext
 from core.errors import InputError
 from core.jobs import JobSpec, RunState, Submission
-from core.json_types import JsonObject
+from core.json_types import JsonObject, JsonValue
 
 SEED_MAX = 2**64 - 1
 QUALITY_TIERS = ("low", "standard", "high", "premium")
 AUDIO_TASKS = ("song", "voice", "sfx")  # a song (ACE-Step), a voice conversion, a sound effect
+
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class MediaKind(StrEnum):
@@ -49,10 +52,10 @@ class JobStatus(StrEnum):
     SUSPECT = "suspect"  # crashed its server twice: parked, not retried automatically
 
 
-def parse_enum(enum: type[StrEnum], value: object, what: str) -> Any:
+def parse_enum(enum: type[E], value: object, what: str) -> E:
     """The enum member for `value`, or InputError listing the allowed values."""
     try:
-        return enum(value)
+        return enum(str(value))
     except ValueError:
         allowed = ", ".join(m.value for m in enum)
         raise InputError(f"{what}: unknown value {value!r} — use one of: {allowed}") from None
@@ -60,7 +63,7 @@ def parse_enum(enum: type[StrEnum], value: object, what: str) -> Any:
 
 # --- field checks -------------------------------------------------------------------------------
 
-Check = Callable[[str, Any], Any]
+Check = Callable[[str, JsonValue], JsonValue]
 
 
 def _fail(path: str, problem: str, fix: str) -> InputError:
@@ -68,7 +71,7 @@ def _fail(path: str, problem: str, fix: str) -> InputError:
 
 
 def text(*, non_empty: bool = False, max_len: int = 20_000) -> Check:
-    def check(path: str, value: Any) -> str:
+    def check(path: str, value: JsonValue) -> str:
         if not isinstance(value, str):
             raise _fail(
                 path, f"expected text, got {type(value).__name__}", 'give a string, e.g. "…"'
@@ -84,7 +87,7 @@ def text(*, non_empty: bool = False, max_len: int = 20_000) -> Check:
 
 
 def integer(lo: int, hi: int) -> Check:
-    def check(path: str, value: Any) -> int:
+    def check(path: str, value: JsonValue) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _fail(path, f"expected a whole number, got {value!r}", f"give {lo}…{hi}")
         if not lo <= value <= hi:
@@ -95,7 +98,7 @@ def integer(lo: int, hi: int) -> Check:
 
 
 def number(lo: float, hi: float) -> Check:
-    def check(path: str, value: Any) -> float:
+    def check(path: str, value: JsonValue) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
             raise _fail(path, f"expected a number, got {value!r}", f"give {lo}…{hi}")
         if not lo <= value <= hi:
@@ -105,7 +108,7 @@ def number(lo: float, hi: float) -> Check:
     return check
 
 
-def text_list(path: str, value: Any) -> list[str]:
+def text_list(path: str, value: JsonValue) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _fail(path, f"expected a list of texts, got {value!r}", 'give e.g. ["cinematic"]')
     for n, item in enumerate(value):
@@ -113,7 +116,7 @@ def text_list(path: str, value: Any) -> list[str]:
     return [v.strip() for v in value if v.strip()]
 
 
-def _check_characters(path: str, value: Any) -> None:
+def _check_characters(path: str, value: JsonValue) -> None:
     """No lone surrogates (from \\udc80 escapes or bytes that were not UTF-8), at any depth."""
     try:
         jsontext.check_value(value)
@@ -122,7 +125,7 @@ def _check_characters(path: str, value: Any) -> None:
 
 
 def one_of(*choices: str) -> Check:
-    def check(path: str, value: Any) -> str:
+    def check(path: str, value: JsonValue) -> str:
         if value not in choices:
             raise _fail(path, f"unknown value {value!r}", "use one of: " + ", ".join(choices))
         return value
@@ -134,7 +137,7 @@ def pattern(regex: str, example: str, sides: str = "") -> Check:
     """Text matching `regex` (trimmed); with `sides`, the numbers it separates may not be 0."""
     compiled = re.compile(regex)
 
-    def check(path: str, value: Any) -> str:
+    def check(path: str, value: JsonValue) -> str:
         value = text()(path, value).strip()
         if not compiled.fullmatch(value):
             raise _fail(path, f"{value!r} is not valid", f"write it like {example!r}")
@@ -145,7 +148,7 @@ def pattern(regex: str, example: str, sides: str = "") -> Check:
     return check
 
 
-def free_params(path: str, value: Any) -> dict:
+def free_params(path: str, value: JsonValue) -> dict:
     if not isinstance(value, dict):
         raise _fail(path, f"expected an object, got {value!r}", 'give e.g. {"style": "ink"}')
     _check_characters(path, value)
@@ -156,7 +159,7 @@ def free_params(path: str, value: Any) -> dict:
 class Field:
     check: Check
     required: bool = False
-    default: Any = None
+    default: JsonValue = None
 
 
 ASPECT = pattern(r"\d{1,2}:\d{1,2}", "16:9", sides=":")
@@ -213,14 +216,14 @@ SCHEMAS: dict[MediaKind, dict[str, Field]] = {
 DEFAULT_VIDEO_SECONDS = 5
 
 
-def validate_data(kind: MediaKind | str, data: Any) -> dict[str, Any]:
+def validate_data(kind: MediaKind | str, data: JsonValue) -> JsonObject:
     """Normalized prompt data for `kind`, or InputError naming the first bad field."""
-    kind = parse_enum(MediaKind, kind, "kind")
+    media = parse_enum(MediaKind, kind, "kind")
     if not isinstance(data, dict):
-        raise InputError(f"data: expected a JSON object of {kind} prompt fields, got {data!r}")
-    schema = SCHEMAS[kind]
-    _reject_unknown(kind, data, schema)
-    out: dict[str, Any] = {}
+        raise InputError(f"data: expected a JSON object of {media} prompt fields, got {data!r}")
+    schema = SCHEMAS[media]
+    _reject_unknown(media, data, schema)
+    out: JsonObject = {}
     for name, spec in schema.items():
         value = data.get(name)
         if value is None:
@@ -229,9 +232,9 @@ def validate_data(kind: MediaKind | str, data: Any) -> dict[str, Any]:
             out[name] = _copy_default(spec.default)
         else:
             out[name] = spec.check(f"data.{name}", value)
-    if kind is MediaKind.VIDEO:
+    if media is MediaKind.VIDEO:
         _check_video_length(out)
-    if kind is MediaKind.AUDIO:
+    if media is MediaKind.AUDIO:
         _check_audio_task(out)
     return out
 
@@ -239,7 +242,7 @@ def validate_data(kind: MediaKind | str, data: Any) -> dict[str, Any]:
 AUDIO_NEEDS = {"song": "lyrics", "sfx": "prompt", "voice": "source_audio"}
 
 
-def _check_audio_task(out: dict[str, Any]) -> None:
+def _check_audio_task(out: JsonObject) -> None:
     needed = AUDIO_NEEDS[out["task"]]
     if out[needed] is None:
         raise _fail(
@@ -247,7 +250,7 @@ def _check_audio_task(out: dict[str, Any]) -> None:
         )
 
 
-def _copy_default(value: Any) -> Any:
+def _copy_default(value: JsonValue) -> JsonValue:
     return (
         list(value)
         if isinstance(value, list)
@@ -265,7 +268,7 @@ def _reject_unknown(kind: MediaKind, data: dict, schema: dict[str, Field]) -> No
             raise _fail(f"data.{name}", f"unknown field for {kind} prompts", hint)
 
 
-def _check_video_length(out: dict[str, Any]) -> None:
+def _check_video_length(out: JsonObject) -> None:
     if out["duration_s"] is not None and out["frames"] is not None:
         raise _fail("data.frames", "both duration_s and frames are given", "give only one of them")
 
@@ -284,7 +287,7 @@ def _round_to(value: float, multiple: int) -> int:
     return max(multiple, int(round(value / multiple)) * multiple)
 
 
-def video_frames(data: dict[str, Any]) -> int:
+def video_frames(data: JsonObject) -> int:
     """Frame count: given, or duration × fps + 1 (Wan's 4n+1 lengths for whole seconds)."""
     if data.get("frames"):
         return data["frames"]
@@ -292,7 +295,7 @@ def video_frames(data: dict[str, Any]) -> int:
     return int(round(seconds * data["fps"])) + 1
 
 
-def template_values(kind: MediaKind, data: dict[str, Any]) -> dict[str, Any]:
+def template_values(kind: MediaKind, data: JsonObject) -> JsonObject:
     """The flat values a workflow template's parameters draw from (prompt fields + computed)."""
     values = {k: v for k, v in data.items() if k not in ("params", "function")}
     if kind is MediaKind.IMAGE:
@@ -308,7 +311,7 @@ def template_values(kind: MediaKind, data: dict[str, Any]) -> dict[str, Any]:
     return {**values, **data.get("params", {})}
 
 
-def search_text(kind: MediaKind, data: dict[str, Any]) -> str:
+def search_text(kind: MediaKind, data: JsonObject) -> str:
     """The words of a prompt that full-text search covers besides title and tags."""
     parts = [data.get("prompt"), data.get("negative_prompt"), data.get("lyrics"), data.get("title")]
     parts += data.get("style_tags", []) + (data.get("tags", []) if kind is MediaKind.AUDIO else [])
@@ -323,7 +326,7 @@ class PromptRecord:
     id: int
     kind: MediaKind
     title: str
-    data: dict[str, Any]
+    data: JsonObject
     status: PromptStatus = PromptStatus.DRAFT
     error: str = ""
     tags: tuple[str, ...] = ()
@@ -343,7 +346,7 @@ class PromptVersion:
     prompt_id: int
     version: int
     title: str
-    data: dict[str, Any]
+    data: JsonObject
     tags: tuple[str, ...]
     saved_at: float
 
@@ -360,7 +363,7 @@ class ArtifactRecord:
     width: int | None = None
     height: int | None = None
     duration_s: float | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    metadata: JsonObject = field(default_factory=dict)
     job_id: int | None = None
     created_at: float = 0.0
     rating: int = 0  # 0: not rated; 1-5 stars
@@ -426,11 +429,11 @@ class JobRecord:
     cancel_requested: bool = False
 
 
-def validate_title(title: Any) -> str:
+def validate_title(title: JsonValue) -> str:
     return text(non_empty=True, max_len=300)("title", title).strip()
 
 
-def validate_tags(tags: Any) -> tuple[str, ...]:
+def validate_tags(tags: JsonValue) -> tuple[str, ...]:
     """Tags given as a list (a tuple from a stored record is one too), duplicates dropped."""
     return tuple(dict.fromkeys(text_list("tags", list(tags) if isinstance(tags, tuple) else tags)))
 

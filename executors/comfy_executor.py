@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from core.errors import BackendError, InputError, NotRunnableHere, PermanentBackendError
 from core.jobs import JobAccepted, JobEvent, JobPreview, Submission
@@ -25,6 +24,7 @@ from executors.backends import comfyui
 from executors.takes import TakeFile, TakeRecorder, job_started, progress_event, run_metadata
 from executors.templates import (
     Resolution,
+    Template,
     TemplateSet,
     check_against_object_info,
     render,
@@ -41,7 +41,7 @@ class ComfyExecutor:
         self,
         templates: TemplateSet,
         takes: TakeRecorder,
-        on_object_info: Callable[[str, dict[str, Any], dict[str, Any]], None] | None = None,
+        on_object_info: Callable[[str, JsonObject, JsonObject], None] | None = None,
         job_timeout_s: float = 600.0,
     ):
         """`job_timeout_s`: the stall limit of a template that sets no `timeout_s` of its own
@@ -98,7 +98,7 @@ class ComfyExecutor:
             submission.workflow,
             prompt_id=submission.remote_id,
             cancel=cancel,
-            timeout_s=submission.timeout_s,
+            timeout_s=submission.timeout_s or self.job_timeout_s,
             on_event=labels,
         )
         return self._finish(job, prompt, client, submission, result, emit)
@@ -114,7 +114,8 @@ class ComfyExecutor:
     ) -> list[ArtifactRecord] | None:
         """Harvest a prompt submitted before (still queued, running or finished on the server);
         None when the server does not know it any more, so it must be submitted again."""
-        result = client.attach(submission.remote_id, cancel=cancel, timeout_s=submission.timeout_s)
+        timeout_s = submission.timeout_s or self.job_timeout_s
+        result = client.attach(submission.remote_id, cancel=cancel, timeout_s=timeout_s)
         if result is None:
             return None
         return self._finish(job, prompt, client, submission, result, emit)
@@ -125,7 +126,7 @@ class ComfyExecutor:
         prompt: PromptRecord,
         client: comfyui.ComfyClient,
         submission: Submission,
-        result: Any,
+        result: comfyui.RunResult,
         emit: Emit,
     ) -> list[ArtifactRecord]:
         metadata = _metadata(submission, client, result)
@@ -153,10 +154,10 @@ class ComfyExecutor:
     def _uploads(
         self,
         client: comfyui.ComfyClient,
-        template: Any,
-        values: dict[str, Any],
-        overrides: dict[str, Any],
-    ) -> dict[str, Any]:
+        template: Template,
+        values: JsonObject,
+        overrides: JsonObject,
+    ) -> JsonObject:
         """Upload local files for file_upload parameters; the graph gets the server's names."""
         out = dict(overrides)
         for spec in template.parameters.values():
@@ -176,8 +177,8 @@ class ComfyExecutor:
         job: JobRecord,
         prompt: PromptRecord,
         client: comfyui.ComfyClient,
-        result: Any,
-        metadata: dict[str, Any],
+        result: comfyui.RunResult,
+        metadata: JsonObject,
         emit: Emit,
     ) -> list[ArtifactRecord]:
         outputs = _kept_outputs(result.outputs)
@@ -197,7 +198,11 @@ class ComfyExecutor:
         return self.takes.save_take(job, prompt, fetches, emit)
 
     def _fetch(
-        self, client: comfyui.ComfyClient, output: Any, metadata: dict[str, Any], take_dir: Path
+        self,
+        client: comfyui.ComfyClient,
+        output: comfyui.OutputFile,
+        metadata: JsonObject,
+        take_dir: Path,
     ) -> TakeFile:
         if output.media == "text":
             name = f"{output.node_id}_text.txt"
@@ -235,12 +240,12 @@ def _forget(client: comfyui.ComfyClient, prompt_id: str) -> None:
         log.info("could not delete history %s on %s: %s", prompt_id, client.name, exc)
 
 
-def _given(values: dict[str, Any]) -> dict[str, Any]:
+def _given(values: JsonObject) -> JsonObject:
     """Prompt values the user actually set: empty texts leave the template's own default."""
     return {k: v for k, v in values.items() if v not in ("", None)}
 
 
-def _kept_outputs(outputs: list[Any]) -> list[Any]:
+def _kept_outputs(outputs: list[comfyui.OutputFile]) -> list[comfyui.OutputFile]:
     """Saved outputs; previews (type temp) only when the workflow saved nothing else."""
     saved = [o for o in outputs if o.type != "temp"]
     return saved or list(outputs)
@@ -301,7 +306,7 @@ def _metadata(
     }
 
 
-def _output_dict(output: Any) -> dict[str, Any]:
+def _output_dict(output: comfyui.OutputFile) -> JsonObject:
     return {
         "node_id": output.node_id,
         "filename": output.filename,

@@ -15,10 +15,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection
-from typing import Any
 
 from core.jobs import Claim, Owner, pid_alive
 from core.models import JobRecord
+from core.ports import JobStore
 
 LEASE_S = 30.0  # a claim lasts this long unless its owner renews it (every LEASE_S / 3)
 TAKEN_OVER = "picked up again: the process running it had stopped"
@@ -26,7 +26,7 @@ _LIVE_TOKENS: set[str] = set()  # the tokens of this process's started engines
 
 
 class Leases:
-    def __init__(self, jobs: Any, holds: Callable[[int], bool], lease_s: float = LEASE_S):
+    def __init__(self, jobs: JobStore, holds: Callable[[int], bool], lease_s: float = LEASE_S):
         """`holds(job_id)`: does a thread of this engine hold the job (running or ending)?"""
         self.jobs, self.holds, self.lease_s = jobs, holds, lease_s
         self.owner = Owner.new()
@@ -36,10 +36,12 @@ class Leases:
         """The engine started (True) or stopped (False)."""
         (_LIVE_TOKENS.add if alive else _LIVE_TOKENS.discard)(self.owner.token)
 
-    def claim(self, job_id: int, **changes: Any) -> JobRecord | None:
-        """The job, now running here; None when another process took it first. Call with
-        `lock` held, and register the job before releasing it."""
-        return self.jobs.claim(job_id, str(self.owner), self._until(), **changes)
+    def claim(self, job_id: int, *, function: str, backend: str, note: str) -> JobRecord | None:
+        """The job, now running here with `function` on `backend`; None when another process
+        took it first. Call with `lock` held, and register the job before releasing it."""
+        return self.jobs.claim(
+            job_id, str(self.owner), self._until(), function=function, backend=backend, note=note
+        )
 
     def renew(self, held: Collection[int]) -> set[int]:
         """Extend the leases of the jobs held here; those no longer ours (taken over, ended)."""

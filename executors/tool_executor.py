@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from core.errors import InputError, PermanentBackendError
 from core.jobs import JobEvent, JobPreview, Submission
@@ -25,7 +24,7 @@ from core.json_types import JsonObject
 from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
 from executors.backends.base import Event, Preview, Progress, ToolClient
 from executors.takes import TakeFile, TakeRecorder, job_started, progress_event, run_metadata
-from executors.templates import Resolution, TemplateSet, render, run_facts
+from executors.templates import Resolution, Template, TemplateSet, render, run_facts
 
 Emit = Callable[[JobEvent], None]
 
@@ -88,7 +87,15 @@ class ToolExecutor:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def resume(self, *_args: Any) -> None:
+    def resume(
+        self,
+        job: JobRecord,
+        prompt: PromptRecord,
+        client: ToolClient,
+        submission: Submission,
+        emit: Emit,
+        cancel: threading.Event,
+    ) -> list[ArtifactRecord] | None:
         """Nothing to re-attach to on these backends: the engine runs the job again."""
         return None
 
@@ -98,7 +105,7 @@ class ToolExecutor:
         prompt: PromptRecord,
         client: ToolClient,
         files: list[Path],
-        metadata: dict[str, Any],
+        metadata: JsonObject,
         emit: Emit,
     ) -> list[ArtifactRecord]:
         if not files:
@@ -114,7 +121,7 @@ class ToolExecutor:
         ]
         return self.takes.save_take(job, prompt, fetches, emit)
 
-    def _copy(self, path: Path, metadata: dict[str, Any], take_dir: Path) -> TakeFile:
+    def _copy(self, path: Path, metadata: JsonObject, take_dir: Path) -> TakeFile:
         stored = self.store.store_file(path, self.store.file_in(take_dir, path.name))
         return TakeFile(stored, metadata)
 
@@ -136,7 +143,7 @@ class _Reporter:
             self.emit(progress_event(self.job_id, self.started, event.fraction, event.label))
 
 
-def _local_files(template: Any, values: dict[str, Any]) -> dict[str, str]:
+def _local_files(template: Template, values: JsonObject) -> dict[str, str]:
     """The file parameters given, as absolute paths of files that exist."""
     files = {}
     for spec in template.parameters.values():
@@ -149,7 +156,7 @@ def _local_files(template: Any, values: dict[str, Any]) -> dict[str, str]:
     return files
 
 
-def _output(path: Path, client: ToolClient) -> dict[str, Any]:
+def _output(path: Path, client: ToolClient) -> JsonObject:
     return {"filename": path.name, "backend": client.kind}
 
 

@@ -12,7 +12,7 @@ from peewee import SQL
 from core.errors import InputError, NotFound
 from core.models import ArtifactFile, ArtifactRecord, MediaKind, NewArtifact
 from repositories.database import Database
-from repositories.tables import Artifact
+from repositories.tables import Artifact, tuples
 
 
 class ArtifactRepository:
@@ -83,8 +83,7 @@ class ArtifactRepository:
         query = Artifact.select(*columns).where(Artifact.id > after_id)
         if without_preview:
             query = query.where(Artifact.preview_path.is_null())
-        rows = query.order_by(Artifact.id).limit(limit).tuples()
-        return [ArtifactFile(*row) for row in rows]
+        return [ArtifactFile(*row) for row in tuples(query.order_by(Artifact.id).limit(limit))]
 
     def forget(self, artifact_ids: list[int]) -> int:
         """Remove the records (not the files) in one transaction; how many were removed."""
@@ -99,7 +98,7 @@ class ArtifactRepository:
         found: set[str] = set()
         for n in range(0, len(digests), 500):
             page = Artifact.sha256.in_(digests[n : n + 500])
-            found.update(row[0] for row in Artifact.select(Artifact.sha256).where(page).tuples())
+            found.update(row[0] for row in tuples(Artifact.select(Artifact.sha256).where(page)))
         return found
 
     def prompt_for_settings(self, settings: str) -> int | None:

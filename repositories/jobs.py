@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 from collections.abc import Collection
@@ -86,7 +87,7 @@ class JobRepository:
 
     def list(
         self, *, status: JobStatus | None = None, prompt_id: int | None = None, limit: int = 1000
-    ) -> list[JobRecord]:
+    ) -> builtins.list[JobRecord]:
         query = Job.select().order_by(Job.id.desc()).limit(limit)
         if status is not None:
             query = query.where(Job.status == JobStatus(status).value)
@@ -96,7 +97,7 @@ class JobRepository:
 
     def eligible(
         self, now: float, limit: int = 50, only: Collection[int] | None = None
-    ) -> list[JobRecord]:
+    ) -> builtins.list[JobRecord]:
         """Jobs the dispatcher may start now (of `only`, when given): front of queue (priority)
         first, then oldest."""
         query = Job.select().where(_startable(now)).order_by(Job.priority.desc(), Job.id)
@@ -138,7 +139,7 @@ class JobRepository:
             Job.update(lease_until=lease_until).where(mine).execute()
             return set(ids) - {row.id for row in Job.select(Job.id).where(mine)}
 
-    def claims(self) -> list[Claim]:
+    def claims(self) -> builtins.list[Claim]:
         """Every running job with its owner and lease."""
         rows = Job.select(Job.id, Job.owner, Job.lease_until).where(
             Job.status == JobStatus.RUNNING.value
@@ -170,7 +171,7 @@ class JobRepository:
             )
         return bool(changed)
 
-    def unfinished(self) -> list[JobRecord]:
+    def unfinished(self) -> builtins.list[JobRecord]:
         """Queued, waiting and running jobs (what an idle check and a restart look at)."""
         live = (*PENDING, JobStatus.RUNNING.value)
         return [_record(row) for row in Job.select().where(Job.status.in_(live)).order_by(Job.id)]
@@ -230,7 +231,7 @@ def _startable(now: float) -> Expression:
 def _columns(changes: dict[str, Column]) -> dict[str, Column]:
     out = dict(changes)
     if "status" in out:
-        out["status"] = JobStatus(out["status"]).value
+        out["status"] = JobStatus(str(out["status"])).value
     return out
 
 

@@ -29,10 +29,10 @@ from core.models import (
     validate_title,
 )
 from repositories.database import Database
-from repositories.tables import Artifact, Prompt, PromptSearch, PromptTag
+from repositories.tables import Artifact, Prompt, PromptSearch, PromptTag, tuples
 from repositories.tables import PromptVersion as VersionRow
 
-SORT_COLUMNS = {
+SORT_COLUMNS: dict[str, peewee.Field[Any]] = {
     "updated": Prompt.updated_at,
     "created": Prompt.created_at,
     "title": Prompt.title,
@@ -190,9 +190,8 @@ class PromptRepository:
             Prompt.select(Prompt.status, fn.COUNT(Prompt.id))
             .where(Prompt.deleted_at.is_null())
             .group_by(Prompt.status)
-            .tuples()
         )
-        return dict(rows)
+        return {str(status): int(count) for status, count in tuples(rows)}
 
     def iter_all(self, batch: int = 1000) -> Iterator[PromptRecord]:
         last_id = 0
@@ -246,7 +245,7 @@ class PromptRepository:
         if rows:
             PromptTag.insert_many(rows).execute()
 
-    def _select(self) -> peewee.ModelSelect:
+    def _select(self) -> peewee.ModelSelect[Prompt]:
         takes = (
             Artifact.select(fn.COUNT(Artifact.id))
             .where(Artifact.prompt == Prompt.id)
@@ -264,8 +263,10 @@ class PromptRepository:
         )
         return Prompt.select(Prompt, takes, version, circled)
 
-    def _filtered(self, select: peewee.ModelSelect, query: PromptQuery) -> peewee.ModelSelect:
-        conditions = [
+    def _filtered(
+        self, select: peewee.ModelSelect[Prompt], query: PromptQuery
+    ) -> peewee.ModelSelect[Prompt]:
+        conditions: list[peewee.ColumnBase] = [
             Prompt.deleted_at.is_null(False) if query.trash else Prompt.deleted_at.is_null()
         ]
         if _words(query.search):
@@ -297,12 +298,12 @@ def _check_import_keys(item: dict[str, Any]) -> None:
             )
 
 
-def _chosen(query: PromptQuery) -> list[peewee.Expression]:
+def _chosen(query: PromptQuery) -> list[peewee.ColumnBase]:
     """The filters on a prompt's takes: one circled, one rated at least min_rating. EXISTS
     probes the partial indexes per prompt while the list walks its order (a page stops early);
     at 100,000 circled prompts a count takes ~45 ms, a page 0.1 ms (bench/RESULTS.md)."""
     takes = Artifact.select(Artifact.id).where(Artifact.prompt == Prompt.id)
-    conditions = []
+    conditions: list[peewee.ColumnBase] = []
     if query.circled:
         conditions.append(fn.EXISTS(takes.where(CIRCLED)))
     if query.min_rating > 0:

@@ -5,6 +5,8 @@ The schema itself is created by the versioned migrations, never by create_tables
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import peewee
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
@@ -18,6 +20,7 @@ class Base(peewee.Model):
 
 
 class Prompt(Base):
+    id = peewee.AutoField()
     kind = peewee.TextField()
     title = peewee.TextField()
     data = peewee.TextField()
@@ -55,7 +58,9 @@ class PromptSearch(FTS5Model):
 
 
 class Job(Base):
+    id = peewee.AutoField()
     prompt = peewee.ForeignKeyField(Prompt, column_name="prompt_id", on_delete="CASCADE")
+    prompt_id: int  # the id accessor peewee adds for the foreign key (no query)
     function = peewee.TextField()
     quality = peewee.TextField()
     status = peewee.TextField(default="queued")
@@ -81,8 +86,11 @@ class Job(Base):
 
 
 class Artifact(Base):
+    id = peewee.AutoField()
     prompt = peewee.ForeignKeyField(Prompt, column_name="prompt_id", on_delete="CASCADE")
     job = peewee.ForeignKeyField(Job, column_name="job_id", null=True, on_delete="SET NULL")
+    prompt_id: int  # the id accessors peewee adds for the foreign keys (no query)
+    job_id: int | None
     kind = peewee.TextField()
     path = peewee.TextField(unique=True)
     preview_path = peewee.TextField(null=True)
@@ -104,6 +112,7 @@ class PromptVersion(Base):
     """Every saved version of a prompt; the highest number is the current one."""
 
     prompt = peewee.ForeignKeyField(Prompt, column_name="prompt_id", on_delete="CASCADE")
+    prompt_id: int  # the id accessor peewee adds for the foreign key (no query)
     version = peewee.IntegerField()
     title = peewee.TextField()
     data = peewee.TextField()
@@ -121,3 +130,8 @@ class Setting(Base):
 
     class Meta:
         table_name = "setting"
+
+
+def tuples(query: peewee.ModelSelect[Any]) -> list[tuple[Any, ...]]:
+    """A query's rows as plain tuples (the peewee stubs type `.tuples()` as model rows)."""
+    return cast("list[tuple[Any, ...]]", list(query.tuples()))

@@ -102,7 +102,7 @@ class Outcomes:
         self.emit(JobRetrying(job.id, job.attempts + 1, 0.0, note))
 
     def _retry_later(self, job: JobRecord, lease: Lease, exc: BaseException) -> None:
-        state = tenacity.RetryCallState(None, None, (), {})
+        state = tenacity.RetryCallState(tenacity.Retrying(), None, (), {})
         state.attempt_number = job.attempts
         delay = self._wait(state)
         avoid = tuple(sorted({*job.run.avoid, lease.server}))
