@@ -22,8 +22,7 @@
 * gradio_client (and so huggingface_hub and httpx) is imported on the first connect, after
   `quiet_hub_env()`; importing this module costs only `requests`.
 
-Threads: `health()` runs on the pool's health thread, `run()` on job worker threads (several at
-once may share one client); `close()` on whichever thread shuts the backends down.
+Threads: see client.py.
 
 Modules:
 

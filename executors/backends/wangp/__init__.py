@@ -29,10 +29,7 @@ list compact items `{media_id, filename, ...}`. The argument name is read from t
 Needs mcp >= 2 on this side (`mcp.Client`, httpx2); it speaks the handshake protocol that
 WanGP's pinned mcp 1.10.1 server answers.
 
-Threads: every public method runs on the calling thread (a pool worker, or the health thread)
-and drives its own short-lived event loop with `anyio.run`; only the tool catalog (locked) is
-shared between calls, so several threads may use one client at once. Only core errors leave
-this module.
+Threads: see client.py. Only core errors leave this package.
 
 Modules:
 
