@@ -1,5 +1,5 @@
-"""`draft`: an LLM screenwriter turns a one-line idea into a validated prompt (see
-executors/backends/llm.py). Model and server come from --model/--api-base, else from
+"""`draft`: an LLM screenwriter turns a one-line idea into a validated prompt (the engine API's
+screenwriter, executors/backends/llm/). Model and server come from --model/--api-base, else from
 TAKEBOARD_LLM_MODEL / TAKEBOARD_LLM_API_BASE, else from config.json's "llm" block; hosted
 providers need online access allowed.
 litellm is imported only when the command runs."""
@@ -11,7 +11,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from app.cli_args import user_text
-from executors.backends.llm import Screenwriter, parse_kind
 
 if TYPE_CHECKING:  # app.cli imports this module; no import back at run time
     from app.cli import Context
@@ -35,14 +34,11 @@ def add_draft_commands(commands: Any) -> None:
 
 
 def draft(args: argparse.Namespace, ctx: Context) -> None:
-    kind = parse_kind(args.kind)
-    writer = Screenwriter.from_config(
-        ctx.config.llm,
-        allow_online=ctx.config.allow_online,
-        model=args.model,
-        api_base=args.api_base,
+    if ctx.control is None:
+        raise RuntimeError("no engine API was wired for this command")
+    kind, title, data = ctx.control.draft(
+        ctx.config, args.kind, args.idea, model=args.model, api_base=args.api_base
     )
-    title, data = writer.draft(kind, args.idea)
     record_id = None
     if args.save:
         record_id = ctx.prompts.add(kind, title, data, tags=args.tags or []).id

@@ -39,9 +39,11 @@ class PromptActions:
     confirm: Callable[[str], bool]
 
     def _show_prompt(self, prompt_id: int | None) -> None:
-        if prompt_id is not None:
+        if prompt_id is None:
+            return
+        if prompt_id != self.editor.prompt_id or self.editor.dirty:  # not the one just saved
             self.editor.load(prompt_id)
-            self.gallery.show_prompt(prompt_id)
+        self.gallery.show_prompt(prompt_id)
 
     def _saved(self, prompt_id: int) -> None:
         self.prompts.refresh()
@@ -62,7 +64,7 @@ class PromptActions:
 
     def draft(self) -> DraftDialog:
         """File → Draft…: a new prompt from an idea; it fills the editor, unsaved."""
-        return DraftDialog(self.root, self.ctx.config, self._drafted)
+        return DraftDialog(self.root, self.ctx.config, self._screenwriter(), self._drafted)
 
     def enhance_selected(self) -> DraftDialog | None:
         """File → Enhance…: the selected prompt rewritten into the editor, unsaved."""
@@ -73,9 +75,15 @@ class PromptActions:
         return DraftDialog(
             self.root,
             self.ctx.config,
+            self._screenwriter(),
             lambda kind, title, data: self._drafted(kind, title, data, record.id),
             enhance={"kind": record.kind.value, "data": record.data},
         )
+
+    def _screenwriter(self) -> Callable[[], Any]:
+        """For a worker: the screenwriter of the settings in effect now."""
+        control, config = self.control, self.ctx.config
+        return lambda: control.screenwriter(config)
 
     def _drafted(
         self, kind: str, title: str, data: dict[str, Any], prompt_id: int | None = None
@@ -135,9 +143,10 @@ class PromptActions:
         self.bridge.call(queue, self._queued)
 
     def _queued(self, result: object) -> None:
-        """Tk thread: the jobs are stored (their rows say so), or why not."""
+        """Tk thread: the jobs are stored (their prompts' rows say so), or why not."""
         self._show_failure(result)
-        self.prompts.update_rows()
+        if isinstance(result, list):
+            self.prompts.update_rows({job.prompt_id for job in result})
 
     def _show_failure(self, result: object) -> None:
         if isinstance(result, AppError):

@@ -14,42 +14,31 @@ only" (a few microseconds, safe on the Tk thread). The window calls the others o
 
 from __future__ import annotations
 
-import builtins
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from core.config import Config, ServerConfig, is_local_url
-from core.errors import InputError
+from core.errors import ConfigError, InputError
 from core.jobs import JobEvent
 from core.json_types import JsonObject, JsonValue
-from core.models import JobRecord, JobStatus
+from core.models import JobRecord, JobStatus, MediaKind
+from core.ports import JobStore
 from executors.backends.comfyui import ComfyClient
 from executors.cloud import CloudManager, CloudMonitor, CloudStatus
 from executors.engine import Engine
 from executors.pool import ServerPool, ServerState
 from executors.templates import TemplateSet
 
+if TYPE_CHECKING:  # imported when first asked: litellm is slow to import
+    from executors.backends.llm import Screenwriter
+
 Emit = Callable[[JobEvent], None]
 DEMO_NAME = "demo"  # the demo backend's pool member
 FRONT = 2**31  # a retried job's priority with --front: before every queued one
 RETRYABLE = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.SUSPECT)
 ACTIVE = (JobStatus.QUEUED, JobStatus.WAITING, JobStatus.RUNNING)
-
-
-class JobControlStore(Protocol):
-    """What job control needs of the job repository (any thread)."""
-
-    def get(self, job_id: int) -> JobRecord: ...
-    def list(
-        self, *, status: JobStatus | None = None, prompt_id: int | None = None, limit: int = 1000
-    ) -> builtins.list[JobRecord]: ...
-    def unfinished(self) -> builtins.list[JobRecord]: ...
-    def request_cancel(self, job_id: int) -> JobRecord: ...
-    def requeue(self, job_id: int, *, priority: int | None = None) -> JobRecord: ...
-    def paused(self) -> bool: ...
-    def set_paused(self, paused: bool) -> None: ...
 
 
 class DemoServer(Protocol):
@@ -78,7 +67,7 @@ class JobCounts:
 
 
 class Control:
-    def __init__(self, jobs: JobControlStore, wiring: Wiring):
+    def __init__(self, jobs: JobStore, wiring: Wiring):
         self.jobs, self.wiring = jobs, wiring
         self._engine: Engine | None = None
         self.cloud = CloudControl(self, wiring.cloud)
@@ -237,6 +226,39 @@ class Control:
                 pool.add(server, self.wiring.client(server))
         threading.Thread(target=pool.refresh, name="pool-refresh", daemon=True).start()
         self.cloud.configure(config)
+
+    # --- the screenwriter ------------------------------------------------------------------------
+
+    def screenwriter(
+        self, config: Config, *, model: str | None = None, api_base: str | None = None
+    ) -> Screenwriter:
+        """The LLM screenwriter: `model`/`api_base`, else the environment's, else config.json's
+        (litellm is imported on its first call: call it on a worker)."""
+        from executors.backends.llm import Screenwriter
+
+        if config.llm is None:
+            raise ConfigError('no LLM is configured — set "llm" in config.json')
+        return Screenwriter.from_config(
+            config.llm, allow_online=config.allow_online, model=model, api_base=api_base
+        )
+
+    def draft(
+        self,
+        config: Config,
+        kind: str,
+        idea: str,
+        *,
+        model: str | None = None,
+        api_base: str | None = None,
+    ) -> tuple[MediaKind, str, JsonObject]:
+        """A prompt drafted from a one-line idea: (kind, title, data), data validated. `kind`
+        may be image, audio (or song) or video."""
+        from executors.backends.llm import parse_kind
+
+        media = parse_kind(kind)
+        writer = self.screenwriter(config, model=model, api_base=api_base)
+        title, data = writer.draft(media, idea)
+        return media, title, data
 
     # --- the demo backend -----------------------------------------------------------------------
 

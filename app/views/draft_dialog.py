@@ -1,6 +1,6 @@
 """Draft with the screenwriter: "Draft…" turns a one-line idea into a new prompt, "Enhance"
-rewrites the selected one, both with the LLM path of the CLI `draft` command (app/cli_draft.py →
-Screenwriter) on a worker, with progress and Cancel. The result fills the editor, unsaved. With
+rewrites the selected one, both with the engine API's screenwriter (as the CLI `draft` command)
+on a worker, with progress and Cancel. The result fills the editor, unsaved. With
 no LLM answering the dialog says how to point Takeboard at Ollama or LM Studio."""
 
 from __future__ import annotations
@@ -28,15 +28,6 @@ SETUP = (
 Result = tuple[str, dict[str, Any]]  # (title, data)
 
 
-def screenwriter(config: Config) -> Any:
-    """A worker thread: the CLI draft command's Screenwriter for this configuration."""
-    if config.llm is None:
-        raise ConfigError("no LLM is configured — see below")
-    from app.cli_draft import Screenwriter  # the LLM client: imported when first asked
-
-    return Screenwriter.from_config(config.llm, allow_online=config.allow_online)
-
-
 def needs_setup(error: AppError) -> bool:
     """Whether the setup advice fits: nothing configured, a model name the client cannot use,
     or a server that does not answer (not: a model that answered something unusable)."""
@@ -51,20 +42,23 @@ def _ask(writer: Any, enhancing: dict[str, Any] | None, kind: str, idea: str) ->
 
 
 class DraftDialog(tk.Toplevel):
-    """`enhance`: (kind, data) of the selected prompt, else a new draft; `on_result(kind,
-    title, data)` on the Tk thread when the writer answered."""
+    """`screenwriter()` (on a worker) gives the writer the engine API makes for the settings;
+    `enhance`: (kind, data) of the selected prompt, else a new draft; `on_result(kind, title,
+    data)` on the Tk thread when the writer answered."""
 
     def __init__(
         self,
         parent: tk.Misc,
         config: Config,
+        screenwriter: Callable[[], Any],
         on_result: Callable[[str, str, dict[str, Any]], None],
         *,
         kind: str = "image",
         enhance: dict[str, Any] | None = None,
     ):
         super().__init__(parent)
-        self.config, self.on_result, self.enhancing = config, on_result, enhance
+        self.config, self.screenwriter = config, screenwriter
+        self.on_result, self.enhancing = on_result, enhance
         self.title("Enhance with the screenwriter" if enhance else "Draft with the screenwriter")
         self.transient(parent.winfo_toplevel())
         self._asked = 0  # which request's answer is awaited; Cancel moves it on
@@ -117,10 +111,10 @@ class DraftDialog(tk.Toplevel):
         self.go_button.state(["disabled"])
         self.progress.start(20)
         self.message.configure(text="Asking the screenwriter… (Cancel stops waiting)")
-        number, config, enhancing = self._asked, self.config, self.enhancing
+        number, screenwriter, enhancing = self._asked, self.screenwriter, self.enhancing
         on_worker(
             self,
-            lambda: _ask(screenwriter(config), enhancing, kind, idea),  # holds no widget
+            lambda: _ask(screenwriter(), enhancing, kind, idea),  # holds no widget
             lambda answer: self._answered(number, answer),
             "the screenwriter",
         )
