@@ -126,6 +126,7 @@ class Application(PromptActions, TakeActions):
             template_warnings=self.template_warnings.for_kind,
             functions=self.functions,
             add_tier=self.add_tier,
+            writes=self.bridge.call,  # the prompt's write off the Tk thread
         )
         self.functions.refresh(self.control.templates, self._cached_object_infos)
         self.gallery = TakesGallery(self.tabs, self.ctx.artifacts, self.ctx.config.home, self)

@@ -27,9 +27,14 @@ from app.param_controls_state import FunctionCatalog
 from app.views.history_tab import HistoryTab
 from app.views.param_controls import FileInput, FunctionInput, ParamControls, params_text
 from app.views.tier_dialog import AddTier, TierDialog
-from core.errors import InputError
-from core.models import MediaKind
+from core.errors import AppError, InputError
+from core.models import MediaKind, PromptRecord
 from repositories.prompts import PromptRepository
+
+# How the editor's database write runs: `writes(work, done)` calls `work()` and hands its
+# result (a PromptRecord, or the AppError it raised) to `done` on the Tk thread. The window
+# passes its bridge's worker; alone, the editor writes inline.
+Writes = Callable[[Callable[[], PromptRecord], Callable[[object], None]], None]
 
 DEBOUNCE_MS = 300
 ERROR_COLOR = "#c0392b"
@@ -88,6 +93,14 @@ class _TextInput(_Input):
             self.widget.insert("1.0", text)
 
 
+def _inline(work: Callable[[], PromptRecord], done: Callable[[object], None]) -> None:
+    try:
+        result: object = work()
+    except AppError as exc:
+        result = exc
+    done(result)
+
+
 def _ask(parent: tk.Misc) -> Callable[[str], bool]:
     return lambda question: messagebox.askyesno("Takeboard", question, parent=parent)
 
@@ -106,6 +119,7 @@ class PromptEditor(ttk.Frame):
         template_warnings: Callable[[MediaKind], list[str]] | None = None,
         functions: FunctionCatalog | None = None,
         add_tier: AddTier | None = None,
+        writes: Writes = _inline,
     ) -> None:
         """`template_warnings(kind)`: warnings about the templates a prompt of `kind` runs,
         from cached data only (it is called on the Tk thread). `functions`: what the function
@@ -116,7 +130,7 @@ class PromptEditor(ttk.Frame):
         self.add_tier = add_tier
         self.template_warnings = template_warnings or (lambda kind: [])
         self.prompts = prompts
-        self.on_saved = on_saved
+        self.on_saved, self.writes = on_saved, writes
         self.on_deleted = on_deleted
         self.confirm: Callable[[str], bool] = confirm or _ask(self)
         self.state = EditorState.new(MediaKind.IMAGE)
@@ -174,37 +188,39 @@ class PromptEditor(ttk.Frame):
             self.on_deleted(prompt_id)
         return True
 
-    def save(self) -> int | None:
-        """Add or update the prompt; returns its id, or None when the form is invalid (then
-        every error shows, touched or not)."""
+    def save(self) -> bool:
+        """Add or update the prompt: True when the form is valid and its write was sent (once
+        it is written the editor shows the saved prompt and `on_saved(id)` runs); False when
+        the form is invalid (then every error shows, touched or not)."""
         self.state.submitted = True
         checked = self.validate_now()
         if checked is None or not checked.ok:
-            return None
-        try:
-            if self.state.prompt_id is None:
-                record = self.prompts.add(
-                    self.state.kind,
-                    checked.title,
-                    checked.data,
-                    tags=checked.tags,
-                    favorite=self.state.favorite,
-                )
-            else:
-                record = self.prompts.update(
-                    self.state.prompt_id,
-                    title=checked.title,
-                    data=checked.data,
-                    tags=checked.tags,
-                    favorite=self.state.favorite,
-                )
-        except InputError as exc:
-            self._show_errors({error_field(str(exc)) or "data": str(exc)})
-            return None
-        self.state = EditorState.from_record(record)
-        self._show_state()
-        self.on_saved(record.id)
-        return record.id
+            return False
+        self.save_button.state(["disabled"])
+        self.writes(self._write(checked), self._written)
+        return True
+
+    def _write(self, checked: Checked) -> Callable[[], PromptRecord]:
+        """The write, holding no widget (it may run on a worker)."""
+        prompts, prompt_id, favorite = self.prompts, self.state.prompt_id, self.state.favorite
+        title, data, tags, kind = checked.title, checked.data, checked.tags, self.state.kind
+        if prompt_id is None:
+            return lambda: prompts.add(kind, title, data, tags=tags, favorite=favorite)
+        return lambda: prompts.update(
+            prompt_id, title=title, data=data, tags=tags, favorite=favorite
+        )
+
+    def _written(self, result: object) -> None:
+        """Tk thread: the saved prompt, or why it was not saved."""
+        self.save_button.state(["!disabled"])
+        if isinstance(result, InputError):
+            self._show_errors({error_field(str(result)) or "data": str(result)})
+        elif isinstance(result, AppError):
+            messagebox.showerror("Takeboard", str(result), parent=self)
+        elif isinstance(result, PromptRecord):
+            self.state = EditorState.from_record(result)
+            self._show_state()
+            self.on_saved(result.id)
 
     def restore_version(self, version: int) -> None:
         """Save an old version as the new current one (after asking, if there are edits)."""

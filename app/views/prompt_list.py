@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import tkinter as tk
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from tkinter import ttk
 
@@ -117,10 +117,13 @@ class PromptList(ttk.Frame):
         self.state.total = self.prompts.count(self.state.query)
         self._show_page()
 
-    def update_rows(self) -> None:
-        """Rewrite the shown rows in place from the database (after status, take or favorite
-        changes): nothing moves; the order changes only when the user asks for it."""
+    def update_rows(self, prompt_ids: Collection[int] | None = None) -> None:
+        """Rewrite the shown rows (of `prompt_ids`, else all) in place from the database (after
+        status, take or favorite changes): nothing moves; the order changes only when the user
+        asks for it."""
         for slot, prompt_id in zip(self._slots, self.state.ids, strict=False):
+            if prompt_ids is not None and prompt_id not in prompt_ids:
+                continue
             try:
                 record = self.prompts.get(prompt_id, include_trash=True)
             except NotFound:

@@ -60,6 +60,14 @@ def pump_until(root: tk.Tk, condition: Callable[[], object], seconds: float = 60
     return False
 
 
+def saved_id(root: tk.Tk, editor) -> int:
+    """Press Save in the window's editor (the write runs on the bridge's worker) and wait until
+    the prompt is written; its id."""
+    assert editor.save()
+    assert pump_until(root, lambda: editor.prompt_id is not None and not editor.dirty)
+    return editor.prompt_id
+
+
 @pytest.fixture
 def app(root: tk.Tk, ctx, comfy_server):
     """The whole window on the project's ComfyUI protocol server; its engine stopped after."""

@@ -8,7 +8,7 @@ import json
 from app import application
 from app.application import Application
 from app.live_state import GREEN, GREY
-from tests.gui.conftest import pump, pump_until, wired
+from tests.gui.conftest import pump, pump_until, saved_id, wired
 
 
 def test_window_title_and_size(app, root):
@@ -22,8 +22,8 @@ def test_create_generate_see_take_regenerate_and_edit(app, root, ctx):
     editor.title_entry.insert(0, "Lighthouse")
     editor.inputs["prompt"].widget.insert("1.0", "a lighthouse at dusk")
     pump(root, 400)  # past the validation debounce
-    prompt_id = editor.save()
-    assert prompt_id is not None and ctx.prompts.get(prompt_id).title == "Lighthouse"
+    prompt_id = saved_id(root, editor)
+    assert ctx.prompts.get(prompt_id).title == "Lighthouse"
     pump(root)
     assert app.prompts.selected_id() == prompt_id
 

@@ -109,7 +109,7 @@ def test_an_untouched_form_shows_no_errors_until_touched_or_saved(root, editor) 
     clear(editor.title_entry)
     settle(root)
     assert list(shown_errors(editor)) == ["title"] and disabled(editor.save_button)
-    assert editor.save() is None  # Save shows every error
+    assert editor.save() is False  # Save shows every error
     root.update()
     assert set(shown_errors(editor)) == {"title", "data.prompt"}
     assert "is empty" in error(editor, "data.prompt")
@@ -128,7 +128,7 @@ def test_bad_values_show_next_to_their_field_and_block_save(root, editor) -> Non
     assert editor.error_labels["data.tempo"].winfo_ismapped()
     assert error(editor, "data.lyrics") == ""
     assert disabled(editor.save_button)
-    assert editor.save() is None
+    assert editor.save() is False
 
     clear(field(editor, "tempo"))
     type_into(root, field(editor, "tempo"), "120")
@@ -197,7 +197,7 @@ def test_load_an_audio_prompt_and_edit_its_lyrics(root, editor, ctx, saved) -> N
     lyrics.mark_set("insert", "end")
     type_into(root, lyrics, "\n[chorus]\nlights")
     assert editor.dirty
-    assert editor.save() == record.id
+    assert editor.save() and editor.prompt_id == record.id  # alone, it writes inline
     assert ctx.prompts.get(record.id).data["lyrics"] == "[verse]\nneon\n[chorus]\nlights"
     assert ctx.prompts.get(record.id).tags == ("synth",)
     assert saved == [record.id] and not editor.dirty
@@ -210,7 +210,8 @@ def test_duplicate_saves_a_new_prompt(root, editor, ctx, saved) -> None:
     root.update()
     assert editor.prompt_id is None and editor.dirty
     assert editor.title_entry.get() == "Waves (copy)"
-    new_id = editor.save()
+    assert editor.save()
+    new_id = editor.prompt_id
     assert new_id is not None and new_id != record.id
     copy = ctx.prompts.get(new_id)
     assert copy.title == "Waves (copy)" and copy.data == record.data

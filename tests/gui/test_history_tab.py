@@ -60,7 +60,7 @@ def test_saving_in_the_editor_adds_a_version_and_restore_brings_the_old_text_bac
     prompt_box = editor.inputs["prompt"].widget
     type_into(root, prompt_box, " at night")
     settle(root)
-    assert editor.save() == record.id
+    assert editor.save() and editor.prompt_id == record.id
     assert editor.history.listbox.size() == 2
     assert "".join(tagged(editor.history.diff, ADDED)).split() == ["at", "night"]
     editor.notebook.select(editor.history)

@@ -21,7 +21,7 @@ from app.views.tier_dialog import TierDialog
 from executors.templates import load_templates, template_dirs
 from executors.workflow_import.catalog import ObjectInfo, ObjectInfoCache, core_catalog
 from executors.workflow_import.importer import ImportOptions, import_workflow
-from tests.gui.conftest import pump, pump_until, wired
+from tests.gui.conftest import pump, pump_until, saved_id, wired
 
 API = Path(__file__).resolve().parent.parent / "data" / "workflows" / "api"
 FLUX = API / "examples_flux_flux_dev_checkpoint_example.json"
@@ -84,8 +84,7 @@ def test_imported_function_controls_reach_the_sent_workflow(app, root, ctx, tmp_
     checkpoint.set("sd_v1-5.safetensors")  # from the server's list, not the workflow's
     guidance.set("2.5")
     settle(root)
-    prompt_id = editor.save()
-    assert prompt_id is not None
+    prompt_id = saved_id(root, editor)
     data = ctx.prompts.get(prompt_id).data
     assert data["function"] == "my_flux"
     assert data["params"] == {
@@ -125,7 +124,7 @@ def test_add_tier_from_the_editor_runs_at_once(app, root, ctx, tmp_path):
     assert pump_until(root, lambda: app.functions.get("my_flux").tiers == ("low", "standard"))
     editor.inputs["quality"].set("low")
     settle(root)
-    prompt_id = editor.save()
+    prompt_id = saved_id(root, editor)
     app.generate([prompt_id])
     assert pump_until(root, lambda: ctx.artifacts.for_prompt(prompt_id), 60)
     (take,) = ctx.artifacts.for_prompt(prompt_id)
@@ -159,10 +158,10 @@ def test_a_bad_value_names_the_parameter_and_blocks_save(root, offline_editor):
     settle(root)
     shown = editor.error_labels["data.params"]
     assert "params.steps: 0 is out of range" in shown.cget("text") and shown.winfo_ismapped()
-    assert editor.save() is None
+    assert editor.save() is False
     panel.inputs["steps"].widget.set("")  # empty: the template decides again
     settle(root)
-    assert editor.save() is not None
+    assert editor.save()
 
 
 def test_file_fields_have_a_picker(root, offline_editor, tmp_path, monkeypatch):
@@ -178,5 +177,6 @@ def test_file_fields_have_a_picker(root, offline_editor, tmp_path, monkeypatch):
     reference.button.invoke()
     settle(root)
     assert editor.state.values["reference_image"] == str(picture)
-    prompt_id = editor.save()
+    assert editor.save()  # alone, the editor writes inline
+    prompt_id = editor.prompt_id
     assert editor.prompts.get(prompt_id).data["reference_image"] == str(picture)
