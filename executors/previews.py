@@ -105,13 +105,19 @@ def to_display_mode(im: Image.Image) -> Image.Image:
 def _high_depth_to_8bit(im: Image.Image) -> Image.Image:
     """Map I;16 / I / F samples onto 0..255 by their nominal range, not by clipping."""
     if im.mode == "F":
-        _lo, hi = im.getextrema()
+        hi = _single_band_max(im)
         scale = 255.0 if hi <= 1.0 else 255.0 / max(hi, 1e-9)
     else:
         im = im.convert("I")
-        _lo, hi = im.getextrema()
-        scale = 255.0 / 65535.0 if hi > 255 else 1.0
+        scale = 255.0 / 65535.0 if _single_band_max(im) > 255 else 1.0
     return im.point(lambda value: value * scale).convert("L")
+
+
+def _single_band_max(im: Image.Image) -> float:
+    """The largest sample of a one-band picture (getextrema gives one (lo, hi) pair)."""
+    _lo, hi = im.getextrema()
+    assert isinstance(hi, int | float), "a one-band picture"
+    return hi
 
 
 def fit(im: Image.Image, size: int) -> Image.Image:

@@ -74,7 +74,9 @@ def settings_key(graph: Graph, kind: str) -> str:
     unseeded = json.loads(json.dumps(graph))
     for node in unseeded.values():
         inputs = node.get("inputs") if isinstance(node, dict) else None
-        for name in SEED_INPUTS if isinstance(inputs, dict) else ():
+        if not isinstance(inputs, dict):
+            continue
+        for name in SEED_INPUTS:
             linked = inputs.pop(name, None)
             if is_link(linked) and isinstance(unseeded.get(linked[0]), dict):
                 unseeded[linked[0]].get("inputs", {}).pop("value", None)

@@ -69,7 +69,7 @@ def _video(traced: Traced, facts: dict[str, Any], name: str) -> dict[str, Any]:
 def _audio(traced: Traced, facts: dict[str, Any], name: str) -> dict[str, Any]:
     song = traced.song
     lyrics = song.get("lyrics")
-    tags = song.get("tags") if isinstance(song.get("tags"), str) else ""
+    tags = song["tags"] if isinstance(song.get("tags"), str) else ""
     duration = song.get("duration") or facts.get("duration_s")
     signature = str(song.get("timesignature") or "")
     return {

@@ -179,8 +179,8 @@ def _model_urls(ui: dict[str, Any] | None) -> dict[str, dict[str, str]]:
     subgraphs = _dict(_dict(ui).get("definitions")).get("subgraphs")
     graphs = [_dict(ui), *(subgraphs if isinstance(subgraphs, list) else [])]
     for graph in map(_dict, graphs):
-        nodes = graph.get("nodes") if isinstance(graph.get("nodes"), list) else []
-        for node in map(_dict, nodes):
+        nodes = graph.get("nodes")
+        for node in map(_dict, nodes if isinstance(nodes, list) else []):
             models = _dict(node.get("properties")).get("models")
             for model in map(_dict, models if isinstance(models, list) else []):
                 name, url, folder = model.get("name"), model.get("url"), model.get("directory")

@@ -68,8 +68,11 @@ def claim(
             chosen[name], bounds[name] = spot, mark
     else:
         chosen = {name: spot for spot, name in roles.items()}
-    parameters = {name: entry(graph, object_info, spot) for name, spot in chosen.items()}
-    parameters = {name: p for name, p in parameters.items() if p is not None}
+    parameters = {
+        name: param
+        for name, spot in chosen.items()
+        if (param := entry(graph, object_info, spot)) is not None
+    }
     for name, mark in bounds.items():  # a marker's range, when it sets one (Krita's is 0…0)
         low, high = mark.minimum, mark.maximum
         ranged = low is not None and high is not None and low < high
@@ -106,9 +109,9 @@ def _roles(graph: Graph, kind: str) -> Iterator[tuple[Spot, str]]:
                 yield spot, SONG_SETTINGS.get(spot[1], name)  # a song's text is its tags
     for node_id, node in graph.items():
         for input_name, value in node["inputs"].items():
-            name = _setting_name(node, input_name, value)
-            if name:
-                yield (node_id, input_name), name
+            setting = _setting_name(node, input_name, value)
+            if setting:
+                yield (node_id, input_name), setting
     files = iter(FILE_NAMES.get(kind, ("file", "file")))
     for node_id, node in graph.items():
         for input_name in node["inputs"]:

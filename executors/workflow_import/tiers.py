@@ -152,12 +152,17 @@ def _raw(template: Template, name: str, value: Any) -> Any:
     return spec.lookup_table[value] if spec.type == "lookup" else value
 
 
+def _check_template(path: Path) -> None:
+    """BrokenTemplate when the file at `path` is not a template the loader takes."""
+    load_template(path)
+
+
 def _write_checked(target: Path, data: dict[str, Any]) -> None:
     """Validate with the template loader beside the real file, then replace it atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(data, indent=2, ensure_ascii=False)
     try:
-        atomic.write_text(target, text, check=load_template)
+        atomic.write_text(target, text, check=_check_template)
     except BrokenTemplate as exc:
         if not any(target.parent.iterdir()):
             target.parent.rmdir()

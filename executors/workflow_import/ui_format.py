@@ -113,6 +113,8 @@ class Converter:
                 continue
             source = self._input_source(scope, node, index)
             name = (socket.get("widget") or {}).get("name") or socket.get("name")
+            if not isinstance(name, str):  # a link into no named input: nothing to send
+                continue
             if isinstance(source, Value):
                 value = source.value
                 inputs[name] = {"__value__": value} if isinstance(value, list) else value

@@ -74,7 +74,9 @@ def _socket_widgets(node: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
     """Without /object_info: the widget sockets the frontend lists, in their order."""
     for socket in node.get("inputs") or []:
         if isinstance(socket, dict) and isinstance(socket.get("widget"), dict):
-            yield socket["widget"].get("name") or socket.get("name"), [socket.get("type")]
+            name = socket["widget"].get("name") or socket.get("name")
+            # a nameless one still takes its place in widgets_values
+            yield name if isinstance(name, str) else "", [socket.get("type")]
 
 
 def _option_inputs(spec: Any, value: Any) -> Mapping[str, Any]:
