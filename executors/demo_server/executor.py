@@ -1,4 +1,4 @@
-"""The prompt queue and the single worker that runs one prompt at a time.
+"""The single worker that runs one prompt at a time (the queue is prompt_queue.py).
 
 Message order per prompt follows the recorded traces: `execution_start`, `execution_cached`,
 per node `progress_state` (running) → `executing` → [`progress`/previews] → `executed` →
@@ -16,30 +16,30 @@ default, previews on), and saved images carry `metadata: {kind, width, height}`
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
-import heapq
 import logging
 import random
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.json_types import JsonObject, JsonValue
 
 from . import hub as frames
 from .catalog import Catalog
+from .faults import Faults, InjectedError
 from .graph import ExecutionList, cache_keys, is_link
-from .hostile import FlakyHttp, Hostile
 from .hub import Hub
 from .media import annotated_path, image_metadata
-from .nodes import NodeValue, Result, run_node
+from .nodes import Result, run_node
+from .prompt_queue import CacheEntry, OutputCache, PromptQueue
+from .run import Run
 from .validation import full_type_name
+from .values import NodeValue
 
 log = logging.getLogger(__name__)
 
-MAXIMUM_HISTORY_SIZE = 10000
 TEMP_LETTERS = "abcdefghijklmnopqrstupvxyz"  # sic, as in ComfyUI
 ALWAYS_CHANGED = {"SaveImageWebsocket"}
 UNENCODED_PREVIEWS = {"SaveImageWebsocket"}  # its frames are outputs, not latent previews
@@ -48,225 +48,6 @@ FILE_HASHED = {"LoadImage": "image", "LoadAudio": "audio", "LoadVideo": "file"}
 
 class Interrupted(Exception):
     """ComfyUI's InterruptProcessingException."""
-
-
-class InjectedError(Exception):
-    """A failure planted by a test; reported with the exception type it names."""
-
-    def __init__(self, type_name: str, message: str):
-        super().__init__(message)
-        self.type_name = type_name
-
-
-@dataclass
-class Fault:
-    exception_type: str
-    message: str
-    remaining: int | None = None  # None: every time
-
-
-@dataclass
-class Faults:
-    """Test-controlled misbehaviour, kept across restarts (like a proxy in front)."""
-
-    step_delay: float = 0.002
-    node_failures: dict[str, Fault] = field(default_factory=dict)
-    token: str | None = None
-    ws_refuse_status: int | None = None
-    proxy_status: int | None = None
-    flaky: FlakyHttp | None = None
-    vanish_history: int = 0  # finished entries to forget on the next reads of /history/{id}
-    history_lag: float = 0.0  # seconds between a prompt's end message and its history entry
-    hostile_outputs: list[tuple[str, str]] = field(default_factory=list)  # (filename, subfolder)
-    aliases: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
-    hostile: Hostile = field(default_factory=Hostile)
-
-    def raise_for(self, class_type: str) -> None:
-        fault = self.node_failures.get(class_type)
-        if fault is None:
-            return
-        if fault.remaining is not None:
-            fault.remaining -= 1
-            if fault.remaining <= 0:
-                del self.node_failures[class_type]
-        raise InjectedError(fault.exception_type, fault.message)
-
-
-@dataclass
-class CacheEntry:
-    outputs: tuple[NodeValue, ...]
-    ui: JsonObject | None
-
-
-class OutputCache:
-    """The "classic" cache: keeps only entries whose key the current prompt uses."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, CacheEntry] = {}
-        self.keys: dict[str, str] = {}
-
-    def set_prompt(self, keys: dict[str, str]) -> None:
-        self.keys = keys
-        used = set(keys.values())
-        self.entries = {k: v for k, v in self.entries.items() if k in used}
-
-    def get(self, node_id: str) -> CacheEntry | None:
-        return self.entries.get(self.keys.get(node_id, ""))
-
-    def set(self, node_id: str, entry: CacheEntry) -> None:
-        self.entries[self.keys[node_id]] = entry
-
-
-class PromptQueue:
-    """A priority heap of (number, prompt_id, prompt, extra_data, outputs, sensitive)."""
-
-    def __init__(self, hub: Hub):
-        self.hub = hub
-        self.heap: list[tuple] = []
-        self.running: dict[int, tuple] = {}
-        self.history: dict[str, JsonObject] = {}
-        self.task_counter = 0
-        self.flags: JsonObject = {}
-        self._wake = asyncio.Event()
-
-    def remaining(self) -> int:
-        return len(self.heap) + len(self.running)
-
-    def put(self, item: tuple) -> None:
-        heapq.heappush(self.heap, item)
-        self.hub.queue_updated()
-        self._wake.set()
-
-    async def get(self) -> tuple[tuple, int] | None:
-        """The next item, or None when woken by a flag (POST /free) with nothing queued."""
-        while not self.heap:
-            self._wake.clear()
-            await self._wake.wait()
-            if not self.heap and self.flags:
-                return None
-        item = heapq.heappop(self.heap)
-        item_id = self.task_counter
-        self.running[item_id] = copy.deepcopy(item)
-        self.task_counter += 1
-        self.hub.queue_updated()
-        return item, item_id
-
-    def task_done(self, item_id: int, result: JsonObject, status: JsonObject) -> None:
-        prompt = self.running.pop(item_id)
-        if len(self.history) > MAXIMUM_HISTORY_SIZE:
-            self.history.pop(next(iter(self.history)))
-        entry = {"prompt": list(prompt[:5]), "outputs": {}, "status": status}
-        entry.update(result)
-        self.history[prompt[1]] = entry
-        self.hub.queue_updated()
-
-    def set_flag(self, name: str, value: JsonValue) -> None:
-        self.flags[name] = value
-        self._wake.set()
-
-    def wipe(self) -> None:
-        self.heap = []
-        self.hub.queue_updated()
-
-    def delete(self, prompt_id: str) -> bool:
-        """Drop the first pending item with this id (running items cannot be deleted);
-        whether one was there."""
-        for index, item in enumerate(self.heap):
-            if item[1] == prompt_id:
-                if len(self.heap) == 1:
-                    self.wipe()
-                else:
-                    self.heap.pop(index)
-                    heapq.heapify(self.heap)
-                self.hub.queue_updated()
-                return True
-        return False
-
-    def history_page(self, max_items: int | None, offset: int) -> JsonObject:
-        if offset < 0 and max_items is not None:
-            offset = len(self.history) - max_items
-        out: JsonObject = {}
-        for index, key in enumerate(self.history):
-            if index >= offset:
-                out[key] = self.history[key]
-                if max_items is not None and len(out) >= max_items:
-                    break
-        return out
-
-
-def queue_info(queue: PromptQueue) -> JsonObject:
-    return {"exec_info": {"queue_remaining": queue.remaining()}}
-
-
-class ProgressRegistry:
-    """The per-prompt node states behind the cumulative `progress_state` snapshots."""
-
-    def __init__(self, run: Run):
-        self.run = run
-        self.nodes: dict[str, JsonObject] = {}
-
-    def start(self, node_id: str) -> None:
-        self._set(node_id, state="running", value=0.0, max=1.0)
-
-    def update(self, node_id: str, value: int, total: int) -> None:
-        self._set(node_id, state="running", value=value, max=total)
-
-    def finish(self, node_id: str) -> None:
-        entry = self._entry(node_id)
-        self._set(node_id, state="finished", value=entry["max"])
-
-    def _entry(self, node_id: str) -> JsonObject:
-        return self.nodes.setdefault(node_id, {"state": "pending", "value": 0, "max": 1})
-
-    def _set(self, node_id: str, **changes: JsonValue) -> None:
-        self._entry(node_id).update(changes)
-        nodes = {
-            node: {
-                "value": entry["value"],
-                "max": entry["max"],
-                "state": entry["state"],
-                "node_id": node,
-                "prompt_id": self.run.prompt_id,
-                "display_node_id": node,
-                "parent_node_id": None,
-                "real_node_id": node,
-            }
-            for node, entry in self.nodes.items()
-            if entry["state"] != "pending"
-        }
-        data = {"prompt_id": self.run.prompt_id, "nodes": nodes}
-        self.run.hub.send_sync("progress_state", data, self.run.hub.client_id)
-
-
-class Run:
-    """One execution of one prompt: its messages, ui outputs and executed nodes."""
-
-    def __init__(self, hub: Hub, prompt: dict, prompt_id: str, extra_data: dict):
-        self.hub = hub
-        self.prompt = prompt
-        self.prompt_id = prompt_id
-        self.extra_data = extra_data
-        self.messages: list[list[JsonValue]] = []
-        self.ui_outputs: dict[str, JsonObject] = {}
-        self.executed: list[str] = []
-        self.progress = ProgressRegistry(self)
-
-    def add_message(self, event: str, data: JsonObject, broadcast: bool) -> None:
-        data = {**data, "timestamp": int(time.time() * 1000)}
-        self.messages.append([event, data])
-        if self.hub.client_id is not None or broadcast:
-            self.hub.send_sync(event, data, self.hub.client_id)
-
-    def send(self, event: frames.Event, data: JsonValue) -> None:
-        """A per-prompt message: only to the prompt's client, nothing without one."""
-        if self.hub.client_id is not None:
-            self.hub.send_sync(event, data, self.hub.client_id)
-
-    def history_result(self) -> JsonObject:
-        return {
-            "outputs": {node: ui["output"] for node, ui in self.ui_outputs.items()},
-            "meta": {node: ui["meta"] for node, ui in self.ui_outputs.items()},
-        }
 
 
 @dataclass

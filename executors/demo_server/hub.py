@@ -19,7 +19,7 @@ from aiohttp import web
 
 from core.json_types import JsonObject, JsonValue
 
-from .hostile import Hostile, crafted_preview, mangle_progress
+from .faults import Hostile, crafted_preview, mangle_progress
 
 Event = str | int  # a JSON message's type, or the number of a binary frame's event
 PREVIEW_IMAGE = 1

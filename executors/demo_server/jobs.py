@@ -17,7 +17,7 @@ from aiohttp import web
 
 from core.json_types import JsonObject, JsonValue
 
-from .executor import PromptQueue
+from .prompt_queue import PromptQueue
 
 STATUSES = ("pending", "in_progress", "completed", "failed", "cancelled")
 HISTORY_STATUSES = {"completed", "failed", "cancelled"}

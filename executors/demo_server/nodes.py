@@ -1,6 +1,7 @@
 """What each node class "does" on the fake server: no model, just sizes, counts and real files.
 
-Values flowing along links are small descriptions (an image batch is its size, count and colour).
+Values flowing along links are small descriptions (values.py: an image batch is its size,
+count and colour).
 Save nodes write real files: SaveImage/PreviewImage PNGs of the upstream size with the
 `prompt`/`workflow` text chunks, the other savers copies of the recorded sample media.
 Unknown classes pass values of a matching type through, or emit an opaque placeholder.
@@ -14,72 +15,14 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias
+from typing import Protocol
 
 from PIL import Image
 
 from core.json_types import JsonObject, JsonValue
 
 from . import demo_media, media
-
-
-@dataclass(frozen=True)
-class Images:
-    width: int
-    height: int
-    count: int
-    rgb: tuple[int, int, int] = (128, 128, 128)
-
-    def __str__(self) -> str:
-        return f"tensor of shape [{self.count}, {self.height}, {self.width}, 3]"
-
-
-@dataclass(frozen=True)
-class Latent:
-    width: int
-    height: int
-    count: int
-    frames: int = 1
-    seconds: float = 0.0
-    rgb: tuple[int, int, int] = (0, 0, 0)
-
-    def __str__(self) -> str:
-        shape = f"[{self.count}, 4, {self.height // 8}, {self.width // 8}]"
-        return f"{{'samples': tensor of shape {shape}}}"
-
-
-@dataclass(frozen=True)
-class Audio:
-    seconds: float
-    sample_rate: int = 44100
-    channels: int = 2
-
-    def __str__(self) -> str:
-        return f"{{'waveform': tensor of {self.seconds}s, 'sample_rate': {self.sample_rate}}}"
-
-
-@dataclass(frozen=True)
-class Video:
-    images: Images
-    fps: float
-    audio: Audio | None = None
-
-    def __str__(self) -> str:
-        return f"VideoFromComponents({self.images.count} frames at {self.fps} fps)"
-
-
-@dataclass(frozen=True)
-class Opaque:
-    kind: str
-    detail: str = ""
-
-    def __str__(self) -> str:
-        return f"<{self.kind} {self.detail}>".replace(" >", ">")
-
-
-VALUE_KINDS = {Images: "IMAGE", Latent: "LATENT", Audio: "AUDIO", Video: "VIDEO"}
-# What flows along a link: a JSON input, or one of the values above.
-NodeValue: TypeAlias = Any
+from .values import VALUE_KINDS, Audio, Images, Latent, NodeValue, Opaque, Video
 
 
 class Context(Protocol):

@@ -26,11 +26,12 @@ from aiohttp import web
 from PIL import Image
 
 from .catalog import DEFAULT_MODELS, Catalog
-from .executor import Executor, Fault, Faults, queue_info
-from .hostile import FlakyHttp, ViewFault
+from .executor import Executor
+from .faults import Fault, Faults, FlakyHttp, ViewFault
 from .hub import DropTrigger, Hub
 from .machine import Config
 from .profiles import profile as profile_named
+from .prompt_queue import queue_info
 from .replacements import NodeReplace
 from .validation import Validator
 from .web import Api, State

@@ -14,7 +14,7 @@ import urllib3
 import websocket
 
 from executors.demo_server import ComfyServer
-from executors.demo_server.hostile import nested_json
+from executors.demo_server.faults import nested_json
 from executors.demo_server.profiles import PROFILES
 from tests.comfyui_server.examples import basic_image, txt2img
 from tests.comfyui_server.probe import Probe

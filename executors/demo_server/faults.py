@@ -1,7 +1,10 @@
-"""Hostile answers (both profiles): a flaky proxy, parseable-but-wrong JSON, bad /view bodies and
-garbage WebSocket frames, for the client's fault tests (issue 11 faults, issue 15 items 4 and 7).
+"""Misbehaviour for the client's fault tests (both profiles): planted node failures, a bearer
+token, proxy errors, history that lags or vanishes, and hostile answers — a flaky proxy,
+parseable-but-wrong JSON, bad /view bodies and garbage WebSocket frames (issue 11 faults, issue 15
+items 4 and 7).
 
-None of this is ComfyUI behaviour; each mode is switched on by one ComfyServer method.
+None of this is ComfyUI behaviour; each mode is switched on by one ComfyServer method, and the
+demo backend switches none on.
 """
 
 from __future__ import annotations
@@ -119,3 +122,45 @@ async def hostile_view(request: web.Request, fault: ViewFault, path: Path) -> we
         await response.write(bytes(chunk))
         sent += chunk
     return response
+
+
+class InjectedError(Exception):
+    """A failure planted by a test; reported with the exception type it names."""
+
+    def __init__(self, type_name: str, message: str):
+        super().__init__(message)
+        self.type_name = type_name
+
+
+@dataclass
+class Fault:
+    exception_type: str
+    message: str
+    remaining: int | None = None  # None: every time
+
+
+@dataclass
+class Faults:
+    """Test-controlled misbehaviour, kept across restarts (like a proxy in front)."""
+
+    step_delay: float = 0.002
+    node_failures: dict[str, Fault] = field(default_factory=dict)
+    token: str | None = None
+    ws_refuse_status: int | None = None
+    proxy_status: int | None = None
+    flaky: FlakyHttp | None = None
+    vanish_history: int = 0  # finished entries to forget on the next reads of /history/{id}
+    history_lag: float = 0.0  # seconds between a prompt's end message and its history entry
+    hostile_outputs: list[tuple[str, str]] = field(default_factory=list)  # (filename, subfolder)
+    aliases: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    hostile: Hostile = field(default_factory=Hostile)
+
+    def raise_for(self, class_type: str) -> None:
+        fault = self.node_failures.get(class_type)
+        if fault is None:
+            return
+        if fault.remaining is not None:
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                del self.node_failures[class_type]
+        raise InjectedError(fault.exception_type, fault.message)
