@@ -9,10 +9,13 @@ import itertools
 import random
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
-from core.models import QUALITY_TIERS
+from core.models import QUALITY_TIERS, JobRecord
+
+if TYPE_CHECKING:
+    from executors.control import Control
 
 TIER = "tier"  # the axis over quality tiers (a job setting, not a template parameter)
 MAX_AXES = 2
@@ -238,13 +241,15 @@ def compose_grid(
     return canvas
 
 
-def queue_batch(engine: Any, prompt_ids: list[int], batch: Batch, **options: Any) -> list[Any]:
-    """Queue every cell of `batch` for each prompt (the engine validates each request before
-    it stores it); the jobs, cell by cell."""
-    jobs: list[Any] = []
+def queue_batch(
+    control: Control, prompt_ids: list[int], batch: Batch, **options: Any
+) -> list[JobRecord]:
+    """Queue every cell of `batch` for each prompt through the engine API (it validates each
+    request before it stores it); the jobs, cell by cell."""
+    jobs: list[JobRecord] = []
     for cell in batch.cells:
         quality = cell.quality or options.get("quality")
-        jobs += engine.queue(
+        jobs += control.queue(
             prompt_ids,
             **{**options, "quality": quality},
             overrides=dict(cell.overrides),
