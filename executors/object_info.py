@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from core.json_types import JsonObject, JsonValue
 
 DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"
 AUTOGROW = "COMFY_AUTOGROW_V3"
@@ -25,7 +26,7 @@ SHOWN_CHOICES = 12
 INSTALL_ADVICE = "install the custom node that provides it, or use another server"
 
 # `GET /node_replacements`: {old class: [{"old_node_id": …, "new_node_id": …, …}]}
-Replacements = Mapping[str, Any]
+Replacements = Mapping[str, JsonValue]
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ class Findings:
 
 
 def graph_problems(
-    graph: Mapping[str, Any],
-    object_info: Mapping[str, Any],
+    graph: Mapping[str, JsonValue],
+    object_info: Mapping[str, JsonValue],
     model_folders: Mapping[str, str] | None = None,
     replacements: Replacements | None = None,
     missing_advice: str = INSTALL_ADVICE,
@@ -52,8 +53,8 @@ def graph_problems(
 
 
 def missing_parts(
-    graph: Mapping[str, Any],
-    object_info: Mapping[str, Any],
+    graph: Mapping[str, JsonValue],
+    object_info: Mapping[str, JsonValue],
     replacements: Replacements | None = None,
 ) -> list[str]:
     """What certainly fails on this server, checked just before a graph is sent: node classes
@@ -74,7 +75,9 @@ def missing_parts(
     return ([missing_nodes(missing, INSTALL_ADVICE)] if missing else []) + problems
 
 
-def _missing_models(where: str, node: Mapping[str, Any], info: Mapping[str, Any]) -> list[str]:
+def _missing_models(
+    where: str, node: Mapping[str, JsonValue], info: Mapping[str, JsonValue]
+) -> list[str]:
     inputs = _inputs_of(node)
     known, _, _ = declared_inputs(info, inputs)
     return [
@@ -86,8 +89,8 @@ def _missing_models(where: str, node: Mapping[str, Any], info: Mapping[str, Any]
 
 
 def graph_warnings(
-    graph: Mapping[str, Any],
-    object_info: Mapping[str, Any],
+    graph: Mapping[str, JsonValue],
+    object_info: Mapping[str, JsonValue],
     replacements: Replacements | None = None,
 ) -> list[str]:
     """Deprecated nodes and node replacements in `graph`: worth saying, not failures."""
@@ -95,8 +98,8 @@ def graph_warnings(
 
 
 def check_graph(
-    graph: Mapping[str, Any],
-    object_info: Mapping[str, Any],
+    graph: Mapping[str, JsonValue],
+    object_info: Mapping[str, JsonValue],
     model_folders: Mapping[str, str] | None = None,
     replacements: Replacements | None = None,
     missing_advice: str = INSTALL_ADVICE,
@@ -130,7 +133,7 @@ def check_graph(
     return Findings(tuple(problems), tuple(warnings))
 
 
-def describe(node_id: str, node: Mapping[str, Any]) -> str:
+def describe(node_id: str, node: Mapping[str, JsonValue]) -> str:
     """`node 12 (SaveVideo "Save Video")` — the title only when there is one."""
     meta = node.get("_meta")
     title = meta.get("title") if isinstance(meta, dict) else None
@@ -138,7 +141,7 @@ def describe(node_id: str, node: Mapping[str, Any]) -> str:
     return f"node {one_line(node_id)} ({one_line(node.get('class_type'))}{shown})"
 
 
-def one_line(text: Any) -> str:
+def one_line(text: JsonValue) -> str:
     """`text` with control characters escaped, so a message stays on one line."""
     text = str(text)
     return repr(text)[1:-1] if any(ord(c) < 32 or ord(c) == 127 for c in text) else text
@@ -169,7 +172,10 @@ def replaced_by(class_type: str, replacements: Replacements | None) -> str | Non
 
 
 def node_problems(
-    where: str, node: Mapping[str, Any], info: Mapping[str, Any], model_folders: Mapping[str, str]
+    where: str,
+    node: Mapping[str, JsonValue],
+    info: Mapping[str, JsonValue],
+    model_folders: Mapping[str, str],
 ) -> list[str]:
     inputs = _inputs_of(node)
     known, required, grown = declared_inputs(info, inputs)
@@ -187,17 +193,17 @@ def node_problems(
     return problems
 
 
-def _inputs_of(node: Mapping[str, Any]) -> Mapping[str, Any]:
+def _inputs_of(node: Mapping[str, JsonValue]) -> Mapping[str, JsonValue]:
     inputs = node.get("inputs")
     return inputs if isinstance(inputs, dict) else {}
 
 
 def declared_inputs(
-    info: Mapping[str, Any], values: Mapping[str, Any]
-) -> tuple[dict[str, Any], set[str], set[str]]:
+    info: Mapping[str, JsonValue], values: Mapping[str, JsonValue]
+) -> tuple[JsonObject, set[str], set[str]]:
     """(input name → spec, required names, Autogrow prefixes) as the graph's values choose
     them: a DynamicCombo adds the inputs of the option its value picks, under `name.`."""
-    known: dict[str, Any] = {}
+    known: JsonObject = {}
     required: set[str] = set()
     grown: set[str] = set()
     sections = info.get("input") or {}
@@ -206,11 +212,11 @@ def declared_inputs(
 
 
 def _declare(
-    sections: Mapping[str, Any],
+    sections: Mapping[str, JsonValue],
     prefix: str,
     parent_required: bool,
-    values: Mapping[str, Any],
-    known: dict[str, Any],
+    values: Mapping[str, JsonValue],
+    known: JsonObject,
     required: set[str],
     grown: set[str],
 ) -> None:
@@ -230,7 +236,7 @@ def _declare(
                     _declare(chosen, full + ".", is_required, values, known, required, grown)
 
 
-def _chosen_option(spec: Any, value: Any) -> Mapping[str, Any] | None:
+def _chosen_option(spec: JsonValue, value: JsonValue) -> Mapping[str, JsonValue] | None:
     for option in options_of(spec).get("options") or []:
         if isinstance(option, dict) and option.get("key") == value:
             return option.get("inputs") or {}
@@ -242,11 +248,11 @@ def _grows(name: str, grown: set[str]) -> bool:
 
 
 def input_spec(
-    object_info: Mapping[str, Any] | None,
+    object_info: Mapping[str, JsonValue] | None,
     class_type: str,
     name: str,
-    values: Mapping[str, Any] | None = None,
-) -> Any:
+    values: Mapping[str, JsonValue] | None = None,
+) -> JsonValue:
     """The object_info spec of one (possibly dotted) input, or None when unknown."""
     if not object_info or class_type not in object_info:
         return None
@@ -258,7 +264,7 @@ def input_spec(
 
 
 def value_problems(
-    where: str, name: str, value: Any, spec: Any, model_folders: Mapping[str, str]
+    where: str, name: str, value: JsonValue, spec: JsonValue, model_folders: Mapping[str, str]
 ) -> list[str]:
     options = combo_options(spec)
     if options is None:
@@ -274,7 +280,11 @@ def value_problems(
 
 
 def _not_a_choice(
-    where: str, name: str, value: Any, options: list[Any], model_folders: Mapping[str, str]
+    where: str,
+    name: str,
+    value: JsonValue,
+    options: list[JsonValue],
+    model_folders: Mapping[str, str],
 ) -> str:
     shown = ", ".join(map(str, options[:SHOWN_CHOICES])) + (
         " …" if len(options) > SHOWN_CHOICES else ""
@@ -287,11 +297,11 @@ def _not_a_choice(
     return f"{where} input {name!r}: {value!r} is not one of the server's choices ({shown})"
 
 
-def is_model_file(value: Any) -> bool:
+def is_model_file(value: JsonValue) -> bool:
     return isinstance(value, str) and value.lower().endswith(MODEL_EXTS)
 
 
-def range_problems(where: str, name: str, value: Any, spec: Any) -> list[str]:
+def range_problems(where: str, name: str, value: JsonValue, spec: JsonValue) -> list[str]:
     if not is_number(value) or server_type(spec) not in ("INT", "FLOAT"):
         return []
     options = options_of(spec)
@@ -301,7 +311,7 @@ def range_problems(where: str, name: str, value: Any, spec: Any) -> list[str]:
     return []
 
 
-def combo_options(spec: Any) -> list[Any] | None:
+def combo_options(spec: JsonValue) -> list[JsonValue] | None:
     """The choices of a combo input in any object_info dialect; None if not a combo.
 
     Legacy `[["a", "b"], {…}]`; V3 `["COMBO", {"options": ["a", "b"], …}]`; a DynamicCombo's
@@ -318,21 +328,21 @@ def combo_options(spec: Any) -> list[Any] | None:
     return None
 
 
-def options_of(spec: Any) -> dict[str, Any]:
+def options_of(spec: JsonValue) -> JsonObject:
     """The options dict of an input spec (`{"default": …, "min": …}`), {} when none."""
     if isinstance(spec, list | tuple) and len(spec) > 1 and isinstance(spec[1], dict):
         return spec[1]
     return {}
 
 
-def server_type(spec: Any) -> str | None:
+def server_type(spec: JsonValue) -> str | None:
     """The type name of an input spec ("INT", "COMBO", …); None for a legacy combo."""
     if isinstance(spec, list | tuple) and spec and isinstance(spec[0], str):
         return spec[0]
     return None
 
 
-def is_link(value: Any) -> bool:
+def is_link(value: JsonValue) -> bool:
     return (
         isinstance(value, list)
         and len(value) == 2
@@ -342,5 +352,5 @@ def is_link(value: Any) -> bool:
     )
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: JsonValue) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)

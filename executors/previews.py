@@ -12,12 +12,18 @@ import io
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, features
 
 from core.errors import StorageError
 from executors import storage
+
+if TYPE_CHECKING:  # PyAV is optional and imported lazily
+    from av.audio.stream import AudioStream
+    from av.container import InputContainer
+    from av.video.stream import VideoStream
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +160,7 @@ def _av_preview(src: Path, size: int, media: str) -> Image.Image:
     return fallback_icon(src, size, media)
 
 
-def _poster_frame(container: Any, stream: Any) -> Image.Image:
+def _poster_frame(container: InputContainer, stream: VideoStream) -> Image.Image:
     """First decodable frame; about 10% in for videos longer than two seconds."""
     duration = container.duration or 0  # AV_TIME_BASE units (microseconds)
     if duration > 2_000_000:
@@ -170,7 +176,9 @@ def _poster_frame(container: Any, stream: Any) -> Image.Image:
     raise ValueError("no decodable video frame")
 
 
-def _waveform(av: Any, container: Any, stream: Any, size: int) -> Image.Image:
+def _waveform(
+    av: ModuleType, container: InputContainer, stream: AudioStream, size: int
+) -> Image.Image:
     duration = storage.av_duration(container)
     peaks = _peaks(_mono_samples(av, container, stream, duration), size)
     height = max(8, size // 2)
@@ -185,7 +193,7 @@ def _waveform(av: Any, container: Any, stream: Any, size: int) -> Image.Image:
     return picture
 
 
-def _peaks(samples: array.array, columns: int) -> list[float]:
+def _peaks(samples: array.array[int], columns: int) -> list[float]:
     """Peak |amplitude| (0..1) per pixel column from mono 16-bit samples."""
     if not samples:
         raise ValueError("no decodable audio samples")
@@ -197,7 +205,9 @@ def _peaks(samples: array.array, columns: int) -> list[float]:
     return peaks
 
 
-def _mono_samples(av: Any, container: Any, stream: Any, duration: float | None) -> array.array:
+def _mono_samples(
+    av: ModuleType, container: InputContainer, stream: AudioStream, duration: float | None
+) -> array.array[int]:
     """All samples as mono s16 at a rate low enough to keep at most ~2M of them."""
     rate = 8000 if not duration else max(1000, min(8000, int(MAX_WAVE_SAMPLES / duration)))
     resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)

@@ -24,9 +24,10 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from core import jsontext
+from core.json_types import JsonObject
 from executors.storage import load_av
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -45,8 +46,8 @@ class UnreadableFile(Exception):
 class Embedded:
     """The API graph (`prompt`) and the UI graph (`workflow`) a file carries, if any."""
 
-    prompt: dict[str, Any] | None
-    workflow: dict[str, Any] | None
+    prompt: JsonObject | None
+    workflow: JsonObject | None
 
 
 NOTHING = Embedded(None, None)
@@ -71,7 +72,7 @@ def read_embedded(path: Path) -> Embedded:
     return Embedded(_graph(texts, "prompt"), _graph(texts, "workflow"))
 
 
-def _graph(texts: dict[str, str], key: str) -> dict[str, Any] | None:
+def _graph(texts: dict[str, str], key: str) -> JsonObject | None:
     text = texts.get(key)
     if text is None:
         return None

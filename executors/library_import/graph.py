@@ -17,11 +17,11 @@ import json
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
+from core.json_types import JsonObject, JsonValue
 from executors.object_info import is_link
 
-Graph = dict[str, dict[str, Any]]
+Graph = dict[str, JsonObject]
 
 TEXT_INPUTS = ("text", "text_g", "text_l", "prompt", "clip_l", "t5xxl")
 SEED_INPUTS = ("seed", "noise_seed")
@@ -44,7 +44,7 @@ class Traced:
     loras: tuple[str, ...] = ()
     frames: int | None = None
     fps: float | None = None
-    song: dict[str, Any] = field(default_factory=dict)  # lyrics, tags, duration, bpm, key…
+    song: JsonObject = field(default_factory=dict)  # lyrics, tags, duration, bpm, key…
 
 
 def trace(graph: Graph) -> Traced:
@@ -84,7 +84,7 @@ def settings_key(graph: Graph, kind: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def is_api_graph(graph: Any) -> bool:
+def is_api_graph(graph: JsonValue) -> bool:
     nodes = [node for node in graph.values() if isinstance(node, dict)]
     return bool(nodes) and all("class_type" in node for node in nodes)
 
@@ -92,14 +92,14 @@ def is_api_graph(graph: Any) -> bool:
 # --------------------------------------------------------------------------- walking
 
 
-def _node(graph: Graph, link: Any) -> tuple[str, dict[str, Any]] | None:
+def _node(graph: Graph, link: JsonValue) -> tuple[str, JsonObject] | None:
     if not is_link(link):
         return None
     node = graph.get(link[0])
     return (link[0], node) if isinstance(node, dict) else None
 
 
-def _inputs(node: dict[str, Any]) -> dict[str, Any]:
+def _inputs(node: JsonObject) -> JsonObject:
     inputs = node.get("inputs")
     return inputs if isinstance(inputs, dict) else {}
 
@@ -129,18 +129,18 @@ def _from_output(graph: Graph) -> list[str]:
     return list(_upstream(graph, outputs[0])) if outputs else _nodes(graph)
 
 
-def _adds_noise(node: dict[str, Any]) -> bool:
+def _adds_noise(node: JsonObject) -> bool:
     """False for a KSamplerAdvanced pass with add_noise off (its seed is not used)."""
     return _inputs(node).get("add_noise") != "disable"
 
 
-def _is_sampler(inputs: dict[str, Any]) -> bool:
+def _is_sampler(inputs: JsonObject) -> bool:
     """KSampler-like (positive/negative) or a guider with one conditioning and a model."""
     guider = is_link(inputs.get("conditioning")) and is_link(inputs.get("model"))
     return is_link(inputs.get("positive")) or guider
 
 
-def resolve(graph: Graph, value: Any, depth: int = 0) -> Any:
+def resolve(graph: Graph, value: JsonValue, depth: int = 0) -> JsonValue:
     """A widget value, following links into primitive and string nodes."""
     found = _node(graph, value)
     if found is None:
@@ -158,7 +158,9 @@ def resolve(graph: Graph, value: Any, depth: int = 0) -> Any:
     return resolve(graph, links[0], depth + 1) if len(links) == 1 and len(inputs) == 1 else None
 
 
-def _first_value(graph: Graph, node_ids: Any, names: tuple[str, ...], kind: type) -> Any:
+def _first_value(
+    graph: Graph, node_ids: JsonValue, names: tuple[str, ...], kind: type
+) -> JsonValue:
     for node_id in node_ids:
         inputs = _inputs(graph[node_id])
         for name in names:
@@ -178,7 +180,7 @@ def _all_values(graph: Graph, node_ids: list[str], name: str) -> list[str]:
 # --------------------------------------------------------------------------- what it says
 
 
-def _text(graph: Graph, link: Any) -> str | None:
+def _text(graph: Graph, link: JsonValue) -> str | None:
     """The prompt text behind a conditioning input (texts of several encoders joined)."""
     found = _node(graph, link)
     if found is None:
@@ -213,7 +215,7 @@ def _size(graph: Graph, order: list[str]) -> tuple[int | None, int | None, int |
     return None, None, None
 
 
-def _song(graph: Graph, link: Any) -> dict[str, Any]:
+def _song(graph: Graph, link: JsonValue) -> JsonObject:
     """lyrics, tags and the other song fields of the text encoder (ACE-Step) behind `link`."""
     found = _node(graph, link)
     for node_id in _upstream(graph, found[0]) if found else ():

@@ -19,11 +19,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 
 from core.errors import AppError, NotFound, StorageError
 from core.jobs import JobEvent
+from core.json_types import JsonObject
 from core.models import MediaKind, PromptRecord
+from core.ports import ImportedArtifacts, PromptWriter
 from executors import storage
 from executors.library_import.embedded import Embedded, UnreadableFile, read_embedded
 from executors.library_import.graph import is_api_graph, settings_key, trace
@@ -32,16 +33,6 @@ from executors.takes import TakeFile, TakeRecorder
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 1024 * 1024
-
-
-class Prompts(Protocol):  # repositories.prompts.PromptRepository
-    def add(self, kind: MediaKind, title: str, data: Any) -> PromptRecord: ...
-    def get(self, prompt_id: int) -> PromptRecord: ...
-
-
-class Artifacts(Protocol):  # repositories.artifacts.ArtifactRepository
-    def known_sha256(self, digests: list[str]) -> set[str]: ...
-    def prompt_for_settings(self, settings: str) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +58,7 @@ class ImportSummary:
     prompts_created: tuple[int, ...] = ()
     cancelled: bool = False
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> JsonObject:
         return {
             "folder": self.folder,
             "files_seen": self.seen,
@@ -92,7 +83,7 @@ class _Tally:
 
 
 class LibraryImport:
-    def __init__(self, prompts: Prompts, artifacts: Artifacts, takes: TakeRecorder):
+    def __init__(self, prompts: PromptWriter, artifacts: ImportedArtifacts, takes: TakeRecorder):
         self.prompts = prompts
         self.artifacts = artifacts
         self.takes = takes

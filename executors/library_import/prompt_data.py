@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from core.errors import InputError
+from core.json_types import JsonObject, JsonValue
 from core.models import MediaKind, validate_data
 from executors.library_import.graph import Traced
 
@@ -26,10 +26,10 @@ class PromptDraft:
 
     kind: MediaKind
     title: str
-    data: dict[str, Any]
+    data: JsonObject
 
 
-def draft(kind: MediaKind, traced: Traced, facts: dict[str, Any], name: str) -> PromptDraft:
+def draft(kind: MediaKind, traced: Traced, facts: JsonObject, name: str) -> PromptDraft:
     """The prompt for a file of `kind` made with `traced` settings (`facts`: media_facts)."""
     build = {MediaKind.IMAGE: _image, MediaKind.AUDIO: _audio, MediaKind.VIDEO: _video}[kind]
     data = {key: value for key, value in build(traced, facts, name).items() if value is not None}
@@ -38,7 +38,7 @@ def draft(kind: MediaKind, traced: Traced, facts: dict[str, Any], name: str) -> 
     return PromptDraft(kind, _title(text or "") or name, data)
 
 
-def _image(traced: Traced, facts: dict[str, Any], name: str) -> dict[str, Any]:
+def _image(traced: Traced, facts: JsonObject, name: str) -> JsonObject:
     width = traced.width or facts.get("width")
     height = traced.height or facts.get("height")
     return {
@@ -50,7 +50,7 @@ def _image(traced: Traced, facts: dict[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-def _video(traced: Traced, facts: dict[str, Any], name: str) -> dict[str, Any]:
+def _video(traced: Traced, facts: JsonObject, name: str) -> JsonObject:
     width = traced.width or facts.get("width")
     height = traced.height or facts.get("height")
     fps = traced.fps or facts.get("fps")
@@ -66,7 +66,7 @@ def _video(traced: Traced, facts: dict[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-def _audio(traced: Traced, facts: dict[str, Any], name: str) -> dict[str, Any]:
+def _audio(traced: Traced, facts: JsonObject, name: str) -> JsonObject:
     song = traced.song
     lyrics = song.get("lyrics")
     tags = song["tags"] if isinstance(song.get("tags"), str) else ""
@@ -86,14 +86,14 @@ def _audio(traced: Traced, facts: dict[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-def _params(traced: Traced, width: Any, height: Any) -> dict[str, Any]:
+def _params(traced: Traced, width: JsonValue, height: JsonValue) -> JsonObject:
     params = {"width": width, "height": height, "model": traced.model}
     if traced.loras:
         params["loras"] = list(traced.loras)
     return {key: value for key, value in params.items() if value is not None}
 
 
-def _aspect(width: Any, height: Any) -> str | None:
+def _aspect(width: JsonValue, height: JsonValue) -> str | None:
     if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
         return None
     ratio = Fraction(width, height).limit_denominator(99)
@@ -102,7 +102,7 @@ def _aspect(width: Any, height: Any) -> str | None:
     return f"{ratio.numerator}:{ratio.denominator}"
 
 
-def _valid(kind: MediaKind, data: dict[str, Any]) -> dict[str, Any]:
+def _valid(kind: MediaKind, data: JsonObject) -> JsonObject:
     """`data` validated, leaving out each optional field the schema refuses."""
     while True:
         try:

@@ -16,11 +16,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from core import atomic
 from core.config import ServerConfig, TimeoutConfig
 from core.errors import AppError
+from core.json_types import JsonObject, JsonValue
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ CORE_WARNING = f"no cached /object_info of a server — {CORE_NOTE}"
 class ObjectInfo:
     """An /object_info and whose it is (server None: the shipped core catalog)."""
 
-    nodes: Mapping[str, Any]
+    nodes: Mapping[str, JsonValue]
     server: str | None
     warning: str = ""
 
@@ -54,8 +54,8 @@ class ObjectInfoCache:
     def save(
         self,
         server: str,
-        object_info: Mapping[str, Any],
-        replacements: Mapping[str, Any] | None = None,
+        object_info: Mapping[str, JsonValue],
+        replacements: Mapping[str, JsonValue] | None = None,
     ) -> None:
         """Replace the server's cached copies atomically (a crash leaves the old ones): its
         /object_info and its /node_replacements ({} for a server without them)."""
@@ -63,10 +63,10 @@ class ObjectInfoCache:
         atomic.write_text(self.replacements_path(server), json.dumps(replacements or {}))
         atomic.write_text(self.path(server), json.dumps(object_info))
 
-    def load(self, server: str) -> dict[str, Any] | None:
+    def load(self, server: str) -> JsonObject | None:
         return _read_json(self.path(server))
 
-    def load_replacements(self, servers: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def load_replacements(self, servers: Iterable[str]) -> dict[str, JsonObject]:
         """The cached /node_replacements of each of `servers` that has some, by name."""
         found = {name: _read_json(self.replacements_path(name)) for name in servers}
         return {name: data for name, data in found.items() if data}
@@ -76,7 +76,7 @@ class ObjectInfoCache:
         names = list(servers)
         return Seen(self.load_all(names), self.load_replacements(names))
 
-    def load_all(self, servers: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def load_all(self, servers: Iterable[str]) -> dict[str, JsonObject]:
         """The cached object_info of each of `servers` that has one, by name."""
         found = {name: self.load(name) for name in servers}
         return {name: info for name, info in found.items() if info is not None}
@@ -86,8 +86,8 @@ class ObjectInfoCache:
 class Seen:
     """The servers' cached /object_info and /node_replacements, by server name."""
 
-    infos: dict[str, dict[str, Any]]
-    replacements: dict[str, dict[str, Any]]
+    infos: dict[str, JsonObject]
+    replacements: dict[str, JsonObject]
 
 
 class SeenObjectInfo:
@@ -96,13 +96,13 @@ class SeenObjectInfo:
 
     def __init__(self, cache: ObjectInfoCache):
         self.cache = cache
-        self._seen: dict[str, Mapping[str, Any]] = {}  # the copy last cached, by server
+        self._seen: dict[str, Mapping[str, JsonValue]] = {}  # the copy last cached, by server
 
     def __call__(
         self,
         server: str,
-        object_info: Mapping[str, Any],
-        replacements: Mapping[str, Any] | None = None,
+        object_info: Mapping[str, JsonValue],
+        replacements: Mapping[str, JsonValue] | None = None,
     ) -> None:
         if self._seen.get(server) is object_info:
             return
@@ -128,7 +128,7 @@ def fetch(server: ServerConfig, cache: ObjectInfoCache, timeouts: TimeoutConfig)
     return ""
 
 
-def core_catalog() -> dict[str, Any]:
+def core_catalog() -> JsonObject:
     text = resources.files(__package__).joinpath("data", CORE_CATALOG).read_text("utf-8")
     return json.loads(text)
 
@@ -146,7 +146,7 @@ def choose(cache: ObjectInfoCache, servers: list[str], wanted: str | None) -> Ob
     return ObjectInfo(core_catalog(), None, warning)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read_json(path: Path) -> JsonObject | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -18,10 +18,10 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from core import jsontext
 from core.errors import InputError
+from core.json_types import JsonObject, JsonValue
 from executors.object_info import combo_options, declared_inputs, input_spec, is_model_file
 from executors.templates import (
     BUNDLED_DIR,
@@ -66,13 +66,13 @@ class ImportResult:
     quality: str
     kind: str
     path: str
-    parameters: dict[str, dict[str, Any]]
+    parameters: dict[str, JsonObject]
     outputs: list[str]
     missing_nodes: list[str]
     missing_models: list[MissingModel]
     warnings: list[str] = field(default_factory=list)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> JsonObject:
         return asdict(self)
 
 
@@ -122,7 +122,7 @@ def _check_options(options: ImportOptions) -> None:
         )
 
 
-def _api_graph(source: Source, info: ObjectInfo) -> dict[str, Any]:
+def _api_graph(source: Source, info: ObjectInfo) -> JsonObject:
     if source.api is None:
         graph = to_api(source.ui or {}, info.nodes)
     elif info.server is not None:  # that server's own classes: what it would ignore goes
@@ -134,7 +134,7 @@ def _api_graph(source: Source, info: ObjectInfo) -> dict[str, Any]:
     return graph
 
 
-def _declared_only(graph: dict[str, Any], object_info: Any) -> dict[str, Any]:
+def _declared_only(graph: JsonObject, object_info: JsonValue) -> JsonObject:
     """Inputs a node's class does not declare on the server are left out, as the server
     ignores them (old frontends exported LoadImage's 'choose file to upload' button as one)."""
     for node in graph.values():
@@ -149,7 +149,7 @@ def _declared_only(graph: dict[str, Any], object_info: Any) -> dict[str, Any]:
     return graph
 
 
-def output_nodes(graph: dict[str, Any], object_info: Any) -> list[str]:
+def output_nodes(graph: JsonObject, object_info: JsonValue) -> list[str]:
     """Ids of the nodes that save or show results (a class the server lacks counts when its
     name says Save or Preview)."""
     return [
@@ -160,20 +160,20 @@ def output_nodes(graph: dict[str, Any], object_info: Any) -> list[str]:
     ]
 
 
-def infer_kind(graph: dict[str, Any], outputs: list[str]) -> str:
+def infer_kind(graph: JsonObject, outputs: list[str]) -> str:
     classes = " ".join(graph[node_id]["class_type"] for node_id in outputs)
     if AUDIO_HINT.search(classes) and not VIDEO_HINT.search(classes):
         return "audio"
     return "video" if VIDEO_HINT.search(classes) else "image"
 
 
-def _app_inputs(ui: dict[str, Any] | None) -> list[Any]:
+def _app_inputs(ui: JsonObject | None) -> list[JsonValue]:
     linear = _dict(_dict(_dict(ui).get("extra")).get("linearData"))
     inputs = linear.get("inputs")
     return inputs if isinstance(inputs, list) else []
 
 
-def _model_urls(ui: dict[str, Any] | None) -> dict[str, dict[str, str]]:
+def _model_urls(ui: JsonObject | None) -> dict[str, dict[str, str]]:
     """File name → {url, directory} from nodes' `properties.models` (subgraphs included)."""
     found: dict[str, dict[str, str]] = {}
     subgraphs = _dict(_dict(ui).get("definitions")).get("subgraphs")
@@ -189,12 +189,12 @@ def _model_urls(ui: dict[str, Any] | None) -> dict[str, dict[str, str]]:
     return found
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def _dict(value: JsonValue) -> JsonObject:
     return value if isinstance(value, dict) else {}
 
 
 def _missing_models(
-    graph: dict[str, Any], object_info: Any, models: dict[str, dict[str, str]]
+    graph: JsonObject, object_info: JsonValue, models: dict[str, dict[str, str]]
 ) -> list[MissingModel]:
     missing = []
     for node_id, node in graph.items():
@@ -210,7 +210,7 @@ def _missing_models(
 
 def _template(
     source: Source, result: ImportResult, models: dict[str, dict[str, str]], workflow_id: str
-) -> dict[str, Any]:
+) -> JsonObject:
     return {
         "function": result.function,
         "quality": result.quality,
@@ -252,7 +252,7 @@ def _not_runnable(
     return reasons
 
 
-def _workflow_id(source: Source, graph: dict[str, Any]) -> str:
+def _workflow_id(source: Source, graph: JsonObject) -> str:
     """What makes two imports the same workflow: the UI workflow's `id`, else the API graph's
     shape (its node ids and classes; values and links may change between exports)."""
     ui_id = _dict(source.ui).get("id")
@@ -281,7 +281,7 @@ def _check_identity(folder: Path, function: str, options: ImportOptions, workflo
     )
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path) -> JsonObject:
     try:
         data = jsontext.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -291,9 +291,9 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _write(
     folder: Path,
-    template: dict[str, Any],
-    graph: dict[str, Any],
-    ui: dict[str, Any] | None,
+    template: JsonObject,
+    graph: JsonObject,
+    ui: JsonObject | None,
     warnings: list[str],
 ) -> None:
     """Write the template beside `folder`, validate it with the template loader (dropping a
@@ -316,7 +316,7 @@ def _write(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _validate(staged: Path, template: dict[str, Any], warnings: list[str]) -> None:
+def _validate(staged: Path, template: JsonObject, warnings: list[str]) -> None:
     for _ in range(len(template["parameters"]) + 1):
         _dump(staged / TEMPLATE_FILE, template)
         try:
@@ -330,5 +330,5 @@ def _validate(staged: Path, template: dict[str, Any], warnings: list[str]) -> No
             warnings.append(f"parameter {name.group(1)} left out: {exc.reason}")
 
 
-def _dump(path: Path, data: Any) -> None:
+def _dump(path: Path, data: JsonValue) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

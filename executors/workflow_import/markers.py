@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
+from core.json_types import JsonObject, JsonValue
 from executors.object_info import is_link
 
 KRITA = "ETN_Parameter"
@@ -53,7 +53,7 @@ def is_marker(class_type: str) -> bool:
     return class_type == KRITA or class_type.startswith(SWARM)
 
 
-def replace_markers(graph: dict[str, Any]) -> tuple[dict[str, Any], list[Marked]]:
+def replace_markers(graph: JsonObject) -> tuple[JsonObject, list[Marked]]:
     """`graph` with marker nodes replaced by literals (or core loaders), and what they marked."""
     graph = {nid: {**node, "inputs": dict(node["inputs"])} for nid, node in graph.items()}
     marked: list[Marked] = []
@@ -62,7 +62,7 @@ def replace_markers(graph: dict[str, Any]) -> tuple[dict[str, Any], list[Marked]
     return graph, marked
 
 
-def _replace(graph: dict[str, Any], marker_id: str) -> list[Marked]:
+def _replace(graph: JsonObject, marker_id: str) -> list[Marked]:
     marker = graph[marker_id]
     inputs, class_type = marker["inputs"], marker["class_type"]
     name = _name(inputs, class_type)
@@ -88,12 +88,12 @@ def _replace(graph: dict[str, Any], marker_id: str) -> list[Marked]:
     return marked
 
 
-def _name(inputs: dict[str, Any], class_type: str) -> str:
+def _name(inputs: JsonObject, class_type: str) -> str:
     raw = inputs.get("raw_id") or inputs.get("name") or inputs.get("title") or class_type
     return slug(str(raw))
 
 
-def _krita_value(inputs: dict[str, Any]) -> Any:
+def _krita_value(inputs: JsonObject) -> JsonValue:
     default, kind = inputs.get("default", ""), inputs.get("type")
     try:
         if kind == "number (integer)":
@@ -107,7 +107,7 @@ def _krita_value(inputs: dict[str, Any]) -> Any:
     return default
 
 
-def _number(value: Any) -> float | None:
+def _number(value: JsonValue) -> float | None:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 

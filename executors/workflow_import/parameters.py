@@ -12,8 +12,8 @@ an `advanced` parameter typed from /object_info.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
+from core.json_types import JsonObject, JsonValue
 from executors.object_info import (
     combo_options,
     input_spec,
@@ -24,7 +24,7 @@ from executors.object_info import (
 )
 from executors.workflow_import.markers import Marked, slug
 
-Graph = dict[str, Any]
+Graph = JsonObject
 Spot = tuple[str, str]  # (node id, input name)
 
 SAMPLER_SETTINGS = {"steps": "steps", "cfg": "cfg", "denoise": "denoise",
@@ -49,11 +49,11 @@ SERVER_TYPES = {"INT": "int", "FLOAT": "float", "STRING": "string", "BOOLEAN": "
 
 def claim(
     graph: Graph,
-    object_info: Mapping[str, Any],
+    object_info: Mapping[str, JsonValue],
     kind: str,
-    app_inputs: list[Any] | None = None,
+    app_inputs: list[JsonValue] | None = None,
     marked: list[Marked] | None = None,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, JsonObject]:
     """Parameter name → template.json parameter entry."""
     roles = dict(usual_roles(graph, kind))
     chosen: dict[str, Spot] = {}
@@ -119,7 +119,7 @@ def _roles(graph: Graph, kind: str) -> Iterator[tuple[Spot, str]]:
                 yield (node_id, input_name), next(files, f"{input_name}_{node_id}")
 
 
-def _setting_name(node: dict[str, Any], input_name: str, value: Any) -> str | None:
+def _setting_name(node: JsonObject, input_name: str, value: JsonValue) -> str | None:
     if is_link(value) or isinstance(value, dict | list):
         return None
     if input_name in SEED_INPUTS and isinstance(value, int):
@@ -132,7 +132,7 @@ def _setting_name(node: dict[str, Any], input_name: str, value: Any) -> str | No
     return None
 
 
-def _is_sampler_like(node: dict[str, Any], table: Mapping[str, str]) -> bool:
+def _is_sampler_like(node: JsonObject, table: Mapping[str, str]) -> bool:
     if table is SAMPLER_SETTINGS:
         words = ("sampler", "guider", "scheduler")
         return any(w in node["class_type"].lower() for w in words) or "steps" in node["inputs"]
@@ -143,7 +143,7 @@ def _samplers(graph: Graph) -> list[str]:
     return [nid for nid, n in graph.items() if is_link(n["inputs"].get("positive"))]
 
 
-def trace_text(graph: Graph, source: Any, side: str, depth: int = 0) -> Spot | None:
+def trace_text(graph: Graph, source: JsonValue, side: str, depth: int = 0) -> Spot | None:
     """The (node, input) holding the text that ends up in a sampler's `side` conditioning,
     following links back through conditioning nodes, reroutes and string nodes."""
     if not is_link(source) or source[0] not in graph or depth > 12:
@@ -165,7 +165,7 @@ def trace_text(graph: Graph, source: Any, side: str, depth: int = 0) -> Spot | N
 # --- template entries -----------------------------------------------------------------------------
 
 
-def entry(graph: Graph, object_info: Mapping[str, Any], spot: Spot) -> dict | None:
+def entry(graph: Graph, object_info: Mapping[str, JsonValue], spot: Spot) -> dict | None:
     """The template.json entry for the value at `spot`; None if it cannot be a parameter."""
     node_id, input_name = spot
     node = graph.get(node_id)
@@ -186,14 +186,14 @@ def entry(graph: Graph, object_info: Mapping[str, Any], spot: Spot) -> dict | No
     return _direct(target, value, spec)
 
 
-def _lookup(target: str, value: str, options: list[Any]) -> dict[str, Any]:
+def _lookup(target: str, value: str, options: list[JsonValue]) -> JsonObject:
     choices = [o for o in options if isinstance(o, str)]
     table = {o: o for o in [*choices, *([] if value in choices else [value])]}
     return {"target": target, "type": "lookup", "lookup_table": table, "default": value}
 
 
-def _direct(target: str, value: Any, spec: Any) -> dict[str, Any]:
-    result: dict[str, Any] = {"target": target, "type": "direct"}
+def _direct(target: str, value: JsonValue, spec: JsonValue) -> JsonObject:
+    result: JsonObject = {"target": target, "type": "direct"}
     value_type = SERVER_TYPES.get(server_type(spec) or "")
     if value_type == "float" and isinstance(value, int) and not isinstance(value, bool):
         result["value_type"] = "float"
@@ -212,7 +212,7 @@ def _widget_spots(graph: Graph) -> Iterator[Spot]:
                 yield node_id, input_name
 
 
-def _app_spots(graph: Graph, app_inputs: list[Any]) -> Iterator[Spot]:
+def _app_spots(graph: Graph, app_inputs: list[JsonValue]) -> Iterator[Spot]:
     """App Mode's `[node id, widget name, …]` entries as (node id, input) of the API graph;
     a widget promoted from a subgraph, or one inside it, is found on the inner node."""
     for item in app_inputs:
@@ -234,7 +234,7 @@ def _advanced_name(graph: Graph, spot: Spot) -> str:
     return slug(f"{title} {spot[1]}")
 
 
-def _unique(name: str, taken: Mapping[str, Any]) -> str:
+def _unique(name: str, taken: Mapping[str, JsonValue]) -> str:
     candidate, number = name, 2
     while candidate in taken:
         candidate, number = f"{name}_{number}", number + 1

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from core import jsontext
 from core.errors import InputError
+from core.json_types import JsonObject, JsonValue
 from executors.library_import.embedded import AV_SUFFIXES, UnreadableFile, read_embedded
 
 EMBEDDING_EXTS = {".png", ".webp", ".jpg", ".jpeg", ".avif", *AV_SUFFIXES, ".wav"}
@@ -21,8 +21,8 @@ class Source:
     """What a file holds: the API graph and/or the UI workflow (at least one)."""
 
     path: Path
-    api: dict[str, Any] | None
-    ui: dict[str, Any] | None
+    api: JsonObject | None
+    ui: JsonObject | None
 
 
 def read_source(path: Path) -> Source:
@@ -71,7 +71,7 @@ def _embedded(path: Path) -> Source:
     return Source(path, api, ui)
 
 
-def is_api(data: Any) -> bool:
+def is_api(data: JsonValue) -> bool:
     """An API-format graph: an object of nodes, each with a class_type and inputs."""
     return (
         isinstance(data, dict)
@@ -85,7 +85,7 @@ def is_api(data: Any) -> bool:
     )
 
 
-def _dict(value: Any) -> dict[str, Any] | None:
+def _dict(value: JsonValue) -> JsonObject | None:
     return value if isinstance(value, dict) else None
 
 

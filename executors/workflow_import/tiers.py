@@ -14,10 +14,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from core import atomic, jsontext
 from core.errors import InputError
+from core.json_types import JsonObject, JsonValue
 from executors.templates import (
     QUALITIES,
     TEMPLATE_FILE,
@@ -36,7 +36,7 @@ class TierResult:
     function: str
     quality: str
     path: Path
-    settings: dict[str, Any]  # parameter name → the value the tier pins
+    settings: JsonObject  # parameter name → the value the tier pins
 
 
 def add_tier(home: Path, function: str, tier: str, texts: Mapping[str, str]) -> TierResult:
@@ -69,7 +69,7 @@ def _base(path: Path, function: str) -> Template:
         raise InputError(f"template {exc} — fix it before adding tiers") from None
 
 
-def _earlier(path: Path) -> dict[str, Any]:
+def _earlier(path: Path) -> JsonObject:
     """The settings an earlier override at `path` pinned; refuses a tier with its own workflow."""
     if not path.is_file():
         return {}
@@ -85,7 +85,7 @@ def _earlier(path: Path) -> dict[str, Any]:
     return dict(override["set"])
 
 
-def _value(template: Template, name: str, text: str) -> Any:
+def _value(template: Template, name: str, text: str) -> JsonValue:
     """The value `text` gives parameter `name`, typed like the workflow's current value."""
     spec = template.parameters.get(name)
     if spec is None:
@@ -106,7 +106,7 @@ def _value(template: Template, name: str, text: str) -> Any:
     return value
 
 
-def _number_or_flag(name: str, text: str) -> Any:
+def _number_or_flag(name: str, text: str) -> JsonValue:
     try:
         value = jsontext.loads(text)
     except ValueError:
@@ -116,7 +116,7 @@ def _number_or_flag(name: str, text: str) -> Any:
     raise InputError(f"--set {name}: {text!r} is not a number — write e.g. {name}=12")
 
 
-def _check_range(spec: ParamSpec, value: Any) -> None:
+def _check_range(spec: ParamSpec, value: JsonValue) -> None:
     low, high = spec.minimum, spec.maximum
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
@@ -128,8 +128,8 @@ def _check_range(spec: ParamSpec, value: Any) -> None:
 
 
 def _tier_data(
-    base_data: dict[str, Any], base: Template, tier: str, settings: dict[str, Any]
-) -> dict[str, Any]:
+    base_data: JsonObject, base: Template, tier: str, settings: JsonObject
+) -> JsonObject:
     pinned = {_raw_target(base, name): _raw(base, name, value) for name, value in settings.items()}
     parameters = {n: p for n, p in base_data.get("parameters", {}).items() if n not in settings}
     return {
@@ -147,7 +147,7 @@ def _raw_target(template: Template, name: str) -> str:
     return f"{spec.node_id}.{spec.input_name}"
 
 
-def _raw(template: Template, name: str, value: Any) -> Any:
+def _raw(template: Template, name: str, value: JsonValue) -> JsonValue:
     spec = template.parameters[name]
     return spec.lookup_table[value] if spec.type == "lookup" else value
 
@@ -157,7 +157,7 @@ def _check_template(path: Path) -> None:
     load_template(path)
 
 
-def _write_checked(target: Path, data: dict[str, Any]) -> None:
+def _write_checked(target: Path, data: JsonObject) -> None:
     """Validate with the template loader beside the real file, then replace it atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(data, indent=2, ensure_ascii=False)

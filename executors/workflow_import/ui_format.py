@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from core.errors import InputError
+from core.json_types import JsonObject, JsonValue
 from executors.workflow_import.widgets import widget_values
 
 NEVER, BYPASS = 2, 4
@@ -31,7 +31,7 @@ MAX_HOPS = 200  # reroutes, bypassed nodes and subgraph borders on one link
 class Link:
     """Where a link comes from (its target is the input that holds its id)."""
 
-    origin_id: Any
+    origin_id: JsonValue
     origin_slot: int
 
 
@@ -39,28 +39,28 @@ class Link:
 class Value:
     """A literal that stands where a link was (a PrimitiveNode's or a widget's value)."""
 
-    value: Any
+    value: JsonValue
 
 
 @dataclass
 class Scope:
     """One level of the graph: the top, or the inside of one subgraph instance."""
 
-    nodes: dict[str, dict[str, Any]]
+    nodes: dict[str, JsonObject]
     links: dict[int, Link]
     prefix: str = ""
     parent: Scope | None = None
-    instance: dict[str, Any] | None = None
-    definition: dict[str, Any] = field(default_factory=dict)
+    instance: JsonObject | None = None
+    definition: JsonObject = field(default_factory=dict)
 
 
-def to_api(workflow: Mapping[str, Any], object_info: Mapping[str, Any]) -> dict[str, Any]:
+def to_api(workflow: Mapping[str, JsonValue], object_info: Mapping[str, JsonValue]) -> JsonObject:
     """The API-format graph the frontend would queue for `workflow`."""
     return Converter(workflow, object_info).convert()
 
 
 class Converter:
-    def __init__(self, workflow: Mapping[str, Any], object_info: Mapping[str, Any]):
+    def __init__(self, workflow: Mapping[str, JsonValue], object_info: Mapping[str, JsonValue]):
         self.object_info = object_info
         definitions = workflow.get("definitions")
         subgraphs = definitions.get("subgraphs") if isinstance(definitions, dict) else None
@@ -70,10 +70,10 @@ class Converter:
             if isinstance(sub, dict) and _is_id(sub.get("id"))
         }
         self.top = Scope(_nodes(workflow.get("nodes")), _links(workflow.get("links")))
-        self.graph: dict[str, Any] = {}
+        self.graph: JsonObject = {}
         self._resolving: list[tuple[str, str, int]] = []  # the inputs being followed now
 
-    def convert(self) -> dict[str, Any]:
+    def convert(self) -> JsonObject:
         self._convert_scope(self.top)
         for node in self.graph.values():  # as the frontend: links to nodes not sent are dropped
             dangling = [
@@ -93,7 +93,7 @@ class Converter:
             else:
                 self.graph[scope.prefix + str(node["id"])] = self._api_node(scope, node)
 
-    def _inner(self, scope: Scope, instance: dict[str, Any]) -> Scope:
+    def _inner(self, scope: Scope, instance: JsonObject) -> Scope:
         definition = self.subgraphs[instance["type"]]
         prefix = f"{scope.prefix}{instance['id']}:"
         if prefix.count(":") > MAX_NESTING:
@@ -104,7 +104,7 @@ class Converter:
         nodes, links = _nodes(definition.get("nodes")), _links(definition.get("links"))
         return Scope(nodes, links, prefix, scope, instance, definition)
 
-    def _api_node(self, scope: Scope, node: dict[str, Any]) -> dict[str, Any]:
+    def _api_node(self, scope: Scope, node: JsonObject) -> JsonObject:
         class_type = node["type"]
         info = self.object_info.get(class_type) or {}
         inputs = widget_values(node, info)
@@ -125,7 +125,7 @@ class Converter:
 
     # --- following links (ExecutableNodeDTO resolveInput / resolveOutput) -----------------------
 
-    def _input_source(self, scope: Scope, node: dict[str, Any], index: int) -> Any:
+    def _input_source(self, scope: Scope, node: JsonObject, index: int) -> JsonValue:
         """What feeds input `index` of `node`: (api id, slot), a Value, or None (nothing)."""
         sockets = node.get("inputs") or []
         if not 0 <= index < len(sockets) or not isinstance(sockets[index], dict):
@@ -146,7 +146,9 @@ class Converter:
         finally:
             self._resolving.pop()
 
-    def _output_source(self, scope: Scope, node_id: Any, slot: int, type_: Any) -> Any:
+    def _output_source(
+        self, scope: Scope, node_id: JsonValue, slot: int, type_: JsonValue
+    ) -> JsonValue:
         """`type_` is the type of the input being fed (a bypassed node passes on the input
         that fits it)."""
         if node_id == SUBGRAPH_INPUT:
@@ -167,7 +169,7 @@ class Converter:
             return self._input_source(scope, node, slot)
         return (scope.prefix + str(node_id), slot)  # a muted node's links are dropped later
 
-    def _bypassed(self, scope: Scope, node: dict[str, Any], slot: int, type_: Any) -> Any:
+    def _bypassed(self, scope: Scope, node: JsonObject, slot: int, type_: JsonValue) -> JsonValue:
         """The input a bypassed node passes through (ExecutableNodeDTO #getBypassSlotIndex):
         the same index if its type fits, else the first input of exactly that type. With none
         the frontend's findIndex gives -1, the node's last input, which on a loaded node is an
@@ -186,7 +188,7 @@ class Converter:
             index = exact[0]
         return self._input_source(scope, node, index)
 
-    def _get_node(self, scope: Scope, node: dict[str, Any]) -> Any:
+    def _get_node(self, scope: Scope, node: JsonObject) -> JsonValue:
         """KJNodes' GetNode reads the input of the SetNode with the same name."""
         name = _first_widget(node)
         for other in scope.nodes.values():
@@ -195,8 +197,8 @@ class Converter:
         return None
 
     def _subgraph_output(
-        self, scope: Scope, instance: dict[str, Any], slot: int, type_: Any
-    ) -> Any:
+        self, scope: Scope, instance: JsonObject, slot: int, type_: JsonValue
+    ) -> JsonValue:
         inner = self._inner(scope, instance)
         outputs = [o if isinstance(o, dict) else {} for o in _list(inner.definition.get("outputs"))]
         if not 0 <= slot < len(outputs):
@@ -207,7 +209,7 @@ class Converter:
                 return self._output_source(inner, link.origin_id, link.origin_slot, type_)
         return None
 
-    def _instance_input(self, scope: Scope, slot: int) -> Any:
+    def _instance_input(self, scope: Scope, slot: int) -> JsonValue:
         """Input `slot` of the subgraph, seen from inside: what feeds the instance's socket of
         that name outside, or (nothing connected) the instance's widget value for it. By name:
         a saved node lists only its linked widget sockets (litegraphUtil.ts
@@ -226,7 +228,7 @@ class Converter:
         return None
 
 
-def _promoted_value(instance: dict[str, Any], index: int) -> Value | None:
+def _promoted_value(instance: JsonObject, index: int) -> Value | None:
     """The instance's own value for a widget socket, when it stores one per widget socket;
     None leaves the inner node's own widget value in place."""
     sockets = instance.get("inputs") or []
@@ -237,18 +239,18 @@ def _promoted_value(instance: dict[str, Any], index: int) -> Value | None:
     return None
 
 
-def _first_widget(node: Mapping[str, Any]) -> Any:
+def _first_widget(node: Mapping[str, JsonValue]) -> JsonValue:
     values = node.get("widgets_values")
     return values[0] if isinstance(values, list) and values else None
 
 
-def _fits(have: Any, *wanted: Any) -> bool:
+def _fits(have: JsonValue, *wanted: JsonValue) -> bool:
     """LiteGraph.isValidConnection for each of `wanted`: equal, a wildcard, or a shared member
     of comma-separated type lists (case-insensitive)."""
     return all(_valid(have, other) for other in wanted)
 
 
-def _valid(a: Any, b: Any) -> bool:
+def _valid(a: JsonValue, b: JsonValue) -> bool:
     if a in ("*", "", None, 0) or b in ("*", "", None, 0) or a == b:
         return True
     if not (isinstance(a, str) and isinstance(b, str)):
@@ -258,11 +260,11 @@ def _valid(a: Any, b: Any) -> bool:
     )
 
 
-def _is_ref(value: Any) -> bool:
+def _is_ref(value: JsonValue) -> bool:
     return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
 
 
-def _nodes(raw: Any) -> dict[str, dict[str, Any]]:
+def _nodes(raw: JsonValue) -> dict[str, JsonObject]:
     """Nodes by id, in the shapes the rest of this module reads (a hand-edited or damaged
     file's odd values become empty ones, keeping socket positions)."""
     return {
@@ -272,7 +274,7 @@ def _nodes(raw: Any) -> dict[str, dict[str, Any]]:
     }
 
 
-def _clean_node(node: dict[str, Any]) -> dict[str, Any]:
+def _clean_node(node: JsonObject) -> JsonObject:
     widgets = node.get("widgets_values")
     return {
         **node,
@@ -283,7 +285,7 @@ def _clean_node(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _clean_socket(socket: Any) -> dict[str, Any]:
+def _clean_socket(socket: JsonValue) -> JsonObject:
     if not isinstance(socket, dict):
         return {}
     link = socket.get("link")
@@ -292,15 +294,15 @@ def _clean_socket(socket: Any) -> dict[str, Any]:
             "widget": widget if isinstance(widget, dict) else None}  # fmt: skip
 
 
-def _is_id(value: Any) -> bool:
+def _is_id(value: JsonValue) -> bool:
     return isinstance(value, int | str) and not isinstance(value, bool)
 
 
-def _list(value: Any) -> list[Any]:
+def _list(value: JsonValue) -> list[JsonValue]:
     return value if isinstance(value, list) else []
 
 
-def _links(raw: Any) -> dict[int, Link]:
+def _links(raw: JsonValue) -> dict[int, Link]:
     """Links as arrays `[id, origin, slot, target, slot, type]` or as objects."""
     links: dict[int, Link] = {}
     for item in _list(raw):

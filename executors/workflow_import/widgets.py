@@ -12,8 +12,8 @@ widget sockets; SwarmUI and Krita parameter nodes from their declared widgets (m
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
+from core.json_types import JsonObject, JsonValue
 from executors.object_info import DYNAMIC_COMBO, options_of
 from executors.workflow_import.markers import WIDGETS as MARKER_WIDGETS
 
@@ -21,7 +21,9 @@ WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", DYNAMIC_COMBO}
 CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
 
 
-def widget_values(node: Mapping[str, Any], info: Mapping[str, Any] | None) -> dict[str, Any]:
+def widget_values(
+    node: Mapping[str, JsonValue], info: Mapping[str, JsonValue] | None
+) -> JsonObject:
     """Input name → value of the node's widgets, from `widgets_values`."""
     raw = node.get("widgets_values")
     if isinstance(raw, dict):  # some custom nodes store widgets by name
@@ -33,12 +35,14 @@ def widget_values(node: Mapping[str, Any], info: Mapping[str, Any] | None) -> di
         names = ((name, ["STRING"]) for name in MARKER_WIDGETS[node["type"]])
     else:
         names = _socket_widgets(node)
-    result: dict[str, Any] = {}
+    result: JsonObject = {}
     _fill(names, values, result, 0)
     return result
 
 
-def _fill(names: Iterator[tuple[str, Any]], values: list[Any], out: dict, at: int) -> int:
+def _fill(
+    names: Iterator[tuple[str, JsonValue]], values: list[JsonValue], out: dict, at: int
+) -> int:
     for name, spec in names:
         if at >= len(values):
             break
@@ -53,7 +57,7 @@ def _fill(names: Iterator[tuple[str, Any]], values: list[Any], out: dict, at: in
     return at
 
 
-def _declared_widgets(info: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+def _declared_widgets(info: Mapping[str, JsonValue]) -> Iterator[tuple[str, JsonValue]]:
     sections = info.get("input") or {}
     order = info.get("input_order") or {}
     for section in ("required", "optional"):
@@ -63,14 +67,16 @@ def _declared_widgets(info: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
                 yield name, declared[name]
 
 
-def _section_widgets(sections: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+def _section_widgets(
+    sections: Mapping[str, JsonValue], prefix: str
+) -> Iterator[tuple[str, JsonValue]]:
     for section in ("required", "optional"):
         for name, spec in (sections.get(section) or {}).items():
             if is_widget(spec):
                 yield prefix + name, spec
 
 
-def _socket_widgets(node: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+def _socket_widgets(node: Mapping[str, JsonValue]) -> Iterator[tuple[str, JsonValue]]:
     """Without /object_info: the widget sockets the frontend lists, in their order."""
     for socket in node.get("inputs") or []:
         if isinstance(socket, dict) and isinstance(socket.get("widget"), dict):
@@ -79,14 +85,14 @@ def _socket_widgets(node: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
             yield name if isinstance(name, str) else "", [socket.get("type")]
 
 
-def _option_inputs(spec: Any, value: Any) -> Mapping[str, Any]:
+def _option_inputs(spec: JsonValue, value: JsonValue) -> Mapping[str, JsonValue]:
     for option in options_of(spec).get("options") or []:
         if isinstance(option, dict) and option.get("key") == value:
             return option.get("inputs") or {}
     return {}
 
 
-def is_widget(spec: Any) -> bool:
+def is_widget(spec: JsonValue) -> bool:
     if not isinstance(spec, list | tuple) or not spec:
         return False
     if options_of(spec).get("forceInput"):
@@ -94,7 +100,7 @@ def is_widget(spec: Any) -> bool:
     return isinstance(spec[0], list) or spec[0] in WIDGET_TYPES
 
 
-def _has_control(spec: Any) -> bool:
+def _has_control(spec: JsonValue) -> bool:
     """Whether the frontend may store a `control_after_generate` value after this widget
     (numbers and combos; it is skipped only when the next value is one of CONTROL_VALUES)."""
     kind = spec[0] if isinstance(spec, list | tuple) and spec else None
@@ -102,7 +108,7 @@ def _has_control(spec: Any) -> bool:
     return flagged or kind in ("INT", "COMBO") or isinstance(kind, list)
 
 
-def _is_control(name: str, value: Any) -> bool:
+def _is_control(name: str, value: JsonValue) -> bool:
     """A stored control_after_generate value; 2023 workflows stored a seed's as a boolean."""
     if isinstance(value, bool):
         return name in ("seed", "noise_seed")
