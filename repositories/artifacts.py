@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from peewee import SQL
 
 from core.errors import InputError, NotFound
+from core.json_types import JsonObject
 from core.models import ArtifactFile, ArtifactRecord, MediaKind, NewArtifact
 from repositories.database import Database
 from repositories.tables import Artifact, tuples
@@ -31,7 +31,7 @@ class ArtifactRepository:
         width: int | None = None,
         height: int | None = None,
         duration_s: float | None = None,
-        metadata: dict[str, Any] | None = None,
+        metadata: JsonObject | None = None,
         job_id: int | None = None,
     ) -> ArtifactRecord:
         with self.db.write():
@@ -57,7 +57,7 @@ class ArtifactRepository:
         with self.db.write():
             return [self.add(**vars(file)) for file in files]
 
-    def add_many(self, rows: list[dict[str, Any]]) -> None:
+    def add_many(self, rows: list[JsonObject]) -> None:
         """Insert many artifacts (keyword sets as for add) in one transaction."""
         now = time.time()
         values = [

@@ -16,6 +16,7 @@ import peewee
 from peewee import fn
 
 from core.errors import InputError, NotFound
+from core.json_types import JsonObject, JsonValue
 from core.models import (
     MediaKind,
     PromptQuery,
@@ -67,16 +68,16 @@ class PromptRepository:
         self,
         kind: MediaKind | str,
         title: str,
-        data: Any,
+        data: JsonValue,
         *,
-        tags: Any = (),
+        tags: JsonValue = (),
         favorite: bool = False,
     ) -> PromptRecord:
         fields = self._validated(kind, title, data, tags)
         with self.db.write():
             return self.get(self._insert(fields, favorite))
 
-    def add_many(self, items: Iterable[dict[str, Any]]) -> list[int]:
+    def add_many(self, items: Iterable[JsonObject]) -> list[int]:
         """Validate every item first, then insert all in one transaction (all or nothing)."""
         rows = [self._validated_item(n, item) for n, item in enumerate(items, 1)]
         with self.db.write():
@@ -86,9 +87,9 @@ class PromptRepository:
         self,
         prompt_id: int,
         *,
-        title: Any = None,
-        data: Any = None,
-        tags: Any = None,
+        title: JsonValue = None,
+        data: JsonValue = None,
+        tags: JsonValue = None,
         favorite: bool | None = None,
     ) -> PromptRecord:
         with self.db.write():
@@ -206,7 +207,9 @@ class PromptRepository:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    def _validated(self, kind: Any, title: Any, data: Any, tags: Any) -> dict[str, Any]:
+    def _validated(
+        self, kind: JsonValue, title: JsonValue, data: JsonValue, tags: JsonValue
+    ) -> JsonObject:
         kind = parse_enum(MediaKind, kind, "kind")
         data = validate_data(kind, data)
         tags = validate_tags(tags)
@@ -218,7 +221,7 @@ class PromptRepository:
             "search_text": search_text(kind, data),
         }
 
-    def _validated_item(self, number: int, item: Any) -> tuple[dict[str, Any], bool]:
+    def _validated_item(self, number: int, item: JsonValue) -> tuple[JsonObject, bool]:
         """(the fields to insert, favorite) of an imported record, or InputError naming it."""
         if not isinstance(item, dict):
             raise InputError(f"item {number}: expected an object with kind, title and data")
@@ -230,7 +233,7 @@ class PromptRepository:
         except InputError as exc:
             raise InputError(f"item {number}: {exc}") from None
 
-    def _insert(self, fields: dict[str, Any], favorite: bool) -> int:
+    def _insert(self, fields: JsonObject, favorite: bool) -> int:
         now = time.time()
         prompt_id = Prompt.insert(
             **fields, favorite=favorite, created_at=now, updated_at=now
@@ -288,7 +291,7 @@ class PromptRepository:
         return NotFound(f"prompt {prompt_id} does not exist — list ids with 'prompt list'")
 
 
-def _check_import_keys(item: dict[str, Any]) -> None:
+def _check_import_keys(item: JsonObject) -> None:
     for key in item:
         if key not in IMPORT_KEYS:
             close = difflib.get_close_matches(str(key), IMPORT_KEYS, n=1, cutoff=0.7)
@@ -311,7 +314,7 @@ def _chosen(query: PromptQuery) -> list[peewee.ColumnBase]:
     return conditions
 
 
-def _save_version(prompt_id: int, number: int, fields: dict[str, Any], saved_at: float) -> None:
+def _save_version(prompt_id: int, number: int, fields: JsonObject, saved_at: float) -> None:
     """Keep a saved version (inside the caller's write transaction)."""
     VersionRow.insert(
         prompt=prompt_id,
@@ -323,7 +326,7 @@ def _save_version(prompt_id: int, number: int, fields: dict[str, Any], saved_at:
     ).execute()
 
 
-def _content(fields: dict[str, Any]) -> tuple[str, str, str]:
+def _content(fields: JsonObject) -> tuple[str, str, str]:
     """What makes a new version: title, data and tags (not status or favorite)."""
     return fields["title"], fields["data"], fields["tags"]
 
@@ -339,7 +342,7 @@ def _version(row: VersionRow) -> PromptVersion:
     )
 
 
-def _favorite(value: Any) -> bool:
+def _favorite(value: JsonValue) -> bool:
     if value is not None and not isinstance(value, bool):
         raise InputError(f"favorite: expected true or false, got {value!r}")
     return bool(value)
@@ -359,7 +362,9 @@ def _matching(words: str) -> peewee.Expression:
     return peewee.NodeList((peewee.SQL("+"), Prompt.id), glue="").in_(matches)
 
 
-def _keyset(column: peewee.Field, query: PromptQuery, after: tuple[Any, int]) -> peewee.Expression:
+def _keyset(
+    column: peewee.Field, query: PromptQuery, after: tuple[float | str, int]
+) -> peewee.Expression:
     if query.sort not in KEYSET_SORTS:
         raise ValueError(f"keyset paging needs one of {KEYSET_SORTS}, not {query.sort!r}")
     left, right = peewee.Tuple(column, Prompt.id), peewee.Tuple(*after)
