@@ -11,12 +11,12 @@ from dataclasses import replace
 
 from core.jobs import JobAccepted, JobEvent, Submission
 from core.models import ArtifactRecord, JobRecord, PromptRecord
-from core.ports import Emit, JobStore, PromptSource
+from core.ports import Emit, JobRunner, JobStore, PromptSource
+from executors.backends.base import ToolClient
 from executors.backends.comfyui import ComfyClient
-from executors.comfy_executor import ComfyExecutor, new_remote_id
+from executors.comfy_executor import new_remote_id
 from executors.engine.outcomes import SuspectJob
 from executors.pool import Lease
-from executors.tool_executor import ToolExecutor
 
 LOST_LIMIT = 2  # a job whose prompt vanished from its server this often is parked as suspect
 
@@ -26,8 +26,8 @@ class Attempts:
         self,
         prompts: PromptSource,
         jobs: JobStore,
-        executor: ComfyExecutor,
-        tools: ToolExecutor | None,
+        executor: JobRunner[ComfyClient],
+        tools: JobRunner[ToolClient] | None,
         emit: Emit,
     ):
         self.prompts, self.jobs, self.emit = prompts, jobs, emit
@@ -66,7 +66,7 @@ class Attempts:
             return self.executor.resume(job, prompt, client, earlier, self.emit, cancel)
         return self._tools().resume(job, prompt, client, earlier, self.emit, cancel)
 
-    def _tools(self) -> ToolExecutor:
+    def _tools(self) -> JobRunner[ToolClient]:
         if self.tools is None:  # the placement leases no such server without one
             raise RuntimeError("a tool backend was leased but the engine has no tool executor")
         return self.tools
