@@ -30,8 +30,10 @@ import ipaddress
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
 from urllib.parse import urlsplit
+
+from core.json_types import JsonObject, JsonValue
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ def _query_nvml() -> list[GpuInfo]:
         pynvml.nvmlShutdown()
 
 
-def _gpu(pynvml: Any, index: int) -> GpuInfo:
+def _gpu(pynvml: ModuleType, index: int) -> GpuInfo:
     handle = pynvml.nvmlDeviceGetHandleByIndex(index)
     name = pynvml.nvmlDeviceGetName(handle)
     memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
@@ -128,14 +130,14 @@ class Device:
         return f"{label}: {self.memory} {used / 1024:.1f}/{self.total_mb / 1024:.1f} GB"
 
 
-def server_devices(system_stats: dict[str, Any]) -> tuple[Device, ...]:
+def server_devices(system_stats: JsonObject) -> tuple[Device, ...]:
     """Every device in a /system_stats answer, in its order (the primary first)."""
     devices = system_stats.get("devices") if isinstance(system_stats, dict) else None
     listed = devices if isinstance(devices, list) else []
     return tuple(_device(d) for d in listed if isinstance(d, dict))
 
 
-def _device(entry: dict[str, Any]) -> Device:
+def _device(entry: JsonObject) -> Device:
     kind = str(entry.get("type") or "")
     index = entry.get("index")
     measured = kind not in UNMEASURED_TYPES
@@ -154,7 +156,7 @@ def _short_name(name: str) -> str:
     return name.rsplit(" : ", 1)[0].strip() or name
 
 
-def _mb(value: Any) -> int | None:
+def _mb(value: JsonValue) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return int(value) // MB
