@@ -4,11 +4,11 @@ said into its bookkeeping (`apply`, under the pool's lock)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 from core.config import is_local_url
 from core.errors import BackendError
+from core.json_types import JsonObject
 from executors.backends.base import ToolClient
 from executors.backends.comfyui import ComfyClient, ServerFeatures
 from executors.pool.servers import Member
@@ -20,8 +20,8 @@ class Probe:
     """What one refresh learnt about one server."""
 
     online: bool
-    stats: dict[str, Any] = field(default_factory=dict)
-    queue: dict[str, Any] = field(default_factory=dict)
+    stats: JsonObject = field(default_factory=dict)
+    queue: JsonObject = field(default_factory=dict)
     error: str | None = None
     features: ServerFeatures | None = None
 
@@ -97,6 +97,6 @@ def _vram(
     return primary.total_mb, primary.free_mb, "server"
 
 
-def _count(queue: dict[str, Any], key: str) -> int | None:
+def _count(queue: JsonObject, key: str) -> int | None:
     items = queue.get(key)
     return len(items) if isinstance(items, list) else None

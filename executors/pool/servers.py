@@ -6,9 +6,9 @@ from __future__ import annotations
 import statistics
 from collections import deque
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from core.config import ServerConfig
+from core.json_types import JsonValue
 from executors.backends.base import ToolClient
 from executors.backends.comfyui import ComfyClient, ServerFeatures
 from executors.vram import Device
@@ -139,6 +139,6 @@ def state_of(server: Member, now: float) -> ServerState:
     )
 
 
-def backend_rows(states: list[ServerState]) -> list[dict[str, Any]]:
+def backend_rows(states: list[ServerState]) -> list[dict[str, JsonValue]]:
     """The rows of `backends --json`: one dict a server."""
     return [{key: asdict(state)[key] for key in ROW_KEYS} for state in states]
