@@ -17,9 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import BackendError, InputError, NotRunnableHere, PermanentBackendError
-from core.jobs import JobAccepted, JobEvent, JobPreview, Submission
+from core.jobs import JobAccepted, JobPreview, Submission
 from core.json_types import JsonObject
 from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
+from core.ports import Emit
 from executors.backends import comfyui
 from executors.takes import TakeFile, TakeRecorder, job_started, progress_event, run_metadata
 from executors.templates import (
@@ -32,8 +33,6 @@ from executors.templates import (
 )
 
 log = logging.getLogger(__name__)
-
-Emit = Callable[[JobEvent], None]
 
 
 class ComfyExecutor:

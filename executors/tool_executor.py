@@ -15,18 +15,16 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import InputError, PermanentBackendError
-from core.jobs import JobEvent, JobPreview, Submission
+from core.jobs import JobPreview, Submission
 from core.json_types import JsonObject
 from core.models import ArtifactRecord, JobRecord, PromptRecord, template_values
+from core.ports import Emit
 from executors.backends.base import Event, Preview, Progress, ToolClient
 from executors.takes import TakeFile, TakeRecorder, job_started, progress_event, run_metadata
 from executors.templates import Resolution, Template, TemplateSet, render, run_facts
-
-Emit = Callable[[JobEvent], None]
 
 
 class ToolExecutor:
