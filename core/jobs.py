@@ -122,12 +122,11 @@ class RunState:
 
 @dataclass(frozen=True)
 class JobDocument:
+    """A job's records as one stored document."""
+
     spec: JobSpec
     submission: Submission | None
     run: RunState
-
-
-SPEC_KEYS = ("function", "tier", "data", "prompt_version", "overrides", "route", "batch")
 
 
 def job_document(doc: JobDocument) -> JsonObject:
@@ -157,7 +156,7 @@ def read_job_document(doc: Mapping[str, JsonValue], function: str, tier: str) ->
         raise ValueError("the job's parameters are not a JSON object")
     spec = JobSpec(
         function=str(doc.get("function") or _first(doc.get("route")) or function),
-        tier=str(doc.get("tier") or doc.get("dropped_from") or tier),
+        tier=str(doc.get("tier") or doc.get("dropped_from") or tier),  # asked before a drop
         data=_object(doc["data"], "data") if doc.get("data") is not None else None,
         prompt_version=doc.get("prompt_version"),
         overrides=_object(doc.get("overrides") or {}, "overrides"),
