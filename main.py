@@ -9,6 +9,8 @@ import logging.handlers
 import sys
 from collections.abc import Callable, Sequence
 
+from platformdirs import user_data_dir
+
 from app.cli import Context, build_parser, run_command
 from app.cli_library import run_library
 from core.config import Config, ServerConfig, check_route_functions, load_config
@@ -59,6 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def platform_home() -> str:
+    """The platform's folder for the app's data (the data home when nothing else names one)."""
+    return user_data_dir("Takeboard", appauthor=False)
+
+
 def one_line(message: str) -> str:
     """The message on one line: line breaks, control and invisible characters escaped (a
     value echoed from the user cannot start a new line or reorder the text)."""
@@ -68,7 +75,7 @@ def one_line(message: str) -> str:
 def _run(argv: Sequence[str] | None) -> int:
     quiet_hub_env()  # before anything can import huggingface_hub: no telemetry, no saved token
     args = build_parser().parse_args(argv)
-    config = load_config(args.home)
+    config = load_config(args.home, platform_home=platform_home())
     _setup_logging(config)
     if args.command == "library":  # opens the file itself: it may be damaged
         return run_library(args, config, functools.partial(build_takes, config))

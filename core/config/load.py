@@ -29,11 +29,16 @@ def load_config(
     home: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     shipped: Path = SHIPPED_CONFIG,
+    platform_home: str | Path | None = None,
 ) -> Config:
-    """Layer the three sources and validate; creates the data home."""
+    """Layer the three sources and validate; creates the data home. `platform_home` is the
+    platform's folder for app data (main.py asks platformdirs), used when neither `home`,
+    TAKEBOARD_HOME nor the shipped "data_home" names one."""
     env = dict(os.environ if env is None else env)
     defaults = _read_json(shipped, "shipped config")
-    home_path = resolve_home(home, env, defaults)
+    home_path = resolve_home(
+        home or env.get(ENV_HOME) or defaults.get("data_home") or platform_home
+    )
     ensure_home(home_path)
     warnings: list[str] = []
     overrides = _home_overrides(home_path / "config.json", warnings)
@@ -78,7 +83,7 @@ def save_home_config(
     """
     env = dict(os.environ if env is None else env)
     defaults = _read_json(shipped, "shipped config")
-    home_path = resolve_home(home, env, defaults)
+    home_path = resolve_home(home)
     ensure_home(home_path)
     _layered(defaults, overrides, {}, home_path, ())
     config = _layered(defaults, overrides, env, home_path, ())
@@ -90,13 +95,10 @@ def save_home_config(
     return config
 
 
-def resolve_home(home: str | Path | None, env: Mapping[str, str], defaults: JsonObject) -> Path:
-    chosen = home or env.get(ENV_HOME) or defaults.get("data_home")
-    if not chosen:
-        from platformdirs import user_data_dir
-
-        chosen = user_data_dir("Takeboard", appauthor=False)
-    return Path(chosen).expanduser().resolve()
+def resolve_home(home: str | Path | None) -> Path:
+    if not home:
+        raise ConfigError("no data home: choose a folder with --home or TAKEBOARD_HOME")
+    return Path(home).expanduser().resolve()
 
 
 def ensure_home(home: Path) -> None:

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+import main
 from core.config import load_config
 from core.errors import ConfigError
 
@@ -32,7 +33,13 @@ def test_home_from_env_and_argument_precedence(tmp_path):
 
 def test_default_home_is_the_per_user_dir(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    assert load_config(None, env={}).home == (tmp_path / "xdg" / "Takeboard").resolve()
+    config = load_config(None, env={}, platform_home=main.platform_home())
+    assert config.home == (tmp_path / "xdg" / "Takeboard").resolve()
+
+
+def test_no_home_named_anywhere_is_a_one_line_error():
+    with pytest.raises(ConfigError, match="no data home: choose a folder with --home"):
+        load_config(None, env={})
 
 
 def test_layers_home_file_then_env(home):
