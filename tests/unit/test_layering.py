@@ -40,6 +40,10 @@ def sources(part: str) -> list[Path]:
     return [target] if target.is_file() else sorted(target.rglob("*.py"))
 
 
+def shown(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
 def breaks(name: str, forbidden: tuple[str, ...]) -> bool:
     return any(name == f or name.startswith(f + ".") for f in forbidden)
 
@@ -47,7 +51,7 @@ def breaks(name: str, forbidden: tuple[str, ...]) -> bool:
 @pytest.mark.parametrize("part", sorted(FORBIDDEN))
 def test_no_module_imports_against_the_house_plan(part):
     wrong = [
-        f"{path.relative_to(ROOT)} imports {name}"
+        f"{shown(path)} imports {name}"
         for path in sources(part)
         for name in imported_names(path)
         if breaks(name, FORBIDDEN[part])
@@ -57,7 +61,7 @@ def test_no_module_imports_against_the_house_plan(part):
 
 def test_core_imports_only_the_standard_library_and_itself():
     outside = {
-        f"{path.relative_to(ROOT)} imports {name}"
+        f"{shown(path)} imports {name}"
         for path in sources("core")
         for name in imported_names(path)
         if name.split(".")[0] not in sys.stdlib_module_names | {"core", "__future__"}
@@ -70,3 +74,33 @@ def test_the_checks_see_a_forbidden_import(tmp_path):
     module.write_text("def f():\n    from tests.comfyui_server import x\n", encoding="utf-8")
     assert breaks(imported_names(module)[0], FORBIDDEN["main.py"])
     assert not breaks("executors.backends_x", ("executors.backends",))
+    module.write_text("def f(a: 'dict[str, Any]', *b: int) -> None: ...\n", encoding="utf-8")
+    assert any_parameters(module) == [f"{module}:1 f(a)"]
+
+
+def any_parameters(path: Path) -> list[str]:
+    """Parameters annotated with `Any` (JSON values have their own names, core.json_types)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            every = arguments.posonlyargs + arguments.args + arguments.kwonlyargs
+            every += [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+            found += [
+                f"{shown(path)}:{a.lineno} {node.name}({a.arg})"
+                for a in every
+                if a.annotation is not None and _mentions_any(a.annotation)
+            ]
+    return found
+
+
+def _mentions_any(annotation: ast.expr) -> bool:
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        annotation = ast.parse(annotation.value, mode="eval").body  # a quoted annotation
+    return any(isinstance(n, ast.Name) and n.id == "Any" for n in ast.walk(annotation))
+
+
+@pytest.mark.parametrize("part", ["core", "executors"])
+def test_no_parameter_is_typed_any(part):
+    found = [hit for path in sources(part) for hit in any_parameters(path)]
+    assert not found, "\n".join(found)
