@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
-from core import jsontext
 from core.errors import InputError
+from core.fields import Field, fail, free_params, integer, number, one_of, pattern, text, text_list
 from core.jobs import JobSpec, RunState, Submission
 from core.json_types import JsonObject, JsonValue
 
 SEED_MAX = 2**64 - 1
 QUALITY_TIERS = ("low", "standard", "high", "premium")
 AUDIO_TASKS = ("song", "voice", "sfx")  # a song (ACE-Step), a voice conversion, a sound effect
-
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -59,107 +56,6 @@ def parse_enum(enum: type[E], value: object, what: str) -> E:
     except ValueError:
         allowed = ", ".join(m.value for m in enum)
         raise InputError(f"{what}: unknown value {value!r} — use one of: {allowed}") from None
-
-
-# --- field checks -------------------------------------------------------------------------------
-
-Check = Callable[[str, JsonValue], JsonValue]
-
-
-def _fail(path: str, problem: str, fix: str) -> InputError:
-    return InputError(f"{path}: {problem} — {fix}")
-
-
-def text(*, non_empty: bool = False, max_len: int = 20_000) -> Check:
-    def check(path: str, value: JsonValue) -> str:
-        if not isinstance(value, str):
-            raise _fail(
-                path, f"expected text, got {type(value).__name__}", 'give a string, e.g. "…"'
-            )
-        if non_empty and not value.strip():
-            raise _fail(path, "is empty", "give a non-empty text")
-        if len(value) > max_len:
-            raise _fail(path, f"is {len(value)} characters long", f"keep it under {max_len}")
-        _check_characters(path, value)
-        return value
-
-    return check
-
-
-def integer(lo: int, hi: int) -> Check:
-    def check(path: str, value: JsonValue) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _fail(path, f"expected a whole number, got {value!r}", f"give {lo}…{hi}")
-        if not lo <= value <= hi:
-            raise _fail(path, f"{value} is out of range", f"give a number from {lo} to {hi}")
-        return value
-
-    return check
-
-
-def number(lo: float, hi: float) -> Check:
-    def check(path: str, value: JsonValue) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise _fail(path, f"expected a number, got {value!r}", f"give {lo}…{hi}")
-        if not lo <= value <= hi:
-            raise _fail(path, f"{value} is out of range", f"give a number from {lo} to {hi}")
-        return value
-
-    return check
-
-
-def text_list(path: str, value: JsonValue) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _fail(path, f"expected a list of texts, got {value!r}", 'give e.g. ["cinematic"]')
-    for n, item in enumerate(value):
-        _check_characters(f"{path}[{n}]", item)
-    return [v.strip() for v in value if v.strip()]
-
-
-def _check_characters(path: str, value: JsonValue) -> None:
-    """No lone surrogates (from \\udc80 escapes or bytes that were not UTF-8), at any depth."""
-    try:
-        jsontext.check_value(value)
-    except ValueError as exc:
-        raise _fail(path, str(exc), "remove it, or save the text as UTF-8") from None
-
-
-def one_of(*choices: str) -> Check:
-    def check(path: str, value: JsonValue) -> str:
-        if value not in choices:
-            raise _fail(path, f"unknown value {value!r}", "use one of: " + ", ".join(choices))
-        return value
-
-    return check
-
-
-def pattern(regex: str, example: str, sides: str = "") -> Check:
-    """Text matching `regex` (trimmed); with `sides`, the numbers it separates may not be 0."""
-    compiled = re.compile(regex)
-
-    def check(path: str, value: JsonValue) -> str:
-        value = text()(path, value).strip()
-        if not compiled.fullmatch(value):
-            raise _fail(path, f"{value!r} is not valid", f"write it like {example!r}")
-        if sides and 0 in (int(side) for side in value.split(sides)):
-            raise _fail(path, f"{value!r} has a zero side", f"write it like {example!r}")
-        return value
-
-    return check
-
-
-def free_params(path: str, value: JsonValue) -> dict:
-    if not isinstance(value, dict):
-        raise _fail(path, f"expected an object, got {value!r}", 'give e.g. {"style": "ink"}')
-    _check_characters(path, value)
-    return value
-
-
-@dataclass(frozen=True)
-class Field:
-    check: Check
-    required: bool = False
-    default: JsonValue = None
 
 
 ASPECT = pattern(r"\d{1,2}:\d{1,2}", "16:9", sides=":")
@@ -228,7 +124,7 @@ def validate_data(kind: MediaKind | str, data: JsonValue) -> JsonObject:
         value = data.get(name)
         if value is None:
             if spec.required:
-                raise _fail(f"data.{name}", "required field missing", f"add {name!r} to the data")
+                raise fail(f"data.{name}", "required field missing", f"add {name!r} to the data")
             out[name] = _copy_default(spec.default)
         else:
             out[name] = spec.check(f"data.{name}", value)
@@ -245,7 +141,7 @@ AUDIO_NEEDS = {"song": "lyrics", "sfx": "prompt", "voice": "source_audio"}
 def _check_audio_task(out: JsonObject) -> None:
     needed = AUDIO_NEEDS[out["task"]]
     if out[needed] is None:
-        raise _fail(
+        raise fail(
             f"data.{needed}", "required field missing", f"a {out['task']} prompt needs {needed!r}"
         )
 
@@ -265,12 +161,12 @@ def _reject_unknown(kind: MediaKind, data: dict, schema: dict[str, Field]) -> No
         if name not in schema:
             close = difflib.get_close_matches(name, schema, n=1)
             hint = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(schema)
-            raise _fail(f"data.{name}", f"unknown field for {kind} prompts", hint)
+            raise fail(f"data.{name}", f"unknown field for {kind} prompts", hint)
 
 
 def _check_video_length(out: JsonObject) -> None:
     if out["duration_s"] is not None and out["frames"] is not None:
-        raise _fail("data.frames", "both duration_s and frames are given", "give only one of them")
+        raise fail("data.frames", "both duration_s and frames are given", "give only one of them")
 
 
 def image_size(aspect_ratio: str, base: int = 1024, multiple: int = 64) -> tuple[int, int]:
