@@ -11,8 +11,9 @@ import json
 import re
 
 from core.errors import InputError
+from core.fields import Field
 from core.json_types import JsonValue
-from core.models import SCHEMAS, Field, MediaKind, parse_enum
+from core.models import SCHEMAS, MediaKind, parse_enum
 
 KIND_ALIASES = {"song": "audio", "music": "audio", "picture": "image", "movie": "video"}
 FIELD_HINTS = {
