@@ -110,7 +110,10 @@ class PromptList(ttk.Frame):
             if prompt_id in ids:
                 index = self.state.jump_target(ids.index(prompt_id))
         self._select_only(prompt_id, index)
-        self._show_page()
+        if index is None:  # the page stays: only the highlight moves
+            self._show_selection()
+        else:
+            self._show_page()
 
     def refresh(self) -> None:
         """Re-read the count and the current page (after data changes or a new query)."""
@@ -329,13 +332,18 @@ class PromptList(ttk.Frame):
             elif slot not in self._detached:
                 self.tree.detach(slot)
                 self._detached.add(slot)
+        self._show_selection()
+        self.scrollbar.set(*state.scrollbar())
+        self.count_var.set(f"{state.total:,} prompts")
+
+    def _show_selection(self) -> None:
+        """The selected rows highlighted, the current one focused (the page as it is)."""
+        state = self.state
         shown = [self._slots[row] for row, i in enumerate(state.ids) if i in state.selection]
         self.tree.selection_set(shown)
         row = state.row_of(state.selected_id)
         if row is not None:
             self.tree.focus(self._slots[row])
-        self.scrollbar.set(*state.scrollbar())
-        self.count_var.set(f"{state.total:,} prompts")
 
     def _write_row(self, slot: str, record: PromptRecord) -> None:
         self._shown[slot] = record
