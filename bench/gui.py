@@ -282,7 +282,7 @@ def screenshot() -> None:
                 f"{path.stat().st_size // 1024} KB"
             )
     finally:
-        app.engine.stop()
+        app.stop_engine()
         app.bridge.stop()
         root.destroy()
         server.stop()
