@@ -67,10 +67,13 @@ class JobCounts:
 
 
 class Control:
+    """The engine API of one process: job control works at once; `open` builds the engine
+    that queueing, running, servers, functions and the demo backend need."""
+
     def __init__(self, jobs: JobStore, wiring: Wiring):
-        self.jobs, self.wiring = jobs, wiring
+        self._jobs, self._wiring = jobs, wiring
         self._engine: Engine | None = None
-        self.cloud = CloudControl(self, wiring.cloud)
+        self.cloud = CloudControl(self._monitor, wiring.cloud)
         self._demo: DemoServer | None = None  # the one started here (--demo's is main.py's)
         self._lock = threading.Lock()
 
@@ -79,22 +82,20 @@ class Control:
     def open(self, emit: Emit, *, offline_grace_s: float | None = None) -> None:
         """Build the engine (templates loaded, pool set up; nothing contacted). `emit` gets
         every job event; `offline_grace_s`: how long a job waits for a server (None: for ever)."""
-        self._engine = self.wiring.engine(emit, offline_grace_s)
+        self._engine = self._wiring.engine(emit, offline_grace_s)
 
-    @property
-    def opened(self) -> Engine | None:
-        """The engine when one was opened."""
-        return self._engine
-
-    @property
-    def engine(self) -> Engine:
+    def _opened(self) -> Engine:
         if self._engine is None:
             raise RuntimeError("no job engine was opened (Control.open) for this call")
         return self._engine
 
+    def _monitor(self) -> CloudMonitor | None:
+        """The running engine's cloud, when an engine was opened."""
+        return self._engine.cloud if self._engine is not None else None
+
     def start(self) -> None:
         """Reconcile, then run jobs on the engine's threads until `shutdown`."""
-        self.engine.start()
+        self._opened().start()
 
     def run_until_done(
         self,
@@ -103,7 +104,7 @@ class Control:
         stall_s: float | None = None,
     ) -> None:
         """Run the jobs (or the whole queue) here until done; see Engine.run_until_done."""
-        self.engine.run_until_done(job_ids, stop, stall_s)
+        self._opened().run_until_done(job_ids, stop, stall_s)
 
     def shutdown(self) -> list[str]:
         """Stop starting jobs (running ones finish their step, queued ones stay queued), stop
@@ -128,7 +129,7 @@ class Control:
         batch: JsonObject | None = None,
     ) -> list[JobRecord]:
         """Validate every request, then store the jobs (bad input writes nothing)."""
-        return self.engine.queue(
+        return self._opened().queue(
             prompt_ids,
             quality=quality,
             function=function,
@@ -142,18 +143,18 @@ class Control:
         """Cancel a queued job, or stop a running one (here or in another process)."""
         if self._engine is not None:
             return self._engine.cancel(job_id)
-        return self.jobs.request_cancel(job_id)
+        return self._jobs.request_cancel(job_id)
 
     def cancel_prompt(self, prompt_id: int) -> list[JobRecord]:
         """Cancel every queued, waiting or running job of one prompt."""
-        jobs = self.jobs.list(prompt_id=prompt_id)
+        jobs = self._jobs.list(prompt_id=prompt_id)
         return [self.cancel(job.id) for job in jobs if job.status in ACTIVE]
 
     def retry(self, job_id: int | None = None, *, front: bool = False) -> list[JobRecord]:
         """Queue a failed, cancelled or suspect job again (None: every failed job); it keeps
         what it was queued with. InputError, nothing queued, when a job cannot be retried."""
         jobs = (
-            self.jobs.list(status=JobStatus.FAILED) if job_id is None else [self.jobs.get(job_id)]
+            self._jobs.list(status=JobStatus.FAILED) if job_id is None else [self._jobs.get(job_id)]
         )
         for job in jobs:
             if job.status not in RETRYABLE:
@@ -162,20 +163,20 @@ class Control:
                     "suspect jobs can be retried"
                 )
         priority = FRONT if front else None
-        return [self.jobs.requeue(job.id, priority=priority) for job in jobs]
+        return [self._jobs.requeue(job.id, priority=priority) for job in jobs]
 
     def pause(self) -> None:
         """Start no new jobs, in every process on this library (running ones finish)."""
-        self.jobs.set_paused(True)
+        self._jobs.set_paused(True)
 
     def resume(self) -> None:
-        self.jobs.set_paused(False)
+        self._jobs.set_paused(False)
 
     def counts(self) -> JobCounts:
         """Running, queued and failed jobs (a few ms of SQLite reads)."""
-        unfinished = self.jobs.unfinished()
+        unfinished = self._jobs.unfinished()
         running = sum(job.status is JobStatus.RUNNING for job in unfinished)
-        failed = len(self.jobs.list(status=JobStatus.FAILED, limit=10_000))
+        failed = len(self._jobs.list(status=JobStatus.FAILED, limit=10_000))
         return JobCounts(running, len(unfinished) - running, failed)
 
     # --- functions ------------------------------------------------------------------------------
@@ -183,24 +184,24 @@ class Control:
     @property
     def templates(self) -> TemplateSet:
         """The functions the engine runs now (memory only)."""
-        return self.engine.executor.templates
+        return self._opened().executor.templates
 
     def reload_templates(self) -> TemplateSet:
         """Read the template folders again (after an import or a new tier); the new set runs
         at once."""
-        return self.engine.reload_templates()
+        return self._opened().reload_templates()
 
     # --- servers --------------------------------------------------------------------------------
 
     def backends(self, *, refresh: bool = False) -> list[ServerState]:
         """Every pool member as last seen (memory only), or asked now (`refresh`: about one
         connect timeout, all at once)."""
-        pool = self.engine.pool
+        pool = self._opened().pool
         return pool.refresh() if refresh else pool.states()
 
     def probe(self, url: str) -> ServerState:
         """Ask one ComfyUI URL whether it answers, as the pool would (not joined)."""
-        pool = ServerPool([ServerConfig("test", url)], self.wiring.client)
+        pool = ServerPool([ServerConfig("test", url)], self._wiring.client)
         return pool.refresh()[0]
 
     def discover(self, config: Config) -> list[dict[str, JsonValue]]:
@@ -218,12 +219,12 @@ class Control:
     def apply_settings(self, config: Config) -> None:
         """Saved settings that apply at once: the online switch, the cloud settings, and
         ComfyUI servers new to the pool join it (checked on a thread of their own)."""
-        pool = self.engine.pool
+        pool = self._opened().pool
         pool.allow_online = config.allow_online
         known = set(pool.names())
         for server in config.comfyui_servers:
             if server.name not in known:
-                pool.add(server, self.wiring.client(server))
+                pool.add(server, self._wiring.client(server))
         threading.Thread(target=pool.refresh, name="pool-refresh", daemon=True).start()
         self.cloud.configure(config)
 
@@ -265,15 +266,15 @@ class Control:
     @property
     def demo_on(self) -> bool:
         """The pool has the demo backend (memory only)."""
-        return DEMO_NAME in self.engine.pool.names()
+        return DEMO_NAME in self._opened().pool.names()
 
     def start_demo(self) -> None:
         """Start the demo backend and let it join the pool."""
         with self._lock:
-            server = self._demo = self._demo or self.wiring.demo()
+            server = self._demo = self._demo or self._wiring.demo()
         member = ServerConfig(DEMO_NAME, server.url)
-        self.engine.pool.add(member, self.wiring.client(member))
-        self.engine.pool.refresh()
+        self._opened().pool.add(member, self._wiring.client(member))
+        self._opened().pool.refresh()
 
     def stop_demo(self) -> None:
         """The demo backend leaves the pool; the one started here stops."""
@@ -290,8 +291,10 @@ class CloudControl:
     the running engine's monitor when one is open (its pool gains and loses the machine), else
     through a manager of its own."""
 
-    def __init__(self, control: Control, manager: Callable[[], CloudManager]):
-        self._control, self._new_manager = control, manager
+    def __init__(
+        self, monitor: Callable[[], CloudMonitor | None], manager: Callable[[], CloudManager]
+    ):
+        self._monitor, self._new_manager = monitor, manager
         self._manager: CloudManager | None = None
         self._lock = threading.Lock()
 
@@ -338,10 +341,6 @@ class CloudControl:
         with self._lock:
             self._manager = self._manager or self._new_manager()
             return self._manager
-
-    def _monitor(self) -> CloudMonitor | None:
-        engine = self._control.opened
-        return engine.cloud if engine is not None else None
 
 
 def configured_urls(config: Config) -> set[str]:
