@@ -1,8 +1,9 @@
 import threading
 
 from app.bridge import EventBridge, latest_only
+from core.errors import AppError, InputError
 from core.jobs import JobFinished, JobPreview, JobProgress, JobStarted
-from tests.gui.conftest import pump
+from tests.gui.conftest import pump, pump_until
 
 
 def test_latest_only_keeps_the_newest_progress_and_preview_per_job():
@@ -48,3 +49,30 @@ def test_events_from_worker_threads_reach_the_tk_thread_in_order(root):
     for n in range(4):  # each worker's events keep their order
         ids = [e.job_id for e in seen if e.job_id // 100 == n]
         assert ids == sorted(ids)
+
+
+def test_calls_run_off_the_tk_thread_in_order_and_their_results_come_back_on_it(root):
+    events: list = []
+    bridge = EventBridge(root, events.append, interval_ms=5)
+    bridge.start()
+    ran_on, results = [], []
+
+    def work(n: int):
+        ran_on.append(threading.current_thread() is threading.main_thread())
+        bridge.put(JobFinished(n, "done"))  # an event the call emits reaches the window first
+        if n == 1:
+            raise InputError("job 1 is queued — only failed jobs can be retried")
+        if n == 2:
+            raise KeyError("surprise")
+        return n
+
+    for n in range(4):
+        bridge.call(lambda n=n: work(n), lambda result: results.append((len(events), result)))
+    assert pump_until(root, lambda: len(results) == 4, 10)
+    bridge.stop()
+    assert ran_on == [False] * 4
+    assert [r for _, r in results][::3] == [0, 3]
+    assert [seen for seen, _ in results] == [1, 2, 3, 4]
+    assert isinstance(results[1][1], InputError) and "retried" in str(results[1][1])
+    failure = results[2][1]
+    assert isinstance(failure, AppError) and "KeyError" in str(failure) and "\n" not in str(failure)
