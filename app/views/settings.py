@@ -13,9 +13,8 @@ import tkinter as tk
 from collections.abc import Callable
 from pathlib import Path
 from tkinter import ttk
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from app.live_state import describe_cloud
 from app.settings_state import (
     GENERAL,
     ServerRow,
@@ -26,15 +25,14 @@ from app.settings_state import (
     rate_text,
     token_text,
 )
+from app.views.cloud_actions import ERROR_COLOR, HINT_COLOR, POLL_MS, CloudActions
 from core.config import Config, read_home_overrides, save_home_config, shipped_defaults
-from core.errors import AppError, ConfigError
+from core.errors import ConfigError
 from core.models import QUALITY_TIERS
 
 if TYPE_CHECKING:  # the dialog only calls what it is given
     from executors.control import CloudControl
 
-ERROR_COLOR = "#b00020"
-POLL_MS = 50
 NUMBER_LABELS = {
     "retry.attempts": "Attempts",
     "retry.initial_s": "First wait (s)",
@@ -62,10 +60,6 @@ CLOUD_NUMBER_LABELS = {
 }
 CLOUD_HINTS = dict.fromkeys(CLOUD_NUMBER_LABELS, "0 = none")
 NO_CLOUD = "Cloud actions are available in the running window."
-SAVE_FIRST = "Start and Stop use the saved settings: after a change, Save and open Settings again."
-HINT_COLOR = "#555"
-RUNNING = {"start": "starting…", "stop": "stopping…"}
-CLOUD_WRAP = 460
 
 
 class ServerRowView:
@@ -111,101 +105,6 @@ class ServerRowView:
     def clear_error(self) -> None:
         self.error.configure(text="")
         self.url_entry.state(["!invalid"])
-
-
-class CloudActions:
-    """The running window's cloud: a status line, why an action is unavailable, and Start /
-    Stop / Refresh. Start and Stop block (network, minutes), so they run on a worker thread
-    that holds no widget and reports through a queue read here, on the Tk thread."""
-
-    def __init__(self, parent: tk.Misc, cloud: CloudControl):
-        self.cloud = cloud
-        self.busy = False
-        self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._poll_job: str | None = None
-        self.frame = ttk.Frame(parent)
-        self.status = ttk.Label(self.frame, wraplength=CLOUD_WRAP)
-        self.warnings = ttk.Label(self.frame, foreground=ERROR_COLOR, wraplength=CLOUD_WRAP)
-        self.reason = ttk.Label(self.frame, foreground=ERROR_COLOR, wraplength=CLOUD_WRAP)
-        self.message = ttk.Label(self.frame, wraplength=CLOUD_WRAP)
-        for label in (self.status, self.warnings, self.reason, self.message):
-            label.pack(anchor="w")
-        buttons = ttk.Frame(self.frame)
-        buttons.pack(anchor="w", pady=(4, 0))
-        self.start_button = ttk.Button(buttons, text="Start", command=lambda: self.run("start"))
-        self.stop_button = ttk.Button(buttons, text="Stop", command=lambda: self.run("stop"))
-        self.refresh_button = ttk.Button(buttons, text="Refresh", command=self.refresh)
-        for button in (self.start_button, self.stop_button, self.refresh_button):
-            button.pack(side="left", padx=(0, 6))
-        ttk.Label(self.frame, text=SAVE_FIRST, foreground=HINT_COLOR, wraplength=CLOUD_WRAP).pack(
-            anchor="w", pady=(4, 0)
-        )
-        self.refresh()
-
-    def refresh(self) -> None:
-        """The status as the running window knows it (memory only), and which actions apply."""
-        status = self.cloud.snapshot()
-        reason = self.cloud.unavailable_reason()
-        self.status.configure(text=describe_cloud(status))
-        self.warnings.configure(text="\n".join(status.warnings))
-        self.reason.configure(text=f"Start is unavailable: {reason}" if reason else "")
-        _enable(self.start_button, not self.busy and reason is None)
-        _enable(self.stop_button, not self.busy and status.state != "none")
-
-    def run(self, action: str) -> None:
-        """Start or stop on a worker thread; progress and the result come back via _poll."""
-        self.busy = True
-        self.message.configure(text=RUNNING[action], foreground="")
-        self.refresh()
-        threading.Thread(
-            target=_cloud_worker,
-            args=(self.cloud, action, self._inbox),
-            name=f"settings-cloud-{action}",
-            daemon=True,
-        ).start()
-        self._poll_job = self.frame.after(POLL_MS, self._poll)
-
-    def _poll(self) -> None:
-        self._poll_job = None
-        while not self._inbox.empty():
-            kind, value = self._inbox.get_nowait()
-            if kind == "progress":
-                self.message.configure(text=value, foreground="")
-                continue
-            self.busy = False
-            if kind == "error":
-                self.message.configure(text=value, foreground=ERROR_COLOR)
-            elif value.notices:  # else the last progress line stays
-                self.message.configure(text="\n".join(value.notices), foreground="")
-            self.refresh()
-        if self.busy:
-            self._poll_job = self.frame.after(POLL_MS, self._poll)
-
-    def close(self) -> None:
-        """Stop reading results: a running worker finishes, and what it reports is dropped."""
-        if self._poll_job is not None:
-            self.frame.after_cancel(self._poll_job)
-            self._poll_job = None
-
-
-def _cloud_worker(cloud: CloudControl, action: str, inbox: queue.Queue) -> None:
-    """Worker thread: cloud.start or cloud.stop. No Tk here, no widget held: only the queue."""
-
-    def say(text: str) -> None:
-        inbox.put(("progress", text))
-
-    try:
-        status = cloud.start(say) if action == "start" else cloud.stop()
-    except AppError as exc:  # errors a user can see say what to do
-        inbox.put(("error", str(exc)))
-    except Exception as exc:  # a failing action is a result to show, not a crash
-        inbox.put(("error", f"cloud {action} failed: {exc}"))
-    else:
-        inbox.put(("done", status))
-
-
-def _enable(button: ttk.Button, enabled: bool) -> None:
-    button.state(["!disabled" if enabled else "disabled"])
 
 
 def _follow(var: tk.StringVar, label: ttk.Label, text: Callable[[], str]) -> None:
