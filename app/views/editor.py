@@ -24,8 +24,9 @@ from app.editor_state import (
     warning_line,
 )
 from app.param_controls_state import FunctionCatalog
+from app.views.form_inputs import FormInput, TextInput, make_input
 from app.views.history_tab import HistoryTab
-from app.views.param_controls import FileInput, FunctionInput, ParamControls, params_text
+from app.views.param_controls import ParamControls, params_text
 from app.views.tier_dialog import AddTier, TierDialog
 from core.errors import AppError, InputError
 from core.models import MediaKind, PromptRecord
@@ -40,57 +41,6 @@ DEBOUNCE_MS = 300
 ERROR_COLOR = "#c0392b"
 WARNING_COLOR = "#b9770e"
 HINT_COLOR = "#777777"
-TEXT_HEIGHTS = {"prompt": 5, "negative_prompt": 2, "lyrics": 14}
-
-
-class _Input:
-    """One form widget as a string: get() / set()."""
-
-    widget: tk.Widget
-
-    def get(self) -> str:
-        raise NotImplementedError
-
-    def set(self, text: str) -> None:
-        raise NotImplementedError
-
-
-class _EntryInput(_Input):
-    def __init__(self, parent: tk.Misc, on_change: Callable[[], None], choices=()) -> None:
-        self.var = tk.StringVar(parent)
-        if choices:
-            self.widget = ttk.Combobox(
-                parent, textvariable=self.var, values=list(choices), state="readonly"
-            )
-        else:
-            self.widget = ttk.Entry(parent, textvariable=self.var, width=40)
-        self.var.trace_add("write", lambda *_: on_change())
-
-    def get(self) -> str:
-        return self.var.get()
-
-    def set(self, text: str) -> None:
-        self.var.set(text)
-
-
-class _TextInput(_Input):
-    def __init__(self, parent: tk.Misc, on_change: Callable[[], None], height: int) -> None:
-        self.widget = tk.Text(parent, height=height, width=60, wrap="word", undo=True)
-        self.on_change = on_change
-        self.widget.bind("<<Modified>>", self._modified)
-
-    def _modified(self, _event: tk.Event) -> None:
-        if self.widget.edit_modified():
-            self.widget.edit_modified(False)
-            self.on_change()
-
-    def get(self) -> str:
-        return self.widget.get("1.0", "end-1c")
-
-    def set(self, text: str) -> None:
-        if self.get() != text:
-            self.widget.delete("1.0", "end")
-            self.widget.insert("1.0", text)
 
 
 def _inline(work: Callable[[], PromptRecord], done: Callable[[object], None]) -> None:
@@ -134,7 +84,7 @@ class PromptEditor(ttk.Frame):
         self.on_deleted = on_deleted
         self.confirm: Callable[[str], bool] = confirm or _ask(self)
         self.state = EditorState.new(MediaKind.IMAGE)
-        self.inputs: dict[str, _Input] = {}
+        self.inputs: dict[str, FormInput] = {}
         self.error_labels: dict[str, ttk.Label] = {}
         self.json_ok = True
         self._filling = False
@@ -276,7 +226,7 @@ class PromptEditor(ttk.Frame):
         json_tab = ttk.Frame(self.notebook, padding=4)
         json_tab.columnconfigure(0, weight=1)
         json_tab.rowconfigure(0, weight=1)
-        self.json_input = _TextInput(json_tab, lambda: self._changed("json"), height=18)
+        self.json_input = TextInput(json_tab, lambda: self._changed("json"), height=18)
         self.json_input.widget.configure(font="TkFixedFont", wrap="none")
         self.json_input.widget.grid(row=0, column=0, sticky="nsew")
         self.json_error = ttk.Label(json_tab, foreground=ERROR_COLOR)
@@ -347,17 +297,12 @@ class PromptEditor(ttk.Frame):
         self._error_label(self.form, row, "data")
         self._form_kind = kind
 
-    def _make_input(self, spec: FormField) -> _Input:
-        on_change = self._form_changed
-        if spec.widget == "long":
-            return _TextInput(self.form, on_change, TEXT_HEIGHTS.get(spec.name, 3))
-        if spec.widget == "function":
-            return FunctionInput(
-                self.form, on_change, lambda: self.functions.names(self.state.kind)
-            )
-        if spec.widget == "file":
-            return FileInput(self.form, on_change, title=spec.name.replace("_", " "))
-        return _EntryInput(self.form, on_change, spec.choices)
+    def _make_input(self, spec: FormField) -> FormInput:
+        return make_input(self.form, spec, self._form_changed, self._function_names)
+
+    def _function_names(self) -> list[str]:
+        """What the function dropdown offers when it opens: the kind's functions."""
+        return self.functions.names(self.state.kind)
 
     # --- state ↔ widgets ------------------------------------------------------------------------
 
