@@ -20,7 +20,6 @@ import tempfile
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from PIL import Image
@@ -340,7 +339,7 @@ class ComfyServer:
         self._loop = self._thread = self._runner = None
         self._tasks = []
 
-    def _call(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _call(self, coro: Coroutine[object, None, None]) -> None:
         if self._loop is None:
             raise RuntimeError("the fake ComfyUI server is not running")
         asyncio.run_coroutine_threadsafe(coro, self._loop).result(LOOP_TIMEOUT_S)
