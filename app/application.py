@@ -47,7 +47,7 @@ from app.window_layout import (
 from core.config import Config
 from core.errors import AppError, UserError
 from core.jobs import JobEvent, JobFinished, JobStarted
-from executors.control import Control
+from executors.control import Control, JobCounts
 from executors.library_import.importer import LibraryImport
 from executors.workflow_import.catalog import Seen
 from executors.workflow_import.tiers import add_tier
@@ -273,14 +273,18 @@ class Application(PromptActions, TakeActions):
             self.prompts.update_rows()  # in place: rows never move under the cursor
 
     def _refresh_status(self) -> None:
-        """Server indicators and job counts from memory and SQLite: a few ms, no network."""
+        """Server indicators and the cloud meter from memory; the job counts are read from
+        SQLite on the bridge's worker. No network."""
         states = self.control.backends()
         self.status.update_servers(states)
         self.first_start.follow(states)
-        counts = self.control.counts()
-        self.status.update_counts(counts.running, counts.queued, counts.failed)
+        self.bridge.call(self.control.counts, self._show_counts)
         self.status.update_cloud(cloud_meter(self.control.cloud.snapshot()))
         self._status_job = self.root.after(STATUS_REFRESH_MS, self._refresh_status)
+
+    def _show_counts(self, counts: object) -> None:
+        if isinstance(counts, JobCounts):
+            self.status.update_counts(counts.running, counts.queued, counts.failed)
 
     def import_takes(self) -> None:
         """File → Import takes…: a folder of ComfyUI outputs becomes prompts and takes."""

@@ -29,6 +29,8 @@ def test_create_generate_see_take_regenerate_and_edit(app, root, ctx):
 
     app.generate([prompt_id])
     assert pump_until(root, lambda: len(ctx.artifacts.for_prompt(prompt_id)) == 1)
+    done = "0 running · 0 queued · 0 failed"  # read on the bridge's worker every 2 s
+    assert pump_until(root, lambda: app.status.counts.cget("text") == done, 10)
     app.tabs.select(app.gallery)
     app.gallery.show_prompt(prompt_id)
     assert pump_until(root, lambda: app.gallery.canvas.find_withtag("thumb"))
