@@ -8,6 +8,7 @@ import json
 from app import application
 from app.application import Application
 from app.live_state import GREEN, GREY
+from core.models import JobStatus
 from tests.gui.conftest import pump, pump_until, saved_id, wired
 
 
@@ -29,8 +30,11 @@ def test_create_generate_see_take_regenerate_and_edit(app, root, ctx):
 
     app.generate([prompt_id])
     assert pump_until(root, lambda: len(ctx.artifacts.for_prompt(prompt_id)) == 1)
-    done = "0 running · 0 queued · 0 failed"  # read on the bridge's worker every 2 s
-    assert pump_until(root, lambda: app.status.counts.cget("text") == done, 10)
+    (job,) = ctx.jobs.list(prompt_id=prompt_id)
+    ctx.jobs.update(job.id, status=JobStatus.FAILED)  # as another process might
+    failed = "0 running · 0 queued · 1 failed"  # read on the bridge's worker every 2 s
+    assert pump_until(root, lambda: app.status.counts.cget("text") == failed, 10)
+    ctx.jobs.update(job.id, status=JobStatus.DONE)
     app.tabs.select(app.gallery)
     app.gallery.show_prompt(prompt_id)
     assert pump_until(root, lambda: app.gallery.canvas.find_withtag("thumb"))
