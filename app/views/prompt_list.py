@@ -16,17 +16,15 @@ from pathlib import Path
 from tkinter import ttk
 
 from app.list_state import (
-    ALL,
-    RATINGS,
-    SEARCH_DELAY_MS,
     SORTABLE,
     ListState,
     PromptActions,
-    should_debounce,
 )
+from app.views.prompt_filters import FilterBar
+from app.views.prompt_menu import PromptMenu
 from app.views.row_thumbs import RowThumbnails
 from core.errors import NotFound
-from core.models import QUALITY_TIERS, MediaKind, PromptRecord, PromptStatus
+from core.models import MediaKind, PromptRecord
 from repositories.prompts import PromptRepository
 
 COLUMNS = ("title", "status", "takes", "updated")  # the kind is the tree column "#0"
@@ -56,7 +54,7 @@ def row_values(record: PromptRecord) -> tuple[str, ...]:
     )
 
 
-class PromptList(ttk.Frame):
+class PromptList(FilterBar, PromptMenu, ttk.Frame):
     def __init__(
         self,
         parent: tk.Misc,
@@ -137,63 +135,7 @@ class PromptList(ttk.Frame):
     def total(self) -> int:
         return self.state.total
 
-    def post_menu(self, x_root: int, y_root: int) -> None:
-        """Post the context menu (its own method so tests can stub the grab of tk_popup)."""
-        try:
-            self.menu.tk_popup(x_root, y_root)
-        finally:
-            self.menu.grab_release()
-
     # --- building --------------------------------------------------------------------------------
-
-    def _build_filters(self) -> None:
-        """Two rows: search and tag boxes (and the count), then the choices, so the list's
-        natural width stays near that of its columns."""
-        search = ttk.Frame(self, padding=(0, 0, 0, 4))
-        search.pack(side="top", fill="x")
-        bar = ttk.Frame(self, padding=(0, 0, 0, 4))
-        bar.pack(side="top", fill="x")
-        self.search_var = tk.StringVar()
-        self.kind_var = tk.StringVar(value=ALL)
-        self.status_var = tk.StringVar(value=ALL)
-        self.tag_var = tk.StringVar()
-        self.favorites_var = tk.BooleanVar(value=False)
-        self.trash_var = tk.BooleanVar(value=False)
-        self.count_var = tk.StringVar()
-        ttk.Label(search, text="Search").pack(side="left")
-        ttk.Label(search, textvariable=self.count_var).pack(side="right")
-        self.search_entry = ttk.Entry(search, textvariable=self.search_var, width=28)
-        self.search_entry.pack(side="left", fill="x", expand=True, padx=(4, 8))
-        ttk.Label(search, text="Tag").pack(side="left")
-        self.tag_entry = ttk.Entry(search, textvariable=self.tag_var, width=12)
-        self.tag_entry.pack(side="left", padx=(4, 8))
-        self.kind_box = self._combo(bar, self.kind_var, [ALL, *(k.value for k in MediaKind)])
-        self.status_box = self._combo(bar, self.status_var, [ALL, *(s.value for s in PromptStatus)])
-        self.favorites_check = ttk.Checkbutton(
-            bar, text="★ only", variable=self.favorites_var, command=self._filters_changed
-        )
-        self.favorites_check.pack(side="left")
-        self.trash_check = ttk.Checkbutton(
-            bar, text="Trash", variable=self.trash_var, command=self._filters_changed
-        )
-        self.trash_check.pack(side="left", padx=(8, 0))
-        self.circled_var = tk.BooleanVar(value=False)
-        self.rating_var = tk.StringVar(value=ALL)
-        self.circled_check = ttk.Checkbutton(
-            bar, text="◎ circled", variable=self.circled_var, command=self._filters_changed
-        )
-        self.circled_check.pack(side="left", padx=(8, 0))
-        ttk.Label(bar, text="Rated ≥").pack(side="left", padx=(8, 4))
-        self.rating_box = self._combo(bar, self.rating_var, list(RATINGS))
-        self.rating_box.configure(width=4)
-        self.search_var.trace_add("write", lambda *_: self._filters_changed("search"))
-        self.tag_var.trace_add("write", lambda *_: self._filters_changed("tag"))
-
-    def _combo(self, bar: ttk.Frame, var: tk.StringVar, values: list[str]) -> ttk.Combobox:
-        box = ttk.Combobox(bar, textvariable=var, values=values, state="readonly", width=8)
-        box.pack(side="left", padx=(0, 8))
-        box.bind("<<ComboboxSelected>>", lambda _e: self._filters_changed())
-        return box
 
     def _build_tree(self) -> None:
         body = ttk.Frame(self)
@@ -240,59 +182,6 @@ class PromptList(ttk.Frame):
 
     def _sorter(self, column: str) -> Callable[[], None]:
         return lambda: self.sort_by(column)
-
-    def _build_menu(self) -> tk.Menu:
-        """Generate, tier, favorite, tag and delete act on every selected prompt; the rest on
-        the one right-clicked."""
-        menu = tk.Menu(self, tearoff=False)
-        on, each = self._for_target, self._for_selection
-        menu.add_command(
-            label="Generate", command=each(lambda ids: self.actions.generate(ids, None, False))
-        )
-        menu.add_command(
-            label="Regenerate (new seed)", command=each(lambda ids: self.actions.generate(ids))
-        )
-        tiers = tk.Menu(menu, tearoff=False)
-        for tier in QUALITY_TIERS:
-            tiers.add_command(
-                label=tier, command=each(lambda ids, t=tier: self.actions.generate(ids, t))
-            )
-        menu.add_cascade(label="Regenerate at tier", menu=tiers)
-        variations = each(lambda ids: self.actions.variations(ids))
-        menu.add_command(label="Variations…", command=variations)
-        self.tier_menu = tiers
-        menu.add_separator()
-        menu.add_command(label="Duplicate", command=on(self.actions.duplicate))
-        menu.add_command(label="Cancel jobs", command=on(self.actions.cancel_jobs))
-        menu.add_command(label="Favorite", command=each(self.actions.toggle_favorite))
-        menu.add_command(label="Add tag…", command=each(self.actions.add_tag))
-        menu.add_command(label="Open output folder", command=on(self.actions.open_folder))
-        menu.add_command(label="Copy prompt text", command=on(self.actions.copy_text))
-        menu.add_separator()
-        menu.add_command(label="Delete", command=each(self.actions.delete))
-        menu.add_command(label="Restore from trash", command=on(self.actions.restore, refresh=True))
-        return menu
-
-    def _for_target(
-        self, action: Callable[[int], object], *, refresh: bool = False
-    ) -> Callable[[], None]:
-        def run() -> None:
-            prompt_id = self._menu_id if self._menu_id is not None else self.state.selected_id
-            if prompt_id is None:
-                return
-            action(prompt_id)
-            if refresh:
-                self.refresh()
-
-        return run
-
-    def _for_selection(self, action: Callable[[list[int]], object]) -> Callable[[], None]:
-        def run() -> None:
-            ids = self.selected_ids()
-            if ids:
-                action(ids)
-
-        return run
 
     # --- slots and pages ---------------------------------------------------------------------
 
@@ -486,32 +375,6 @@ class PromptList(ttk.Frame):
         self._show_page()
         self._menu_id = prompt_id
         self.post_menu(event.x_root, event.y_root)
-
-    # --- filters and sort ----------------------------------------------------------------------
-
-    def _filters_changed(self, field: str = "") -> None:
-        if self._pending:
-            self.after_cancel(self._pending)
-            self._pending = None
-        if should_debounce(field):
-            self._pending = self.after(SEARCH_DELAY_MS, self._apply_filters)
-        else:
-            self._apply_filters()
-
-    def _apply_filters(self) -> None:
-        self._pending = None
-        changed = self.state.update_filters(
-            search=self.search_var.get(),
-            kind=self.kind_var.get(),
-            status=self.status_var.get(),
-            tag=self.tag_var.get(),
-            favorites_only=self.favorites_var.get(),
-            trash=self.trash_var.get(),
-            circled_only=self.circled_var.get(),
-            min_rating=self.rating_var.get(),
-        )
-        if changed:
-            self.refresh()
 
     def sort_by(self, column: str) -> None:
         """What a heading click does: sort by `column`, or flip the order when sorted by it."""
