@@ -30,12 +30,13 @@ from PIL import Image, ImageTk
 from app import theme
 from app.choice_state import merged
 from app.compare_state import TakeSelection, compare_hint
-from app.live_state import GridLayout, caption, take_details
+from app.live_state import GridLayout, caption
 from app.variations_state import batch_of, cell_label, group_batches
 from app.views.take_choice import Chosen, TakeChoice, draw_badges
+from app.views.take_menu import TakeMenu
 from core.errors import NotFound
 from core.jobs import ArtifactSaved, JobEvent, PreviewReady
-from core.models import ArtifactRecord, MediaKind
+from core.models import ArtifactRecord
 from repositories.artifacts import ArtifactRepository
 
 THUMB = 192  # square picture box of a tile; the caption goes below it
@@ -74,7 +75,7 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
-class TakesGallery(ttk.Frame):
+class TakesGallery(TakeMenu, ttk.Frame):
     def __init__(
         self,
         parent: tk.Misc,
@@ -367,44 +368,7 @@ class TakesGallery(ttk.Frame):
         self.show_prompt(self.prompt_id)
         self.canvas.yview_moveto(top)
 
-    # --- mouse and menu -----------------------------------------------------------------------
-
-    def _build_menu(self) -> tk.Menu:
-        menu = tk.Menu(self, tearoff=False)
-        items = [
-            ("Open", lambda r: self.actions.open_file(self.path_of(r))),
-            ("Show in folder", lambda r: self.actions.show_in_folder(self.path_of(r))),
-            ("Copy path", lambda r: self.actions.copy_path(self.path_of(r))),
-            ("Details…", self.show_details),
-            ("Compare selected (C)", lambda _r: self.compare_selected()),
-            ("Show batch as grid…", lambda r: self.actions.show_batch(r)),
-            (None, None),
-            ("Circle as the take (Enter)", lambda r: self.choice.circle(r.id)),
-            ("Rate", None),
-            (None, None),
-            ("Regenerate same seed", lambda r: self.actions.regenerate_same_seed(r.id)),
-            ("Regenerate from this take", lambda r: self.actions.regenerate_from_take(r.id)),
-            (None, None),
-            ("Delete take", lambda r: self.actions.delete_take(r.id)),
-        ]
-        for label, action in items:
-            if label is None:
-                menu.add_separator()
-            elif action is None:
-                menu.add_cascade(label="Rate (keys 0–5)", menu=self._rating_menu(menu))
-            else:
-                menu.add_command(label=label, command=lambda a=action: self._menu_command(a))
-        return menu
-
-    def _rating_menu(self, parent: tk.Menu) -> tk.Menu:
-        """Rate every selected take (the right-clicked one is among them)."""
-        menu = tk.Menu(parent, tearoff=False)
-        for rating in range(6):
-            menu.add_command(
-                label=f"{rating}  " + ("★" * rating or "no rating"),
-                command=lambda n=rating: self.choice.rate(list(self.selection.ids), n),
-            )
-        return menu
+    # --- mouse ----------------------------------------------------------------------------------
 
     def _chosen(self, chosen: Chosen) -> None:
         """A rating or circle was written (or failed): redraw those tiles, tell the window."""
@@ -415,21 +379,6 @@ class TakesGallery(ttk.Frame):
             self._draw_tile(i)
         for prompt_id in {record.prompt_id for record in chosen.changed}:
             self.actions.choices_changed(prompt_id)
-
-    def show_details(self, record: ArtifactRecord) -> tk.Toplevel:
-        """A small window with the take's details and the texts its workflow displayed."""
-        window = tk.Toplevel(self)
-        window.title(f"Take {record.id}")
-        text = tk.Text(window, wrap="word", width=72, height=14)
-        text.insert("1.0", take_details(record))
-        text.configure(state="disabled")
-        text.pack(fill="both", expand=True, padx=8, pady=8)
-        window.bind("<Escape>", lambda event: window.destroy())
-        return window
-
-    def _menu_command(self, action: Callable[[ArtifactRecord], None]) -> None:
-        if self._menu_record is not None:
-            action(self._menu_record)
 
     def _on_double_click(self, event: tk.Event) -> None:
         record = self.record_at(event.x, event.y)
@@ -446,24 +395,6 @@ class TakesGallery(ttk.Frame):
 
     def _extend(self, artifact_id: int) -> None:
         self.selection.extend(artifact_id, [record.id for record in self.records])
-
-    def _on_context_click(self, event: tk.Event) -> None:
-        record = self.record_at(event.x, event.y)
-        if record is not None:
-            if record.id not in self.selection.ids:  # right-click acts on what it points at
-                self.selection.click(record.id)
-                self._mark_selection()
-            self._menu_record = record
-            video = record.kind == MediaKind.VIDEO  # a video plays in the system's player
-            self.menu.entryconfigure(0, label="Play in system player" if video else "Open")
-            self.post_menu(event.x_root, event.y_root)
-
-    def post_menu(self, x_root: int, y_root: int) -> None:
-        """Show the take menu (its own method so tests can stub the modal tk_popup)."""
-        try:
-            self.menu.tk_popup(x_root, y_root)
-        finally:
-            self.menu.grab_release()
 
     def _on_destroy(self, event: tk.Event) -> None:
         if event.widget is not self:
