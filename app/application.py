@@ -326,9 +326,7 @@ class Application(PromptActions, TakeActions):
 
     def _scan(self) -> list[dict[str, Any]]:
         """A worker thread: what answers on this machine's usual ports (backends --discover)."""
-        from app.cli_jobs import discovered_rows  # imports the discovery probes: only when asked
-
-        return discovered_rows(self.ctx.config)
+        return self.control.discover(self.ctx.config)
 
     def _settings_saved(self, config: Config) -> None:
         """Tk thread: the online switch, the cloud settings and new servers apply now (on the

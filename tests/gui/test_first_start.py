@@ -88,3 +88,9 @@ def test_demo_backend_on_hides_the_panel_and_off_brings_it_back(offline_app, roo
 
 def names(app) -> list[str]:
     return [state.name for state in app.control.backends()]
+
+
+def test_find_servers_scans_through_the_engine_api(app, comfy_server):
+    rows = app._scan()  # what Find servers runs on its worker
+    (row,) = [r for r in rows if r["url"] == comfy_server.url]
+    assert row["kind"] == "comfyui" and row["configured"] is True
