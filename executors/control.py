@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from core.config import Config, ServerConfig, is_local_url
 from core.errors import ConfigError, InputError
-from core.jobs import JobEvent
 from core.json_types import JsonObject, JsonValue
 from core.models import JobRecord, JobStatus, MediaKind
-from core.ports import JobStore
+from core.ports import Emit, JobStore
 from executors.backends.comfyui import ComfyClient
 from executors.cloud import CloudManager, CloudMonitor, CloudStatus
 from executors.engine import Engine
@@ -34,7 +33,6 @@ from executors.templates import TemplateSet
 if TYPE_CHECKING:  # imported when first asked: litellm is slow to import
     from executors.backends.llm import Screenwriter
 
-Emit = Callable[[JobEvent], None]
 DEMO_NAME = "demo"  # the demo backend's pool member
 FRONT = 2**31  # a retried job's priority with --front: before every queued one
 RETRYABLE = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.SUSPECT)
