@@ -10,6 +10,8 @@ from pathlib import Path
 from tkinter import ttk
 from typing import Any
 
+from core import atomic
+
 log = logging.getLogger(__name__)
 MIN_SIZE, MAX_SIZE = (1000, 650), (2400, 1500)
 FIRST_SHARE = 0.8  # of the screen, for the first window (later ones restore the saved size)
@@ -61,6 +63,6 @@ def save_layout(root: tk.Tk, panes: tuple[ttk.PanedWindow, ...], theme: str, hom
         "theme": theme,
     }
     try:
-        (home / LAYOUT_FILE).write_text(json.dumps(layout))
+        atomic.write_text(home / LAYOUT_FILE, json.dumps(layout))
     except OSError as exc:
         log.info("window layout not saved: %s", exc)
