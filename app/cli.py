@@ -11,7 +11,6 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +20,19 @@ from app.cli_cloud import CLOUD_HANDLERS, add_cloud_commands
 from app.cli_draft import DRAFT_HANDLERS, add_draft_commands
 from app.cli_jobs import JOB_HANDLERS, add_job_actions, add_job_commands
 from app.cli_library import add_library_commands
+from app.cli_output import (
+    artifact_dict,
+    describe_prompt,
+    emit,
+    export_dict,
+    job_dict,
+    prompt_dict,
+)
 from app.cli_workflows import WORKFLOW_HANDLERS, add_workflow_commands
 from core import atomic, jsontext
 from core.config import Config
 from core.errors import InputError
-from core.models import (
-    ArtifactRecord,
-    JobRecord,
-    JobStatus,
-    MediaKind,
-    PromptQuery,
-    PromptRecord,
-    PromptStatus,
-    parse_enum,
-)
+from core.models import JobStatus, MediaKind, PromptQuery, PromptStatus, parse_enum
 from executors.control import Control
 from repositories.artifacts import ArtifactRepository
 from repositories.jobs import JobRepository
@@ -195,7 +193,9 @@ def prompt_list(args: argparse.Namespace, ctx: Context) -> None:
 
 def prompt_show(args: argparse.Namespace, ctx: Context) -> None:
     record = prompt_dict(ctx.prompts.get(args.id))
-    print(json.dumps(record, indent=2, ensure_ascii=False) if args.json else _describe(record))
+    print(
+        json.dumps(record, indent=2, ensure_ascii=False) if args.json else describe_prompt(record)
+    )
 
 
 def prompt_edit(args: argparse.Namespace, ctx: Context) -> None:
@@ -239,27 +239,6 @@ def jobs_list(args: argparse.Namespace, ctx: Context) -> None:
     status = parse_enum(JobStatus, args.status, "--status") if args.status else None
     rows = [job_dict(j) for j in ctx.jobs.list(status=status, prompt_id=args.prompt)]
     emit(rows, args.json, columns=("id", "prompt_id", "status", "attempts", "function"))
-
-
-def job_dict(job: JobRecord) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "prompt_id": job.prompt_id,
-        "function": job.function,
-        "quality": job.quality,
-        "status": job.status.value,
-        "attempts": job.attempts,
-        "error": job.error or None,
-        "error_kind": job.error_kind or None,
-        "note": job.note or None,
-        "backend": job.backend or None,
-        "remote_id": job.remote_id or None,
-        "priority": job.priority,
-        "created_at": iso(job.created_at),
-        "started_at": iso(job.started_at),
-        "finished_at": iso(job.finished_at),
-        "retry_at": iso(job.retry_at),
-    }
 
 
 def config_show(args: argparse.Namespace, ctx: Context) -> None:
@@ -345,77 +324,3 @@ def write_atomic(path: Path, content: str) -> None:
         raise InputError(
             f"{path}: cannot write it ({exc.strerror}) — check the folder exists and is writable"
         ) from None
-
-
-def iso(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
-
-
-def prompt_dict(record: PromptRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "kind": record.kind.value,
-        "title": record.title,
-        "data": record.data,
-        "status": record.status.value,
-        "error": record.error or None,
-        "tags": list(record.tags),
-        "favorite": record.favorite,
-        "take_count": record.take_count,
-        "version": record.version,
-        "created_at": iso(record.created_at),
-        "updated_at": iso(record.updated_at),
-        "deleted_at": iso(record.deleted_at),
-    }
-
-
-def artifact_dict(record: ArtifactRecord, home: Path) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "prompt_id": record.prompt_id,
-        "kind": record.kind.value,
-        "path": str(home / record.path),
-        "preview_path": str(home / record.preview_path) if record.preview_path else None,
-        "sha256": record.sha256,
-        "size": record.size,
-        "width": record.width,
-        "height": record.height,
-        "duration_s": record.duration_s,
-        "metadata": record.metadata,
-        "job_id": record.job_id,
-        "created_at": iso(record.created_at),
-        "rating": record.rating,
-        "circled": record.circled,
-    }
-
-
-def export_dict(record: PromptRecord) -> dict[str, Any]:
-    return {
-        "kind": record.kind.value,
-        "title": record.title,
-        "data": record.data,
-        "tags": list(record.tags),
-        "favorite": record.favorite,
-    }
-
-
-def emit(rows: list[dict[str, Any]], as_json: bool, columns: tuple[str, ...]) -> None:
-    if as_json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
-        return
-    for row in rows:
-        print("  ".join(str(row[c]) for c in columns))
-
-
-def _describe(record: dict[str, Any]) -> str:
-    lines = [f"{record['id']}  {record['kind']}  {record['status']}  {record['title']}"]
-    lines += [
-        f"  {key}: {value}"
-        for key, value in record["data"].items()
-        if value not in (None, "", [], {})
-    ]
-    if record["error"]:
-        lines.append(f"  last error: {record['error']}")
-    return "\n".join(lines)

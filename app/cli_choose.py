@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from app import cli
+from app import cli, cli_output
 from app.cli_args import record_id, whole_number
 from app.history_state import version_dict
 
@@ -43,7 +43,7 @@ def prompt_history(args: argparse.Namespace, ctx: cli.Context) -> None:
     rows = [
         {
             **version_dict(v),
-            "saved_at": cli.iso(v.saved_at),
+            "saved_at": cli_output.iso(v.saved_at),
             "current": v.version == current.version,
         }
         for v in ctx.prompts.history(args.id)

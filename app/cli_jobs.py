@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from app import cli
+from app import cli, cli_output
 from app.cli_args import count, record_id, seed
 from app.history_state import take_request
 from app.progress import ProgressPrinter
@@ -254,7 +254,7 @@ def queue_resume(args: argparse.Namespace, ctx: cli.Context) -> None:
 def backends(args: argparse.Namespace, ctx: cli.Context) -> None:
     if args.discover:
         rows = _control(ctx).discover(ctx.config)
-        cli.emit(rows, args.json, columns=("kind", "url", "configured", "detail"))
+        cli_output.emit(rows, args.json, columns=("kind", "url", "configured", "detail"))
         if not rows:
             print(
                 "no server answered on this machine's usual ports or the configured URLs — "
@@ -263,7 +263,9 @@ def backends(args: argparse.Namespace, ctx: cli.Context) -> None:
             )
         return
     rows = backend_rows(_opened(ctx, lambda event: None).backends(refresh=True))
-    cli.emit(rows, args.json, columns=("name", "url", "online", "vram_free_mb", "queue_pending"))
+    cli_output.emit(
+        rows, args.json, columns=("name", "url", "online", "vram_free_mb", "queue_pending")
+    )
 
 
 def functions(args: argparse.Namespace, ctx: cli.Context) -> None:
@@ -285,7 +287,7 @@ def functions(args: argparse.Namespace, ctx: cli.Context) -> None:
         }
         for f in templates.functions(next(iter(infos.values()), None))
     ]
-    cli.emit(rows, args.json, columns=("name", "kind", "tiers", "display_name"))
+    cli_output.emit(rows, args.json, columns=("name", "kind", "tiers", "display_name"))
 
 
 def cached_servers(ctx: cli.Context) -> Seen:
@@ -312,11 +314,11 @@ def _opened(ctx: cli.Context, emit: Any, *, offline_grace_s: float | None = None
 
 def _job_result(job: Any, ctx: cli.Context) -> dict[str, Any]:
     artifacts = [
-        cli.artifact_dict(a, ctx.config.home)
+        cli_output.artifact_dict(a, ctx.config.home)
         for a in ctx.artifacts.for_prompt(job.prompt_id)
         if a.job_id == job.id
     ]
-    return {**cli.job_dict(job), "job_id": job.id, "artifacts": artifacts}
+    return {**cli_output.job_dict(job), "job_id": job.id, "artifacts": artifacts}
 
 
 JOB_HANDLERS = {
