@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.live_state import is_text_take, take_details
+from app.gallery_state import is_text_take, take_details
 from core.models import ArtifactRecord, MediaKind
 from executors.library_import.graph import is_api_graph, trace
 

@@ -14,7 +14,7 @@ from tkinter import ttk
 
 from app import theme
 from app.compare_state import differences
-from app.live_state import caption
+from app.gallery_state import caption
 from app.viewer_state import ZoomPan, media_of, zoom_label
 from app.views.audio_panel import AudioPanel
 from app.views.image_pane import ImagePane

@@ -30,7 +30,7 @@ from PIL import Image, ImageTk
 from app import theme
 from app.choice_state import merged
 from app.compare_state import TakeSelection, compare_hint
-from app.live_state import GridLayout, caption
+from app.gallery_state import GridLayout, caption
 from app.variations_state import batch_of, cell_label, group_batches
 from app.views.take_choice import Chosen, TakeChoice, draw_badges
 from app.views.take_menu import TakeMenu

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.compare_state import TakeSelection
-from app.live_state import take_details
+from app.gallery_state import take_details
 from app.views.take_choice import TakeChoice
 from core.models import ArtifactRecord, MediaKind
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from app.gallery_state import GridLayout, caption, take_details
 from app.live_state import (
     ABOUT_BACKENDS,
     AMBER,
@@ -11,14 +12,11 @@ from app.live_state import (
     GREEN,
     GREY,
     RED,
-    GridLayout,
     JobTable,
-    caption,
     counts_text,
     eta_text,
     indicator,
     progress_text,
-    take_details,
     vram_text,
 )
 from core.jobs import (
