@@ -38,7 +38,7 @@ from app.player_state import (
     waveform_outline,
     x_to_seconds,
 )
-from app.views.gallery import _lower_priority
+from app.views.decoding import lower_priority
 from core.models import ArtifactRecord
 
 FRAME_MS = 33  # playhead refresh while playing (~30 fps)
@@ -47,7 +47,7 @@ PLAYHEAD = "#e5484d"  # reads on both the light and the dark canvas
 # Geometric Shapes (U+25xx) that the theme's fonts have (⏸, U+23F8, showed as a box)
 PLAY, PAUSE = "▶ Play", "▮▮ Pause"
 # songs (a few hundred ms each) and waveform pictures, at low priority like the gallery's
-DECODER = ThreadPoolExecutor(1, "audio-decode", initializer=_lower_priority)
+DECODER = ThreadPoolExecutor(1, "audio-decode", initializer=lower_priority)
 MISSING = "The song's file is missing — it was moved or deleted."
 UNREADABLE = "This song could not be read — open it in the system player to check it"
 log = logging.getLogger(__name__)

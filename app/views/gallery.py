@@ -12,11 +12,8 @@ selected takes, Enter or * circles one as "the take" (app/views/take_choice.py).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
 import queue
-import threading
 import tkinter as tk
 from collections import OrderedDict
 from collections.abc import Callable
@@ -32,6 +29,7 @@ from app.choice_state import merged
 from app.compare_state import TakeSelection, compare_hint
 from app.gallery_state import GridLayout, caption
 from app.variations_state import batch_of, cell_label, group_batches
+from app.views.decoding import load_thumbnail, lower_priority
 from app.views.take_choice import Chosen, TakeChoice, draw_badges
 from app.views.take_menu import TakeMenu
 from core.errors import NotFound
@@ -62,19 +60,6 @@ class GalleryActions(Protocol):
     def show_batch(self, record: ArtifactRecord) -> object: ...
 
 
-def load_thumbnail(path: Path, size: int = THUMB) -> Image.Image:
-    """Decode and shrink one preview file (worker thread; no Tk here)."""
-    with Image.open(path) as image:
-        image.draft("RGB", (size, size))  # JPEG: DCT-domain downscale; others: no-op
-        image.thumbnail((size, size))
-        return image.convert("RGBA" if "A" in image.getbands() else "RGB")
-
-
-def _lower_priority() -> None:
-    with contextlib.suppress(AttributeError, OSError):  # Linux only: threads are tasks
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-
-
 class TakesGallery(TakeMenu, ttk.Frame):
     def __init__(
         self,
@@ -97,7 +82,7 @@ class TakesGallery(TakeMenu, ttk.Frame):
         self._requested: set[int] = set()
         self._failed: set[int] = set()
         self._results: queue.Queue[tuple[int, int, Image.Image | None]] = queue.Queue()
-        self._pool = ThreadPoolExecutor(workers, "thumbs", initializer=_lower_priority)
+        self._pool = ThreadPoolExecutor(workers, "thumbs", initializer=lower_priority)
         self._poll_id: str | None = None
         self._visible_id: str | None = None
         self._menu_record: ArtifactRecord | None = None
@@ -328,7 +313,7 @@ class TakesGallery(TakeMenu, ttk.Frame):
     def _decode(self, generation: int, artifact_id: int, path: Path) -> None:
         """Worker thread: decode only, then hand the PIL image to the Tk thread."""
         try:
-            image: Image.Image | None = load_thumbnail(path)
+            image: Image.Image | None = load_thumbnail(path, THUMB)
         except Exception:  # a missing or broken file shows "no preview"; never kills the worker
             image = None
         self._results.put((generation, artifact_id, image))
