@@ -17,13 +17,13 @@ from app.editor_state import (
     FormField,
     data_to_values,
     error_field,
-    error_text,
     form_fields,
     json_to_values,
     values_to_json,
     warning_line,
 )
 from app.param_controls_state import FunctionCatalog
+from app.views.field_errors import ERROR_COLOR, FieldErrors
 from app.views.form_inputs import FormInput, TextInput, make_input
 from app.views.history_tab import HistoryTab
 from app.views.param_controls import ParamControls, params_text
@@ -38,7 +38,6 @@ from repositories.prompts import PromptRepository
 Writes = Callable[[Callable[[], PromptRecord], Callable[[object], None]], None]
 
 DEBOUNCE_MS = 300
-ERROR_COLOR = "#c0392b"
 WARNING_COLOR = "#b9770e"
 HINT_COLOR = "#777777"
 
@@ -85,7 +84,7 @@ class PromptEditor(ttk.Frame):
         self.confirm: Callable[[str], bool] = confirm or _ask(self)
         self.state = EditorState.new(MediaKind.IMAGE)
         self.inputs: dict[str, FormInput] = {}
-        self.error_labels: dict[str, ttk.Label] = {}
+        self.error_labels = FieldErrors()
         self.json_ok = True
         self._filling = False
         self._source = "form"
@@ -164,7 +163,7 @@ class PromptEditor(ttk.Frame):
         """Tk thread: the saved prompt, or why it was not saved."""
         self.save_button.state(["!disabled"])
         if isinstance(result, InputError):
-            self._show_errors({error_field(str(result)) or "data": str(result)})
+            self.error_labels.show({error_field(str(result)) or "data": str(result)})
         elif isinstance(result, AppError):
             messagebox.showerror("Takeboard", str(result), parent=self)
         elif isinstance(result, PromptRecord):
@@ -256,20 +255,13 @@ class PromptEditor(ttk.Frame):
             ttk.Label(parent, text="comma-separated", foreground=HINT_COLOR).grid(
                 row=row, column=2, sticky="w", padx=4
             )
-        self._error_label(parent, row + 1, key)
+        self.error_labels.add(parent, row + 1, key)
         return entry
-
-    def _error_label(self, parent: tk.Misc, row: int, key: str) -> None:
-        label = ttk.Label(parent, foreground=ERROR_COLOR, wraplength=500)
-        label.grid(row=row, column=1, columnspan=2, sticky="w")
-        label.grid_remove()
-        self.error_labels[key] = label
 
     def _build_form(self, kind: MediaKind) -> None:
         for child in self.form.winfo_children():
             child.destroy()
-        for key in [k for k in self.error_labels if k.startswith("data")]:
-            del self.error_labels[key]
+        self.error_labels.drop_form()
         self.inputs = {}
         row = 0
         for spec in form_fields(kind):
@@ -284,7 +276,7 @@ class PromptEditor(ttk.Frame):
                     row=row, column=2, sticky="nw", padx=4
                 )
             self.inputs[spec.name] = field_input
-            self._error_label(self.form, row + 1, spec.key)
+            self.error_labels.add(self.form, row + 1, spec.key)
             row += 2
         self.param_controls = ParamControls(
             self.form,
@@ -294,7 +286,7 @@ class PromptEditor(ttk.Frame):
         )
         self.param_controls.grid(row=row, column=0, columnspan=3, sticky="ew")
         row += 1
-        self._error_label(self.form, row, "data")
+        self.error_labels.add(self.form, row, "data")
         self._form_kind = kind
 
     def _make_input(self, spec: FormField) -> FormInput:
@@ -379,24 +371,10 @@ class PromptEditor(ttk.Frame):
         self.param_controls.show(self.state.kind, self.state.values)
         checked = self.state.check(self.param_controls.errors())
         shown = self.state.shown_errors(checked.errors)
-        self._show_errors(shown)
+        self.error_labels.show(shown)
         self.save_button.state(["disabled" if shown else "!disabled"])
         self._update_status()
         return checked
-
-    def _show_errors(self, errors: dict[str, str]) -> None:
-        for key, label in self.error_labels.items():
-            message = errors.get(key)
-            if message:
-                label.configure(text=error_text(message))
-                label.grid()
-            else:
-                label.configure(text="")
-                label.grid_remove()
-        shown = [m for k, m in errors.items() if k not in self.error_labels]
-        if shown:  # an error naming no known field: under the form
-            self.error_labels["data"].configure(text=shown[0])
-            self.error_labels["data"].grid()
 
     def _update_status(self) -> None:
         self.status_label.configure(text="● unsaved changes" if self.dirty else "")
