@@ -19,7 +19,7 @@ from app.bridge import EventBridge
 from app.cli import Context
 from app.cli_jobs import cached_servers
 from app.cli_workflows import tier_line
-from app.first_start_state import DEMO_LABEL, FoundServer, server_name
+from app.first_start_state import DEMO_LABEL, server_name
 from app.icons import Icons
 from app.live_state import ABOUT_BACKENDS, cloud_meter
 from app.param_controls_state import FunctionCatalog
@@ -47,7 +47,7 @@ from app.window_layout import (
 from core.config import Config
 from core.errors import AppError, UserError
 from core.jobs import JobEvent, JobFinished, JobStarted
-from executors.control import Control, JobCounts
+from executors.control import Control, FoundServer, JobCounts
 from executors.library_import.importer import LibraryImport
 from executors.workflow_import.catalog import Seen
 from executors.workflow_import.tiers import add_tier
@@ -324,7 +324,7 @@ class Application(PromptActions, TakeActions):
             taken = [view.value().name for view in dialog.rows]
             dialog.add_server(ServerRow(server_name(found.url, taken), found.url))
 
-    def _scan(self) -> list[dict[str, Any]]:
+    def _scan(self) -> list[FoundServer]:
         """A worker thread: what answers on this machine's usual ports (backends --discover)."""
         return self.control.discover(self.ctx.config)
 

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
 from app import cli, cli_output
@@ -253,7 +254,7 @@ def queue_resume(args: argparse.Namespace, ctx: cli.Context) -> None:
 
 def backends(args: argparse.Namespace, ctx: cli.Context) -> None:
     if args.discover:
-        rows = _control(ctx).discover(ctx.config)
+        rows = [asdict(found) for found in _control(ctx).discover(ctx.config)]
         cli_output.emit(rows, args.json, columns=("kind", "url", "configured", "detail"))
         if not rows:
             print(

@@ -4,9 +4,10 @@ what of a discovery scan can be added."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from executors.control import FoundServer
 
 GENERATOR_KINDS = ("comfyui", "wangp")  # what makes images, songs and video
 DEMO_LABEL = "demo, no AI model"
@@ -22,25 +23,18 @@ def needs_a_server(states: Iterable[Any]) -> bool:
     return all(state.online is False for state in generators)
 
 
-@dataclass(frozen=True)
-class FoundServer:
-    kind: str
-    url: str
-    detail: str
-    configured: bool
-
-    @property
-    def addable(self) -> bool:
-        return self.kind in ADDABLE_KINDS and not self.configured
-
-    def text(self) -> str:
-        known = " (already in Settings)" if self.configured else ""
-        return f"{self.kind} at {self.url} — {self.detail}{known}"
+def addable(found: FoundServer) -> bool:
+    """Can the Settings dialog's server list take it (and does it not have it yet)?"""
+    return found.kind in ADDABLE_KINDS and not found.configured
 
 
-def found_servers(rows: Iterable[dict[str, Any]]) -> list[FoundServer]:
-    """`backends --discover` rows → FoundServer, generation servers first."""
-    found = [FoundServer(r["kind"], r["url"], r.get("detail", ""), r["configured"]) for r in rows]
+def found_text(found: FoundServer) -> str:
+    known = " (already in Settings)" if found.configured else ""
+    return f"{found.kind} at {found.url} — {found.detail}{known}"
+
+
+def found_servers(found: Iterable[FoundServer]) -> list[FoundServer]:
+    """What a scan found, generation servers first."""
     return sorted(found, key=lambda f: (not f.kind.startswith(GENERATOR_KINDS), f.url))
 
 

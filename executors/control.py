@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from core.config import Config, ServerConfig, is_local_url
 from core.errors import ConfigError, InputError
-from core.json_types import JsonObject, JsonValue
+from core.json_types import JsonObject
 from core.models import JobRecord, JobStatus, MediaKind
 from core.ports import Emit, JobStore
 from executors.backends.comfyui import ComfyClient
@@ -55,6 +55,17 @@ class Wiring:
     cloud: Callable[[], CloudManager]  # the cloud without an engine (a terminal's `cloud …`)
     client: Callable[[ServerConfig], ComfyClient]  # a ComfyUI server's client
     demo: Callable[[], DemoServer]  # starts the demo backend
+
+
+@dataclass(frozen=True)
+class FoundServer:
+    """A server that answered a discovery scan; `configured`: config.json already has it."""
+
+    kind: str  # comfyui, wangp_mcp, gradio, ollama, … (executors.backends.discovery.KINDS)
+    url: str
+    detail: str  # short human text: version, model count, server name
+    port: int
+    configured: bool
 
 
 @dataclass(frozen=True)
@@ -202,7 +213,7 @@ class Control:
         pool = ServerPool([ServerConfig("test", url)], self._wiring.client)
         return pool.refresh()[0]
 
-    def discover(self, config: Config) -> list[dict[str, JsonValue]]:
+    def discover(self, config: Config) -> list[FoundServer]:
         """What answers on this machine's usual ports and at the configured URLs (only local
         and LAN addresses while online access is off), marked when config.json has it."""
         from executors.backends.discovery import discover  # its probes: only when asked
@@ -210,8 +221,8 @@ class Control:
         configured = configured_urls(config)
         allowed = [u for u in configured if config.allow_online or is_local_url(u)]
         return [
-            {**asdict(found), "configured": found.url.rstrip("/") in configured}
-            for found in discover(allowed)
+            FoundServer(f.kind, f.url, f.detail, f.port, f.url.rstrip("/") in configured)
+            for f in discover(allowed)
         ]
 
     def apply_settings(self, config: Config) -> None:

@@ -14,7 +14,9 @@ from app import theme
 from app.first_start_state import (
     DEMO_LABEL,
     FoundServer,
+    addable,
     found_servers,
+    found_text,
     needs_a_server,
     scan_summary,
 )
@@ -139,11 +141,11 @@ class FirstStart(ttk.Frame):
         for found in result:
             line = ttk.Frame(self.results)
             line.pack(anchor="w", fill="x")
-            if found.addable:
+            if addable(found):
                 ttk.Button(line, text="Add", command=lambda f=found: self.add_server(f)).pack(
                     side="left", padx=(0, theme.PAD)
                 )
-            ttk.Label(line, text=found.text()).pack(side="left")
+            ttk.Label(line, text=found_text(found)).pack(side="left")
 
     def toggle_demo(self) -> None:
         self.demo_button.state(["disabled"])

@@ -7,14 +7,13 @@ off brings the panel back."""
 from __future__ import annotations
 
 import urllib.request
-from dataclasses import asdict
 
 import pytest
 
 from app import application
 from app.application import Application
 from executors.backends.discovery import discover
-from executors.control import DEMO_NAME
+from executors.control import DEMO_NAME, FoundServer
 from tests.gradio_app import free_port
 from tests.gui.conftest import pump_until, wired
 
@@ -46,7 +45,8 @@ def test_no_server_shows_what_is_needed_and_find_add_joins_the_pool(
     ]
     assert any("ComfyUI" in t and "WanGP" in t for t in texts)
     app.first_start.scan = lambda: [
-        {**asdict(found), "configured": False} for found in discover([comfy_server.url], ports={})
+        FoundServer(f.kind, f.url, f.detail, f.port, configured=False)
+        for f in discover([comfy_server.url], ports={})
     ]
     app.first_start.find_button.invoke()
     assert pump_until(root, lambda: app.first_start.found)
@@ -91,6 +91,6 @@ def names(app) -> list[str]:
 
 
 def test_find_servers_scans_through_the_engine_api(app, comfy_server):
-    rows = app._scan()  # what Find servers runs on its worker
-    (row,) = [r for r in rows if r["url"] == comfy_server.url]
-    assert row["kind"] == "comfyui" and row["configured"] is True
+    found = app._scan()  # what Find servers runs on its worker
+    (server,) = [f for f in found if f.url == comfy_server.url]
+    assert server.kind == "comfyui" and server.configured is True

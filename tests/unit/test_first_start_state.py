@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.first_start_state import found_servers, needs_a_server, scan_summary, server_name
+from app.first_start_state import (
+    addable,
+    found_servers,
+    found_text,
+    needs_a_server,
+    scan_summary,
+    server_name,
+)
+from executors.control import FoundServer
 
 
 @dataclass(frozen=True)
@@ -22,26 +30,16 @@ def test_shown_only_when_every_generation_server_was_asked_and_none_answered():
 
 
 def test_found_servers_put_generators_first_and_only_new_comfyui_is_addable():
-    rows = [
-        {
-            "kind": "ollama",
-            "url": "http://127.0.0.1:11434",
-            "detail": "Ollama",
-            "configured": False,
-        },
-        {"kind": "comfyui", "url": "http://127.0.0.1:8188", "detail": "0.3.64", "configured": True},
-        {"kind": "comfyui", "url": "http://127.0.0.1:8189", "detail": "0.38", "configured": False},
-        {
-            "kind": "wangp_mcp",
-            "url": "http://127.0.0.1:7866/mcp",
-            "detail": "WanGP",
-            "configured": False,
-        },
+    scanned = [
+        FoundServer("ollama", "http://127.0.0.1:11434", "Ollama", 11434, False),
+        FoundServer("comfyui", "http://127.0.0.1:8188", "0.3.64", 8188, True),
+        FoundServer("comfyui", "http://127.0.0.1:8189", "0.38", 8189, False),
+        FoundServer("wangp_mcp", "http://127.0.0.1:7866/mcp", "WanGP", 7866, False),
     ]
-    found = found_servers(rows)
+    found = found_servers(scanned)
     assert [f.kind for f in found] == ["wangp_mcp", "comfyui", "comfyui", "ollama"]
-    assert [f.addable for f in found] == [False, False, True, False]
-    assert "already in Settings" in found[1].text()
+    assert [addable(f) for f in found] == [False, False, True, False]
+    assert "already in Settings" in found_text(found[1])
     assert scan_summary(found) == "4 found:" and "start ComfyUI" in scan_summary([])
 
 
