@@ -192,11 +192,7 @@ def _backend(data: JsonObject) -> tuple[str, tuple[str, ...], JsonObject]:
 
 def _load_request(folder: Path, name: JsonValue, backend: str) -> Graph:
     """A flat request file, kept as the one-node graph the parameter code works on."""
-    if not isinstance(name, str) or not name:
-        raise Invalid(f"workflow must be a file name, got {name!r}")
-    path = folder / name
-    if not path.is_file():
-        raise Invalid(f"request file {name} does not exist next to template.json")
+    path = _file_beside(folder, name, "request")
     request = _read_json(path)
     if not isinstance(request, dict):
         raise Invalid(f"must be a JSON object of {backend} request fields", path)
@@ -270,17 +266,23 @@ def _build_models(models: JsonValue) -> tuple[ModelFile, ...]:
 
 
 def _load_workflow(folder: Path, name: JsonValue) -> Graph:
-    if not isinstance(name, str) or not name:
-        raise Invalid(f"workflow must be a file name, got {name!r}")
-    path = folder / name
-    if not path.is_file():
-        raise Invalid(f"workflow file {name} does not exist next to template.json")
+    path = _file_beside(folder, name, "workflow")
     graph = _read_json(path)
     try:
         _check_api_format(graph)
     except Invalid as exc:
         raise Invalid(exc.reason, path) from None
     return graph
+
+
+def _file_beside(folder: Path, name: JsonValue, what: str) -> Path:
+    """The template's `workflow` file (a ComfyUI graph or another backend's request)."""
+    if not isinstance(name, str) or not name:
+        raise Invalid(f"workflow must be a file name, got {name!r}")
+    path = folder / name
+    if not path.is_file():
+        raise Invalid(f"{what} file {name} does not exist next to template.json")
+    return path
 
 
 def _check_api_format(graph: JsonValue) -> None:
