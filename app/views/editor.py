@@ -28,6 +28,7 @@ from app.views.form_inputs import FormInput, TextInput, make_input
 from app.views.history_tab import HistoryTab
 from app.views.param_controls import ParamControls, params_text
 from app.views.tier_dialog import AddTier, TierDialog
+from app.views.traces import on_write
 from core.errors import AppError, InputError
 from core.models import MediaKind, PromptRecord
 from repositories.prompts import PromptRepository
@@ -214,7 +215,7 @@ class PromptEditor(ttk.Frame):
         self.favorite_check = ttk.Checkbutton(head, text="Favorite", variable=self.favorite_var)
         self.favorite_check.grid(row=5, column=1, sticky="w")
         for var in (self.title_var, self.tags_var, self.favorite_var):
-            var.trace_add("write", lambda *_: self._form_changed())
+            on_write(head, var, self._form_changed)
 
         self.notebook = ttk.Notebook(self)
         self.notebook.grid(row=1, column=0, sticky="nsew", pady=6)

@@ -10,6 +10,7 @@ from tkinter import ttk
 
 from app.editor_state import FormField
 from app.views.param_controls import FileInput, FunctionInput
+from app.views.traces import on_write
 
 TEXT_HEIGHTS = {"prompt": 5, "negative_prompt": 2, "lyrics": 14}
 
@@ -35,7 +36,7 @@ class EntryInput(Input):
             )
         else:
             self.widget = ttk.Entry(parent, textvariable=self.var, width=40)
-        self.var.trace_add("write", lambda *_: on_change())
+        on_write(self.widget, self.var, on_change)
 
     def get(self) -> str:
         return self.var.get()

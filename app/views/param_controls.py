@@ -23,6 +23,7 @@ from app.param_controls_state import (
     texts_from_params,
     to_value,
 )
+from app.views.traces import on_write
 from core.models import MediaKind
 
 AUTO = "automatic (routing rules)"
@@ -41,7 +42,7 @@ class FunctionInput:
             parent, textvariable=self.var, state="readonly", postcommand=self._fill
         )
         self._fill()
-        self.var.trace_add("write", lambda *_: on_change())
+        on_write(self.widget, self.var, on_change)
 
     def _fill(self) -> None:
         self.widget.configure(values=[AUTO, *self.names()])
@@ -66,7 +67,7 @@ class FileInput:
         self.button = ttk.Button(self.widget, text="…", width=3, command=self.pick)
         self.button.grid(row=0, column=1, padx=(2, 0))
         self.title = title
-        self.var.trace_add("write", lambda *_: on_change())
+        on_write(self.widget, self.var, on_change)
 
     def pick(self) -> None:
         name = filedialog.askopenfilename(parent=self.widget, title=self.title)
@@ -267,7 +268,7 @@ class _VarInput:
             )
         else:
             self.widget = ttk.Entry(parent, textvariable=self.var)
-        self.var.trace_add("write", lambda *_: on_change())
+        on_write(self.widget, self.var, on_change)
 
     def get(self) -> str:
         return self.var.get()

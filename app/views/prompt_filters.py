@@ -9,6 +9,7 @@ from collections.abc import Callable
 from tkinter import ttk
 
 from app.list_state import ALL, RATINGS, SEARCH_DELAY_MS, ListState, should_debounce
+from app.views.traces import on_write
 from core.models import MediaKind, PromptStatus
 
 
@@ -59,8 +60,8 @@ class FilterBar:
         ttk.Label(bar, text="Rated ≥").pack(side="left", padx=(8, 4))
         self.rating_box = self._combo(bar, self.rating_var, list(RATINGS))
         self.rating_box.configure(width=4)
-        self.search_var.trace_add("write", lambda *_: self._filters_changed("search"))
-        self.tag_var.trace_add("write", lambda *_: self._filters_changed("tag"))
+        on_write(bar, self.search_var, lambda: self._filters_changed("search"))
+        on_write(bar, self.tag_var, lambda: self._filters_changed("tag"))
 
     def _combo(self, bar: ttk.Frame, var: tk.StringVar, values: list[str]) -> ttk.Combobox:
         box = ttk.Combobox(bar, textvariable=var, values=values, state="readonly", width=8)

@@ -26,6 +26,7 @@ from app.settings_state import (
     token_text,
 )
 from app.views.cloud_actions import ERROR_COLOR, HINT_COLOR, POLL_MS, CloudActions
+from app.views.traces import on_write
 from core.config import Config, read_home_overrides, save_home_config, shipped_defaults
 from core.errors import ConfigError
 from core.models import QUALITY_TIERS
@@ -110,7 +111,7 @@ class ServerRowView:
 def _follow(var: tk.StringVar, label: ttk.Label, text: Callable[[], str]) -> None:
     """Keep `label` showing text() as `var` changes."""
     label.configure(text=text())
-    var.trace_add("write", lambda *_: label.configure(text=text()))
+    on_write(label, var, lambda: label.configure(text=text()))
 
 
 class SettingsDialog(tk.Toplevel):
