@@ -24,11 +24,25 @@ def root():
     yield window
     window.update_idletasks()
     window.destroy()
-    # Collect this test's Tk objects here, on the Tk thread: if the garbage collector ran
-    # later on another thread (a test server's event loop), a tkinter Variable's __del__ would
-    # call into Tcl from there and wait for this thread, which may be waiting for that one.
-    gc.collect()
     assert errors == [], f"Tk callback raised: {errors}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """A window test's Tk objects are freed on this, the Tk thread, once pytest has let go of its
+    fixtures (after their teardown), with no automatic collection meanwhile. Freed by the
+    garbage collector on another thread (a test server's event loop), the last Tk root aborts
+    the process ("Tcl_AsyncDelete: async handler deleted by the wrong thread") and a tkinter
+    Variable's __del__ waits for this thread, which may be waiting for that one."""
+    if "root" not in getattr(item, "fixturenames", ()):
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
 
 
 def pump(root: tk.Tk, ms: int = 0) -> None:
