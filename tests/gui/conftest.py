@@ -74,6 +74,24 @@ def pump_until(root: tk.Tk, condition: Callable[[], object], seconds: float = 60
     return False
 
 
+@pytest.fixture
+def saved() -> list[int]:
+    """The ids the `editor` fixture's editor reported saved."""
+    return []
+
+
+@pytest.fixture
+def editor(root: tk.Tk, ctx, saved: list[int]):
+    """The prompt editor alone on the root, over ctx's library; it confirms every question."""
+    from app.views.editor import PromptEditor
+
+    widget = PromptEditor(root, ctx.prompts, saved.append, confirm=lambda question: True)
+    widget.pack(fill="both", expand=True)
+    root.geometry("900x800+0+0")
+    root.update()
+    return widget
+
+
 def saved_id(root: tk.Tk, editor) -> int:
     """Press Save in the window's editor (the write runs on the bridge's worker) and wait until
     the prompt is written; its id."""

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import tkinter as tk
 
-import pytest
-
 from app.views.editor import DEBOUNCE_MS, PromptEditor
 from core.models import MediaKind
 from tests.gui.conftest import pump
@@ -42,20 +40,6 @@ def settle(root: tk.Tk) -> None:
 
 def disabled(button) -> bool:
     return button.instate(["disabled"])
-
-
-@pytest.fixture
-def saved() -> list[int]:
-    return []
-
-
-@pytest.fixture
-def editor(root: tk.Tk, ctx, saved: list[int]) -> PromptEditor:
-    widget = PromptEditor(root, ctx.prompts, saved.append, confirm=lambda question: True)
-    widget.pack(fill="both", expand=True)
-    root.geometry("900x800+0+0")
-    root.update()
-    return widget
 
 
 def field(editor: PromptEditor, name: str) -> tk.Widget:

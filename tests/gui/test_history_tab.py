@@ -5,26 +5,9 @@ from __future__ import annotations
 
 import tkinter as tk
 
-import pytest
-
 from app.history_state import ADDED, REMOVED
-from app.views.editor import PromptEditor
 from tests.gui.conftest import pump
 from tests.gui.test_editor import settle, type_into
-
-
-@pytest.fixture
-def saved() -> list[int]:
-    return []
-
-
-@pytest.fixture
-def editor(root: tk.Tk, ctx, saved: list[int]) -> PromptEditor:
-    widget = PromptEditor(root, ctx.prompts, saved.append, confirm=lambda question: True)
-    widget.pack(fill="both", expand=True)
-    root.geometry("900x800+0+0")
-    root.update()
-    return widget
 
 
 def tagged(text: tk.Text, tag: str) -> list[str]:
